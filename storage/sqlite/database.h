@@ -1,0 +1,180 @@
+// File: database.h
+//
+// RAII wrapper over one SQLite database file: a single writer connection and a
+// small pool of reader connections (WAL mode lets readers run beside the
+// writer), prepared statements cached per connection, and transactions.
+//
+// Error codes (STYLE.md): SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY -> AlreadyExists;
+// no row -> NotFound (by the stores); SQLITE_BUSY / LOCKED -> Unavailable;
+// SQLITE_CORRUPT / NOTADB -> DataLoss; SQLITE_FULL -> ResourceExhausted;
+// anything else -> Internal.
+#ifndef SMSGW_STORAGE_SQLITE_DATABASE_H_
+#define SMSGW_STORAGE_SQLITE_DATABASE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace smsgw::storage::sqlite {
+
+// Maps an SQLite result code (extended codes included) to an absl::Status
+// with `context` and SQLite's message. SQLITE_OK/ROW/DONE map to OK.
+absl::Status SqliteError(int code, absl::string_view context,
+                         absl::string_view detail);
+
+// Converts between absl::Time and the INTEGER microseconds since the Unix
+// epoch that every time column holds.
+int64_t ToMicros(absl::Time t);
+absl::Time FromMicros(int64_t micros);
+
+class Connection;
+
+// A prepared statement, reset and with its bindings cleared when the handle
+// is destroyed, so the owning Connection can reuse it. Not thread-safe; lives
+// within one Connection use.
+class Statement {
+ public:
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds by 1-based index. Chainable; a bind error surfaces from Step().
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, int value) { return Bind(index, int64_t{value}); }
+  Statement& Bind(int index, bool value) { return Bind(index, int64_t{value}); }
+  Statement& Bind(int index, double value);
+  Statement& Bind(int index, absl::string_view value);
+  Statement& Bind(int index, const std::string& value) {
+    return Bind(index, absl::string_view(value));
+  }
+  Statement& Bind(int index, const char* value) {
+    return Bind(index, absl::string_view(value));
+  }
+  Statement& Bind(int index, absl::Time value) {
+    return Bind(index, ToMicros(value));
+  }
+  // Binds NULL when `value` is empty.
+  template <typename T>
+  Statement& Bind(int index, const std::optional<T>& value) {
+    if (!value.has_value()) return BindNull(index);
+    return Bind(index, *value);
+  }
+  Statement& BindNull(int index);
+
+  // Advances. Returns true when a row is available, false when done; an
+  // error status as mapped by SqliteError().
+  absl::StatusOr<bool> Step();
+  // Runs to completion, ignoring rows. Returns the mapped error, if any.
+  absl::Status Run();
+
+  // Column accessors for the current row (0-based).
+  bool IsNull(int col) const;
+  int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  std::optional<std::string> OptText(int col) const;
+  std::optional<int64_t> OptInt(int col) const;
+  absl::Time Time(int col) const { return FromMicros(Int(col)); }
+  std::optional<absl::Time> OptTime(int col) const;
+
+ private:
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+  int bind_error_ = SQLITE_OK;
+};
+
+// One sqlite3 connection with its statement cache. Not thread-safe: a
+// Connection is used by one thread at a time (Database hands them out).
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Returns the cached prepared statement for `sql`, preparing it on first
+  // use. Internal (with SQLite's message) when `sql` does not compile.
+  absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  // Runs one or more statements without results (DDL, pragmas).
+  absl::Status Exec(absl::string_view sql);
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int64_t Changes() const;
+  int64_t LastInsertRowId() const;
+  sqlite3* raw() const { return db_; }
+
+ private:
+  friend class Database;
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  absl::flat_hash_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// An open database file. Thread-safe: writes are serialised on the writer
+// connection (one writer at a time, as SQLite allows), reads use pooled
+// reader connections.
+class Database {
+ public:
+  struct Options {
+    std::string path;  // file path, or ":memory:"-style paths are refused
+    int reader_connections = 4;
+    absl::Duration busy_timeout = absl::Seconds(5);
+    // synchronous=FULL: a committed transaction survives power loss, which
+    // is what "accepted" means for a message (DESIGN.md §5).
+    bool synchronous_full = true;
+  };
+
+  // Opens (creating if needed) the file, parent directory included, sets WAL
+  // mode, foreign keys, busy timeout, and applies pending migrations.
+  // Returns InvalidArgument for an empty path, Unavailable when the file
+  // cannot be opened or is locked, DataLoss when it is not a database, and
+  // FailedPrecondition when a migration fails (the file is left as it was)
+  // or the file's schema is newer than this binary.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
+
+  ~Database();
+
+  // Runs `fn` inside BEGIN IMMEDIATE … COMMIT on the writer connection;
+  // rolls back when `fn` returns an error, which is returned unchanged.
+  absl::Status Write(const std::function<absl::Status(Connection&)>& fn);
+
+  // Runs `fn` on a reader connection (a consistent snapshot for its
+  // duration when it opens a transaction itself; single statements are
+  // atomic anyway).
+  absl::Status Read(const std::function<absl::Status(Connection&)>& fn);
+
+  // The schema version after migrations.
+  int schema_version() const { return schema_version_; }
+  const std::string& path() const { return options_.path; }
+
+ private:
+  explicit Database(Options options) : options_(std::move(options)) {}
+  absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(bool writer);
+
+  const Options options_;
+  int schema_version_ = 0;
+
+  absl::Mutex write_mu_;
+  std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+
+  absl::Mutex read_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_
+      ABSL_GUARDED_BY(read_mu_);
+};
+
+}  // namespace smsgw::storage::sqlite
+
+#endif  // SMSGW_STORAGE_SQLITE_DATABASE_H_

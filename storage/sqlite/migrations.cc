@@ -1,0 +1,236 @@
+#include "storage/sqlite/migrations.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+
+namespace smsgw::storage::sqlite {
+namespace {
+
+// Times are INTEGER microseconds since the Unix epoch (UTC). Enumerations are
+// stored as the small integers of storage/records.h, never reordered.
+constexpr char kInitialSchema[] = R"sql(
+CREATE TABLE users (
+  id             INTEGER PRIMARY KEY,
+  username       TEXT NOT NULL UNIQUE,
+  password_hash  TEXT NOT NULL,
+  phone_number   TEXT,
+  phone_verified INTEGER NOT NULL DEFAULT 0,
+  is_admin       INTEGER NOT NULL DEFAULT 0,
+  create_time    INTEGER NOT NULL,
+  update_time    INTEGER NOT NULL
+);
+-- A phone number is verified by one user at a time.
+CREATE UNIQUE INDEX users_verified_phone ON users(phone_number)
+  WHERE phone_verified = 1;
+
+CREATE TABLE groups (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  description TEXT NOT NULL DEFAULT '',
+  create_time INTEGER NOT NULL
+);
+
+CREATE TABLE group_members (
+  group_id     INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  proxy_number TEXT NOT NULL,
+  join_time    INTEGER NOT NULL,
+  PRIMARY KEY (group_id, user_id),
+  -- A number identifies one group per user.
+  UNIQUE (user_id, proxy_number)
+);
+
+-- One row per (owner, conversation label).
+CREATE TABLE conversations (
+  owner_id        INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  conversation_id TEXT NOT NULL,
+  peer_number     TEXT NOT NULL,
+  our_number      TEXT NOT NULL DEFAULT '',
+  last_message_seq INTEGER,
+  message_count   INTEGER NOT NULL DEFAULT 0,
+  update_time     INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, conversation_id)
+);
+CREATE INDEX conversations_peer ON conversations(peer_number, our_number, update_time);
+CREATE INDEX conversations_owner_time ON conversations(owner_id, update_time);
+
+CREATE TABLE messages (
+  seq                   INTEGER PRIMARY KEY,
+  id                    TEXT NOT NULL UNIQUE,
+  owner_id              INTEGER REFERENCES users(id) ON DELETE CASCADE,
+  conversation_id       TEXT NOT NULL DEFAULT '',
+  group_id              INTEGER REFERENCES groups(id) ON DELETE SET NULL,
+  group_name            TEXT NOT NULL DEFAULT '',
+  parent_id             TEXT,
+  direction             INTEGER NOT NULL,
+  from_number           TEXT NOT NULL,
+  to_number             TEXT NOT NULL,
+  peer_number           TEXT NOT NULL,
+  our_number            TEXT NOT NULL DEFAULT '',
+  messaging_service_sid TEXT NOT NULL DEFAULT '',
+  body                  TEXT NOT NULL,
+  media_urls            TEXT NOT NULL DEFAULT '',
+  media_content_types   TEXT NOT NULL DEFAULT '',
+  status                INTEGER NOT NULL,
+  provider_sid          TEXT UNIQUE,
+  error_code            INTEGER,
+  error_message         TEXT NOT NULL DEFAULT '',
+  num_segments          INTEGER NOT NULL DEFAULT 0,
+  encoding              INTEGER NOT NULL DEFAULT 0,
+  price                 TEXT NOT NULL DEFAULT '',
+  price_unit            TEXT NOT NULL DEFAULT '',
+  idempotency_key       TEXT NOT NULL DEFAULT '',
+  attempts              INTEGER NOT NULL DEFAULT 0,
+  next_attempt_time     INTEGER,
+  extra                 TEXT NOT NULL DEFAULT '',
+  create_time           INTEGER NOT NULL,
+  scheduled_time        INTEGER,
+  send_time             INTEGER,
+  deliver_time          INTEGER,
+  update_time           INTEGER NOT NULL
+);
+CREATE INDEX messages_owner_seq ON messages(owner_id, seq);
+CREATE INDEX messages_owner_conversation_seq ON messages(owner_id, conversation_id, seq);
+CREATE INDEX messages_owner_peer_seq ON messages(owner_id, peer_number, seq);
+CREATE INDEX messages_group_seq ON messages(group_id, seq);
+-- The dispatcher's work list: only messages still waiting for the provider.
+CREATE INDEX messages_dispatch ON messages(status, next_attempt_time)
+  WHERE status IN (1, 2);
+
+-- Full-text index over bodies (external content: the text lives once).
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+  body, content='messages', content_rowid='seq', tokenize='unicode61');
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+  INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
+END;
+
+-- Status history: every provider answer, status callback and dispatch attempt.
+-- message_seq is NULL for a callback whose MessageSid is not known (yet).
+CREATE TABLE message_events (
+  id                INTEGER PRIMARY KEY,
+  message_seq       INTEGER REFERENCES messages(seq) ON DELETE CASCADE,
+  provider_sid      TEXT NOT NULL DEFAULT '',
+  status            INTEGER NOT NULL,
+  provider_status   TEXT NOT NULL DEFAULT '',
+  error_code        INTEGER,
+  error_message     TEXT NOT NULL DEFAULT '',
+  raw_dlr_done_date TEXT NOT NULL DEFAULT '',
+  source            INTEGER NOT NULL,
+  applied           INTEGER NOT NULL DEFAULT 0,
+  http_status       INTEGER NOT NULL DEFAULT 0,
+  detail            TEXT NOT NULL DEFAULT '',
+  event_time        INTEGER NOT NULL
+);
+CREATE INDEX message_events_message ON message_events(message_seq, id);
+CREATE INDEX message_events_unmatched ON message_events(provider_sid)
+  WHERE message_seq IS NULL;
+
+-- What watchers see, in commit order; `cursor` is the WatchMessages cursor.
+CREATE TABLE message_feed (
+  cursor      INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id    INTEGER NOT NULL,
+  message_id  TEXT NOT NULL,
+  type        INTEGER NOT NULL,
+  event_time  INTEGER NOT NULL
+);
+CREATE INDEX message_feed_owner ON message_feed(owner_id, cursor);
+
+CREATE TABLE idempotency_keys (
+  owner_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  key          TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  message_id   TEXT NOT NULL,
+  create_time  INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, key)
+);
+
+-- (peer, our number) pairs that texted an opt-out keyword (Twilio 21610).
+CREATE TABLE opt_outs (
+  peer_number TEXT NOT NULL,
+  our_number  TEXT NOT NULL,
+  keyword     TEXT NOT NULL,
+  create_time INTEGER NOT NULL,
+  PRIMARY KEY (peer_number, our_number)
+);
+
+CREATE TABLE phone_verifications (
+  id           INTEGER PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  phone_number TEXT NOT NULL,
+  code_hash    TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  used         INTEGER NOT NULL DEFAULT 0,
+  create_time  INTEGER NOT NULL,
+  expire_time  INTEGER NOT NULL
+);
+CREATE INDEX phone_verifications_user ON phone_verifications(user_id, create_time);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& AllMigrations() {
+  static const auto* migrations = new std::vector<Migration>{
+      {1, "initial schema", kInitialSchema},
+  };
+  return *migrations;
+}
+
+absl::StatusOr<int> ApplyMigrations(Connection& conn,
+                                    const std::vector<Migration>& migrations) {
+  SMSGW_RETURN_IF_ERROR(conn.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+      " applied_time INTEGER NOT NULL)"));
+  int current = 0;
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) current = static_cast<int>(stmt.Int(0));
+  }
+  const int newest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > newest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", current,
+        " is newer than this smsgw-server knows (", newest,
+        "); run a newer server or restore a matching backup"));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    absl::Status status = conn.Exec("BEGIN IMMEDIATE");
+    if (status.ok()) status = conn.Exec(m.sql);
+    if (status.ok()) {
+      absl::StatusOr<Statement> record = conn.Prepare(
+          "INSERT INTO schema_migrations(version, name, applied_time) "
+          "VALUES (?, ?, ?)");
+      status = record.ok() ? record->Bind(1, m.version)
+                                 .Bind(2, m.name)
+                                 .Bind(3, absl::Now())
+                                 .Run()
+                           : record.status();
+    }
+    if (status.ok()) status = conn.Exec("COMMIT");
+    if (!status.ok()) {
+      (void)conn.Exec("ROLLBACK");
+      return absl::FailedPreconditionError(
+          absl::StrCat("migration ", m.version, " (", m.name,
+                       ") failed and was rolled back: ", status.message()));
+    }
+    SMSGW_LOG(kInfo) << "applied migration version=" << m.version
+                     << " name=\"" << m.name << "\"";
+    current = m.version;
+  }
+  return current;
+}
+
+}  // namespace smsgw::storage::sqlite
