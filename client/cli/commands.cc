@@ -1,0 +1,255 @@
+#include "client/cli/commands.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "client/smsgw_client.h"
+
+namespace smsgw::cli {
+namespace {
+
+constexpr char kTokenFile[] = "token";
+
+struct Context {
+  const CliOptions& options;
+  const std::vector<std::string>& args;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+int Refused(Context& ctx, const absl::Status& status) {
+  ctx.err << "smsgw: " << absl::StatusCodeToString(status.code()) << ": "
+          << status.message() << "\n";
+  return 1;
+}
+
+int UsageError(Context& ctx, absl::string_view message) {
+  ctx.err << "smsgw: " << message << "\n(run `smsgw help` for usage)\n";
+  return 2;
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
+  return json;
+}
+
+std::string FormatTime(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                          absl::FromUnixSeconds(ts.seconds()),
+                          absl::UTCTimeZone());
+}
+
+absl::Status SaveToken(const CliOptions& options, const std::string& token) {
+  const std::string dir = ConfigDir(options);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  ::chmod(dir.c_str(), 0700);
+  const std::string path = dir + "/" + kTokenFile;
+  const std::string tmp = path + ".tmp";
+  // Created 0600 from the start: the token must never be readable by others,
+  // not even for a moment.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  const std::string content = token + "\n";
+  const bool written =
+      ::write(fd, content.data(), content.size()) ==
+      static_cast<ssize_t>(content.size());
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+std::string LoadToken(const CliOptions& options) {
+  std::ifstream in(ConfigDir(options) + "/" + kTokenFile);
+  std::string token;
+  std::getline(in, token);
+  return std::string(absl::StripAsciiWhitespace(token));
+}
+
+absl::StatusOr<std::unique_ptr<client::SmsgwClient>> Connect(
+    const CliOptions& options, bool with_token) {
+  client::SmsgwClient::Options client_options;
+  client_options.target = options.server;
+  client_options.use_tls = options.tls;
+  client_options.timeout = options.timeout;
+  if (!options.ca_cert_path.empty()) {
+    std::ifstream in(options.ca_cert_path);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read --ca_cert ", options.ca_cert_path));
+    }
+    std::stringstream pem;
+    pem << in.rdbuf();
+    client_options.ca_cert_pem = pem.str();
+  }
+  absl::StatusOr<std::unique_ptr<client::SmsgwClient>> client =
+      client::SmsgwClient::Create(client_options);
+  if (!client.ok()) return client.status();
+  if (with_token) {
+    std::string token = LoadToken(options);
+    if (token.empty()) {
+      return absl::UnauthenticatedError(
+          "not logged in: run `smsgw login --username NAME --password PW` "
+          "first");
+    }
+    (*client)->set_access_token(std::move(token));
+  }
+  return client;
+}
+
+void PrintUser(Context& ctx, const v1::User& user) {
+  ctx.out << "username: " << user.username() << "\n"
+          << "phone: "
+          << (user.phone_number().empty() ? "-" : user.phone_number())
+          << (user.phone_number().empty()
+                  ? ""
+                  : (user.phone_verified() ? " (verified)" : " (unverified)"))
+          << "\n"
+          << "admin: " << (user.admin() ? "yes" : "no") << "\n"
+          << "created: " << FormatTime(user.create_time()) << "\n";
+}
+
+template <typename Response>
+int SessionCommand(Context& ctx, const absl::StatusOr<Response>& response,
+                   absl::string_view verb) {
+  if (!response.ok()) return Refused(ctx, response.status());
+  absl::Status saved = SaveToken(ctx.options, response->access_token());
+  if (!saved.ok()) return Refused(ctx, saved);
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  ctx.out << verb << " as " << response->user().username()
+          << "; token saved, valid until "
+          << FormatTime(response->expire_time()) << "\n";
+  return 0;
+}
+
+int SignUp(Context& ctx) {
+  if (ctx.options.username.empty() || ctx.options.password.empty()) {
+    return UsageError(ctx, "signup needs --username and --password");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/false);
+  if (!client.ok()) return Refused(ctx, client.status());
+  return SessionCommand(ctx,
+                        (*client)->SignUp(ctx.options.username,
+                                          ctx.options.password,
+                                          ctx.options.phone),
+                        "signed up");
+}
+
+int Login(Context& ctx) {
+  if (ctx.options.username.empty() || ctx.options.password.empty()) {
+    return UsageError(ctx, "login needs --username and --password");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/false);
+  if (!client.ok()) return Refused(ctx, client.status());
+  return SessionCommand(
+      ctx, (*client)->Login(ctx.options.username, ctx.options.password),
+      "logged in");
+}
+
+int Logout(Context& ctx) {
+  std::error_code ec;
+  std::filesystem::remove(ConfigDir(ctx.options) + "/" + kTokenFile, ec);
+  ctx.out << "logged out\n";
+  return 0;
+}
+
+int WhoAmI(Context& ctx) {
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  absl::StatusOr<v1::GetCurrentUserResponse> response =
+      (*client)->GetCurrentUser();
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+  } else {
+    PrintUser(ctx, response->user());
+  }
+  return 0;
+}
+
+using Command = std::function<int(Context&)>;
+
+const std::map<std::string, Command>& Commands() {
+  static const auto* commands = new std::map<std::string, Command>{
+      {"signup", SignUp},
+      {"login", Login},
+      {"logout", Logout},
+      {"whoami", WhoAmI},
+  };
+  return *commands;
+}
+
+}  // namespace
+
+std::string ConfigDir(const CliOptions& options) {
+  if (!options.config_dir.empty()) return options.config_dir;
+  if (const char* dir = std::getenv("SMSGW_CONFIG_DIR"); dir && *dir) {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return absl::StrCat(xdg, "/smsgw");
+  }
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr ? home : ".", "/.config/smsgw");
+}
+
+std::string Usage() {
+  return R"(usage: smsgw [--server=HOST:PORT] [--tls [--ca_cert=PEM]] [--json] COMMAND [flags]
+
+Accounts:
+  signup  --username U --password P [--phone NUMBER]   create an account and log in
+  login   --username U --password P                    log in; the token is kept in
+                                                       ~/.config/smsgw/token (mode 0600)
+  logout                                               forget the token
+  whoami                                               show the logged-in user
+
+Global flags: --server (env SMSGW_SERVER, default 127.0.0.1:50051), --tls, --ca_cert,
+--json (print the response as JSON), --timeout (e.g. 30s), --config_dir.
+Exit codes: 0 ok, 1 refused by the server (one line on stderr), 2 usage error.
+)";
+}
+
+int RunCommand(const CliOptions& options, const std::vector<std::string>& args,
+               std::ostream& out, std::ostream& err) {
+  Context ctx{options, args, out, err};
+  if (args.empty() || args[0] == "help") {
+    (args.empty() ? err : out) << Usage();
+    return args.empty() ? 2 : 0;
+  }
+  auto it = Commands().find(args[0]);
+  if (it == Commands().end()) {
+    return UsageError(ctx, absl::StrCat("unknown command \"", args[0], "\""));
+  }
+  return it->second(ctx);
+}
+
+}  // namespace smsgw::cli

@@ -1,0 +1,61 @@
+// File: commands.h
+//
+// The `smsgw` command-line client's commands, apart from flag parsing so that
+// tests can run them. Each command prints to `out` and returns a process exit
+// code: 0 on success, 1 when the server refused (a one-line error on `err`),
+// 2 for a usage error.
+#ifndef SMSGW_CLIENT_CLI_COMMANDS_H_
+#define SMSGW_CLIENT_CLI_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace smsgw::cli {
+
+// Everything a command may need; main.cc fills it from flags.
+struct CliOptions {
+  std::string server = "127.0.0.1:50051";  // host:port (--server)
+  bool tls = false;
+  std::string ca_cert_path;  // PEM, with --tls
+  // Where the login token is kept; empty = $SMSGW_CONFIG_DIR, else
+  // $XDG_CONFIG_HOME/smsgw, else ~/.config/smsgw.
+  std::string config_dir;
+  bool json = false;  // print responses as JSON (proto3 JSON mapping)
+  absl::Duration timeout = absl::Seconds(30);
+
+  // Command arguments (flags of the same names).
+  std::string username;
+  std::string password;
+  std::string phone;
+  std::string to;
+  std::string from;
+  std::string body;
+  std::vector<std::string> media_urls;
+  std::string conversation;
+  std::string peer;
+  std::string query;
+  std::string id;
+  std::string idempotency_key;
+  bool validate_only = false;
+  bool events = false;
+  int limit = 20;
+};
+
+// Runs `args` (the positional words after the program name, e.g.
+// {"signup"} or {"messages", "get", "<id>"}).
+int RunCommand(const CliOptions& options, const std::vector<std::string>& args,
+               std::ostream& out, std::ostream& err);
+
+// The directory the token is kept in, resolved as CliOptions::config_dir says.
+std::string ConfigDir(const CliOptions& options);
+
+// Help text listing every command.
+std::string Usage();
+
+}  // namespace smsgw::cli
+
+#endif  // SMSGW_CLIENT_CLI_COMMANDS_H_

@@ -1,0 +1,73 @@
+// smsgw: the command-line client. Flag parsing only; commands.cc does the work.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/time/time.h"
+#include "client/cli/commands.h"
+
+namespace {
+std::string Env(const char* name, const char* fallback = "") {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value ? value : fallback;
+}
+}  // namespace
+
+ABSL_FLAG(std::string, server, Env("SMSGW_SERVER", "127.0.0.1:50051"),
+          "smsgw gRPC address host:port (env SMSGW_SERVER)");
+ABSL_FLAG(bool, tls, false, "connect with TLS");
+ABSL_FLAG(std::string, ca_cert, "", "PEM file of trusted roots, with --tls");
+ABSL_FLAG(std::string, config_dir, "", "where the login token is kept");
+ABSL_FLAG(bool, json, false, "print responses as JSON");
+ABSL_FLAG(std::string, timeout, "30s", "per-call deadline");
+ABSL_FLAG(std::string, username, "", "username");
+ABSL_FLAG(std::string, password, Env("SMSGW_PASSWORD"),
+          "password (env SMSGW_PASSWORD)");
+ABSL_FLAG(std::string, phone, "", "mobile number (E.164 or national)");
+ABSL_FLAG(std::string, to, "", "recipient number");
+ABSL_FLAG(std::string, from, "", "sender number or alphanumeric sender ID");
+ABSL_FLAG(std::string, body, "", "message text");
+ABSL_FLAG(std::vector<std::string>, media, {}, "comma-separated media URLs");
+ABSL_FLAG(std::string, conversation, "", "conversation id");
+ABSL_FLAG(std::string, peer, "", "peer number filter");
+ABSL_FLAG(std::string, query, "", "full-text search");
+ABSL_FLAG(std::string, idempotency_key, "", "idempotency key for send");
+ABSL_FLAG(bool, validate_only, false, "send: only validate and count segments");
+ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
+ABSL_FLAG(int, limit, 20, "how many items to list");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(smsgw::cli::Usage());
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  smsgw::cli::CliOptions options;
+  options.server = absl::GetFlag(FLAGS_server);
+  options.tls = absl::GetFlag(FLAGS_tls);
+  options.ca_cert_path = absl::GetFlag(FLAGS_ca_cert);
+  options.config_dir = absl::GetFlag(FLAGS_config_dir);
+  options.json = absl::GetFlag(FLAGS_json);
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_timeout), &options.timeout)) {
+    std::cerr << "smsgw: --timeout must be a duration like 30s\n";
+    return 2;
+  }
+  options.username = absl::GetFlag(FLAGS_username);
+  options.password = absl::GetFlag(FLAGS_password);
+  options.phone = absl::GetFlag(FLAGS_phone);
+  options.to = absl::GetFlag(FLAGS_to);
+  options.from = absl::GetFlag(FLAGS_from);
+  options.body = absl::GetFlag(FLAGS_body);
+  options.media_urls = absl::GetFlag(FLAGS_media);
+  options.conversation = absl::GetFlag(FLAGS_conversation);
+  options.peer = absl::GetFlag(FLAGS_peer);
+  options.query = absl::GetFlag(FLAGS_query);
+  options.idempotency_key = absl::GetFlag(FLAGS_idempotency_key);
+  options.validate_only = absl::GetFlag(FLAGS_validate_only);
+  options.events = absl::GetFlag(FLAGS_events);
+  options.limit = absl::GetFlag(FLAGS_limit);
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
+}

@@ -1,0 +1,97 @@
+// File: smsgw_client.h
+//
+// A typed C++ client for the smsgw gRPC API: one method per RPC, returning
+// absl::StatusOr of the response proto (gRPC status codes map 1:1 onto
+// absl::StatusCode). Every call carries a deadline and, once set, the bearer
+// token.
+//
+//   SMSGW_ASSIGN_OR_RETURN(auto client, SmsgwClient::Create({.target = addr}));
+//   SMSGW_ASSIGN_OR_RETURN(v1::LoginResponse login, client->Login("ann", pw));
+//   client->set_access_token(login.access_token());
+#ifndef SMSGW_CLIENT_SMSGW_CLIENT_H_
+#define SMSGW_CLIENT_SMSGW_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "smsgw/v1/auth.grpc.pb.h"
+#include "smsgw/v1/groups.grpc.pb.h"
+#include "smsgw/v1/messaging.grpc.pb.h"
+
+namespace smsgw::client {
+
+// Converts a gRPC status to absl::Status (same code numbering).
+absl::Status FromGrpcStatus(const ::grpc::Status& status);
+
+// Thread-safe for concurrent calls; set_access_token() must not race calls.
+class SmsgwClient {
+ public:
+  struct Options {
+    std::string target = "127.0.0.1:50051";  // host:port
+    bool use_tls = false;
+    std::string ca_cert_pem;  // with use_tls: trust roots; empty = system
+    std::string tls_server_name;  // override the name checked in the cert
+    absl::Duration timeout = absl::Seconds(30);  // per-call deadline
+  };
+
+  // Builds a channel to `options.target`. InvalidArgument for an empty
+  // target. Does not connect until the first call.
+  static absl::StatusOr<std::unique_ptr<SmsgwClient>> Create(Options options);
+
+  void set_access_token(std::string token) { token_ = std::move(token); }
+  const std::string& access_token() const { return token_; }
+
+  absl::StatusOr<v1::SignUpResponse> SignUp(absl::string_view username,
+                                            absl::string_view password,
+                                            absl::string_view phone_number);
+  absl::StatusOr<v1::LoginResponse> Login(absl::string_view username,
+                                          absl::string_view password);
+  absl::StatusOr<v1::GetCurrentUserResponse> GetCurrentUser();
+
+  absl::StatusOr<v1::SendMessageResponse> SendMessage(
+      const v1::SendMessageRequest& request);
+  absl::StatusOr<v1::GetMessageResponse> GetMessage(absl::string_view id,
+                                                    bool include_events);
+  absl::StatusOr<v1::ListMessagesResponse> ListMessages(
+      const v1::ListMessagesRequest& request);
+  absl::StatusOr<v1::ListConversationsResponse> ListConversations(
+      const v1::ListConversationsRequest& request);
+  absl::StatusOr<v1::DeleteMessageResponse> DeleteMessage(absl::string_view id);
+  absl::StatusOr<v1::DeleteMessagesResponse> DeleteMessages(
+      const v1::DeleteMessagesRequest& request);
+
+  // The raw stubs, for RPCs without a wrapper yet (streams).
+  v1::AuthService::Stub* auth() { return auth_.get(); }
+  v1::MessagingService::Stub* messaging() { return messaging_.get(); }
+  v1::GroupService::Stub* groups() { return groups_.get(); }
+
+  // A context with this client's deadline and token.
+  std::unique_ptr<::grpc::ClientContext> NewContext() const;
+
+ private:
+  explicit SmsgwClient(Options options,
+                       std::shared_ptr<::grpc::Channel> channel);
+
+  template <typename Response>
+  absl::StatusOr<Response> Call(
+      const std::function<::grpc::Status(::grpc::ClientContext*, Response*)>&
+          rpc);
+
+  Options options_;
+  std::shared_ptr<::grpc::Channel> channel_;
+  std::unique_ptr<v1::AuthService::Stub> auth_;
+  std::unique_ptr<v1::MessagingService::Stub> messaging_;
+  std::unique_ptr<v1::GroupService::Stub> groups_;
+  std::string token_;
+};
+
+}  // namespace smsgw::client
+
+#endif  // SMSGW_CLIENT_SMSGW_CLIENT_H_

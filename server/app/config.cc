@@ -1,0 +1,68 @@
+#include "server/app/config.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace smsgw::app {
+namespace {
+
+absl::Status ValidateHostPort(absl::string_view name, absl::string_view addr) {
+  const size_t colon = addr.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(addr.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " must be host:port (e.g. 127.0.0.1:50051), got \"", addr, "\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ServerConfig::EffectivePublicUrl() const {
+  std::string url =
+      public_url.empty() ? absl::StrCat("http://", http_addr) : public_url;
+  while (absl::EndsWith(url, "/")) url.pop_back();
+  return url;
+}
+
+absl::Status ValidateConfig(const ServerConfig& config) {
+  if (absl::Status s = ValidateHostPort("SMSGW_GRPC_ADDR", config.grpc_addr);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateHostPort("SMSGW_HTTP_ADDR", config.http_addr);
+      !s.ok()) {
+    return s;
+  }
+  if (config.db_path.empty()) {
+    return absl::InvalidArgumentError("SMSGW_DB_PATH must not be empty");
+  }
+  if (config.tls_cert_path.empty() != config.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "SMSGW_TLS_CERT and SMSGW_TLS_KEY must be set together");
+  }
+  if (!config.public_url.empty() &&
+      !absl::StartsWith(config.public_url, "http://") &&
+      !absl::StartsWith(config.public_url, "https://")) {
+    return absl::InvalidArgumentError(
+        "SMSGW_PUBLIC_URL must start with http:// or https://");
+  }
+  if (!config.twilio_account_sid.empty() && config.twilio_auth_token.empty()) {
+    return absl::InvalidArgumentError(
+        "TWILIO_AUTH_TOKEN must be set when TWILIO_ACCOUNT_SID is");
+  }
+  if (config.token_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("SMSGW_TOKEN_TTL must be positive");
+  }
+  if (!config.jwt_secret_key.empty() && config.jwt_secret_key.size() < 32) {
+    return absl::InvalidArgumentError(
+        "JWT_SECRET_KEY must be at least 32 bytes long");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace smsgw::app

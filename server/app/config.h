@@ -1,0 +1,62 @@
+// File: config.h
+//
+// Everything smsgw-server is configured with (DESIGN.md §8). main.cc fills it
+// from flags, whose defaults come from the environment variables named there.
+#ifndef SMSGW_SERVER_APP_CONFIG_H_
+#define SMSGW_SERVER_APP_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/common/logging.h"
+
+namespace smsgw::app {
+
+struct ServerConfig {
+  std::string grpc_addr = "127.0.0.1:50051";  // SMSGW_GRPC_ADDR, host:port
+  std::string http_addr = "127.0.0.1:8080";   // SMSGW_HTTP_ADDR, host:port
+  std::string db_path = "./data/smsgw.db";    // SMSGW_DB_PATH
+  // SMSGW_PUBLIC_URL: the base URL Twilio calls; empty = http://<http_addr>.
+  std::string public_url;
+  // JWT_SECRET_KEY; empty = generated once into <db dir>/jwt_secret.key.
+  std::string jwt_secret_key;
+  absl::Duration token_ttl = absl::Hours(24);  // SMSGW_TOKEN_TTL
+  std::vector<std::string> admin_users;        // SMSGW_ADMIN_USERS
+  std::string default_region = "US";           // SMSGW_DEFAULT_REGION
+
+  // Twilio. Empty account SID = the built-in simulator.
+  std::string twilio_account_sid;  // TWILIO_ACCOUNT_SID
+  std::string twilio_auth_token;   // TWILIO_AUTH_TOKEN
+  std::vector<std::string> twilio_phone_numbers;  // TWILIO_PHONE_NUMBERS
+  std::string twilio_messaging_service_sid;  // TWILIO_MESSAGING_SERVICE_SID
+  std::string twilio_api_base = "https://api.twilio.com";  // TWILIO_API_BASE
+  std::vector<std::string> sender_ids;  // SMSGW_SENDER_IDS
+  // Port of the embedded simulator (SMSGW_SIMULATOR_PORT); 0 = ephemeral.
+  int simulator_port = 0;
+
+  std::string tls_cert_path;  // SMSGW_TLS_CERT (PEM)
+  std::string tls_key_path;   // SMSGW_TLS_KEY (PEM)
+  logging::Level log_level = logging::Level::kInfo;  // SMSGW_LOG_LEVEL
+
+  // Worker threads for blocking RPC work, and the queue bound behind them.
+  int rpc_workers = 4;
+  int rpc_queue = 1024;
+  // How long graceful shutdown waits for in-flight calls.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+
+  // True when no Twilio account is configured.
+  bool use_simulator() const { return twilio_account_sid.empty(); }
+  // public_url, or http://<http_addr> when unset; no trailing '/'.
+  std::string EffectivePublicUrl() const;
+};
+
+// Checks cross-field rules: TLS cert and key come together, addresses are
+// host:port, a Twilio account SID comes with an auth token, and so on.
+// InvalidArgument naming the setting (by its environment name) and the rule.
+absl::Status ValidateConfig(const ServerConfig& config);
+
+}  // namespace smsgw::app
+
+#endif  // SMSGW_SERVER_APP_CONFIG_H_

@@ -1,0 +1,264 @@
+#include "server/app/server_app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "server/app/secret_key.h"
+#include "server/common/clock.h"
+#include "server/common/executor.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/domain/auth_service.h"
+#include "server/domain/password_hasher.h"
+#include "server/domain/phone_number.h"
+#include "server/domain/token_service.h"
+#include "server/rpc/auth_grpc_service.h"
+#include "server/rpc/call_runner.h"
+#include "server/rpc/group_grpc_service.h"
+#include "server/rpc/messaging_grpc_service.h"
+#include "server/webhooks/webhook_server.h"
+#include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_user_store.h"
+
+namespace smsgw::app {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": cannot read ", path));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::Status SplitHostPort(const std::string& addr, std::string* host,
+                           int* port) {
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(addr.substr(colon + 1), port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address must be host:port, got \"", addr, "\""));
+  }
+  *host = addr.substr(0, colon);
+  return absl::OkStatus();
+}
+
+class ServerAppImpl final : public ServerApp {
+ public:
+  explicit ServerAppImpl(ServerConfig config) : config_(std::move(config)) {}
+  ~ServerAppImpl() override { Shutdown(); }
+
+  absl::Status Init();
+
+  std::string grpc_address() const override { return grpc_address_; }
+  std::string http_address() const override { return http_address_; }
+  void Shutdown() override;
+  void Wait() override { stopped_.WaitForNotification(); }
+
+ private:
+  absl::Status OpenStorage();
+  absl::Status BuildDomain();
+  absl::Status StartGrpc();
+  absl::Status StartHttp();
+
+  const ServerConfig config_;
+
+  std::unique_ptr<storage::sqlite::Database> db_;
+  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
+  std::unique_ptr<domain::PasswordHasher> hasher_;
+  std::unique_ptr<domain::TokenService> tokens_;
+  std::unique_ptr<domain::PhoneNumberParser> phones_;
+  std::unique_ptr<domain::AuthService> auth_;
+
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<rpc::CallRunner> runner_;
+  std::unique_ptr<rpc::AuthGrpcService> auth_grpc_;
+  std::unique_ptr<rpc::MessagingGrpcService> messaging_grpc_;
+  std::unique_ptr<rpc::GroupGrpcService> group_grpc_;
+  std::unique_ptr<::grpc::Server> grpc_server_;
+  std::unique_ptr<webhooks::WebhookServer> http_;
+
+  std::string grpc_address_;
+  std::string http_address_;
+
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  absl::Notification stopped_;
+};
+
+absl::Status ServerAppImpl::OpenStorage() {
+  storage::sqlite::Database::Options options;
+  options.path = config_.db_path;
+  options.reader_connections = std::max(2, config_.rpc_workers);
+  absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
+      storage::sqlite::Database::Open(options);
+  if (!db.ok()) {
+    return absl::Status(db.status().code(),
+                        absl::StrCat("cannot open database ", config_.db_path,
+                                     ": ", db.status().message()));
+  }
+  db_ = *std::move(db);
+  users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
+  SMSGW_LOG(kInfo) << "database open path=" << config_.db_path
+                   << " schema_version=" << db_->schema_version();
+  return absl::OkStatus();
+}
+
+absl::Status ServerAppImpl::BuildDomain() {
+  std::string secret = config_.jwt_secret_key;
+  if (secret.empty()) {
+    const std::filesystem::path key_path =
+        std::filesystem::path(config_.db_path).parent_path() /
+        "jwt_secret.key";
+    bool created = false;
+    SMSGW_ASSIGN_OR_RETURN(secret,
+                           LoadOrCreateSecretKey(key_path.string(), &created));
+    SMSGW_LOG(kWarning)
+        << "JWT_SECRET_KEY is not set; "
+        << (created ? "generated a key into " : "using the generated key in ")
+        << key_path.string()
+        << " (set JWT_SECRET_KEY to share tokens between replicas)";
+  }
+  domain::TokenService::Options token_options;
+  token_options.secret_key = secret;
+  token_options.ttl = config_.token_ttl;
+  SMSGW_ASSIGN_OR_RETURN(tokens_, domain::TokenService::Create(
+                                      token_options, Clock::Real()));
+  hasher_ = std::make_unique<domain::PasswordHasher>(
+      domain::PasswordHasher::Options());
+  phones_ = std::make_unique<domain::PhoneNumberParser>(config_.default_region);
+
+  domain::AuthService::Options auth_options;
+  for (const std::string& name : config_.admin_users) {
+    absl::StatusOr<std::string> folded = domain::NormalizeUsername(name);
+    if (!folded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SMSGW_ADMIN_USERS: ", folded.status().message()));
+    }
+    auth_options.admin_usernames.insert(*folded);
+  }
+  auth_ = std::make_unique<domain::AuthService>(
+      users_.get(), hasher_.get(), tokens_.get(), phones_.get(), Clock::Real(),
+      std::move(auth_options));
+  return absl::OkStatus();
+}
+
+absl::Status ServerAppImpl::StartGrpc() {
+  executor_ = std::make_unique<Executor>("rpc", config_.rpc_workers,
+                                         config_.rpc_queue);
+  runner_ = std::make_unique<rpc::CallRunner>(executor_.get(), auth_.get());
+  auth_grpc_ = std::make_unique<rpc::AuthGrpcService>(runner_.get());
+  messaging_grpc_ = std::make_unique<rpc::MessagingGrpcService>(runner_.get());
+  group_grpc_ = std::make_unique<rpc::GroupGrpcService>(runner_.get());
+
+  std::shared_ptr<::grpc::ServerCredentials> credentials;
+  if (!config_.tls_cert_path.empty()) {
+    SMSGW_ASSIGN_OR_RETURN(std::string cert,
+                           ReadFile(config_.tls_cert_path, "SMSGW_TLS_CERT"));
+    SMSGW_ASSIGN_OR_RETURN(std::string key,
+                           ReadFile(config_.tls_key_path, "SMSGW_TLS_KEY"));
+    ::grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    credentials = ::grpc::SslServerCredentials(ssl);
+  } else {
+    credentials = ::grpc::InsecureServerCredentials();
+  }
+
+  ::grpc::EnableDefaultHealthCheckService(true);
+  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config_.grpc_addr, credentials, &selected_port);
+  builder.RegisterService(auth_grpc_.get());
+  builder.RegisterService(messaging_grpc_.get());
+  builder.RegisterService(group_grpc_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || selected_port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen for gRPC on ", config_.grpc_addr,
+        " (address in use or not available); set SMSGW_GRPC_ADDR"));
+  }
+  std::string host;
+  int port = 0;
+  SMSGW_RETURN_IF_ERROR(SplitHostPort(config_.grpc_addr, &host, &port));
+  grpc_address_ = absl::StrCat(host, ":", selected_port);
+  // Storage is open and migrated: the server can answer.
+  grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+absl::Status ServerAppImpl::StartHttp() {
+  webhooks::WebhookServer::Options options;
+  SMSGW_RETURN_IF_ERROR(
+      SplitHostPort(config_.http_addr, &options.host, &options.port));
+  http_ = std::make_unique<webhooks::WebhookServer>(options);
+  SMSGW_RETURN_IF_ERROR(http_->Start());
+  http_address_ = absl::StrCat(options.host, ":", http_->port());
+  return absl::OkStatus();
+}
+
+absl::Status ServerAppImpl::Init() {
+  SMSGW_RETURN_IF_ERROR(ValidateConfig(config_));
+  SMSGW_RETURN_IF_ERROR(OpenStorage());
+  SMSGW_RETURN_IF_ERROR(BuildDomain());
+  SMSGW_RETURN_IF_ERROR(StartHttp());
+  SMSGW_RETURN_IF_ERROR(StartGrpc());
+  SMSGW_LOG(kInfo) << "smsgw-server ready grpc=" << grpc_address_
+                   << (config_.tls_cert_path.empty() ? " (plaintext)"
+                                                     : " (tls)")
+                   << " http=" << http_address_
+                   << " public_url=" << config_.EffectivePublicUrl()
+                   << " provider="
+                   << (config_.use_simulator() ? "simulator" : "twilio");
+  return absl::OkStatus();
+}
+
+void ServerAppImpl::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (grpc_server_ != nullptr) {
+    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+    // Stops accepting, lets in-flight calls finish until the deadline, then
+    // cancels the rest; returns once every call is done.
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() +
+                                              config_.shutdown_grace));
+  }
+  if (executor_ != nullptr) executor_->Shutdown();
+  if (http_ != nullptr) http_->Stop();
+  if (grpc_server_ != nullptr) grpc_server_->Wait();
+  db_.reset();  // checkpoints the WAL and closes the file
+  stopped_.Notify();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(
+    ServerConfig config) {
+  auto app = std::make_unique<ServerAppImpl>(std::move(config));
+  absl::Status status = app->Init();
+  if (!status.ok()) {
+    app->Shutdown();
+    return status;
+  }
+  return app;
+}
+
+}  // namespace smsgw::app

@@ -1,0 +1,165 @@
+#include "server/domain/auth_service.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+
+namespace smsgw::domain {
+namespace {
+
+constexpr size_t kMinUsername = 3;
+constexpr size_t kMaxUsername = 32;
+constexpr size_t kMinPassword = 8;
+constexpr size_t kMaxPassword = 128;
+constexpr char kBadCredentials[] = "username or password is incorrect";
+
+}  // namespace
+
+absl::StatusOr<std::string> NormalizeUsername(absl::string_view username) {
+  if (username.size() < kMinUsername || username.size() > kMaxUsername) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("username must be 3 to 32 characters long, got ",
+                     username.size()));
+  }
+  std::string folded = absl::AsciiStrToLower(username);
+  for (char c : folded) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "username may contain only letters a-z, digits 0-9, '_', '.' and "
+          "'-'");
+    }
+  }
+  return folded;
+}
+
+absl::Status ValidatePassword(absl::string_view password) {
+  if (password.size() < kMinPassword || password.size() > kMaxPassword) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("password must be 8 to 128 bytes long, got ",
+                     password.size()));
+  }
+  return absl::OkStatus();
+}
+
+AuthService::AuthService(storage::UserStore* users, PasswordHasher* hasher,
+                         TokenService* tokens, const PhoneNumberParser* phones,
+                         Clock* clock, Options options)
+    : users_(users),
+      hasher_(hasher),
+      tokens_(tokens),
+      phones_(phones),
+      clock_(clock),
+      options_(std::move(options)) {
+  absl::StatusOr<std::string> dummy = hasher_->Hash("smsgw-dummy-password");
+  if (dummy.ok()) dummy_hash_ = *std::move(dummy);
+}
+
+storage::User AuthService::WithRole(storage::User user) const {
+  user.admin = user.admin || options_.admin_usernames.contains(user.username);
+  return user;
+}
+
+absl::StatusOr<Session> AuthService::IssueSession(storage::User user) {
+  SMSGW_ASSIGN_OR_RETURN(IssuedToken token,
+                         tokens_->Issue(absl::StrCat(user.id)));
+  Session session;
+  session.user = WithRole(std::move(user));
+  session.access_token = std::move(token.token);
+  session.expire_time = token.expire_time;
+  return session;
+}
+
+absl::StatusOr<Session> AuthService::SignUp(absl::string_view username,
+                                            absl::string_view password,
+                                            absl::string_view phone_number) {
+  SMSGW_ASSIGN_OR_RETURN(std::string name, NormalizeUsername(username));
+  SMSGW_RETURN_IF_ERROR(ValidatePassword(password));
+  storage::User user;
+  user.username = std::move(name);
+  if (!phone_number.empty()) {
+    absl::StatusOr<std::string> e164 = phones_->ToE164(phone_number);
+    if (!e164.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("phone_number: ", e164.status().message()));
+    }
+    user.phone_number = *std::move(e164);
+  }
+  SMSGW_ASSIGN_OR_RETURN(user.password_hash, hasher_->Hash(password));
+  user.create_time = user.update_time = clock_->Now();
+  SMSGW_ASSIGN_OR_RETURN(storage::User stored, users_->Insert(user));
+  SMSGW_LOG(kInfo) << "user signed up user_id=" << stored.id;
+  return IssueSession(std::move(stored));
+}
+
+absl::StatusOr<Session> AuthService::Login(absl::string_view username,
+                                           absl::string_view password) {
+  absl::StatusOr<std::string> name = NormalizeUsername(username);
+  absl::StatusOr<storage::User> user =
+      name.ok() ? users_->FindByUsername(*name)
+                : absl::StatusOr<storage::User>(name.status());
+  if (!user.ok()) {
+    if (!absl::IsNotFound(user.status()) &&
+        !absl::IsInvalidArgument(user.status())) {
+      return user.status();
+    }
+    (void)hasher_->Verify(password, dummy_hash_);
+    return absl::UnauthenticatedError(kBadCredentials);
+  }
+  if (!hasher_->Verify(password, user->password_hash)) {
+    return absl::UnauthenticatedError(kBadCredentials);
+  }
+  if (hasher_->NeedsRehash(user->password_hash)) {
+    absl::StatusOr<std::string> rehashed = hasher_->Hash(password);
+    if (rehashed.ok()) {
+      absl::Status updated = users_->UpdatePasswordHash(user->id, *rehashed);
+      if (!updated.ok()) {
+        SMSGW_LOG(kWarning) << "password rehash not stored user_id="
+                            << user->id << ": " << updated;
+      }
+    }
+  }
+  return IssueSession(*std::move(user));
+}
+
+absl::StatusOr<storage::User> AuthService::Authenticate(
+    absl::string_view token) {
+  if (token.empty()) {
+    return absl::UnauthenticatedError(
+        "missing access token: send metadata 'authorization: Bearer <token>'");
+  }
+  SMSGW_ASSIGN_OR_RETURN(TokenClaims claims, tokens_->Verify(token));
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(claims.subject, &id)) {
+    return absl::UnauthenticatedError("access token has an invalid subject");
+  }
+  absl::StatusOr<storage::User> user = users_->FindById(id);
+  if (absl::IsNotFound(user.status())) {
+    return absl::UnauthenticatedError("access token's user no longer exists");
+  }
+  SMSGW_RETURN_IF_ERROR(user.status());
+  return WithRole(*std::move(user));
+}
+
+absl::StatusOr<storage::User> AuthService::GetUser(int64_t id) {
+  SMSGW_ASSIGN_OR_RETURN(storage::User user, users_->FindById(id));
+  return WithRole(std::move(user));
+}
+
+absl::StatusOr<storage::User> AuthService::FindUser(
+    absl::string_view username) {
+  SMSGW_ASSIGN_OR_RETURN(std::string name, NormalizeUsername(username));
+  absl::StatusOr<storage::User> user = users_->FindByUsername(name);
+  if (absl::IsNotFound(user.status())) {
+    return absl::NotFoundError(absl::StrCat("no user named \"", name, "\""));
+  }
+  SMSGW_RETURN_IF_ERROR(user.status());
+  return WithRole(*std::move(user));
+}
+
+}  // namespace smsgw::domain

@@ -1,0 +1,92 @@
+// File: auth_service.h
+//
+// Accounts and sessions: sign-up, login and bearer-token authentication. Both
+// edges (gRPC, and later the CLI through it) call this; no account rule lives
+// elsewhere.
+#ifndef SMSGW_SERVER_DOMAIN_AUTH_SERVICE_H_
+#define SMSGW_SERVER_DOMAIN_AUTH_SERVICE_H_
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "server/domain/password_hasher.h"
+#include "server/domain/phone_number.h"
+#include "server/domain/token_service.h"
+#include "storage/user_store.h"
+
+namespace smsgw::domain {
+
+// A signed-in user and the access token that proves it.
+struct Session {
+  storage::User user;
+  std::string access_token;  // JWT HS256
+  absl::Time expire_time;
+};
+
+// Validates a username: 3–32 characters of [a-z0-9_.-] after ASCII case
+// folding. Returns the folded name, or InvalidArgument naming the rule.
+absl::StatusOr<std::string> NormalizeUsername(absl::string_view username);
+
+// Validates a password: 8–128 bytes. InvalidArgument naming the rule.
+absl::Status ValidatePassword(absl::string_view password);
+
+// Sign-up, login and token checks. Thread-safe. The stores, hasher, token
+// service, phone parser and clock are not owned and must outlive it.
+class AuthService {
+ public:
+  struct Options {
+    // Usernames (case-folded) that have the admin role (SMSGW_ADMIN_USERS).
+    absl::flat_hash_set<std::string> admin_usernames;
+  };
+
+  AuthService(storage::UserStore* users, PasswordHasher* hasher,
+              TokenService* tokens, const PhoneNumberParser* phones,
+              Clock* clock, Options options);
+
+  // Creates an account and signs it in. `phone_number` is optional (empty);
+  // national numbers in the default region are accepted and stored as E.164.
+  // InvalidArgument names the bad field (username, password, phone_number);
+  // AlreadyExists if the username is taken; nothing is stored on error.
+  absl::StatusOr<Session> SignUp(absl::string_view username,
+                                 absl::string_view password,
+                                 absl::string_view phone_number);
+
+  // Signs in. Unauthenticated with one identical message for an unknown user
+  // and a wrong password, after the same amount of hashing work, so that
+  // usernames cannot be enumerated.
+  absl::StatusOr<Session> Login(absl::string_view username,
+                                absl::string_view password);
+
+  // The user a bearer token belongs to. Unauthenticated for a missing,
+  // malformed, expired, tampered or wrong-key token, or one whose user no
+  // longer exists.
+  absl::StatusOr<storage::User> Authenticate(absl::string_view token);
+
+  // The user with `id`, with the effective admin flag. NotFound if none.
+  absl::StatusOr<storage::User> GetUser(int64_t id);
+
+  // The user named `username` (any case), or NotFound / InvalidArgument.
+  absl::StatusOr<storage::User> FindUser(absl::string_view username);
+
+ private:
+  absl::StatusOr<Session> IssueSession(storage::User user);
+  storage::User WithRole(storage::User user) const;
+
+  storage::UserStore* users_;
+  PasswordHasher* hasher_;
+  TokenService* tokens_;
+  const PhoneNumberParser* phones_;
+  Clock* clock_;
+  const Options options_;
+  // Verified against when the username is unknown, so that a miss costs as
+  // much as a wrong password.
+  std::string dummy_hash_;
+};
+
+}  // namespace smsgw::domain
+
+#endif  // SMSGW_SERVER_DOMAIN_AUTH_SERVICE_H_

@@ -1,0 +1,167 @@
+// smsgw-server: parses flags (defaults from the environment, DESIGN.md §8),
+// starts ServerApp, and shuts it down gracefully on SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "server/app/config.h"
+#include "server/app/server_app.h"
+#include "server/common/logging.h"
+
+namespace {
+
+std::string Env(const char* name, const char* fallback = "") {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : fallback;
+}
+
+}  // namespace
+
+ABSL_FLAG(std::string, grpc_addr, Env("SMSGW_GRPC_ADDR", "127.0.0.1:50051"),
+          "gRPC listen address host:port (env SMSGW_GRPC_ADDR)");
+ABSL_FLAG(std::string, http_addr, Env("SMSGW_HTTP_ADDR", "127.0.0.1:8080"),
+          "webhook HTTP listen address host:port (env SMSGW_HTTP_ADDR)");
+ABSL_FLAG(std::string, db_path, Env("SMSGW_DB_PATH", "./data/smsgw.db"),
+          "SQLite database file (env SMSGW_DB_PATH)");
+ABSL_FLAG(std::string, public_url, Env("SMSGW_PUBLIC_URL"),
+          "base URL Twilio calls; default http://<http_addr> "
+          "(env SMSGW_PUBLIC_URL)");
+ABSL_FLAG(std::string, token_ttl, Env("SMSGW_TOKEN_TTL", "24h"),
+          "access token lifetime, e.g. 24h, 90m (env SMSGW_TOKEN_TTL)");
+ABSL_FLAG(std::string, admin_users, Env("SMSGW_ADMIN_USERS"),
+          "comma-separated usernames with the admin role (env "
+          "SMSGW_ADMIN_USERS)");
+ABSL_FLAG(std::string, default_region, Env("SMSGW_DEFAULT_REGION", "US"),
+          "region for national phone numbers, ISO 3166 alpha-2 (env "
+          "SMSGW_DEFAULT_REGION)");
+ABSL_FLAG(std::string, twilio_phone_numbers, Env("TWILIO_PHONE_NUMBERS"),
+          "comma-separated E.164 sender numbers and group pool (env "
+          "TWILIO_PHONE_NUMBERS)");
+ABSL_FLAG(std::string, twilio_messaging_service_sid,
+          Env("TWILIO_MESSAGING_SERVICE_SID"),
+          "send through this Messaging Service (env "
+          "TWILIO_MESSAGING_SERVICE_SID)");
+ABSL_FLAG(std::string, twilio_api_base,
+          Env("TWILIO_API_BASE", "https://api.twilio.com"),
+          "Twilio REST base URL (env TWILIO_API_BASE)");
+ABSL_FLAG(std::string, sender_ids, Env("SMSGW_SENDER_IDS"),
+          "comma-separated allowed alphanumeric sender IDs (env "
+          "SMSGW_SENDER_IDS)");
+ABSL_FLAG(int, simulator_port, 0,
+          "port of the embedded Twilio simulator when no Twilio account is "
+          "set; 0 = any free port (env SMSGW_SIMULATOR_PORT)");
+ABSL_FLAG(std::string, tls_cert, Env("SMSGW_TLS_CERT"),
+          "PEM certificate chain for gRPC over TLS (env SMSGW_TLS_CERT)");
+ABSL_FLAG(std::string, tls_key, Env("SMSGW_TLS_KEY"),
+          "PEM private key for gRPC over TLS (env SMSGW_TLS_KEY)");
+ABSL_FLAG(std::string, log_level, Env("SMSGW_LOG_LEVEL", "info"),
+          "debug, info, warning or error (env SMSGW_LOG_LEVEL)");
+ABSL_FLAG(std::string, port_file, Env("SMSGW_PORT_FILE"),
+          "if set, write the bound addresses here once listening (for tests "
+          "and scripts that ask for port 0)");
+
+namespace {
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    part = absl::StripAsciiWhitespace(part);
+    if (!part.empty()) out.emplace_back(part);
+  }
+  return out;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "smsgw-server: " << message << std::endl;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "smsgw-server: the smsgw gRPC SMS backend. Every flag also reads the "
+      "environment variable named in its help.");
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the shutdown signals before any thread starts, so that only the
+  // sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  smsgw::app::ServerConfig config;
+  config.grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
+  config.http_addr = absl::GetFlag(FLAGS_http_addr);
+  config.db_path = absl::GetFlag(FLAGS_db_path);
+  config.public_url = absl::GetFlag(FLAGS_public_url);
+  config.jwt_secret_key = Env("JWT_SECRET_KEY");
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_token_ttl), &config.token_ttl)) {
+    return Fail("SMSGW_TOKEN_TTL / --token_ttl must be a duration like 24h");
+  }
+  config.admin_users = SplitList(absl::GetFlag(FLAGS_admin_users));
+  config.default_region = absl::GetFlag(FLAGS_default_region);
+  config.twilio_account_sid = Env("TWILIO_ACCOUNT_SID");
+  config.twilio_auth_token = Env("TWILIO_AUTH_TOKEN");
+  config.twilio_phone_numbers =
+      SplitList(absl::GetFlag(FLAGS_twilio_phone_numbers));
+  config.twilio_messaging_service_sid =
+      absl::GetFlag(FLAGS_twilio_messaging_service_sid);
+  config.twilio_api_base = absl::GetFlag(FLAGS_twilio_api_base);
+  config.sender_ids = SplitList(absl::GetFlag(FLAGS_sender_ids));
+  config.simulator_port = absl::GetFlag(FLAGS_simulator_port);
+  if (config.simulator_port == 0) {
+    (void)absl::SimpleAtoi(Env("SMSGW_SIMULATOR_PORT", "0"),
+                           &config.simulator_port);
+  }
+  config.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
+  config.tls_key_path = absl::GetFlag(FLAGS_tls_key);
+  absl::StatusOr<smsgw::logging::Level> level =
+      smsgw::logging::ParseLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return Fail(std::string(level.status().message()));
+  config.log_level = *level;
+  smsgw::logging::SetMinLevel(config.log_level);
+
+  absl::StatusOr<std::unique_ptr<smsgw::app::ServerApp>> app =
+      smsgw::app::ServerApp::Start(config);
+  if (!app.ok()) return Fail(std::string(app.status().message()));
+
+  const std::string port_file = absl::GetFlag(FLAGS_port_file);
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << "grpc=" << (*app)->grpc_address() << "\n"
+          << "http=" << (*app)->http_address() << "\n";
+    }
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+
+  std::thread signal_thread([&signals, &app] {
+    int received = 0;
+    sigwait(&signals, &received);
+    SMSGW_LOG(kInfo) << "shutting down signal=" << strsignal(received);
+    (*app)->Shutdown();
+  });
+  (*app)->Wait();
+  // Wait() returned: the app shut down on its own; wake the signal thread.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  SMSGW_LOG(kInfo) << "smsgw-server stopped";
+  return 0;
+}

@@ -1,0 +1,33 @@
+// File: proto_convert.h
+//
+// Conversions between storage/domain types and smsgw.v1 protos. The edge
+// translates only: no rule lives here.
+#ifndef SMSGW_SERVER_RPC_PROTO_CONVERT_H_
+#define SMSGW_SERVER_RPC_PROTO_CONVERT_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "smsgw/v1/common.pb.h"
+#include "storage/user_store.h"
+
+namespace smsgw::rpc {
+
+// Writes `t` into `out` (seconds + nanos since the Unix epoch, UTC).
+void ToProto(absl::Time t, google::protobuf::Timestamp* out);
+
+// Reads a Timestamp. `field` names it in the error. InvalidArgument when the
+// seconds or nanos are outside google.protobuf.Timestamp's documented range
+// (0001-01-01 to 9999-12-31, nanos 0..999999999).
+absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
+                                     absl::string_view field);
+
+// The user as clients see it: never the password hash.
+void ToProto(const storage::User& user, v1::User* out);
+
+}  // namespace smsgw::rpc
+
+#endif  // SMSGW_SERVER_RPC_PROTO_CONVERT_H_

@@ -1,0 +1,47 @@
+#include "server/webhooks/webhook_server.h"
+
+#include <httplib.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+
+namespace smsgw::webhooks {
+
+WebhookServer::WebhookServer(Options options)
+    : options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  server_->set_payload_max_length(options_.max_body_bytes);
+  server_->set_read_timeout(
+      std::chrono::microseconds(absl::ToInt64Microseconds(options_.read_timeout)));
+  server_->set_write_timeout(std::chrono::microseconds(
+      absl::ToInt64Microseconds(options_.write_timeout)));
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+}
+
+WebhookServer::~WebhookServer() { Stop(); }
+
+absl::Status WebhookServer::Start() {
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host.c_str());
+  } else {
+    port_ = server_->bind_to_port(options_.host.c_str(), options_.port)
+                ? options_.port
+                : -1;
+  }
+  if (port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen for HTTP on ", options_.host, ":", options_.port,
+        " (address in use or not available); set SMSGW_HTTP_ADDR"));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  server_->wait_until_ready();
+  return absl::OkStatus();
+}
+
+void WebhookServer::Stop() {
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace smsgw::webhooks

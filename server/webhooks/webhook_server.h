@@ -1,0 +1,59 @@
+// File: webhook_server.h
+//
+// The HTTP listener (cpp-httplib) that Twilio calls: the glue between HTTP
+// and the webhook handler. Serves `GET /healthz` (liveness) itself.
+#ifndef SMSGW_SERVER_WEBHOOKS_WEBHOOK_SERVER_H_
+#define SMSGW_SERVER_WEBHOOKS_WEBHOOK_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace smsgw::webhooks {
+
+// One HTTP server on its own threads (httplib's pool). Thread-safe to Stop()
+// from any thread. Not copyable.
+class WebhookServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 8080;  // 0 = any free port
+    size_t max_body_bytes = 64 * 1024;
+    absl::Duration read_timeout = absl::Seconds(10);
+    absl::Duration write_timeout = absl::Seconds(10);
+  };
+
+  explicit WebhookServer(Options options);
+  ~WebhookServer();
+  WebhookServer(const WebhookServer&) = delete;
+  WebhookServer& operator=(const WebhookServer&) = delete;
+
+  // The underlying server, to register routes on before Start().
+  httplib::Server& http() { return *server_; }
+
+  // Binds and starts serving on a background thread. Unavailable when the
+  // address cannot be bound.
+  absl::Status Start();
+  // Stops accepting and joins the serving thread. Idempotent.
+  void Stop();
+  // The bound port (after Start()).
+  int port() const { return port_; }
+
+ private:
+  Options options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace smsgw::webhooks
+
+#endif  // SMSGW_SERVER_WEBHOOKS_WEBHOOK_SERVER_H_
