@@ -1,0 +1,131 @@
+#include "tests/testing/server_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+namespace smsgw::testing {
+
+std::string BuiltBinary(const std::string& name) {
+#ifdef SMSGW_BINARY_DIR
+  return std::string(SMSGW_BINARY_DIR) + "/" + name;
+#else
+  return name;
+#endif
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop(SIGTERM, absl::Seconds(10));
+}
+
+std::string ServerProcess::ReadLog() const {
+  std::ifstream in(options_.log_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Status ServerProcess::Start(absl::Duration timeout) {
+  const std::string dir =
+      std::filesystem::path(options_.db_path).parent_path().string();
+  if (options_.log_path.empty()) options_.log_path = dir + "/server.log";
+  port_file_ = dir + "/ports." + std::to_string(::getpid()) + "." +
+               std::to_string(absl::ToUnixNanos(absl::Now()));
+  std::filesystem::remove(port_file_);
+
+  std::vector<std::string> args = {
+      BuiltBinary("smsgw-server"),
+      "--grpc_addr=" + options_.grpc_addr,
+      "--http_addr=" + options_.http_addr,
+      "--db_path=" + options_.db_path,
+      "--port_file=" + port_file_,
+  };
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
+
+  pid_ = ::fork();
+  if (pid_ < 0) return absl::InternalError("fork failed");
+  if (pid_ == 0) {
+    // Child: a clean environment so the developer's TWILIO_* never leak in.
+    for (const char* name :
+         {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBERS",
+          "TWILIO_API_BASE", "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
+          "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
+          "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS"}) {
+      ::unsetenv(name);
+    }
+    for (const auto& [name, value] : options_.env) {
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    FILE* log = std::fopen(options_.log_path.c_str(), "a");
+    if (log != nullptr) {
+      ::dup2(::fileno(log), STDERR_FILENO);
+      ::dup2(::fileno(log), STDOUT_FILENO);
+    }
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::FailedPreconditionError(
+          absl::StrCat("smsgw-server exited during start-up (status ", status,
+                       "):\n", ReadLog()));
+    }
+    std::ifstream in(port_file_);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (absl::StartsWith(line, "grpc=")) grpc_address_ = line.substr(5);
+      if (absl::StartsWith(line, "http=")) http_address_ = line.substr(5);
+    }
+    if (!grpc_address_.empty() && !http_address_.empty()) {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Stop(SIGKILL);
+  return absl::DeadlineExceededError(
+      absl::StrCat("smsgw-server did not report ready:\n", ReadLog()));
+}
+
+int ServerProcess::WaitForExit(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return -1;
+}
+
+int ServerProcess::Stop(int signal, absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  int status = WaitForExit(timeout);
+  if (status == -1 && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    WaitForExit(absl::Seconds(5));
+  }
+  return status;
+}
+
+}  // namespace smsgw::testing
