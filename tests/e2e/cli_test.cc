@@ -1,0 +1,99 @@
+// The `smsgw` CLI end to end: the real binary against the real server.
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/run_command.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw {
+namespace {
+
+using ::smsgw::testing::BuiltBinary;
+using ::smsgw::testing::CommandResult;
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::ServerProcess;
+using ::testing::HasSubstr;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerProcess::Options options;
+    options.db_path = dir_.File("data/smsgw.db");
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_THAT(server_->Start(), IsOk());
+  }
+
+  CommandResult Smsgw(std::vector<std::string> args) {
+    std::vector<std::string> argv = {BuiltBinary("smsgw"),
+                                     "--server=" + server_->grpc_address(),
+                                     "--config_dir=" + dir_.File("config")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv);
+  }
+
+  smsgw::testing::TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(CliTest, SignUpWhoAmILoginLogout) {
+  CommandResult signup = Smsgw({"signup", "--username=ann",
+                                "--password=correct horse", "--phone=+14155550100"});
+  ASSERT_EQ(signup.exit_code, 0) << signup.err;
+  EXPECT_THAT(signup.out, HasSubstr("signed up as ann"));
+
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.File("config/token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+
+  CommandResult whoami = Smsgw({"whoami"});
+  ASSERT_EQ(whoami.exit_code, 0) << whoami.err;
+  EXPECT_THAT(whoami.out, HasSubstr("username: ann"));
+  EXPECT_THAT(whoami.out, HasSubstr("+14155550100 (unverified)"));
+
+  CommandResult json = Smsgw({"--json", "whoami"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"username\": \"ann\""));
+
+  ASSERT_EQ(Smsgw({"logout"}).exit_code, 0);
+  CommandResult anonymous = Smsgw({"whoami"});
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_THAT(anonymous.err, HasSubstr("not logged in"));
+
+  CommandResult login =
+      Smsgw({"login", "--username=ANN", "--password=correct horse"});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  EXPECT_EQ(Smsgw({"whoami"}).exit_code, 0);
+}
+
+TEST_F(CliTest, ErrorsAreOneLineWithNonZeroExit) {
+  CommandResult bad = Smsgw({"login", "--username=ann", "--password=wrongpass"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+
+  CommandResult usage = Smsgw({"signup", "--username=ann"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--password"));
+
+  CommandResult unknown = Smsgw({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+
+  std::vector<std::string> argv = {BuiltBinary("smsgw"),
+                                   "--server=127.0.0.1:1", "--timeout=2s",
+                                   "login", "--username=ann",
+                                   "--password=whatever1"};
+  CommandResult down = testing::RunCommand(argv);
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, HasSubstr("UNAVAILABLE"));
+}
+
+}  // namespace
+}  // namespace smsgw

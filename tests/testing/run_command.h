@@ -1,0 +1,25 @@
+// File: run_command.h
+//
+// Runs a program with arguments (no shell), capturing stdout and stderr.
+#ifndef SMSGW_TESTS_TESTING_RUN_COMMAND_H_
+#define SMSGW_TESTS_TESTING_RUN_COMMAND_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace smsgw::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv[0]` with `argv`, extra environment `env`, and waits for it.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+}  // namespace smsgw::testing
+
+#endif  // SMSGW_TESTS_TESTING_RUN_COMMAND_H_
