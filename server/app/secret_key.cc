@@ -1,4 +1,4 @@
-#include "server/domain/secret_key.h"
+#include "server/app/secret_key.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace smsgw::domain {
+namespace smsgw::app {
 namespace {
 
 constexpr size_t kGeneratedKeyBytes = 32;
@@ -215,4 +215,4 @@ absl::StatusOr<std::string> LoadOrCreateSecretKey(absl::string_view path,
   return fresh;
 }
 
-}  // namespace smsgw::domain
+}  // namespace smsgw::app

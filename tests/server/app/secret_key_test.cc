@@ -1,4 +1,4 @@
-#include "server/domain/secret_key.h"
+#include "server/app/secret_key.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
-namespace smsgw::domain {
+namespace smsgw::app {
 namespace {
 
 using ::smsgw::testing::IsOk;
@@ -181,4 +181,4 @@ TEST_F(SecretKeyTest, RejectsEmptyPath) {
 }
 
 }  // namespace
-}  // namespace smsgw::domain
+}  // namespace smsgw::app

@@ -3,8 +3,8 @@
 // The server's JWT signing key, kept in a file so that tokens survive a
 // restart. Deployments that set JWT_SECRET_KEY bypass this (the app reads the
 // variable itself).
-#ifndef SMSGW_SERVER_DOMAIN_SECRET_KEY_H_
-#define SMSGW_SERVER_DOMAIN_SECRET_KEY_H_
+#ifndef SMSGW_SERVER_APP_SECRET_KEY_H_
+#define SMSGW_SERVER_APP_SECRET_KEY_H_
 
 #include <cstddef>
 #include <string>
@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace smsgw::domain {
+namespace smsgw::app {
 
 // Keys shorter than this are refused: HS256 wants a key at least as long as
 // its 256-bit output (RFC 7518 section 3.2).
@@ -40,6 +40,6 @@ inline constexpr size_t kMaxSecretKeyFileBytes = 4096;
 absl::StatusOr<std::string> LoadOrCreateSecretKey(absl::string_view path,
                                                   bool* created);
 
-}  // namespace smsgw::domain
+}  // namespace smsgw::app
 
-#endif  // SMSGW_SERVER_DOMAIN_SECRET_KEY_H_
+#endif  // SMSGW_SERVER_APP_SECRET_KEY_H_
