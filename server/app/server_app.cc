@@ -95,6 +95,7 @@ class ServerAppImpl final : public ServerApp {
 
   std::string grpc_address_;
   std::string http_address_;
+  std::string public_url_;  // SMSGW_PUBLIC_URL, or http://<bound http addr>
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
@@ -209,6 +210,10 @@ absl::Status ServerAppImpl::StartHttp() {
   http_ = std::make_unique<webhooks::WebhookServer>(options);
   SMSGW_RETURN_IF_ERROR(http_->Start());
   http_address_ = absl::StrCat(options.host, ":", http_->port());
+  // With port 0 the default public URL must name the port actually bound.
+  ServerConfig bound = config_;
+  bound.http_addr = http_address_;
+  public_url_ = bound.EffectivePublicUrl();
   return absl::OkStatus();
 }
 
@@ -222,7 +227,7 @@ absl::Status ServerAppImpl::Init() {
                    << (config_.tls_cert_path.empty() ? " (plaintext)"
                                                      : " (tls)")
                    << " http=" << http_address_
-                   << " public_url=" << config_.EffectivePublicUrl()
+                   << " public_url=" << public_url_
                    << " provider="
                    << (config_.use_simulator() ? "simulator" : "twilio");
   return absl::OkStatus();
@@ -241,8 +246,11 @@ void ServerAppImpl::Shutdown() {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() +
                                               config_.shutdown_grace));
   }
+  SMSGW_LOG(kDebug) << "shutdown: grpc stopped";
   if (executor_ != nullptr) executor_->Shutdown();
+  SMSGW_LOG(kDebug) << "shutdown: executor drained";
   if (http_ != nullptr) http_->Stop();
+  SMSGW_LOG(kDebug) << "shutdown: http stopped";
   if (grpc_server_ != nullptr) grpc_server_->Wait();
   db_.reset();  // checkpoints the WAL and closes the file
   stopped_.Notify();

@@ -5,7 +5,7 @@ namespace {
 
 ::grpc::Status NotYet(const char* rpc) {
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
-                        std::string(rpc) + " is not implemented yet: group messaging arrives in a later release (see README, "What works")");
+                        std::string(rpc) + " is not implemented yet: group messaging arrives in a later release (see the README section What works)");
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ absl::Status WebhookServer::Start() {
         " (address in use or not available); set SMSGW_HTTP_ADDR"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  server_->wait_until_ready();
+  // bind_to_port() already listen()s, so connections queue until the loop runs.
   return absl::OkStatus();
 }
 
