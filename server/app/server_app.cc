@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "grpc/health/v1/health.pb.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -181,6 +182,9 @@ absl::Status ServerAppImpl::StartGrpc() {
   }
 
   ::grpc::EnableDefaultHealthCheckService(true);
+  // Touch the health schema so the linker keeps it and reflection can
+  // describe grpc.health.v1.Health (gRPC's own service does not register it).
+  (void)::grpc::health::v1::HealthCheckResponse::descriptor();
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int selected_port = 0;

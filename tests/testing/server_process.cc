@@ -38,6 +38,7 @@ std::string ServerProcess::ReadLog() const {
 absl::Status ServerProcess::Start(absl::Duration timeout) {
   const std::string dir =
       std::filesystem::path(options_.db_path).parent_path().string();
+  std::filesystem::create_directories(dir);
   if (options_.log_path.empty()) options_.log_path = dir + "/server.log";
   port_file_ = dir + "/ports." + std::to_string(::getpid()) + "." +
                std::to_string(absl::ToUnixNanos(absl::Now()));
