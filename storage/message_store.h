@@ -1,0 +1,247 @@
+// File: message_store.h
+//
+// Messages, their status history (delivery reports), conversations,
+// idempotency keys, opt-outs and the watch feed: everything MessagingService
+// stores. One interface because its writes must share transactions (a message
+// and its idempotency key; a status change, its report and its feed event).
+//
+// Enumerations use the numbers of the smsgw.v1 proto enums, so storage, the
+// API and the database agree without a table.
+#ifndef SMSGW_STORAGE_MESSAGE_STORE_H_
+#define SMSGW_STORAGE_MESSAGE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace smsgw::storage {
+
+// smsgw.v1.MessageStatus numbers. Rank (for "only forward") is
+// StatusRank(), not the number.
+enum class MessageStatus : int {
+  kUnspecified = 0,
+  kPending = 1,
+  kScheduled = 2,
+  kQueued = 3,
+  kSending = 4,
+  kSent = 5,
+  kDelivered = 6,
+  kUndelivered = 7,
+  kFailed = 8,
+  kCanceled = 9,
+  kReceived = 10,
+};
+
+// smsgw.v1.MessageDirection numbers.
+enum class Direction : int { kUnspecified = 0, kOutbound = 1, kInbound = 2 };
+
+// smsgw.v1.MessageEncoding numbers.
+enum class Encoding : int { kUnspecified = 0, kGsm7 = 1, kUcs2 = 2 };
+
+// smsgw.v1.DeliveryReportSource numbers.
+enum class ReportSource : int {
+  kUnspecified = 0,
+  kProviderResponse = 1,
+  kStatusCallback = 2,
+  kDispatchAttempt = 3,
+  kLocal = 4,
+};
+
+// smsgw.v1.MessageEventType numbers (the watch feed).
+enum class FeedEventType : int {
+  kUnspecified = 0,
+  kCreated = 1,
+  kInbound = 2,
+  kStatusChanged = 3,
+  kDeleted = 4,
+};
+
+// One SMS/MMS as stored. Times are UTC instants.
+struct Message {
+  int64_t seq = 0;              // storage order; assigned by the store
+  std::string id;               // UUID, assigned by the caller
+  int64_t owner_id = 0;         // 0 = no owner (unrouted inbound)
+  std::string owner_username;   // filled on reads
+  std::string conversation_id;  // the owner's thread label
+  int64_t group_id = 0;         // 0 = not a group message
+  std::string group_name;
+  Direction direction = Direction::kOutbound;
+  std::string from;         // E.164 or alphanumeric sender ID
+  std::string to;           // E.164
+  std::string peer_number;  // the other party: `to` outbound, `from` inbound
+  std::string our_number;   // our side: `from` outbound, `to` inbound
+  std::string messaging_service_sid;
+  std::string body;
+  std::vector<std::string> media_urls;
+  std::vector<std::string> media_content_types;
+  MessageStatus status = MessageStatus::kPending;
+  std::string provider_sid;  // "SM…", empty until the provider accepts
+  std::optional<int> error_code;
+  std::string error_message;
+  int num_segments = 0;
+  Encoding encoding = Encoding::kUnspecified;
+  std::string price;  // decimal string as Twilio reports it
+  std::string price_unit;
+  std::string idempotency_key;
+  int attempts = 0;  // provider calls made so far
+  std::optional<absl::Time> next_attempt_time;
+  absl::Time create_time;
+  std::optional<absl::Time> scheduled_time;
+  std::optional<absl::Time> send_time;
+  std::optional<absl::Time> deliver_time;
+  absl::Time update_time;
+};
+
+// One status event: a provider answer, a status callback or a dispatch
+// attempt. Kept even when it changes nothing (`applied` false).
+struct DeliveryReport {
+  int64_t id = 0;
+  MessageStatus status = MessageStatus::kUnspecified;
+  std::string provider_status;  // Twilio's lowercase status, if any
+  std::optional<int> error_code;
+  std::string error_message;
+  std::string raw_dlr_done_date;
+  ReportSource source = ReportSource::kUnspecified;
+  bool applied = false;
+  int http_status = 0;
+  absl::Time event_time;
+};
+
+// A thread of one owner with one peer.
+struct Conversation {
+  std::string id;
+  std::string peer_number;
+  std::string our_number;
+  int64_t message_count = 0;
+  absl::Time update_time;
+  std::optional<Message> last_message;
+};
+
+// The idempotency record that goes with a new outbound message.
+struct IdempotencyKey {
+  std::string key;           // the client's key, 1-255 printable ASCII
+  std::string request_hash;  // hex digest of the request's content
+};
+
+// The result of CreateOutbound().
+struct CreateResult {
+  Message message;
+  // True when `key` was seen before with the same request hash: `message` is
+  // the original, and nothing was written.
+  bool replayed = false;
+};
+
+// Filters of ListMessages(). Unset fields do not filter.
+struct MessageQuery {
+  std::optional<int64_t> owner_id;  // required unless `unrouted`
+  bool unrouted = false;            // owner_id IS NULL (admins)
+  std::string conversation_id;
+  std::string peer_number;
+  Direction direction = Direction::kUnspecified;
+  std::vector<MessageStatus> statuses;
+  std::optional<absl::Time> start_time;  // create_time >= start
+  std::optional<absl::Time> end_time;    // create_time < end
+  std::string fts_query;                 // SQLite FTS5 MATCH syntax
+  std::optional<int64_t> group_id;
+  std::optional<int64_t> before_seq;  // paging: only seq < before_seq
+  int limit = 50;
+};
+
+// What a provider answer or callback does to a message.
+struct StatusUpdate {
+  MessageStatus status = MessageStatus::kUnspecified;
+  std::string provider_status;
+  std::string provider_sid;  // set on the first acceptance
+  std::optional<int> error_code;
+  std::string error_message;
+  std::string raw_dlr_done_date;
+  std::optional<int> num_segments;  // the provider's count replaces ours
+  std::string price;
+  std::string price_unit;
+  ReportSource source = ReportSource::kUnspecified;
+  int http_status = 0;
+  absl::Time event_time;
+};
+
+// The lifecycle order: PENDING/SCHEDULED < QUEUED < SENDING < SENT <
+// terminal (DELIVERED, UNDELIVERED, FAILED, CANCELED, RECEIVED). A message
+// moves only to a higher rank (DESIGN.md §5).
+int StatusRank(MessageStatus status);
+bool IsTerminal(MessageStatus status);
+
+// Stores messages. Implementations are thread-safe.
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  // In one transaction: when `key` is given and already stored for the
+  // owner, returns the original message (replayed) if its request hash
+  // matches, or AlreadyExists if not; otherwise inserts `message` (status
+  // PENDING or SCHEDULED), creates or updates its conversation, stores `key`,
+  // and appends a CREATED feed event. InvalidArgument when the conversation
+  // id is already used by the owner with another peer.
+  virtual absl::StatusOr<CreateResult> CreateOutbound(
+      const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+
+  // Applies `update` to the message with `id`: always records a delivery
+  // report; moves the status only forward (StatusRank); sets provider_sid,
+  // error, segments, price and send/deliver times as given; appends a
+  // STATUS_CHANGED feed event when the status moved. Returns the message as
+  // it stands afterwards. NotFound if no such message; AlreadyExists if
+  // `provider_sid` belongs to another message.
+  virtual absl::StatusOr<Message> ApplyStatus(absl::string_view id,
+                                              const StatusUpdate& update) = 0;
+
+  // Records a failed provider call that will be retried: attempts + 1,
+  // next_attempt_time, and a DISPATCH_ATTEMPT report. NotFound if none.
+  virtual absl::Status RecordRetry(absl::string_view id,
+                                   const StatusUpdate& attempt,
+                                   absl::Time next_attempt_time) = 0;
+
+  // The message with `id`, whoever owns it (callers check ownership), or
+  // NotFound.
+  virtual absl::StatusOr<Message> Get(absl::string_view id) = 0;
+
+  // The delivery reports of a message, oldest first. NotFound if no message.
+  virtual absl::StatusOr<std::vector<DeliveryReport>> ListReports(
+      absl::string_view id) = 0;
+
+  // Messages matching `query`, newest first (seq descending), at most
+  // `query.limit`. InvalidArgument when `fts_query` is not valid FTS5.
+  virtual absl::StatusOr<std::vector<Message>> List(
+      const MessageQuery& query) = 0;
+
+  // The owner's conversations, most recently updated first; paging by
+  // (update_time, id) strictly before `before`.
+  virtual absl::StatusOr<std::vector<Conversation>> ListConversations(
+      int64_t owner_id,
+      const std::optional<std::pair<absl::Time, std::string>>& before,
+      int limit) = 0;
+
+  // Deletes one message (and its reports), updating its conversation and
+  // appending a DELETED feed event. NotFound if none.
+  virtual absl::Status Delete(absl::string_view id) = 0;
+
+  // Deletes all of `owner_id`'s messages, or those of one conversation when
+  // `conversation_id` is set. Returns how many were deleted.
+  virtual absl::StatusOr<int64_t> DeleteAll(
+      int64_t owner_id, const std::optional<std::string>& conversation_id) = 0;
+
+  // Outbound messages still waiting for the provider (PENDING), oldest
+  // first: the dispatcher's work after a restart.
+  virtual absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) = 0;
+
+  // Whether `peer` has opted out of messages from `our_number` (STOP).
+  virtual absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
+                                          absl::string_view our_number) = 0;
+};
+
+}  // namespace smsgw::storage
+
+#endif  // SMSGW_STORAGE_MESSAGE_STORE_H_
