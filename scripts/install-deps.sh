@@ -8,7 +8,7 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
-  libphonenumber-dev nlohmann-json3-dev libsodium-dev libjwt-dev
+  libphonenumber-dev nlohmann-json3-dev libsodium-dev libjwt-dev uuid-dev
 )
 TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
@@ -16,7 +16,7 @@ TEST_PKGS=(
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 libsqlite3-0 libcurl4 libphonenumber8 libsodium23
-  libcpp-httplib0.11 libjwt0 ca-certificates
+  libcpp-httplib0.11 libjwt0 libuuid1 ca-certificates
 )
 
 usage() {

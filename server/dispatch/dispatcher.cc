@@ -1,0 +1,228 @@
+#include "server/dispatch/dispatcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
+#include "server/domain/message_status.h"
+
+namespace smsgw::dispatch {
+
+using storage::MessageStatus;
+
+Dispatcher::Dispatcher(storage::MessageStore* messages,
+                       twilio::SmsProvider* provider, Clock* clock,
+                       Options options)
+    : messages_(messages),
+      provider_(provider),
+      clock_(clock),
+      options_(std::move(options)),
+      workers_("dispatch", options_.workers, /*max_queue=*/1 << 20) {}
+
+Dispatcher::~Dispatcher() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status Dispatcher::Start() {
+  timer_ = std::thread([this] { TimerLoop(); });
+  // Page through the backlog; Enqueue() never blocks on the provider.
+  absl::StatusOr<std::vector<storage::Message>> pending =
+      messages_->ListUndispatched(100000);
+  if (!pending.ok()) return pending.status();
+  if (!pending->empty()) {
+    SMSGW_LOG(kInfo) << "dispatching messages left pending count="
+                     << pending->size();
+  }
+  for (const storage::Message& message : *pending) Enqueue(message);
+  return absl::OkStatus();
+}
+
+void Dispatcher::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !timer_.joinable()) return;
+    stopping_ = true;
+    const absl::Time deadline = absl::Now() + grace;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return in_flight_ == 0;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+    if (in_flight_ > 0) {
+      SMSGW_LOG(kWarning) << "shutdown with provider calls in flight count="
+                          << in_flight_
+                          << "; those messages stay PENDING for the next start";
+    }
+  }
+  if (timer_.joinable()) timer_.join();
+  workers_.Shutdown();
+}
+
+absl::Duration Dispatcher::Backoff(int attempt) {
+  absl::Duration ceiling = options_.backoff_base;
+  for (int i = 1; i < attempt && ceiling < options_.backoff_cap; ++i) {
+    ceiling *= 2;
+  }
+  ceiling = std::min(ceiling, options_.backoff_cap);
+  absl::MutexLock lock(&mu_);
+  return absl::Microseconds(absl::Uniform<int64_t>(
+      rng_, 0, absl::ToInt64Microseconds(ceiling) + 1));
+}
+
+void Dispatcher::Enqueue(const storage::Message& message) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // stays PENDING; dispatched at the next start
+    awaiting_first_.insert(message.id);
+  }
+  Attempt(message);
+}
+
+void Dispatcher::Attempt(const storage::Message& message) {
+  twilio::OutboundSms sms;
+  sms.to = message.to;
+  sms.from = message.from;
+  sms.messaging_service_sid = message.messaging_service_sid;
+  sms.body = message.body;
+  sms.media_urls = message.media_urls;
+  sms.status_callback = options_.status_callback_url;
+  {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
+  }
+  const std::string id = message.id;
+  const int attempts_before = message.attempts;
+  provider_->SendAsync(std::move(sms), [this, id, attempts_before](
+                                           twilio::SendResult result) {
+    // On the provider's I/O thread: hand the (blocking) store write to our
+    // workers. The queue is effectively unbounded so no answer is dropped.
+    auto shared = std::make_shared<twilio::SendResult>(std::move(result));
+    if (!workers_.TrySchedule([this, id, attempts_before, shared] {
+          OnResult(id, attempts_before, std::move(*shared));
+        })) {
+      SMSGW_LOG(kWarning) << "dropping provider answer during shutdown id="
+                          << id << "; the message stays PENDING";
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+    }
+  });
+}
+
+void Dispatcher::MarkAnswered(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  awaiting_first_.erase(id);
+}
+
+void Dispatcher::OnResult(const std::string& id, int attempts_before,
+                          twilio::SendResult result) {
+  const absl::Time now = clock_->Now();
+  storage::StatusUpdate update;
+  update.event_time = now;
+  absl::Status stored;
+  if (result.accepted) {
+    const twilio::ProviderMessage& pm = result.message;
+    update.status = domain::FromTwilioStatus(pm.status);
+    if (update.status == MessageStatus::kUnspecified) {
+      update.status = MessageStatus::kQueued;
+    }
+    update.provider_status = pm.status;
+    update.provider_sid = pm.sid;
+    update.num_segments = pm.num_segments;
+    update.price = pm.price.value_or("");
+    update.price_unit = pm.price_unit;
+    update.error_code = pm.error_code;
+    update.error_message = pm.error_message;
+    update.source = storage::ReportSource::kProviderResponse;
+    update.http_status = 201;
+    stored = messages_->ApplyStatus(id, update).status();
+    SMSGW_LOG(kInfo) << "provider accepted id=" << id << " sid=" << pm.sid
+                     << " status=" << pm.status;
+  } else {
+    const twilio::ProviderError& error = result.error;
+    update.error_code = error.code != 0 ? std::optional<int>(error.code)
+                                        : std::nullopt;
+    update.error_message = error.message;
+    update.http_status = error.http_status;
+    const int attempts = attempts_before + 1;
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_;
+    }
+    if (error.retryable && attempts < options_.max_attempts && !stopping) {
+      const absl::Time next = now + Backoff(attempts);
+      update.status = MessageStatus::kPending;
+      update.source = storage::ReportSource::kDispatchAttempt;
+      stored = messages_->RecordRetry(id, update, next);
+      if (stored.ok()) {
+        absl::MutexLock lock(&mu_);
+        retries_.emplace(next, id);
+      }
+      SMSGW_LOG(kWarning) << "provider call failed, will retry id=" << id
+                          << " attempt=" << attempts << " http="
+                          << error.http_status << " code=" << error.code
+                          << " error=\"" << error.message << "\"";
+    } else if (error.retryable && stopping) {
+      // Leave it PENDING: the next start dispatches it again.
+      update.status = MessageStatus::kPending;
+      update.source = storage::ReportSource::kDispatchAttempt;
+      stored = messages_->RecordRetry(id, update, now);
+    } else {
+      update.status = MessageStatus::kFailed;
+      update.source = error.retryable ? storage::ReportSource::kDispatchAttempt
+                                      : storage::ReportSource::kProviderResponse;
+      if (error.retryable) {
+        update.error_message = absl::StrCat("gave up after ", attempts,
+                                            " attempts: ", error.message);
+      }
+      stored = messages_->ApplyStatus(id, update).status();
+      SMSGW_LOG(kInfo) << "provider refused id=" << id << " http="
+                       << error.http_status << " code=" << error.code
+                       << " error=\"" << error.message << "\"";
+    }
+  }
+  if (!stored.ok()) {
+    SMSGW_LOG(kError) << "cannot store provider answer id=" << id << ": "
+                      << stored;
+  }
+  MarkAnswered(id);
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
+}
+
+void Dispatcher::AwaitFirstAnswer(absl::string_view id, absl::Time deadline) {
+  const std::string key(id);
+  absl::MutexLock lock(&mu_);
+  auto answered = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !awaiting_first_.contains(key);
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
+}
+
+void Dispatcher::TimerLoop() {
+  while (true) {
+    std::string due_id;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ ||
+               (!retries_.empty() && retries_.begin()->first <= clock_->Now());
+      };
+      // Wake at the earliest due time, or poll: the clock may be a fake.
+      const absl::Time wake =
+          retries_.empty()
+              ? absl::Now() + absl::Milliseconds(200)
+              : std::min(absl::Now() + absl::Milliseconds(200),
+                         absl::Now() + (retries_.begin()->first - clock_->Now()));
+      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
+      if (stopping_) return;
+      if (retries_.empty() || retries_.begin()->first > clock_->Now()) continue;
+      due_id = retries_.begin()->second;
+      retries_.erase(retries_.begin());
+    }
+    absl::StatusOr<storage::Message> message = messages_->Get(due_id);
+    if (message.ok() && message->status == MessageStatus::kPending) {
+      Attempt(*message);
+    }
+  }
+}
+
+}  // namespace smsgw::dispatch

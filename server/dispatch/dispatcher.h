@@ -1,0 +1,96 @@
+// File: dispatcher.h
+//
+// The outbox dispatcher: owns every provider call for outbound messages that
+// are stored PENDING. Provider calls are asynchronous (SmsProvider::SendAsync),
+// so a slow provider holds no thread per message; answers are written to the
+// MessageStore on the dispatcher's own workers. Retryable failures (HTTP 429,
+// 5xx, timeouts, connection errors) are retried with exponential backoff and
+// full jitter; after `max_attempts` the message ends FAILED with the last
+// error. At start-up every message still PENDING is dispatched again.
+//
+// Not yet (issue "Durable dispatch"): per-sender rate limits, reconciliation
+// with the provider of calls that were in flight during a crash (a message
+// whose create call was in flight when the process died is sent again), and
+// scheduled sends.
+#ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
+#define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "server/common/executor.h"
+#include "server/domain/outbound_queue.h"
+#include "server/twilio/sms_provider.h"
+#include "storage/message_store.h"
+
+namespace smsgw::dispatch {
+
+// Thread-safe. `messages`, `provider` and `clock` are not owned and must
+// outlive the dispatcher; call Shutdown() before destroying the provider.
+class Dispatcher final : public domain::OutboundQueue {
+ public:
+  struct Options {
+    // Absolute URL of our status webhook, sent as Twilio's StatusCallback;
+    // empty sends none.
+    std::string status_callback_url;
+    int max_attempts = 8;  // provider calls per message, first one included
+    absl::Duration backoff_base = absl::Seconds(1);
+    absl::Duration backoff_cap = absl::Minutes(5);
+    int workers = 2;  // threads that store provider answers
+  };
+
+  Dispatcher(storage::MessageStore* messages, twilio::SmsProvider* provider,
+             Clock* clock, Options options);
+  ~Dispatcher() override;
+
+  // Dispatches every message still PENDING in the store (after a restart)
+  // and starts the retry timer. Returns the store's error if it cannot list.
+  absl::Status Start();
+
+  // Stops taking work, waits up to `grace` for provider answers in flight
+  // (messages without an answer stay PENDING and are dispatched again at the
+  // next start), and stops the timer and workers. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  void Enqueue(const storage::Message& message) override;
+  void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) override;
+
+  // The delay before retry number `attempt` (1 = the first retry): uniform
+  // in [0, min(cap, base * 2^(attempt-1))] ("full jitter").
+  absl::Duration Backoff(int attempt);
+
+ private:
+  void Attempt(const storage::Message& message);
+  void OnResult(const std::string& id, int attempts_before,
+                twilio::SendResult result);
+  void TimerLoop();
+  void MarkAnswered(const std::string& id);
+
+  storage::MessageStore* messages_;
+  twilio::SmsProvider* provider_;
+  Clock* clock_;
+  const Options options_;
+  Executor workers_;
+
+  absl::Mutex mu_;
+  // Messages whose first provider answer is not stored yet.
+  absl::flat_hash_set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
+  std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
+  std::thread timer_;
+};
+
+}  // namespace smsgw::dispatch
+
+#endif  // SMSGW_SERVER_DISPATCH_DISPATCHER_H_

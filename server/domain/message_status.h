@@ -1,0 +1,25 @@
+// File: message_status.h
+//
+// Twilio's message status vocabulary mapped onto smsgw's lifecycle
+// (twilio-reference.md §2, DESIGN.md §5).
+#ifndef SMSGW_SERVER_DOMAIN_MESSAGE_STATUS_H_
+#define SMSGW_SERVER_DOMAIN_MESSAGE_STATUS_H_
+
+#include "absl/strings/string_view.h"
+#include "storage/message_store.h"
+
+namespace smsgw::domain {
+
+// Maps a Twilio status ("accepted", "queued", "sending", "sent", "delivered",
+// "undelivered", "failed", "scheduled", "canceled", "receiving", "received",
+// "read"; any case) to a MessageStatus. "accepted" is QUEUED (a Messaging
+// Service's first state); "read" (WhatsApp/RCS, after delivered) is
+// DELIVERED; "partially_delivered" is SENT. Unknown words give kUnspecified.
+storage::MessageStatus FromTwilioStatus(absl::string_view status);
+
+// The proto-style name, e.g. "DELIVERED", for logs and errors.
+absl::string_view StatusName(storage::MessageStatus status);
+
+}  // namespace smsgw::domain
+
+#endif  // SMSGW_SERVER_DOMAIN_MESSAGE_STATUS_H_

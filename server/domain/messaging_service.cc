@@ -1,0 +1,475 @@
+#include "server/domain/messaging_service.h"
+
+#include <openssl/sha.h>
+#include <uuid/uuid.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/common/logging.h"
+#include "server/common/status_macros.h"
+#include "server/domain/segments.h"
+#include "server/domain/sender_id.h"
+
+namespace smsgw::domain {
+namespace {
+
+using storage::Message;
+using storage::MessageStatus;
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr size_t kMaxMediaUrls = 10;        // Twilio 21623
+constexpr size_t kMaxMediaUrlLength = 2048;
+constexpr size_t kMaxConversationId = 128;
+constexpr size_t kMaxIdempotencyKey = 255;
+constexpr size_t kMaxQueryLength = 1024;
+
+absl::Status ValidateConversationId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxConversationId) {
+    return absl::InvalidArgumentError(
+        "conversation_id must be 1 to 128 characters long");
+  }
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '.' && c != ':' && c != '-' && c != '+') {
+      return absl::InvalidArgumentError(
+          "conversation_id may contain only letters, digits and _ . : - +");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateIdempotencyKey(absl::string_view key) {
+  if (key.size() > kMaxIdempotencyKey) {
+    return absl::InvalidArgumentError(
+        "idempotency_key must be at most 255 characters long");
+  }
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) {
+      return absl::InvalidArgumentError(
+          "idempotency_key may contain only printable ASCII without spaces");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMediaUrl(absl::string_view url) {
+  if (url.size() > kMaxMediaUrlLength) {
+    return absl::InvalidArgumentError(
+        "media_urls: each URL must be at most 2048 characters long");
+  }
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "https://") &&
+      !absl::ConsumePrefix(&rest, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "media_urls: \"", url.substr(0, 64), "\" is not an http(s) URL"));
+  }
+  if (rest.empty() || rest[0] == '/') {
+    return absl::InvalidArgumentError("media_urls: URL has no host");
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          "media_urls: URLs may not contain spaces or control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// SHA-256 over the request fields that define "the same request", each
+// length-prefixed so that no two requests serialize alike.
+std::string RequestHash(const Message& m, const SendRequest& request) {
+  std::string canonical;
+  auto add = [&canonical](absl::string_view field) {
+    absl::StrAppend(&canonical, field.size(), ":", field, ";");
+  };
+  add(m.to);
+  add(m.from);
+  add(m.messaging_service_sid);
+  add(m.body);
+  add(m.conversation_id);
+  for (const std::string& url : m.media_urls) add(url);
+  add(request.send_at.has_value()
+          ? absl::StrCat(absl::ToUnixMicros(*request.send_at))
+          : "");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()),
+         canonical.size(), digest);
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+absl::StatusOr<int> PageSize(int requested) {
+  if (requested < 0) {
+    return absl::InvalidArgumentError("page_size must not be negative");
+  }
+  if (requested == 0) return kDefaultPageSize;
+  return std::min(requested, kMaxPageSize);
+}
+
+std::string EncodeToken(absl::string_view text) {
+  std::string out;
+  absl::WebSafeBase64Escape(text, &out);
+  return out;
+}
+
+absl::StatusOr<std::string> DecodeToken(absl::string_view token) {
+  std::string text;
+  if (!absl::WebSafeBase64Unescape(token, &text)) {
+    return absl::InvalidArgumentError("page_token is malformed");
+  }
+  return text;
+}
+
+// A short digest of the filters, so that a token is only valid for the query
+// that produced it.
+std::string FilterFingerprint(int64_t owner, const storage::MessageQuery& q) {
+  std::string text = absl::StrCat(
+      owner, "|", q.unrouted, "|", q.conversation_id, "|", q.peer_number, "|",
+      static_cast<int>(q.direction), "|", q.fts_query, "|",
+      q.start_time ? absl::ToUnixMicros(*q.start_time) : -1, "|",
+      q.end_time ? absl::ToUnixMicros(*q.end_time) : -1);
+  for (MessageStatus s : q.statuses) {
+    absl::StrAppend(&text, ",", static_cast<int>(s));
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), 8));
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  uuid_t uuid;
+  uuid_generate_random(uuid);
+  char text[37];
+  uuid_unparse_lower(uuid, text);
+  return std::string(text, 36);
+}
+
+MessagingService::MessagingService(storage::MessageStore* messages,
+                                   storage::UserStore* users,
+                                   OutboundQueue* queue,
+                                   const PhoneNumberParser* phones,
+                                   Clock* clock, Options options)
+    : messages_(messages),
+      users_(users),
+      queue_(queue),
+      phones_(phones),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+absl::StatusOr<Message> MessagingService::BuildOutbound(
+    const storage::User& caller, const SendRequest& request,
+    SendResult* result) {
+  Message m;
+  absl::StatusOr<std::string> to = phones_->ToE164(request.to);
+  if (!to.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("to: ", to.status().message()));
+  }
+  m.to = *to;
+
+  if (request.from.empty()) {
+    if (!options_.messaging_service_sid.empty()) {
+      m.messaging_service_sid = options_.messaging_service_sid;
+    } else if (!options_.phone_numbers.empty()) {
+      m.from = options_.phone_numbers.front();
+    } else {
+      return absl::FailedPreconditionError(
+          "no sender configured: set TWILIO_PHONE_NUMBERS or "
+          "TWILIO_MESSAGING_SERVICE_SID");
+    }
+  } else {
+    absl::StatusOr<std::string> from_number = phones_->ToE164(request.from);
+    const bool is_number =
+        from_number.ok() &&
+        std::find(options_.phone_numbers.begin(), options_.phone_numbers.end(),
+                  *from_number) != options_.phone_numbers.end();
+    const bool is_sender_id =
+        std::find(options_.sender_ids.begin(), options_.sender_ids.end(),
+                  request.from) != options_.sender_ids.end() &&
+        ValidateAlphanumericSenderId(request.from).ok();
+    if (!is_number && !is_sender_id) {
+      std::vector<std::string> allowed = options_.phone_numbers;
+      allowed.insert(allowed.end(), options_.sender_ids.begin(),
+                     options_.sender_ids.end());
+      return absl::InvalidArgumentError(absl::StrCat(
+          "from: \"", request.from.substr(0, 32),
+          "\" is not an allowed sender; use one of: ",
+          allowed.empty() ? "(none configured)" : absl::StrJoin(allowed, ", ")));
+    }
+    m.from = is_number ? *from_number : request.from;
+  }
+  if (m.to == m.from) {
+    return absl::InvalidArgumentError("to: cannot send to the sender itself");
+  }
+
+  if (request.body.empty() && request.media_urls.empty()) {
+    return absl::InvalidArgumentError(
+        "body is required unless media_urls are given (Twilio 21602)");
+  }
+  absl::StatusOr<SegmentInfo> segments = CountSegments(request.body);
+  if (!segments.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: ", segments.status().message()));
+  }
+  if (segments->length > kMaxBodyLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "body is ", segments->length,
+        " characters long; the limit is 1600 (Twilio 21617)"));
+  }
+  m.body = request.body;
+  m.num_segments = static_cast<int>(segments->segments);
+  m.encoding = segments->encoding == SmsEncoding::kGsm7
+                   ? storage::Encoding::kGsm7
+                   : storage::Encoding::kUcs2;
+  result->non_gsm_characters = segments->non_gsm_characters;
+
+  if (request.media_urls.size() > kMaxMediaUrls) {
+    return absl::InvalidArgumentError(
+        "media_urls: at most 10 media URLs per message (Twilio 21623)");
+  }
+  for (const std::string& url : request.media_urls) {
+    SMSGW_RETURN_IF_ERROR(ValidateMediaUrl(url));
+  }
+  m.media_urls = request.media_urls;
+
+  if (!request.conversation_id.empty()) {
+    SMSGW_RETURN_IF_ERROR(ValidateConversationId(request.conversation_id));
+    m.conversation_id = request.conversation_id;
+  } else {
+    m.conversation_id = m.to;  // one conversation per peer by default
+  }
+  SMSGW_RETURN_IF_ERROR(ValidateIdempotencyKey(request.idempotency_key));
+  if (request.send_at.has_value()) {
+    return absl::UnimplementedError(
+        "send_at (scheduled sends) is not supported yet; send without it");
+  }
+
+  m.owner_id = caller.id;
+  m.owner_username = caller.username;
+  m.direction = storage::Direction::kOutbound;
+  m.peer_number = m.to;
+  m.our_number = m.from.empty() ? m.messaging_service_sid : m.from;
+  m.status = MessageStatus::kPending;
+  m.idempotency_key = request.idempotency_key;
+  m.create_time = m.update_time = clock_->Now();
+
+  // Opt-outs are per (recipient, our number), as Twilio keeps them.
+  SMSGW_ASSIGN_OR_RETURN(bool opted_out,
+                         messages_->IsOptedOut(m.to, m.our_number));
+  if (opted_out) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "recipient ", m.to, " has opted out of messages from ", m.our_number,
+        " (replied STOP; Twilio error 21610); they can opt back in by "
+        "texting START"));
+  }
+  return m;
+}
+
+absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
+                                                  const SendRequest& request,
+                                                  absl::Time deadline) {
+  SendResult result;
+  SMSGW_ASSIGN_OR_RETURN(Message message,
+                         BuildOutbound(caller, request, &result));
+  if (request.validate_only) {
+    message.status = MessageStatus::kUnspecified;
+    result.message = std::move(message);
+    return result;
+  }
+  message.id = NewUuid();
+  std::optional<storage::IdempotencyKey> key;
+  if (!request.idempotency_key.empty()) {
+    key = storage::IdempotencyKey{request.idempotency_key,
+                                  RequestHash(message, request)};
+  }
+  absl::StatusOr<storage::CreateResult> created =
+      messages_->CreateOutbound(message, key);
+  if (absl::IsAlreadyExists(created.status())) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "idempotency_key \"", request.idempotency_key,
+        "\" was already used for a different request; use a new key"));
+  }
+  SMSGW_RETURN_IF_ERROR(created.status());
+  result.replayed = created->replayed;
+  if (!created->replayed) {
+    SMSGW_LOG(kInfo) << "message stored id=" << created->message.id
+                     << " owner=" << caller.id
+                     << " segments=" << created->message.num_segments;
+    queue_->Enqueue(created->message);
+  }
+  const absl::Time wait_until =
+      std::min(clock_->Now() + options_.wait_budget, deadline);
+  queue_->AwaitFirstAnswer(created->message.id, wait_until);
+  absl::StatusOr<Message> current = messages_->Get(created->message.id);
+  result.message = current.ok() ? *std::move(current) : created->message;
+  return result;
+}
+
+absl::StatusOr<Message> MessagingService::Get(const storage::User& caller,
+                                              absl::string_view id) {
+  absl::StatusOr<Message> message = messages_->Get(id);
+  if (message.ok() && (message->owner_id == caller.id || caller.admin)) {
+    return message;
+  }
+  if (!message.ok() && !absl::IsNotFound(message.status())) {
+    return message.status();
+  }
+  return absl::NotFoundError(absl::StrCat("no message with id \"", id, "\""));
+}
+
+absl::StatusOr<std::vector<storage::DeliveryReport>> MessagingService::Reports(
+    const storage::User& caller, absl::string_view id) {
+  SMSGW_RETURN_IF_ERROR(Get(caller, id).status());
+  return messages_->ListReports(id);
+}
+
+absl::StatusOr<int64_t> MessagingService::ResolveOwner(
+    const storage::User& caller, absl::string_view username) {
+  if (username.empty()) return caller.id;
+  if (!caller.admin) {
+    return absl::PermissionDeniedError(
+        "only admins may name another user (username)");
+  }
+  absl::StatusOr<storage::User> user =
+      users_->FindByUsername(absl::AsciiStrToLower(username));
+  if (absl::IsNotFound(user.status())) {
+    return absl::NotFoundError(absl::StrCat("no user named \"", username, "\""));
+  }
+  SMSGW_RETURN_IF_ERROR(user.status());
+  return user->id;
+}
+
+absl::StatusOr<MessagePage> MessagingService::List(const storage::User& caller,
+                                                   const ListRequest& request) {
+  storage::MessageQuery query;
+  SMSGW_ASSIGN_OR_RETURN(query.limit, PageSize(request.page_size));
+  if (request.unrouted) {
+    if (!request.username.empty()) {
+      return absl::InvalidArgumentError(
+          "username and unrouted cannot be combined");
+    }
+    if (!caller.admin) {
+      return absl::PermissionDeniedError(
+          "only admins may list unrouted messages");
+    }
+    query.unrouted = true;
+  } else {
+    SMSGW_ASSIGN_OR_RETURN(int64_t owner, ResolveOwner(caller, request.username));
+    query.owner_id = owner;
+  }
+  if (!request.conversation_id.empty()) {
+    SMSGW_RETURN_IF_ERROR(ValidateConversationId(request.conversation_id));
+    query.conversation_id = request.conversation_id;
+  }
+  if (!request.peer_number.empty()) {
+    absl::StatusOr<std::string> peer = phones_->ToE164(request.peer_number);
+    if (!peer.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("peer_number: ", peer.status().message()));
+    }
+    query.peer_number = *peer;
+  }
+  query.direction = request.direction;
+  query.statuses = request.statuses;
+  query.start_time = request.start_time;
+  query.end_time = request.end_time;
+  if (query.start_time && query.end_time &&
+      *query.start_time > *query.end_time) {
+    return absl::InvalidArgumentError("start_time is after end_time");
+  }
+  if (request.query.size() > kMaxQueryLength) {
+    return absl::InvalidArgumentError(
+        "query must be at most 1024 characters long");
+  }
+  query.fts_query = request.query;
+
+  const std::string fingerprint =
+      FilterFingerprint(query.owner_id.value_or(0), query);
+  if (!request.page_token.empty()) {
+    SMSGW_ASSIGN_OR_RETURN(std::string text, DecodeToken(request.page_token));
+    std::vector<std::string> parts = absl::StrSplit(text, '|');
+    int64_t before = 0;
+    if (parts.size() != 3 || parts[0] != "m1" ||
+        !absl::SimpleAtoi(parts[1], &before) || before <= 0) {
+      return absl::InvalidArgumentError("page_token is malformed");
+    }
+    if (parts[2] != fingerprint) {
+      return absl::InvalidArgumentError(
+          "page_token belongs to a request with other filters");
+    }
+    query.before_seq = before;
+  }
+  // One extra row tells whether another page exists.
+  const int page = query.limit;
+  query.limit = page + 1;
+  SMSGW_ASSIGN_OR_RETURN(std::vector<Message> rows, messages_->List(query));
+  MessagePage result;
+  if (static_cast<int>(rows.size()) > page) {
+    rows.resize(page);
+    result.next_page_token = EncodeToken(
+        absl::StrCat("m1|", rows.back().seq, "|", fingerprint));
+  }
+  result.messages = std::move(rows);
+  return result;
+}
+
+absl::StatusOr<ConversationPage> MessagingService::ListConversations(
+    const storage::User& caller, int page_size, absl::string_view page_token) {
+  SMSGW_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  std::optional<std::pair<absl::Time, std::string>> before;
+  if (!page_token.empty()) {
+    SMSGW_ASSIGN_OR_RETURN(std::string text, DecodeToken(page_token));
+    std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('|', 2));
+    int64_t micros = 0;
+    if (parts.size() != 3 || parts[0] != "c1" ||
+        !absl::SimpleAtoi(parts[1], &micros)) {
+      return absl::InvalidArgumentError("page_token is malformed");
+    }
+    before = std::make_pair(absl::FromUnixMicros(micros), parts[2]);
+  }
+  SMSGW_ASSIGN_OR_RETURN(
+      std::vector<storage::Conversation> rows,
+      messages_->ListConversations(caller.id, before, limit + 1));
+  ConversationPage result;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(limit);
+    result.next_page_token = EncodeToken(
+        absl::StrCat("c1|", absl::ToUnixMicros(rows.back().update_time), "|",
+                     rows.back().id));
+  }
+  result.conversations = std::move(rows);
+  return result;
+}
+
+absl::Status MessagingService::Delete(const storage::User& caller,
+                                      absl::string_view id) {
+  SMSGW_RETURN_IF_ERROR(Get(caller, id).status());
+  return messages_->Delete(id);
+}
+
+absl::StatusOr<int64_t> MessagingService::DeleteAll(
+    const storage::User& caller, absl::string_view conversation_id,
+    absl::string_view username) {
+  SMSGW_ASSIGN_OR_RETURN(int64_t owner, ResolveOwner(caller, username));
+  std::optional<std::string> conversation;
+  if (!conversation_id.empty()) {
+    SMSGW_RETURN_IF_ERROR(ValidateConversationId(conversation_id));
+    conversation = std::string(conversation_id);
+  }
+  return messages_->DeleteAll(owner, conversation);
+}
+
+}  // namespace smsgw::domain

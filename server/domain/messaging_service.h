@@ -1,0 +1,152 @@
+// File: messaging_service.h
+//
+// Sending and history: the rules of MessagingService (DESIGN.md §3, §5). The
+// gRPC edge translates protos into these calls; the webhook adapter and group
+// fan-out will call the same code, so an SMS is checked and stored the same
+// way whichever door it came through.
+#ifndef SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_
+#define SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "server/domain/outbound_queue.h"
+#include "server/domain/phone_number.h"
+#include "storage/message_store.h"
+#include "storage/user_store.h"
+
+namespace smsgw::domain {
+
+// What a client asks to send.
+struct SendRequest {
+  std::string to;    // E.164, or national in the default region
+  std::string body;  // UTF-8, ≤ 1600 UTF-16 code units (Twilio 21617)
+  std::string from;  // optional: a configured number or sender ID
+  std::string conversation_id;  // optional label; default: the peer number
+  std::vector<std::string> media_urls;  // ≤ 10 http(s) URLs (Twilio 21623)
+  std::string idempotency_key;          // optional, per caller, kept 24 h
+  std::optional<absl::Time> send_at;    // scheduled sends: not supported yet
+  bool validate_only = false;           // AIP-163: check, store nothing
+};
+
+struct SendResult {
+  storage::Message message;
+  std::vector<std::string> non_gsm_characters;  // what forces UCS-2
+  bool replayed = false;  // an earlier identical request's message
+};
+
+// Filters of ListMessages (all optional).
+struct ListRequest {
+  std::string conversation_id;
+  std::string peer_number;
+  storage::Direction direction = storage::Direction::kUnspecified;
+  std::vector<storage::MessageStatus> statuses;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> end_time;
+  std::string query;     // FTS5 syntax
+  std::string username;  // admins only: another user's messages
+  bool unrouted = false;  // admins only: inbound messages with no owner
+  int page_size = 0;      // 0 = 50; capped at 500
+  std::string page_token;
+};
+
+struct MessagePage {
+  std::vector<storage::Message> messages;
+  std::string next_page_token;  // empty at the end
+};
+
+struct ConversationPage {
+  std::vector<storage::Conversation> conversations;
+  std::string next_page_token;
+};
+
+// Thread-safe. Stores, queue, parser and clock are not owned and must
+// outlive the service.
+class MessagingService {
+ public:
+  struct Options {
+    // TWILIO_PHONE_NUMBERS (E.164): allowed `from` numbers; the first is the
+    // default sender when no Messaging Service is configured.
+    std::vector<std::string> phone_numbers;
+    // SMSGW_SENDER_IDS: allowed alphanumeric sender IDs.
+    std::vector<std::string> sender_ids;
+    // TWILIO_MESSAGING_SERVICE_SID: when set, messages without `from` go
+    // through the Messaging Service, which picks the sender.
+    std::string messaging_service_sid;
+    // How long SendMessage waits for the provider's first answer.
+    absl::Duration wait_budget = absl::Seconds(10);
+  };
+
+  MessagingService(storage::MessageStore* messages, storage::UserStore* users,
+                   OutboundQueue* queue, const PhoneNumberParser* phones,
+                   Clock* clock, Options options);
+
+  // Validates, refuses opted-out recipients, stores the message PENDING with
+  // its idempotency key in one transaction, hands it to the dispatcher and
+  // waits for the provider's first answer until min(now + wait budget,
+  // `deadline`); returns the message as it then stands (QUEUED, FAILED with
+  // Twilio's code, or still PENDING). InvalidArgument names the bad field;
+  // FailedPrecondition for an opted-out recipient (Twilio 21610);
+  // AlreadyExists for a reused idempotency key with another request;
+  // Unimplemented for `send_at`.
+  absl::StatusOr<SendResult> Send(const storage::User& caller,
+                                  const SendRequest& request,
+                                  absl::Time deadline);
+
+  // The message `id` if the caller owns it or is admin; NotFound otherwise
+  // (others' ids are indistinguishable from missing ones).
+  absl::StatusOr<storage::Message> Get(const storage::User& caller,
+                                       absl::string_view id);
+
+  // Its delivery reports, oldest first; NotFound as Get().
+  absl::StatusOr<std::vector<storage::DeliveryReport>> Reports(
+      const storage::User& caller, absl::string_view id);
+
+  // Newest first, with an opaque page token that stays correct while new
+  // messages arrive. InvalidArgument for bad filters, a negative page size or
+  // a token from another query; PermissionDenied for `username`/`unrouted`
+  // without admin; NotFound for an unknown `username`.
+  absl::StatusOr<MessagePage> List(const storage::User& caller,
+                                   const ListRequest& request);
+
+  // The caller's conversations, most recently updated first.
+  absl::StatusOr<ConversationPage> ListConversations(
+      const storage::User& caller, int page_size,
+      absl::string_view page_token);
+
+  // Deletes one message; NotFound as Get().
+  absl::Status Delete(const storage::User& caller, absl::string_view id);
+
+  // Deletes the messages of `conversation_id` (or all) of the caller, or of
+  // `username` for admins. Returns the count. PermissionDenied / NotFound as
+  // List().
+  absl::StatusOr<int64_t> DeleteAll(const storage::User& caller,
+                                    absl::string_view conversation_id,
+                                    absl::string_view username);
+
+ private:
+  absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,
+                                                 const SendRequest& request,
+                                                 SendResult* result);
+  absl::StatusOr<int64_t> ResolveOwner(const storage::User& caller,
+                                       absl::string_view username);
+
+  storage::MessageStore* messages_;
+  storage::UserStore* users_;
+  OutboundQueue* queue_;
+  const PhoneNumberParser* phones_;
+  Clock* clock_;
+  const Options options_;
+};
+
+// A random (version 4) UUID in its canonical 36-character form (libuuid).
+std::string NewUuid();
+
+}  // namespace smsgw::domain
+
+#endif  // SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_

@@ -1,0 +1,32 @@
+// File: outbound_queue.h
+//
+// The port through which the domain hands stored messages to the dispatcher
+// (server/dispatch), which owns every provider call: retries, backoff and
+// recovery after a restart live there, not in the domain.
+#ifndef SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
+#define SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "storage/message_store.h"
+
+namespace smsgw::domain {
+
+// Implementations are thread-safe.
+class OutboundQueue {
+ public:
+  virtual ~OutboundQueue() = default;
+
+  // Hands over `message`, already stored as PENDING. Never blocks on the
+  // provider; the outcome is written to the MessageStore.
+  virtual void Enqueue(const storage::Message& message) = 0;
+
+  // Blocks until the provider's first answer (accepted, refused, or a
+  // retryable failure) for message `id` has been stored, or until
+  // `deadline`. Returns at once when the answer is already in.
+  virtual void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) = 0;
+};
+
+}  // namespace smsgw::domain
+
+#endif  // SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
