@@ -243,6 +243,7 @@ class TwilioRestClient::Impl {
   const std::string& messages_url() const { return messages_url_; }
 
   void SendAsync(OutboundSms sms, SendCallback done) {
+    if (!done) done = [](SendResult) {};
     auto transfer = std::make_unique<Transfer>();
     transfer->done = std::move(done);
     std::string& form = transfer->request_body;
@@ -398,6 +399,12 @@ class TwilioRestClient::Impl {
         easy, CURLOPT_TIMEOUT_MS,
         static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)));
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    // libcurl silently resends a request once when a reused connection
+    // closes before any response byte, POSTs included, so a server that
+    // closed an idle connection just as we wrote to it can get our create
+    // twice. Not reusing connections idle for longer than typical load
+    // balancer idle timeouts (60 s) narrows that window.
+    curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, 50L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, exchange);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange->curl_error);

@@ -31,7 +31,11 @@
 // (by To/From and date_sent) before sending again. The same caveat holds,
 // weaker, for timeouts (`http_status == 0`, retryable): the request may have
 // reached Twilio before the timer fired. Connection failures before the
-// request was written (refused, DNS) are safe to retry.
+// request was written (refused, DNS) are safe to retry. And libcurl itself
+// resends a request once when a reused keep-alive connection closes before
+// any response byte (tested), so Twilio can, rarely, see one send twice;
+// the client narrows that window (no reuse of connections idle > 50 s) but
+// Twilio's create has no idempotency key to close it.
 #ifndef SMSGW_SERVER_TWILIO_TWILIO_REST_CLIENT_H_
 #define SMSGW_SERVER_TWILIO_TWILIO_REST_CLIENT_H_
 

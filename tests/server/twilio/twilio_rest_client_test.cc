@@ -277,6 +277,23 @@ TEST_F(TwilioRestClientTest, SendRetryablyFailsWhenConnectionIsDropped) {
   EXPECT_EQ(twilio_.request_count(), 1u);
 }
 
+// Documents libcurl behaviour the dispatcher must know about: a request whose
+// REUSED connection closes before any response byte is resent once by
+// libcurl itself, so Twilio may see a create twice (the client narrows the
+// window with CURLOPT_MAXAGE_CONN but cannot close it).
+TEST_F(TwilioRestClientTest, DropOnReusedConnectionIsResentOnceByLibcurl) {
+  auto client = MakeClient();
+  ASSERT_TRUE(client->Send(MakeSms()).accepted);
+  twilio_.Enqueue(ScriptedResponse::Drop());
+  SendResult result = client->Send(MakeSms("resent"));
+  EXPECT_TRUE(result.accepted) << result.error.message;
+  const std::vector<RecordedRequest> requests = twilio_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].FormValue("Body"), "resent");
+  EXPECT_EQ(requests[2].FormValue("Body"), "resent");
+  EXPECT_EQ(twilio_.connection_count(), 2u);
+}
+
 TEST_F(TwilioRestClientTest, SendRetryablyFailsWhenConnectionIsRefused) {
   TwilioRestClient::Options options = DefaultOptions();
   options.api_base = absl::StrCat("http://127.0.0.1:", ClosedPort());
@@ -309,7 +326,7 @@ TEST_F(TwilioRestClientTest, ManyConcurrentSendsEachCompleteExactlyOnce) {
   }
   {
     absl::MutexLock lock(&mu);
-    auto all_done = [&done]() { return done == kSends; };
+    auto all_done = [&done]() { return done >= kSends; };
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_done),
                                     absl::Seconds(60)));
   }
@@ -345,7 +362,7 @@ TEST_F(TwilioRestClientTest, MaxInFlightBoundsConnections) {
     });
   }
   absl::MutexLock lock(&mu);
-  auto all_done = [&done]() { return done == kSends; };
+  auto all_done = [&done]() { return done >= kSends; };
   ASSERT_TRUE(
       mu.AwaitWithTimeout(absl::Condition(&all_done), absl::Seconds(30)));
   EXPECT_LE(twilio_.connection_count(), 2u);
