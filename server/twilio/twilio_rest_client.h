@@ -110,7 +110,8 @@ class TwilioRestClient final : public SmsProvider {
   // 404 (Twilio 20404); Internal for 401/403 (our credentials, 20003);
   // InvalidArgument for other 4xx; ResourceExhausted for 429; Unavailable
   // for 5xx and connection errors; DeadlineExceeded when total_timeout
-  // passes; DataLoss when a 2xx body is not a Message resource.
+  // passes; DataLoss when a 2xx body is not a Message resource;
+  // InvalidArgument for an empty `sid` (no request is made).
   absl::StatusOr<ProviderMessage> Fetch(absl::string_view sid) override;
 
   // GETs …/Messages.json?To=&From=&DateSent>=&DateSent<=&PageSize= on the
