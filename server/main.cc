@@ -59,9 +59,10 @@ ABSL_FLAG(std::string, twilio_api_base,
 ABSL_FLAG(std::string, sender_ids, Env("SMSGW_SENDER_IDS"),
           "comma-separated allowed alphanumeric sender IDs (env "
           "SMSGW_SENDER_IDS)");
-ABSL_FLAG(int, simulator_port, 0,
-          "port of the embedded Twilio simulator when no Twilio account is "
-          "set; 0 = any free port (env SMSGW_SIMULATOR_PORT)");
+ABSL_FLAG(int, simulator_port, -1,
+          "port of the embedded Twilio simulator (127.0.0.1) when no Twilio "
+          "account is set; 0 = any free port (env SMSGW_SIMULATOR_PORT, "
+          "default 8081)");
 ABSL_FLAG(std::string, tls_cert, Env("SMSGW_TLS_CERT"),
           "PEM certificate chain for gRPC over TLS (env SMSGW_TLS_CERT)");
 ABSL_FLAG(std::string, tls_key, Env("SMSGW_TLS_KEY"),
@@ -125,9 +126,10 @@ int main(int argc, char** argv) {
   config.twilio_api_base = absl::GetFlag(FLAGS_twilio_api_base);
   config.sender_ids = SplitList(absl::GetFlag(FLAGS_sender_ids));
   config.simulator_port = absl::GetFlag(FLAGS_simulator_port);
-  if (config.simulator_port == 0) {
-    (void)absl::SimpleAtoi(Env("SMSGW_SIMULATOR_PORT", "0"),
-                           &config.simulator_port);
+  if (config.simulator_port < 0 &&
+      !absl::SimpleAtoi(Env("SMSGW_SIMULATOR_PORT", "8081"),
+                        &config.simulator_port)) {
+    return Fail("SMSGW_SIMULATOR_PORT must be a port number");
   }
   config.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
   config.tls_key_path = absl::GetFlag(FLAGS_tls_key);

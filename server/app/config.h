@@ -33,8 +33,9 @@ struct ServerConfig {
   std::string twilio_messaging_service_sid;  // TWILIO_MESSAGING_SERVICE_SID
   std::string twilio_api_base = "https://api.twilio.com";  // TWILIO_API_BASE
   std::vector<std::string> sender_ids;  // SMSGW_SENDER_IDS
-  // Port of the embedded simulator (SMSGW_SIMULATOR_PORT); 0 = ephemeral.
-  int simulator_port = 0;
+  // Port of the embedded simulator on 127.0.0.1 (SMSGW_SIMULATOR_PORT);
+  // 0 = ephemeral.
+  int simulator_port = 8081;
 
   std::string tls_cert_path;  // SMSGW_TLS_CERT (PEM)
   std::string tls_key_path;   // SMSGW_TLS_KEY (PEM)

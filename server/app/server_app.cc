@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "grpc/health/v1/health.pb.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/app/secret_key.h"
@@ -23,13 +24,19 @@
 #include "server/domain/auth_service.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
+#include "server/domain/messaging_service.h"
 #include "server/domain/token_service.h"
+#include "server/dispatch/dispatcher.h"
+#include "server/twilio/simulator.h"
+#include "server/twilio/twilio_rest_client.h"
+#include "server/twilio/twilio_signature.h"
 #include "server/rpc/auth_grpc_service.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/group_grpc_service.h"
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/webhooks/webhook_server.h"
 #include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
 
 namespace smsgw::app {
@@ -76,6 +83,7 @@ class ServerAppImpl final : public ServerApp {
   absl::Status BuildDomain();
   absl::Status StartGrpc();
   absl::Status StartHttp();
+  absl::Status StartMessaging();
 
   const ServerConfig config_;
 
@@ -85,6 +93,12 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<domain::TokenService> tokens_;
   std::unique_ptr<domain::PhoneNumberParser> phones_;
   std::unique_ptr<domain::AuthService> auth_;
+  std::unique_ptr<storage::sqlite::SqliteMessageStore> messages_;
+  std::unique_ptr<twilio::TwilioSimulator> simulator_;
+  std::unique_ptr<twilio::TwilioRestClient> provider_;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  std::unique_ptr<domain::MessagingService> messaging_;
+  std::vector<std::string> phone_numbers_;  // E.164 senders
 
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<rpc::CallRunner> runner_;
@@ -116,6 +130,7 @@ absl::Status ServerAppImpl::OpenStorage() {
   }
   db_ = *std::move(db);
   users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
+  messages_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get());
   SMSGW_LOG(kInfo) << "database open path=" << config_.db_path
                    << " schema_version=" << db_->schema_version();
   return absl::OkStatus();
@@ -165,7 +180,8 @@ absl::Status ServerAppImpl::StartGrpc() {
                                          config_.rpc_queue);
   runner_ = std::make_unique<rpc::CallRunner>(executor_.get(), auth_.get());
   auth_grpc_ = std::make_unique<rpc::AuthGrpcService>(runner_.get());
-  messaging_grpc_ = std::make_unique<rpc::MessagingGrpcService>(runner_.get());
+  messaging_grpc_ = std::make_unique<rpc::MessagingGrpcService>(
+      runner_.get(), messaging_.get());
   group_grpc_ = std::make_unique<rpc::GroupGrpcService>(runner_.get());
 
   std::shared_ptr<::grpc::ServerCredentials> credentials;
@@ -221,11 +237,69 @@ absl::Status ServerAppImpl::StartHttp() {
   return absl::OkStatus();
 }
 
+absl::Status ServerAppImpl::StartMessaging() {
+  for (const std::string& number : config_.twilio_phone_numbers) {
+    absl::StatusOr<std::string> e164 = phones_->ToE164(number);
+    if (!e164.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TWILIO_PHONE_NUMBERS: \"", number, "\": ", e164.status().message()));
+    }
+    phone_numbers_.push_back(*e164);
+  }
+  twilio::TwilioRestClient::Options client;
+  if (config_.use_simulator()) {
+    twilio::TwilioSimulator::Options sim;
+    sim.port = config_.simulator_port;
+    if (!phone_numbers_.empty()) sim.phone_numbers = phone_numbers_;
+    phone_numbers_ = sim.phone_numbers;
+    sim.inbound_webhook_url = public_url_ + "/twilio/sms/inbound";
+    const std::string token = sim.auth_token;
+    sim.signer = [token](const std::string& url,
+                         const twilio::TwilioSimulator::Params& params) {
+      return twilio::ComputeTwilioSignature(token, url, params);
+    };
+    simulator_ = std::make_unique<twilio::TwilioSimulator>(sim);
+    absl::Status started = simulator_->Start();
+    if (!started.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot start the Twilio simulator on port ", config_.simulator_port,
+          ": ", started.message(), " (set SMSGW_SIMULATOR_PORT)"));
+    }
+    client.api_base = simulator_->base_url();
+    client.account_sid = simulator_->account_sid();
+    client.auth_token = simulator_->auth_token();
+    SMSGW_LOG(kInfo) << "Twilio simulator listening url="
+                     << simulator_->base_url() << " numbers="
+                     << absl::StrJoin(phone_numbers_, ",");
+  } else {
+    client.api_base = config_.twilio_api_base;
+    client.account_sid = config_.twilio_account_sid;
+    client.auth_token = config_.twilio_auth_token;
+  }
+  SMSGW_ASSIGN_OR_RETURN(provider_, twilio::TwilioRestClient::Create(client));
+
+  dispatch::Dispatcher::Options dispatch_options;
+  dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
+  dispatcher_ = std::make_unique<dispatch::Dispatcher>(
+      messages_.get(), provider_.get(), Clock::Real(), dispatch_options);
+  SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
+
+  domain::MessagingService::Options messaging;
+  messaging.phone_numbers = phone_numbers_;
+  messaging.sender_ids = config_.sender_ids;
+  messaging.messaging_service_sid = config_.twilio_messaging_service_sid;
+  messaging_ = std::make_unique<domain::MessagingService>(
+      messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),
+      Clock::Real(), messaging);
+  return absl::OkStatus();
+}
+
 absl::Status ServerAppImpl::Init() {
   SMSGW_RETURN_IF_ERROR(ValidateConfig(config_));
   SMSGW_RETURN_IF_ERROR(OpenStorage());
   SMSGW_RETURN_IF_ERROR(BuildDomain());
   SMSGW_RETURN_IF_ERROR(StartHttp());
+  SMSGW_RETURN_IF_ERROR(StartMessaging());
   SMSGW_RETURN_IF_ERROR(StartGrpc());
   SMSGW_LOG(kInfo) << "smsgw-server ready grpc=" << grpc_address_
                    << (config_.tls_cert_path.empty() ? " (plaintext)"
@@ -253,8 +327,14 @@ void ServerAppImpl::Shutdown() {
   SMSGW_LOG(kDebug) << "shutdown: grpc stopped";
   if (executor_ != nullptr) executor_->Shutdown();
   SMSGW_LOG(kDebug) << "shutdown: executor drained";
+  // Provider answers still in flight get a moment to be stored; the rest
+  // stay PENDING and are dispatched at the next start.
+  if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(5));
+  SMSGW_LOG(kDebug) << "shutdown: dispatcher stopped";
   if (http_ != nullptr) http_->Stop();
   SMSGW_LOG(kDebug) << "shutdown: http stopped";
+  provider_.reset();
+  if (simulator_ != nullptr) simulator_->Stop();
   if (grpc_server_ != nullptr) grpc_server_->Wait();
   db_.reset();  // checkpoints the WAL and closes the file
   stopped_.Notify();

@@ -1,11 +1,13 @@
 #include "server/rpc/messaging_grpc_service.h"
 
+#include "server/rpc/proto_convert.h"
+
 namespace smsgw::rpc {
 namespace {
 
 ::grpc::Status NotYet(const char* rpc) {
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
-                        std::string(rpc) + " is not implemented yet: messaging arrives in a later release (see the README section What works)");
+                        std::string(rpc) + " is not implemented yet (see the README section What works)");
 }
 
 }  // namespace
@@ -13,9 +15,47 @@ namespace {
 ::grpc::ServerUnaryReactor* MessagingGrpcService::SendMessage(
     ::grpc::CallbackServerContext* context, const v1::SendMessageRequest* request,
     v1::SendMessageResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("SendMessage"));
-  return reactor;
+  const absl::Time deadline = absl::FromChrono(context->deadline());
+  std::string metadata_key;
+  auto it = context->client_metadata().find("idempotency-key");
+  if (it != context->client_metadata().end()) {
+    metadata_key.assign(it->second.data(), it->second.size());
+  }
+  return runner_->RunAuthenticated(
+      context, [this, request, response, deadline,
+                metadata_key](const storage::User& user) -> absl::Status {
+        domain::SendRequest send;
+        send.to = request->to();
+        send.body = request->body();
+        send.from = request->from();
+        send.conversation_id = request->conversation_id();
+        send.media_urls.assign(request->media_urls().begin(),
+                               request->media_urls().end());
+        send.idempotency_key = request->idempotency_key();
+        if (!metadata_key.empty()) {
+          if (!send.idempotency_key.empty() &&
+              send.idempotency_key != metadata_key) {
+            return absl::InvalidArgumentError(
+                "idempotency_key and the idempotency-key metadata differ");
+          }
+          send.idempotency_key = metadata_key;
+        }
+        if (request->has_send_at()) {
+          absl::StatusOr<absl::Time> at = FromProto(request->send_at(), "send_at");
+          if (!at.ok()) return at.status();
+          send.send_at = *at;
+        }
+        send.validate_only = request->validate_only();
+        absl::StatusOr<domain::SendResult> result =
+            messaging_->Send(user, send, deadline);
+        if (!result.ok()) return result.status();
+        ToProto(result->message, response->mutable_message());
+        for (const std::string& c : result->non_gsm_characters) {
+          response->add_non_gsm_characters(c);
+        }
+        response->set_idempotent_replay(result->replayed);
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::CancelMessage(
@@ -29,41 +69,109 @@ namespace {
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessage(
     ::grpc::CallbackServerContext* context, const v1::GetMessageRequest* request,
     v1::GetMessageResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("GetMessage"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<storage::Message> message =
+            messaging_->Get(user, request->id());
+        if (!message.ok()) return message.status();
+        ToProto(*message, response->mutable_message());
+        if (request->include_events()) {
+          absl::StatusOr<std::vector<storage::DeliveryReport>> reports =
+              messaging_->Reports(user, request->id());
+          if (!reports.ok()) return reports.status();
+          for (const storage::DeliveryReport& r : *reports) {
+            ToProto(r, response->add_events());
+          }
+        }
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::ListMessages(
     ::grpc::CallbackServerContext* context, const v1::ListMessagesRequest* request,
     v1::ListMessagesResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("ListMessages"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        if (!request->group_name().empty()) {
+          return absl::UnimplementedError(
+              "group_name filter is not supported yet: groups arrive later");
+        }
+        domain::ListRequest list;
+        list.conversation_id = request->conversation_id();
+        list.peer_number = request->peer_number();
+        list.direction = static_cast<storage::Direction>(request->direction());
+        for (int status : request->statuses()) {
+          list.statuses.push_back(static_cast<storage::MessageStatus>(status));
+        }
+        if (request->has_start_time()) {
+          absl::StatusOr<absl::Time> t =
+              FromProto(request->start_time(), "start_time");
+          if (!t.ok()) return t.status();
+          list.start_time = *t;
+        }
+        if (request->has_end_time()) {
+          absl::StatusOr<absl::Time> t = FromProto(request->end_time(), "end_time");
+          if (!t.ok()) return t.status();
+          list.end_time = *t;
+        }
+        list.query = request->query();
+        list.username = request->username();
+        list.unrouted = request->unrouted();
+        list.page_size = request->page_size();
+        list.page_token = request->page_token();
+        absl::StatusOr<domain::MessagePage> page = messaging_->List(user, list);
+        if (!page.ok()) return page.status();
+        for (const storage::Message& m : page->messages) {
+          ToProto(m, response->add_messages());
+        }
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::ListConversations(
     ::grpc::CallbackServerContext* context, const v1::ListConversationsRequest* request,
     v1::ListConversationsResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("ListConversations"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<domain::ConversationPage> page =
+            messaging_->ListConversations(user, request->page_size(),
+                                          request->page_token());
+        if (!page.ok()) return page.status();
+        for (const storage::Conversation& c : page->conversations) {
+          v1::Conversation* out = response->add_conversations();
+          out->set_id(c.id);
+          out->set_peer_number(c.peer_number);
+          out->set_our_number(c.our_number);
+          out->set_message_count(c.message_count);
+          ToProto(c.update_time, out->mutable_update_time());
+          if (c.last_message) ToProto(*c.last_message, out->mutable_last_message());
+        }
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::DeleteMessage(
     ::grpc::CallbackServerContext* context, const v1::DeleteMessageRequest* request,
     v1::DeleteMessageResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("DeleteMessage"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request](const storage::User& user) -> absl::Status {
+        return messaging_->Delete(user, request->id());
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::DeleteMessages(
     ::grpc::CallbackServerContext* context, const v1::DeleteMessagesRequest* request,
     v1::DeleteMessagesResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("DeleteMessages"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<int64_t> deleted = messaging_->DeleteAll(
+            user, request->conversation_id(), request->username());
+        if (!deleted.ok()) return deleted.status();
+        response->set_deleted_count(*deleted);
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessagingGrpcService::WatchMessages(

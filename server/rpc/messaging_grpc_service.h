@@ -2,16 +2,19 @@
 #ifndef SMSGW_SERVER_RPC_MESSAGING_GRPC_SERVICE_H_
 #define SMSGW_SERVER_RPC_MESSAGING_GRPC_SERVICE_H_
 
+#include "server/domain/messaging_service.h"
 #include "server/rpc/call_runner.h"
 #include "smsgw/v1/messaging.grpc.pb.h"
 
 namespace smsgw::rpc {
 
-// smsgw.v1.MessagingService over the callback API. `runner` is not owned and must
-// outlive the service. Thread-safe.
+// smsgw.v1.MessagingService over the callback API: translates protos to
+// domain::MessagingService calls on the executor. `runner` and `messaging` are not
+// owned and must outlive the service. Thread-safe.
 class MessagingGrpcService final : public v1::MessagingService::CallbackService {
  public:
-  explicit MessagingGrpcService(CallRunner* runner) : runner_(runner) {}
+  MessagingGrpcService(CallRunner* runner, domain::MessagingService* messaging)
+      : runner_(runner), messaging_(messaging) {}
   ::grpc::ServerUnaryReactor* SendMessage(
       ::grpc::CallbackServerContext* context,
       const v1::SendMessageRequest* request, v1::SendMessageResponse* response) override;
@@ -42,6 +45,7 @@ class MessagingGrpcService final : public v1::MessagingService::CallbackService 
 
  private:
   CallRunner* runner_;
+  domain::MessagingService* messaging_;
 };
 
 }  // namespace smsgw::rpc

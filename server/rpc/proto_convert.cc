@@ -41,4 +41,51 @@ void ToProto(const storage::User& user, v1::User* out) {
   ToProto(user.create_time, out->mutable_create_time());
 }
 
+void ToProto(const storage::Message& m, v1::Message* out) {
+  out->set_id(m.id);
+  out->set_provider_sid(m.provider_sid);
+  out->set_owner_username(m.owner_username);
+  out->set_conversation_id(m.conversation_id);
+  out->set_group_name(m.group_name);
+  out->set_direction(static_cast<v1::MessageDirection>(m.direction));
+  out->set_from(m.from);
+  out->set_to(m.to);
+  out->set_body(m.body);
+  for (const std::string& url : m.media_urls) out->add_media_urls(url);
+  for (const std::string& type : m.media_content_types) {
+    out->add_media_content_types(type);
+  }
+  out->set_status(static_cast<v1::MessageStatus>(m.status));
+  out->set_error_code(m.error_code.value_or(0));
+  out->set_error_message(m.error_message);
+  out->set_num_segments(m.num_segments);
+  out->set_encoding(static_cast<v1::MessageEncoding>(m.encoding));
+  out->set_price(m.price);
+  out->set_price_unit(m.price_unit);
+  out->set_idempotency_key(m.idempotency_key);
+  if (m.create_time != absl::Time()) {
+    ToProto(m.create_time, out->mutable_create_time());
+  }
+  if (m.update_time != absl::Time()) {
+    ToProto(m.update_time, out->mutable_update_time());
+  }
+  if (m.send_time) ToProto(*m.send_time, out->mutable_send_time());
+  if (m.deliver_time) ToProto(*m.deliver_time, out->mutable_deliver_time());
+  if (m.scheduled_time) {
+    ToProto(*m.scheduled_time, out->mutable_scheduled_time());
+  }
+}
+
+void ToProto(const storage::DeliveryReport& r, v1::DeliveryReport* out) {
+  out->set_status(static_cast<v1::MessageStatus>(r.status));
+  out->set_provider_status(r.provider_status);
+  out->set_error_code(r.error_code.value_or(0));
+  out->set_error_message(r.error_message);
+  out->set_raw_dlr_done_date(r.raw_dlr_done_date);
+  ToProto(r.event_time, out->mutable_event_time());
+  out->set_source(static_cast<v1::DeliveryReportSource>(r.source));
+  out->set_applied(r.applied);
+  out->set_http_status(r.http_status);
+}
+
 }  // namespace smsgw::rpc

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "smsgw/v1/common.pb.h"
+#include "storage/message_store.h"
 #include "storage/user_store.h"
 
 namespace smsgw::rpc {
@@ -27,6 +28,12 @@ absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
 
 // The user as clients see it: never the password hash.
 void ToProto(const storage::User& user, v1::User* out);
+
+// A stored message as clients see it (unset optional times stay unset).
+void ToProto(const storage::Message& message, v1::Message* out);
+
+// One delivery report.
+void ToProto(const storage::DeliveryReport& report, v1::DeliveryReport* out);
 
 }  // namespace smsgw::rpc
 

@@ -50,6 +50,7 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
       "--http_addr=" + options_.http_addr,
       "--db_path=" + options_.db_path,
       "--port_file=" + port_file_,
+      "--simulator_port=0",
   };
   args.insert(args.end(), options_.args.begin(), options_.args.end());
 
