@@ -18,6 +18,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/smsgw_client.h"
+#include "server/twilio/simulator.h"
+#include "server/twilio/twilio_rest_client.h"
 
 namespace smsgw::cli {
 namespace {
@@ -196,6 +198,172 @@ int WhoAmI(Context& ctx) {
   return 0;
 }
 
+const char* StatusText(int status) {
+  return v1::MessageStatus_Name(static_cast<v1::MessageStatus>(status))
+      .c_str() + sizeof("MESSAGE_STATUS_") - 1;
+}
+
+void PrintMessage(Context& ctx, const v1::Message& m) {
+  ctx.out << m.id() << "  " << StatusText(m.status()) << "  "
+          << (m.direction() == v1::MESSAGE_DIRECTION_INBOUND ? "in " : "out")
+          << "  " << m.from() << " -> " << m.to() << "  "
+          << FormatTime(m.create_time());
+  if (!m.provider_sid().empty()) ctx.out << "  " << m.provider_sid();
+  if (m.error_code() != 0) {
+    ctx.out << "  error " << m.error_code() << ": " << m.error_message();
+  }
+  ctx.out << "\n    " << m.body() << "\n";
+}
+
+int Send(Context& ctx) {
+  if (ctx.options.to.empty() ||
+      (ctx.options.body.empty() && ctx.options.media_urls.empty())) {
+    return UsageError(ctx, "send needs --to and --body (or --media)");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  v1::SendMessageRequest request;
+  request.set_to(ctx.options.to);
+  request.set_body(ctx.options.body);
+  request.set_from(ctx.options.from);
+  request.set_conversation_id(ctx.options.conversation);
+  for (const std::string& url : ctx.options.media_urls) {
+    request.add_media_urls(url);
+  }
+  request.set_idempotency_key(ctx.options.idempotency_key);
+  request.set_validate_only(ctx.options.validate_only);
+  auto response = (*client)->SendMessage(request);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  const v1::Message& m = response->message();
+  if (ctx.options.validate_only) {
+    ctx.out << "valid: to " << m.to() << ", "
+            << (m.encoding() == v1::MESSAGE_ENCODING_UCS2 ? "UCS-2" : "GSM-7")
+            << ", " << m.num_segments() << " segment(s)";
+    if (response->non_gsm_characters_size() > 0) {
+      ctx.out << "; UCS-2 because of:";
+      for (const std::string& c : response->non_gsm_characters()) {
+        ctx.out << " " << c;
+      }
+    }
+    ctx.out << "\n";
+    return 0;
+  }
+  if (response->idempotent_replay()) ctx.out << "(idempotent replay)\n";
+  PrintMessage(ctx, m);
+  return 0;
+}
+
+int Messages(Context& ctx) {
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  if (ctx.args.size() >= 2 && ctx.args[1] == "get") {
+    if (ctx.args.size() != 3) return UsageError(ctx, "messages get ID");
+    auto response = (*client)->GetMessage(ctx.args[2], ctx.options.events);
+    if (!response.ok()) return Refused(ctx, response.status());
+    if (ctx.options.json) {
+      ctx.out << ToJson(*response);
+      return 0;
+    }
+    PrintMessage(ctx, response->message());
+    for (const v1::DeliveryReport& r : response->events()) {
+      ctx.out << "    " << FormatTime(r.event_time()) << "  "
+              << StatusText(r.status()) << "  " << r.provider_status()
+              << (r.applied() ? "" : "  (not applied)");
+      if (r.error_code() != 0) ctx.out << "  error " << r.error_code();
+      ctx.out << "\n";
+    }
+    return 0;
+  }
+  if (ctx.args.size() >= 2 && ctx.args[1] != "list") {
+    return UsageError(ctx, "messages [list|get ID]");
+  }
+  v1::ListMessagesRequest request;
+  request.set_conversation_id(ctx.options.conversation);
+  request.set_peer_number(ctx.options.peer);
+  request.set_query(ctx.options.query);
+  request.set_page_size(ctx.options.limit);
+  auto response = (*client)->ListMessages(request);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  if (response->messages().empty()) ctx.out << "no messages\n";
+  for (const v1::Message& m : response->messages()) PrintMessage(ctx, m);
+  return 0;
+}
+
+int Conversations(Context& ctx) {
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  v1::ListConversationsRequest request;
+  request.set_page_size(ctx.options.limit);
+  auto response = (*client)->ListConversations(request);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  if (response->conversations().empty()) ctx.out << "no conversations\n";
+  for (const v1::Conversation& c : response->conversations()) {
+    ctx.out << c.id() << "  peer " << c.peer_number() << "  "
+            << c.message_count() << " message(s), last "
+            << FormatTime(c.update_time()) << ": "
+            << c.last_message().body().substr(0, 60) << "\n";
+  }
+  return 0;
+}
+
+int Delete(Context& ctx) {
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  if (ctx.args.size() == 2) {
+    absl::Status deleted = (*client)->DeleteMessage(ctx.args[1]).status();
+    if (!deleted.ok()) return Refused(ctx, deleted);
+    ctx.out << "deleted 1 message\n";
+    return 0;
+  }
+  if (ctx.args.size() != 1 || ctx.options.conversation.empty()) {
+    return UsageError(ctx, "delete ID, or delete --conversation ID");
+  }
+  v1::DeleteMessagesRequest request;
+  request.set_conversation_id(ctx.options.conversation);
+  auto response = (*client)->DeleteMessages(request);
+  if (!response.ok()) return Refused(ctx, response.status());
+  ctx.out << "deleted " << response->deleted_count() << " message(s)\n";
+  return 0;
+}
+
+// `smsgw sim outbox`: what the simulator "sent", read through Twilio's own
+// Messages list API with the real REST client.
+int Sim(Context& ctx) {
+  if (ctx.args.size() < 2 || ctx.args[1] != "outbox") {
+    return UsageError(ctx, "sim outbox [--sim URL] [--to N] [--limit N]");
+  }
+  twilio::TwilioSimulator::Options defaults;
+  twilio::TwilioRestClient::Options options;
+  options.api_base = ctx.options.simulator_url;
+  options.account_sid = defaults.account_sid;
+  options.auth_token = defaults.auth_token;
+  options.total_timeout = ctx.options.timeout;
+  auto client = twilio::TwilioRestClient::Create(options);
+  if (!client.ok()) return Refused(ctx, client.status());
+  twilio::ListFilter filter;
+  filter.to = ctx.options.to;
+  auto messages = (*client)->List(filter, ctx.options.limit);
+  if (!messages.ok()) return Refused(ctx, messages.status());
+  if (messages->empty()) ctx.out << "the simulator has sent nothing yet\n";
+  for (const twilio::ProviderMessage& m : *messages) {
+    ctx.out << m.sid << "  " << m.status << "  " << m.from << " -> " << m.to
+            << "\n    " << m.body << "\n";
+  }
+  return 0;
+}
+
 using Command = std::function<int(Context&)>;
 
 const std::map<std::string, Command>& Commands() {
@@ -204,6 +372,11 @@ const std::map<std::string, Command>& Commands() {
       {"login", Login},
       {"logout", Logout},
       {"whoami", WhoAmI},
+      {"send", Send},
+      {"messages", Messages},
+      {"conversations", Conversations},
+      {"delete", Delete},
+      {"sim", Sim},
   };
   return *commands;
 }
@@ -231,6 +404,17 @@ Accounts:
                                                        ~/.config/smsgw/token (mode 0600)
   logout                                               forget the token
   whoami                                               show the logged-in user
+
+Messages:
+  send --to NUMBER --body TEXT [--from N] [--media URL,...] [--conversation ID]
+       [--idempotency_key K] [--validate_only]      send an SMS/MMS (waits for Twilio's answer)
+  messages [list] [--conversation ID] [--peer N] [--query TEXT] [--limit N]
+  messages get ID [--events]                         one message, with its delivery reports
+  conversations [--limit N]                          threads, most recent first
+  delete ID | delete --conversation ID               delete a message or a whole thread
+
+Simulator (the built-in stand-in for Twilio):
+  sim outbox [--sim URL] [--to N]                    what the simulator "sent"
 
 Global flags: --server (env SMSGW_SERVER, default 127.0.0.1:50051), --tls, --ca_cert,
 --json (print the response as JSON), --timeout (e.g. 30s), --config_dir.

@@ -43,6 +43,7 @@ struct CliOptions {
   bool validate_only = false;
   bool events = false;
   int limit = 20;
+  std::string simulator_url = "http://127.0.0.1:8081";  // --sim
 };
 
 // Runs `args` (the positional words after the program name, e.g.

@@ -40,6 +40,8 @@ ABSL_FLAG(std::string, idempotency_key, "", "idempotency key for send");
 ABSL_FLAG(bool, validate_only, false, "send: only validate and count segments");
 ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
+ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
+          "base URL of the Twilio simulator (env SMSGW_SIMULATOR_URL)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   options.validate_only = absl::GetFlag(FLAGS_validate_only);
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
+  options.simulator_url = absl::GetFlag(FLAGS_sim);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }
