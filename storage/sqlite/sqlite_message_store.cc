@@ -1,0 +1,832 @@
+#include "storage/sqlite/sqlite_message_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/common/status_macros.h"
+
+namespace smsgw::storage::sqlite {
+namespace {
+
+// The message columns every read selects, in ReadMessage() order. The users
+// join fills owner_username; NULL references read as 0 / "".
+constexpr char kMessageColumns[] =
+    "m.seq, m.id, COALESCE(m.owner_id, 0), COALESCE(u.username, ''), "
+    "m.conversation_id, COALESCE(m.group_id, 0), m.group_name, m.direction, "
+    "m.from_number, m.to_number, m.peer_number, m.our_number, "
+    "m.messaging_service_sid, m.body, m.media_urls, m.media_content_types, "
+    "m.status, COALESCE(m.provider_sid, ''), m.error_code, m.error_message, "
+    "m.num_segments, m.encoding, m.price, m.price_unit, m.idempotency_key, "
+    "m.attempts, m.next_attempt_time, m.create_time, m.scheduled_time, "
+    "m.send_time, m.deliver_time, m.update_time";
+
+constexpr char kMessageFrom[] =
+    " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
+
+std::string SelectMessagesSql(absl::string_view where_and_order) {
+  return absl::StrCat("SELECT ", kMessageColumns, kMessageFrom, " ",
+                      where_and_order);
+}
+
+std::vector<std::string> SplitLines(const std::string& joined) {
+  if (joined.empty()) return {};
+  return absl::StrSplit(joined, '\n');
+}
+
+Message ReadMessage(const Statement& row, int base = 0) {
+  int c = base;
+  Message m;
+  m.seq = row.Int(c++);
+  m.id = row.Text(c++);
+  m.owner_id = row.Int(c++);
+  m.owner_username = row.Text(c++);
+  m.conversation_id = row.Text(c++);
+  m.group_id = row.Int(c++);
+  m.group_name = row.Text(c++);
+  m.direction = static_cast<Direction>(row.Int(c++));
+  m.from = row.Text(c++);
+  m.to = row.Text(c++);
+  m.peer_number = row.Text(c++);
+  m.our_number = row.Text(c++);
+  m.messaging_service_sid = row.Text(c++);
+  m.body = row.Text(c++);
+  m.media_urls = SplitLines(row.Text(c++));
+  m.media_content_types = SplitLines(row.Text(c++));
+  m.status = static_cast<MessageStatus>(row.Int(c++));
+  m.provider_sid = row.Text(c++);
+  if (std::optional<int64_t> code = row.OptInt(c++)) {
+    m.error_code = static_cast<int>(*code);
+  }
+  m.error_message = row.Text(c++);
+  m.num_segments = static_cast<int>(row.Int(c++));
+  m.encoding = static_cast<Encoding>(row.Int(c++));
+  m.price = row.Text(c++);
+  m.price_unit = row.Text(c++);
+  m.idempotency_key = row.Text(c++);
+  m.attempts = static_cast<int>(row.Int(c++));
+  m.next_attempt_time = row.OptTime(c++);
+  m.create_time = row.Time(c++);
+  m.scheduled_time = row.OptTime(c++);
+  m.send_time = row.OptTime(c++);
+  m.deliver_time = row.OptTime(c++);
+  m.update_time = row.Time(c++);
+  return m;
+}
+
+absl::StatusOr<std::optional<Message>> LoadMessageById(Connection& conn,
+                                                       absl::string_view id) {
+  SMSGW_ASSIGN_OR_RETURN(Statement stmt,
+                         conn.Prepare(SelectMessagesSql("WHERE m.id = ?")));
+  stmt.Bind(1, id);
+  SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::nullopt;
+  return ReadMessage(stmt);
+}
+
+absl::StatusOr<Message> MustLoadMessage(Connection& conn,
+                                        absl::string_view id) {
+  SMSGW_ASSIGN_OR_RETURN(std::optional<Message> message,
+                         LoadMessageById(conn, id));
+  if (!message.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no message with id ", id));
+  }
+  return *std::move(message);
+}
+
+absl::Status CheckMediaList(const std::vector<std::string>& items,
+                            absl::string_view what) {
+  for (const std::string& item : items) {
+    if (item.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has an empty entry"));
+    }
+    if (absl::StrContains(item, '\n')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " entry contains a newline"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Appends one watch-feed event. Messages without an owner (unrouted inbound)
+// go to owner 0, which only admins watch.
+absl::Status AppendFeed(Connection& conn, int64_t owner_id,
+                        absl::string_view message_id, FeedEventType type,
+                        absl::Time event_time) {
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare("INSERT INTO message_feed(owner_id, message_id, type,"
+                   " event_time) VALUES (?, ?, ?, ?)"));
+  return stmt.Bind(1, owner_id)
+      .Bind(2, message_id)
+      .Bind(3, static_cast<int>(type))
+      .Bind(4, event_time)
+      .Run();
+}
+
+absl::Status InsertReport(Connection& conn, int64_t message_seq,
+                          absl::string_view provider_sid, MessageStatus status,
+                          const StatusUpdate& update, ReportSource source,
+                          bool applied) {
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare("INSERT INTO message_events(message_seq, provider_sid,"
+                   " status, provider_status, error_code, error_message,"
+                   " raw_dlr_done_date, source, applied, http_status,"
+                   " event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  return stmt.Bind(1, message_seq)
+      .Bind(2, provider_sid)
+      .Bind(3, static_cast<int>(status))
+      .Bind(4, update.provider_status)
+      .Bind(5, update.error_code)
+      .Bind(6, update.error_message)
+      .Bind(7, update.raw_dlr_done_date)
+      .Bind(8, static_cast<int>(source))
+      .Bind(9, applied)
+      .Bind(10, update.http_status)
+      .Bind(11, update.event_time)
+      .Run();
+}
+
+// Recomputes a conversation from the messages left in it after deletions:
+// count, last message and update_time (the last message's create_time); an
+// emptied conversation is removed.
+absl::Status RefreshConversation(Connection& conn, int64_t owner_id,
+                                 absl::string_view conversation_id) {
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE conversations SET"
+                     " message_count = (SELECT COUNT(*) FROM messages"
+                     "   WHERE owner_id = ?1 AND conversation_id = ?2),"
+                     " last_message_seq = (SELECT MAX(seq) FROM messages"
+                     "   WHERE owner_id = ?1 AND conversation_id = ?2),"
+                     " update_time = COALESCE((SELECT create_time FROM messages"
+                     "   WHERE owner_id = ?1 AND conversation_id = ?2"
+                     "   ORDER BY seq DESC LIMIT 1), update_time)"
+                     " WHERE owner_id = ?1 AND conversation_id = ?2"));
+    SMSGW_RETURN_IF_ERROR(
+        stmt.Bind(1, owner_id).Bind(2, conversation_id).Run());
+  }
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare("DELETE FROM conversations WHERE owner_id = ? AND"
+                   " conversation_id = ? AND message_count = 0"));
+  return stmt.Bind(1, owner_id).Bind(2, conversation_id).Run();
+}
+
+// Whether a status means the provider took the message (send_time).
+bool ProviderAccepted(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::kQueued:
+    case MessageStatus::kSending:
+    case MessageStatus::kSent:
+    case MessageStatus::kDelivered:
+    case MessageStatus::kUndelivered:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status CheckLimit(int limit) {
+  if (limit < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be at least 1, got ", limit));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
+    const Message& message, const std::optional<IdempotencyKey>& key) {
+  if (message.direction != Direction::kOutbound) {
+    return absl::InvalidArgumentError(
+        "CreateOutbound needs an outbound message");
+  }
+  if (message.status != MessageStatus::kPending &&
+      message.status != MessageStatus::kScheduled) {
+    return absl::InvalidArgumentError(
+        "a new outbound message must be PENDING or SCHEDULED");
+  }
+  if (message.owner_id <= 0) {
+    return absl::InvalidArgumentError("an outbound message needs an owner");
+  }
+  if (message.id.empty()) {
+    return absl::InvalidArgumentError("message id is empty");
+  }
+  SMSGW_RETURN_IF_ERROR(CheckMediaList(message.media_urls, "media_urls"));
+  SMSGW_RETURN_IF_ERROR(
+      CheckMediaList(message.media_content_types, "media_content_types"));
+
+  CreateResult result;
+  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+    if (key.has_value()) {
+      std::optional<std::pair<std::string, std::string>> stored;
+      {
+        SMSGW_ASSIGN_OR_RETURN(
+            Statement stmt,
+            conn.Prepare("SELECT request_hash, message_id FROM idempotency_keys"
+                         " WHERE owner_id = ? AND key = ?"));
+        stmt.Bind(1, message.owner_id).Bind(2, key->key);
+        SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (row) stored.emplace(stmt.Text(0), stmt.Text(1));
+      }
+      if (stored.has_value()) {
+        if (stored->first != key->request_hash) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("idempotency key \"", key->key,
+                           "\" was already used for a different request"));
+        }
+        SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
+                               LoadMessageById(conn, stored->second));
+        if (!original.has_value()) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("idempotency key \"", key->key,
+                           "\" was already used for message ", stored->second,
+                           ", which has since been deleted"));
+        }
+        result.message = *std::move(original);
+        result.replayed = true;
+        return absl::OkStatus();
+      }
+    }
+
+    if (!message.conversation_id.empty()) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT peer_number FROM conversations"
+                       " WHERE owner_id = ? AND conversation_id = ?"));
+      stmt.Bind(1, message.owner_id).Bind(2, message.conversation_id);
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row && stmt.Text(0) != message.peer_number) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("conversation_id \"", message.conversation_id,
+                         "\" is already used with another peer number"));
+      }
+    }
+
+    int64_t seq = 0;
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare(
+              "INSERT INTO messages(id, owner_id, conversation_id, group_id,"
+              " group_name, direction, from_number, to_number, peer_number,"
+              " our_number, messaging_service_sid, body, media_urls,"
+              " media_content_types, status, provider_sid, error_code,"
+              " error_message, num_segments, encoding, price, price_unit,"
+              " idempotency_key, attempts, next_attempt_time, create_time,"
+              " scheduled_time, send_time, deliver_time, update_time)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+              " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      stmt.Bind(1, message.id)
+          .Bind(2, message.owner_id)
+          .Bind(3, message.conversation_id)
+          .Bind(5, message.group_name)
+          .Bind(6, static_cast<int>(message.direction))
+          .Bind(7, message.from)
+          .Bind(8, message.to)
+          .Bind(9, message.peer_number)
+          .Bind(10, message.our_number)
+          .Bind(11, message.messaging_service_sid)
+          .Bind(12, message.body)
+          .Bind(13, absl::StrJoin(message.media_urls, "\n"))
+          .Bind(14, absl::StrJoin(message.media_content_types, "\n"))
+          .Bind(15, static_cast<int>(message.status))
+          .Bind(17, message.error_code)
+          .Bind(18, message.error_message)
+          .Bind(19, message.num_segments)
+          .Bind(20, static_cast<int>(message.encoding))
+          .Bind(21, message.price)
+          .Bind(22, message.price_unit)
+          .Bind(23, key.has_value() ? key->key : message.idempotency_key)
+          .Bind(24, message.attempts)
+          .Bind(25, message.next_attempt_time)
+          .Bind(26, message.create_time)
+          .Bind(27, message.scheduled_time)
+          .Bind(28, message.send_time)
+          .Bind(29, message.deliver_time)
+          .Bind(30, message.update_time);
+      if (message.group_id != 0) {
+        stmt.Bind(4, message.group_id);
+      } else {
+        stmt.BindNull(4);
+      }
+      if (!message.provider_sid.empty()) {
+        stmt.Bind(16, message.provider_sid);
+      } else {
+        stmt.BindNull(16);
+      }
+      absl::Status run = stmt.Run();
+      if (absl::IsAlreadyExists(run)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "message id ", message.id, " or provider sid is already stored"));
+      }
+      if (!run.ok() && sqlite3_extended_errcode(conn.raw()) ==
+                           SQLITE_CONSTRAINT_FOREIGNKEY) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("owner ", message.owner_id, " or group ",
+                         message.group_id, " does not exist"));
+      }
+      SMSGW_RETURN_IF_ERROR(run);
+      seq = conn.LastInsertRowId();
+    }
+
+    if (!message.conversation_id.empty()) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare(
+              "INSERT INTO conversations(owner_id, conversation_id,"
+              " peer_number, our_number, last_message_seq, message_count,"
+              " update_time) VALUES (?, ?, ?, ?, ?, 1, ?)"
+              " ON CONFLICT(owner_id, conversation_id) DO UPDATE SET"
+              " message_count = message_count + 1,"
+              " last_message_seq = excluded.last_message_seq,"
+              " our_number = excluded.our_number,"
+              " update_time = excluded.update_time"));
+      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, message.owner_id)
+                                .Bind(2, message.conversation_id)
+                                .Bind(3, message.peer_number)
+                                .Bind(4, message.our_number)
+                                .Bind(5, seq)
+                                .Bind(6, message.create_time)
+                                .Run());
+    }
+
+    if (key.has_value()) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("INSERT INTO idempotency_keys(owner_id, key,"
+                       " request_hash, message_id, create_time)"
+                       " VALUES (?, ?, ?, ?, ?)"));
+      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, message.owner_id)
+                                .Bind(2, key->key)
+                                .Bind(3, key->request_hash)
+                                .Bind(4, message.id)
+                                .Bind(5, message.create_time)
+                                .Run());
+    }
+
+    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                     FeedEventType::kCreated,
+                                     message.create_time));
+    SMSGW_ASSIGN_OR_RETURN(result.message, MustLoadMessage(conn, message.id));
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return result;
+}
+
+absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
+    absl::string_view id, const StatusUpdate& update) {
+  if (update.status == MessageStatus::kUnspecified) {
+    return absl::InvalidArgumentError("status update has no status");
+  }
+  Message after;
+  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
+    const bool applied = StatusRank(update.status) > StatusRank(before.status);
+
+    Message next = before;
+    if (applied) {
+      next.status = update.status;
+      if (update.status == MessageStatus::kUndelivered ||
+          update.status == MessageStatus::kFailed) {
+        next.error_code = update.error_code;
+        next.error_message = update.error_message;
+      }
+      if (ProviderAccepted(update.status) && !next.send_time.has_value()) {
+        next.send_time = update.event_time;
+      }
+      if (update.status == MessageStatus::kDelivered) {
+        next.deliver_time = update.event_time;
+      }
+    }
+    if (next.provider_sid.empty() && !update.provider_sid.empty()) {
+      next.provider_sid = update.provider_sid;
+    }
+    if (update.num_segments.has_value()) {
+      next.num_segments = *update.num_segments;
+    }
+    if (!update.price.empty()) next.price = update.price;
+    if (!update.price_unit.empty()) next.price_unit = update.price_unit;
+
+    const bool changed = applied || next.provider_sid != before.provider_sid ||
+                         next.num_segments != before.num_segments ||
+                         next.price != before.price ||
+                         next.price_unit != before.price_unit;
+    if (changed) {
+      next.update_time = std::max(before.update_time, update.event_time);
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("UPDATE messages SET status = ?, provider_sid = ?,"
+                       " error_code = ?, error_message = ?, num_segments = ?,"
+                       " price = ?, price_unit = ?, send_time = ?,"
+                       " deliver_time = ?, update_time = ? WHERE seq = ?"));
+      stmt.Bind(1, static_cast<int>(next.status))
+          .Bind(3, next.error_code)
+          .Bind(4, next.error_message)
+          .Bind(5, next.num_segments)
+          .Bind(6, next.price)
+          .Bind(7, next.price_unit)
+          .Bind(8, next.send_time)
+          .Bind(9, next.deliver_time)
+          .Bind(10, next.update_time)
+          .Bind(11, before.seq);
+      if (next.provider_sid.empty()) {
+        stmt.BindNull(2);
+      } else {
+        stmt.Bind(2, next.provider_sid);
+      }
+      absl::Status run = stmt.Run();
+      if (absl::IsAlreadyExists(run)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "provider sid ", next.provider_sid, " belongs to another message"));
+      }
+      SMSGW_RETURN_IF_ERROR(run);
+    }
+
+    SMSGW_RETURN_IF_ERROR(InsertReport(
+        conn, before.seq,
+        update.provider_sid.empty() ? next.provider_sid : update.provider_sid,
+        update.status, update, update.source, applied));
+    if (applied) {
+      SMSGW_RETURN_IF_ERROR(AppendFeed(conn, before.owner_id, before.id,
+                                       FeedEventType::kStatusChanged,
+                                       update.event_time));
+    }
+    SMSGW_ASSIGN_OR_RETURN(after, MustLoadMessage(conn, id));
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return after;
+}
+
+absl::Status SqliteMessageStore::RecordRetry(absl::string_view id,
+                                             const StatusUpdate& attempt,
+                                             absl::Time next_attempt_time) {
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    int64_t seq = 0;
+    MessageStatus current = MessageStatus::kUnspecified;
+    std::string provider_sid;
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT seq, status, COALESCE(provider_sid, '')"
+                       " FROM messages WHERE id = ?"));
+      stmt.Bind(1, id);
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row)
+        return absl::NotFoundError(absl::StrCat("no message with id ", id));
+      seq = stmt.Int(0);
+      current = static_cast<MessageStatus>(stmt.Int(1));
+      provider_sid = stmt.Text(2);
+    }
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("UPDATE messages SET attempts = attempts + 1,"
+                       " next_attempt_time = ?,"
+                       " update_time = MAX(update_time, ?) WHERE seq = ?"));
+      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, next_attempt_time)
+                                .Bind(2, attempt.event_time)
+                                .Bind(3, seq)
+                                .Run());
+    }
+    const MessageStatus report_status =
+        attempt.status == MessageStatus::kUnspecified ? current
+                                                      : attempt.status;
+    return InsertReport(
+        conn, seq,
+        attempt.provider_sid.empty() ? provider_sid : attempt.provider_sid,
+        report_status, attempt, ReportSource::kDispatchAttempt,
+        /*applied=*/false);
+  });
+}
+
+absl::StatusOr<Message> SqliteMessageStore::Get(absl::string_view id) {
+  std::optional<Message> found;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(found, LoadMessageById(conn, id));
+    return absl::OkStatus();
+  }));
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no message with id ", id));
+  }
+  return *std::move(found);
+}
+
+absl::StatusOr<std::vector<DeliveryReport>> SqliteMessageStore::ListReports(
+    absl::string_view id) {
+  bool message_found = false;
+  std::vector<DeliveryReport> reports;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    // One statement, so the message check and its reports are one snapshot.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT e.id, e.status, e.provider_status, e.error_code,"
+                     " e.error_message, e.raw_dlr_done_date, e.source,"
+                     " e.applied, e.http_status, e.event_time"
+                     " FROM messages m LEFT JOIN message_events e"
+                     " ON e.message_seq = m.seq WHERE m.id = ? ORDER BY e.id"));
+    stmt.Bind(1, id);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      message_found = true;
+      if (stmt.IsNull(0)) continue;  // a message without reports
+      DeliveryReport r;
+      r.id = stmt.Int(0);
+      r.status = static_cast<MessageStatus>(stmt.Int(1));
+      r.provider_status = stmt.Text(2);
+      if (std::optional<int64_t> code = stmt.OptInt(3)) {
+        r.error_code = static_cast<int>(*code);
+      }
+      r.error_message = stmt.Text(4);
+      r.raw_dlr_done_date = stmt.Text(5);
+      r.source = static_cast<ReportSource>(stmt.Int(6));
+      r.applied = stmt.Int(7) != 0;
+      r.http_status = static_cast<int>(stmt.Int(8));
+      r.event_time = stmt.Time(9);
+      reports.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  }));
+  if (!message_found) {
+    return absl::NotFoundError(absl::StrCat("no message with id ", id));
+  }
+  return reports;
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
+    const MessageQuery& query) {
+  if (query.owner_id.has_value() == query.unrouted) {
+    return absl::InvalidArgumentError(
+        "a message query needs exactly one of owner_id and unrouted");
+  }
+  SMSGW_RETURN_IF_ERROR(CheckLimit(query.limit));
+
+  // The WHERE clause is assembled from fixed fragments only; every value is
+  // bound, in the order the fragments are appended.
+  struct Arg {
+    Arg(int64_t n) : number(n) {}  // NOLINT: implicit on purpose
+    Arg(std::string t) : text(std::move(t)), is_text(true) {}  // NOLINT
+    int64_t number = 0;
+    std::string text;
+    bool is_text = false;
+  };
+  std::vector<std::string> where;
+  std::vector<Arg> args;
+  if (query.unrouted) {
+    where.push_back("m.owner_id IS NULL");
+  } else {
+    where.push_back("m.owner_id = ?");
+    args.push_back(*query.owner_id);
+  }
+  if (!query.conversation_id.empty()) {
+    where.push_back("m.conversation_id = ?");
+    args.push_back(query.conversation_id);
+  }
+  if (!query.peer_number.empty()) {
+    where.push_back("m.peer_number = ?");
+    args.push_back(query.peer_number);
+  }
+  if (query.direction != Direction::kUnspecified) {
+    where.push_back("m.direction = ?");
+    args.push_back(int64_t{static_cast<int>(query.direction)});
+  }
+  if (!query.statuses.empty()) {
+    // A bit set of the wanted status numbers keeps the SQL text fixed
+    // whatever the number of statuses (one cached statement).
+    int64_t mask = 0;
+    for (MessageStatus s : query.statuses) {
+      const int n = static_cast<int>(s);
+      if (n < 0 || n > 62) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown message status ", n));
+      }
+      mask |= int64_t{1} << n;
+    }
+    where.push_back("((? >> m.status) & 1) = 1");
+    args.push_back(mask);
+  }
+  if (query.start_time.has_value()) {
+    where.push_back("m.create_time >= ?");
+    args.push_back(ToMicros(*query.start_time));
+  }
+  if (query.end_time.has_value()) {
+    where.push_back("m.create_time < ?");
+    args.push_back(ToMicros(*query.end_time));
+  }
+  if (query.group_id.has_value()) {
+    where.push_back("m.group_id = ?");
+    args.push_back(*query.group_id);
+  }
+  if (query.before_seq.has_value()) {
+    where.push_back("m.seq < ?");
+    args.push_back(*query.before_seq);
+  }
+  const bool fts = !query.fts_query.empty();
+  if (fts) {
+    where.push_back(
+        "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
+    args.push_back(query.fts_query);
+  }
+  const std::string sql = SelectMessagesSql(absl::StrCat(
+      "WHERE ", absl::StrJoin(where, " AND "), " ORDER BY m.seq DESC LIMIT ?"));
+  args.push_back(int64_t{query.limit});
+
+  std::vector<Message> messages;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+    for (size_t i = 0; i < args.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      if (args[i].is_text) {
+        stmt.Bind(index, args[i].text);
+      } else {
+        stmt.Bind(index, args[i].number);
+      }
+    }
+    while (true) {
+      absl::StatusOr<bool> row = stmt.Step();
+      if (!row.ok()) {
+        // Our SQL compiled, so a plain SQLITE_ERROR while stepping comes from
+        // FTS5 parsing the caller's MATCH expression (syntax, unknown column).
+        if (fts &&
+            (sqlite3_extended_errcode(conn.raw()) & 0xff) == SQLITE_ERROR) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("query is not valid full-text syntax: ",
+                           sqlite3_errmsg(conn.raw())));
+        }
+        return row.status();
+      }
+      if (!*row) break;
+      messages.push_back(ReadMessage(stmt));
+    }
+    return absl::OkStatus();
+  }));
+  return messages;
+}
+
+absl::StatusOr<std::vector<Conversation>> SqliteMessageStore::ListConversations(
+    int64_t owner_id,
+    const std::optional<std::pair<absl::Time, std::string>>& before,
+    int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  const std::string sql = absl::StrCat(
+      "SELECT c.conversation_id, c.peer_number, c.our_number,"
+      " c.message_count, c.update_time, ",
+      kMessageColumns,
+      " FROM conversations c"
+      " LEFT JOIN messages m ON m.seq = c.last_message_seq"
+      " LEFT JOIN users u ON u.id = m.owner_id"
+      " WHERE c.owner_id = ?1",
+      before.has_value() ? " AND (c.update_time < ?3 OR"
+                           " (c.update_time = ?3 AND c.conversation_id < ?4))"
+                         : "",
+      " ORDER BY c.update_time DESC, c.conversation_id DESC LIMIT ?2");
+  std::vector<Conversation> conversations;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+    stmt.Bind(1, owner_id).Bind(2, limit);
+    if (before.has_value()) stmt.Bind(3, before->first).Bind(4, before->second);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      Conversation c;
+      c.id = stmt.Text(0);
+      c.peer_number = stmt.Text(1);
+      c.our_number = stmt.Text(2);
+      c.message_count = stmt.Int(3);
+      c.update_time = stmt.Time(4);
+      if (!stmt.IsNull(5)) c.last_message = ReadMessage(stmt, 5);
+      conversations.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  }));
+  return conversations;
+}
+
+absl::Status SqliteMessageStore::Delete(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    int64_t seq = 0;
+    std::optional<int64_t> owner_id;
+    std::string conversation_id;
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT seq, owner_id, conversation_id FROM messages"
+                       " WHERE id = ?"));
+      stmt.Bind(1, id);
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row)
+        return absl::NotFoundError(absl::StrCat("no message with id ", id));
+      seq = stmt.Int(0);
+      owner_id = stmt.OptInt(1);
+      conversation_id = stmt.Text(2);
+    }
+    {
+      // Reports go by ON DELETE CASCADE, the FTS row by trigger.
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt, conn.Prepare("DELETE FROM messages WHERE seq = ?"));
+      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, seq).Run());
+    }
+    if (owner_id.has_value() && !conversation_id.empty()) {
+      SMSGW_RETURN_IF_ERROR(
+          RefreshConversation(conn, *owner_id, conversation_id));
+    }
+    return AppendFeed(conn, owner_id.value_or(0), id, FeedEventType::kDeleted,
+                      now);
+  });
+}
+
+absl::StatusOr<int64_t> SqliteMessageStore::DeleteAll(
+    int64_t owner_id, const std::optional<std::string>& conversation_id) {
+  const absl::Time now = clock_->Now();
+  const std::string where =
+      conversation_id.has_value()
+          ? " WHERE owner_id = ?1 AND conversation_id = ?2"
+          : " WHERE owner_id = ?1";
+  int64_t deleted = 0;
+  SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare(absl::StrCat(
+              "INSERT INTO message_feed(owner_id, message_id, type,"
+              " event_time) SELECT owner_id, id, ?3, ?4 FROM messages",
+              where, " ORDER BY seq")));
+      stmt.Bind(1, owner_id)
+          .Bind(3, static_cast<int>(FeedEventType::kDeleted))
+          .Bind(4, now);
+      if (conversation_id.has_value()) stmt.Bind(2, *conversation_id);
+      SMSGW_RETURN_IF_ERROR(stmt.Run());
+    }
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare(absl::StrCat("DELETE FROM messages", where)));
+      stmt.Bind(1, owner_id);
+      if (conversation_id.has_value()) stmt.Bind(2, *conversation_id);
+      SMSGW_RETURN_IF_ERROR(stmt.Run());
+      deleted = conn.Changes();
+    }
+    // Every message of the owner (or of that conversation) is gone, so its
+    // conversations are empty.
+    SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(absl::StrCat(
+                                               "DELETE FROM conversations",
+                                               conversation_id.has_value()
+                                                   ? " WHERE owner_id = ?1 AND"
+                                                     " conversation_id = ?2"
+                                                   : " WHERE owner_id = ?1")));
+    stmt.Bind(1, owner_id);
+    if (conversation_id.has_value()) stmt.Bind(2, *conversation_id);
+    return stmt.Run();
+  }));
+  return deleted;
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::ListUndispatched(
+    int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<Message> messages;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(SelectMessagesSql(
+            "WHERE m.direction = ? AND m.status = ? ORDER BY m.seq LIMIT ?")));
+    stmt.Bind(1, static_cast<int>(Direction::kOutbound))
+        .Bind(2, static_cast<int>(MessageStatus::kPending))
+        .Bind(3, limit);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      messages.push_back(ReadMessage(stmt));
+    }
+    return absl::OkStatus();
+  }));
+  return messages;
+}
+
+absl::StatusOr<bool> SqliteMessageStore::IsOptedOut(
+    absl::string_view peer, absl::string_view our_number) {
+  bool opted_out = false;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT 1 FROM opt_outs WHERE peer_number = ? AND"
+                     " our_number = ?"));
+    stmt.Bind(1, peer).Bind(2, our_number);
+    SMSGW_ASSIGN_OR_RETURN(opted_out, stmt.Step());
+    return absl::OkStatus();
+  }));
+  return opted_out;
+}
+
+}  // namespace smsgw::storage::sqlite

@@ -1,0 +1,104 @@
+// File: sqlite_message_store.h
+//
+// MessageStore (storage/message_store.h) on SQLite: the messages,
+// message_events, message_feed, conversations, idempotency_keys and opt_outs
+// tables of storage/sqlite/migrations.cc.
+//
+// Storage choices a caller can observe:
+// - `media_urls` and `media_content_types` are stored newline-joined in one
+//   TEXT column. A URL cannot contain a raw newline (RFC 3986), and a content
+//   type cannot either (RFC 9110), so CreateOutbound() refuses elements that
+//   are empty or contain '\n' (an empty element would not survive the round
+//   trip) with InvalidArgument.
+// - `owner_id` 0, `group_id` 0 and an empty `provider_sid` are stored as NULL
+//   (they reference users/groups, and provider_sid is UNIQUE).
+// - A conversation's `update_time` is the create_time of its last message
+//   (the one with the highest seq); deleting messages moves it back.
+// - Feed events of messages without an owner carry owner_id 0.
+#ifndef SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
+#define SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "storage/message_store.h"
+#include "storage/sqlite/database.h"
+
+namespace smsgw::storage::sqlite {
+
+// MessageStore on SQLite. `db` and `clock` are not owned and must outlive the
+// store; `clock` stamps what no caller time is given for (DELETED feed
+// events). Thread-safe: writes are serialised by Database::Write, reads run on
+// pooled reader connections.
+//
+// Beyond the MessageStore contract:
+// - CreateOutbound() returns InvalidArgument when `message` is not outbound,
+//   its status is not PENDING/SCHEDULED, it has no owner, or a media element
+//   is empty or contains a newline; FailedPrecondition when the owner (or
+//   group) does not exist; AlreadyExists when `message.id` is taken;
+//   and AlreadyExists when the idempotency key's original message has since
+//   been deleted (the key stays used, so a retried request cannot send twice).
+//   A message with an empty `conversation_id` belongs to no conversation.
+// - ApplyStatus() returns InvalidArgument for status UNSPECIFIED. Per update:
+//   the status moves only to a higher StatusRank (so among terminal statuses
+//   the first one wins); `provider_sid` is stored when the message has none
+//   (an SID differing from a stored one is kept in the report only);
+//   error_code/error_message are stored when the status moves to UNDELIVERED
+//   or FAILED; send_time is stamped (event_time) when the status first moves
+//   to one the provider accepted (QUEUED, SENDING, SENT, DELIVERED,
+//   UNDELIVERED); deliver_time when it moves to DELIVERED; `num_segments`,
+//   `price` and `price_unit` replace ours whenever given, whatever the rank
+//   (the provider's figures win). The message's update_time moves to
+//   event_time (never backwards) only when the message row changed.
+// - RecordRetry()'s report has `attempt.status`, or the message's current
+//   status when that is UNSPECIFIED, and applied = false.
+// - List() returns InvalidArgument when neither `owner_id` nor `unrouted` is
+//   set, when both are, when `limit` < 1, and when `fts_query` is not valid
+//   FTS5 ("query is not valid full-text syntax: …").
+// - ListConversations() and ListUndispatched() return InvalidArgument when
+//   `limit` < 1. ListUndispatched() orders by seq (insertion order).
+// - DeleteAll() appends one DELETED feed event per deleted message.
+class SqliteMessageStore final : public MessageStore {
+ public:
+  explicit SqliteMessageStore(Database* db, Clock* clock = Clock::Real())
+      : db_(db), clock_(clock) {}
+
+  absl::StatusOr<CreateResult> CreateOutbound(
+      const Message& message,
+      const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<Message> ApplyStatus(absl::string_view id,
+                                      const StatusUpdate& update) override;
+  absl::Status RecordRetry(absl::string_view id, const StatusUpdate& attempt,
+                           absl::Time next_attempt_time) override;
+  absl::StatusOr<Message> Get(absl::string_view id) override;
+  absl::StatusOr<std::vector<DeliveryReport>> ListReports(
+      absl::string_view id) override;
+  absl::StatusOr<std::vector<Message>> List(const MessageQuery& query) override;
+  absl::StatusOr<std::vector<Conversation>> ListConversations(
+      int64_t owner_id,
+      const std::optional<std::pair<absl::Time, std::string>>& before,
+      int limit) override;
+  absl::Status Delete(absl::string_view id) override;
+  absl::StatusOr<int64_t> DeleteAll(
+      int64_t owner_id,
+      const std::optional<std::string>& conversation_id) override;
+  absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
+  absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
+                                  absl::string_view our_number) override;
+
+ private:
+  Database* db_;
+  Clock* clock_;
+};
+
+}  // namespace smsgw::storage::sqlite
+
+#endif  // SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
