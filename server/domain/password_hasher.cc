@@ -3,11 +3,13 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace smsgw::domain {
 namespace {
@@ -36,6 +38,14 @@ bool ToArgon2idCString(absl::string_view encoded,
   if (encoded.size() >= sizeof(buffer)) return false;
   if (encoded.find('\0') != absl::string_view::npos) return false;
   if (!absl::StartsWith(encoded, kArgon2idPrefix)) return false;
+  // libsodium writes $argon2id$v=19$m=…,t=…,p=1$<salt>$<hash> with a 16-byte
+  // salt and a 32-byte hash in unpadded base64 (22 and 43 characters). Its
+  // needs_rehash only parses the parameters, so check the whole shape here:
+  // a truncated or padded hash is malformed, never "up to date".
+  std::vector<absl::string_view> parts = absl::StrSplit(encoded, '$');
+  if (parts.size() != 6 || parts[4].size() != 22 || parts[5].size() != 43) {
+    return false;
+  }
   std::memset(buffer, 0, sizeof(buffer));
   std::memcpy(buffer, encoded.data(), encoded.size());
   return true;
