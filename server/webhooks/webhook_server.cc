@@ -35,7 +35,11 @@ absl::Status WebhookServer::Start() {
         " (address in use or not available); set SMSGW_HTTP_ADDR"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // bind_to_port() already listen()s, so connections queue until the loop runs.
+  // httplib's stop() does nothing until the accept loop runs, so a Stop()
+  // right after Start() would hang: wait for the loop (bounded).
+  for (int i = 0; i < 500 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   return absl::OkStatus();
 }
 
