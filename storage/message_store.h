@@ -129,6 +129,13 @@ struct IdempotencyKey {
   std::string request_hash;  // hex digest of the request's content
 };
 
+// Who owns a conversation, for routing an inbound reply.
+struct ConversationRef {
+  int64_t owner_id = 0;
+  std::string conversation_id;
+  std::string owner_username;
+};
+
 // The result of CreateOutbound().
 struct CreateResult {
   Message message;
@@ -188,6 +195,38 @@ class MessageStore {
   // id is already used by the owner with another peer.
   virtual absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+
+  // --- Inbound and status callbacks ---
+
+  // Applies a status callback to the message whose provider SID is
+  // `provider_sid`, as ApplyStatus() does, and returns it. When no message has
+  // that SID yet (the callback overtook the create response), the report is
+  // parked and nullopt returned; ApplyStatus() applies parked reports, in
+  // arrival order, in the transaction that first stores the SID.
+  virtual absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
+      absl::string_view provider_sid, const StatusUpdate& update) = 0;
+
+  // Stores an inbound message (owner 0 = unrouted), its conversation, a
+  // RECEIVED report and an INBOUND feed event, in one transaction. Idempotent
+  // on provider_sid: when the SID is already stored, returns that message
+  // with `replayed` true and writes nothing (Twilio retries webhooks).
+  virtual absl::StatusOr<CreateResult> InsertInbound(const Message& message) = 0;
+
+  // The most recently updated conversation with `peer` on `our_number`, of
+  // any owner; nullopt when there is none (DESIGN.md §6 rule 2).
+  virtual absl::StatusOr<std::optional<ConversationRef>> FindLatestConversation(
+      absl::string_view peer, absl::string_view our_number) = 0;
+
+  // Records or lifts an opt-out of `peer` from `our_number`. `keyword` is what
+  // caused it (e.g. "STOP", or "21610" when Twilio refused a send).
+  virtual absl::Status SetOptOut(absl::string_view peer,
+                                 absl::string_view our_number,
+                                 absl::string_view keyword,
+                                 absl::Time time) = 0;
+  virtual absl::Status ClearOptOut(absl::string_view peer,
+                                   absl::string_view our_number) = 0;
+
+  // --- Status and history ---
 
   // Applies `update` to the message with `id`: always records a delivery
   // report; moves the status only forward (StatusRank); sets provider_sid,

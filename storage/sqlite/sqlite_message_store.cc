@@ -137,8 +137,12 @@ absl::Status InsertReport(Connection& conn, int64_t message_seq,
                    " status, provider_status, error_code, error_message,"
                    " raw_dlr_done_date, source, applied, http_status,"
                    " event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  return stmt.Bind(1, message_seq)
-      .Bind(2, provider_sid)
+  if (message_seq > 0) {
+    stmt.Bind(1, message_seq);
+  } else {
+    stmt.BindNull(1);  // parked: the SID is not known yet
+  }
+  return stmt.Bind(2, provider_sid)
       .Bind(3, static_cast<int>(status))
       .Bind(4, update.provider_status)
       .Bind(5, update.error_code)
@@ -190,6 +194,234 @@ bool ProviderAccepted(MessageStatus status) {
     default:
       return false;
   }
+}
+
+// Inserts one message row; returns its seq. AlreadyExists for a taken id or
+// provider SID; FailedPrecondition for a missing owner or group.
+absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
+                                         const Message& message,
+                                         absl::string_view idempotency_key) {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(
+            "INSERT INTO messages(id, owner_id, conversation_id, group_id,"
+            " group_name, direction, from_number, to_number, peer_number,"
+            " our_number, messaging_service_sid, body, media_urls,"
+            " media_content_types, status, provider_sid, error_code,"
+            " error_message, num_segments, encoding, price, price_unit,"
+            " idempotency_key, attempts, next_attempt_time, create_time,"
+            " scheduled_time, send_time, deliver_time, update_time)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt.Bind(1, message.id)
+        .Bind(2, message.owner_id)
+        .Bind(3, message.conversation_id)
+        .Bind(5, message.group_name)
+        .Bind(6, static_cast<int>(message.direction))
+        .Bind(7, message.from)
+        .Bind(8, message.to)
+        .Bind(9, message.peer_number)
+        .Bind(10, message.our_number)
+        .Bind(11, message.messaging_service_sid)
+        .Bind(12, message.body)
+        .Bind(13, absl::StrJoin(message.media_urls, "\n"))
+        .Bind(14, absl::StrJoin(message.media_content_types, "\n"))
+        .Bind(15, static_cast<int>(message.status))
+        .Bind(17, message.error_code)
+        .Bind(18, message.error_message)
+        .Bind(19, message.num_segments)
+        .Bind(20, static_cast<int>(message.encoding))
+        .Bind(21, message.price)
+        .Bind(22, message.price_unit)
+        .Bind(23, idempotency_key)
+        .Bind(24, message.attempts)
+        .Bind(25, message.next_attempt_time)
+        .Bind(26, message.create_time)
+        .Bind(27, message.scheduled_time)
+        .Bind(28, message.send_time)
+        .Bind(29, message.deliver_time)
+        .Bind(30, message.update_time);
+    if (message.group_id != 0) {
+      stmt.Bind(4, message.group_id);
+    } else {
+      stmt.BindNull(4);
+    }
+    if (!message.provider_sid.empty()) {
+      stmt.Bind(16, message.provider_sid);
+    } else {
+      stmt.BindNull(16);
+    }
+    if (message.owner_id == 0) stmt.BindNull(2);  // unrouted inbound
+    absl::Status run = stmt.Run();
+    if (absl::IsAlreadyExists(run)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "message id ", message.id, " or provider sid is already stored"));
+    }
+    if (!run.ok() && sqlite3_extended_errcode(conn.raw()) ==
+                         SQLITE_CONSTRAINT_FOREIGNKEY) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("owner ", message.owner_id, " or group ",
+                       message.group_id, " does not exist"));
+    }
+    SMSGW_RETURN_IF_ERROR(run);
+    return conn.LastInsertRowId();
+}
+
+// Adds `message` (stored as `seq`) to its owner's conversation.
+absl::Status UpsertConversation(Connection& conn, const Message& message,
+                                int64_t seq) {
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare(
+          "INSERT INTO conversations(owner_id, conversation_id,"
+          " peer_number, our_number, last_message_seq, message_count,"
+          " update_time) VALUES (?, ?, ?, ?, ?, 1, ?)"
+          " ON CONFLICT(owner_id, conversation_id) DO UPDATE SET"
+          " message_count = message_count + 1,"
+          " last_message_seq = excluded.last_message_seq,"
+          " our_number = excluded.our_number,"
+          " update_time = excluded.update_time"));
+  return stmt.Bind(1, message.owner_id)
+      .Bind(2, message.conversation_id)
+      .Bind(3, message.peer_number)
+      .Bind(4, message.our_number)
+      .Bind(5, seq)
+      .Bind(6, message.create_time)
+      .Run();
+}
+
+// Applies `update` to `before` inside the caller's write transaction: moves
+// the status only forward, records the report (or attaches the parked one
+// `parked_report_id`), appends a feed event when the status moved, and
+// returns the message as stored afterwards.
+absl::StatusOr<Message> ApplyStatusInTx(
+    Connection& conn, const Message& before, const StatusUpdate& update,
+    std::optional<int64_t> parked_report_id = std::nullopt) {
+  const bool applied = StatusRank(update.status) > StatusRank(before.status);
+
+  Message next = before;
+  if (applied) {
+    next.status = update.status;
+    if (update.status == MessageStatus::kUndelivered ||
+        update.status == MessageStatus::kFailed) {
+      next.error_code = update.error_code;
+      next.error_message = update.error_message;
+    }
+    if (ProviderAccepted(update.status) && !next.send_time.has_value()) {
+      next.send_time = update.event_time;
+    }
+    if (update.status == MessageStatus::kDelivered) {
+      next.deliver_time = update.event_time;
+    }
+  }
+  if (next.provider_sid.empty() && !update.provider_sid.empty()) {
+    next.provider_sid = update.provider_sid;
+  }
+  if (update.num_segments.has_value()) {
+    next.num_segments = *update.num_segments;
+  }
+  if (!update.price.empty()) next.price = update.price;
+  if (!update.price_unit.empty()) next.price_unit = update.price_unit;
+
+  const bool changed = applied || next.provider_sid != before.provider_sid ||
+                       next.num_segments != before.num_segments ||
+                       next.price != before.price ||
+                       next.price_unit != before.price_unit;
+  if (changed) {
+    next.update_time = std::max(before.update_time, update.event_time);
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status = ?, provider_sid = ?,"
+                     " error_code = ?, error_message = ?, num_segments = ?,"
+                     " price = ?, price_unit = ?, send_time = ?,"
+                     " deliver_time = ?, update_time = ? WHERE seq = ?"));
+    stmt.Bind(1, static_cast<int>(next.status))
+        .Bind(3, next.error_code)
+        .Bind(4, next.error_message)
+        .Bind(5, next.num_segments)
+        .Bind(6, next.price)
+        .Bind(7, next.price_unit)
+        .Bind(8, next.send_time)
+        .Bind(9, next.deliver_time)
+        .Bind(10, next.update_time)
+        .Bind(11, before.seq);
+    if (next.provider_sid.empty()) {
+      stmt.BindNull(2);
+    } else {
+      stmt.Bind(2, next.provider_sid);
+    }
+    absl::Status run = stmt.Run();
+    if (absl::IsAlreadyExists(run)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "provider sid ", next.provider_sid, " belongs to another message"));
+    }
+    SMSGW_RETURN_IF_ERROR(run);
+  }
+
+  if (parked_report_id.has_value()) {
+    // A callback that arrived before its SID was known: attach its report.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement attach,
+        conn.Prepare("UPDATE message_events SET message_seq = ?, applied = ?"
+                     " WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(
+        attach.Bind(1, before.seq).Bind(2, applied).Bind(3, *parked_report_id)
+            .Run());
+  } else {
+    SMSGW_RETURN_IF_ERROR(InsertReport(
+        conn, before.seq,
+        update.provider_sid.empty() ? next.provider_sid : update.provider_sid,
+        update.status, update, update.source, applied));
+  }
+  if (applied) {
+    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, before.owner_id, before.id,
+                                     FeedEventType::kStatusChanged,
+                                     update.event_time));
+  }
+  return MustLoadMessage(conn, before.id);
+}
+
+// Applies, in arrival order, the status callbacks that were parked for
+// `message`'s provider SID before the SID was stored.
+absl::StatusOr<Message> ApplyParkedReports(Connection& conn, Message message) {
+  if (message.provider_sid.empty()) return message;
+  struct Parked {
+    int64_t id;
+    StatusUpdate update;
+  };
+  std::vector<Parked> parked;
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT id, status, provider_status, error_code,"
+                     " error_message, raw_dlr_done_date, source, http_status,"
+                     " event_time FROM message_events"
+                     " WHERE message_seq IS NULL AND provider_sid = ?"
+                     " ORDER BY id"));
+    stmt.Bind(1, message.provider_sid);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      Parked p;
+      p.id = stmt.Int(0);
+      p.update.status = static_cast<MessageStatus>(stmt.Int(1));
+      p.update.provider_status = stmt.Text(2);
+      if (std::optional<int64_t> code = stmt.OptInt(3)) {
+        p.update.error_code = static_cast<int>(*code);
+      }
+      p.update.error_message = stmt.Text(4);
+      p.update.raw_dlr_done_date = stmt.Text(5);
+      p.update.source = static_cast<ReportSource>(stmt.Int(6));
+      p.update.http_status = static_cast<int>(stmt.Int(7));
+      p.update.event_time = stmt.Time(8);
+      parked.push_back(std::move(p));
+    }
+  }
+  for (const Parked& p : parked) {
+    SMSGW_ASSIGN_OR_RETURN(message,
+                           ApplyStatusInTx(conn, message, p.update, p.id));
+  }
+  return message;
 }
 
 absl::Status CheckLimit(int limit) {
@@ -270,92 +502,13 @@ absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
       }
     }
 
-    int64_t seq = 0;
-    {
-      SMSGW_ASSIGN_OR_RETURN(
-          Statement stmt,
-          conn.Prepare(
-              "INSERT INTO messages(id, owner_id, conversation_id, group_id,"
-              " group_name, direction, from_number, to_number, peer_number,"
-              " our_number, messaging_service_sid, body, media_urls,"
-              " media_content_types, status, provider_sid, error_code,"
-              " error_message, num_segments, encoding, price, price_unit,"
-              " idempotency_key, attempts, next_attempt_time, create_time,"
-              " scheduled_time, send_time, deliver_time, update_time)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-              " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-      stmt.Bind(1, message.id)
-          .Bind(2, message.owner_id)
-          .Bind(3, message.conversation_id)
-          .Bind(5, message.group_name)
-          .Bind(6, static_cast<int>(message.direction))
-          .Bind(7, message.from)
-          .Bind(8, message.to)
-          .Bind(9, message.peer_number)
-          .Bind(10, message.our_number)
-          .Bind(11, message.messaging_service_sid)
-          .Bind(12, message.body)
-          .Bind(13, absl::StrJoin(message.media_urls, "\n"))
-          .Bind(14, absl::StrJoin(message.media_content_types, "\n"))
-          .Bind(15, static_cast<int>(message.status))
-          .Bind(17, message.error_code)
-          .Bind(18, message.error_message)
-          .Bind(19, message.num_segments)
-          .Bind(20, static_cast<int>(message.encoding))
-          .Bind(21, message.price)
-          .Bind(22, message.price_unit)
-          .Bind(23, key.has_value() ? key->key : message.idempotency_key)
-          .Bind(24, message.attempts)
-          .Bind(25, message.next_attempt_time)
-          .Bind(26, message.create_time)
-          .Bind(27, message.scheduled_time)
-          .Bind(28, message.send_time)
-          .Bind(29, message.deliver_time)
-          .Bind(30, message.update_time);
-      if (message.group_id != 0) {
-        stmt.Bind(4, message.group_id);
-      } else {
-        stmt.BindNull(4);
-      }
-      if (!message.provider_sid.empty()) {
-        stmt.Bind(16, message.provider_sid);
-      } else {
-        stmt.BindNull(16);
-      }
-      absl::Status run = stmt.Run();
-      if (absl::IsAlreadyExists(run)) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "message id ", message.id, " or provider sid is already stored"));
-      }
-      if (!run.ok() && sqlite3_extended_errcode(conn.raw()) ==
-                           SQLITE_CONSTRAINT_FOREIGNKEY) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("owner ", message.owner_id, " or group ",
-                         message.group_id, " does not exist"));
-      }
-      SMSGW_RETURN_IF_ERROR(run);
-      seq = conn.LastInsertRowId();
-    }
+    SMSGW_ASSIGN_OR_RETURN(
+        int64_t seq,
+        InsertMessageRow(conn, message,
+                         key.has_value() ? key->key : message.idempotency_key));
 
     if (!message.conversation_id.empty()) {
-      SMSGW_ASSIGN_OR_RETURN(
-          Statement stmt,
-          conn.Prepare(
-              "INSERT INTO conversations(owner_id, conversation_id,"
-              " peer_number, our_number, last_message_seq, message_count,"
-              " update_time) VALUES (?, ?, ?, ?, ?, 1, ?)"
-              " ON CONFLICT(owner_id, conversation_id) DO UPDATE SET"
-              " message_count = message_count + 1,"
-              " last_message_seq = excluded.last_message_seq,"
-              " our_number = excluded.our_number,"
-              " update_time = excluded.update_time"));
-      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, message.owner_id)
-                                .Bind(2, message.conversation_id)
-                                .Bind(3, message.peer_number)
-                                .Bind(4, message.our_number)
-                                .Bind(5, seq)
-                                .Bind(6, message.create_time)
-                                .Run());
+      SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
     }
 
     if (key.has_value()) {
@@ -390,81 +543,142 @@ absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
   Message after;
   absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
-    const bool applied = StatusRank(update.status) > StatusRank(before.status);
-
-    Message next = before;
-    if (applied) {
-      next.status = update.status;
-      if (update.status == MessageStatus::kUndelivered ||
-          update.status == MessageStatus::kFailed) {
-        next.error_code = update.error_code;
-        next.error_message = update.error_message;
-      }
-      if (ProviderAccepted(update.status) && !next.send_time.has_value()) {
-        next.send_time = update.event_time;
-      }
-      if (update.status == MessageStatus::kDelivered) {
-        next.deliver_time = update.event_time;
-      }
+    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
+    if (before.provider_sid.empty() && !after.provider_sid.empty()) {
+      SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(conn, after));
     }
-    if (next.provider_sid.empty() && !update.provider_sid.empty()) {
-      next.provider_sid = update.provider_sid;
-    }
-    if (update.num_segments.has_value()) {
-      next.num_segments = *update.num_segments;
-    }
-    if (!update.price.empty()) next.price = update.price;
-    if (!update.price_unit.empty()) next.price_unit = update.price_unit;
-
-    const bool changed = applied || next.provider_sid != before.provider_sid ||
-                         next.num_segments != before.num_segments ||
-                         next.price != before.price ||
-                         next.price_unit != before.price_unit;
-    if (changed) {
-      next.update_time = std::max(before.update_time, update.event_time);
-      SMSGW_ASSIGN_OR_RETURN(
-          Statement stmt,
-          conn.Prepare("UPDATE messages SET status = ?, provider_sid = ?,"
-                       " error_code = ?, error_message = ?, num_segments = ?,"
-                       " price = ?, price_unit = ?, send_time = ?,"
-                       " deliver_time = ?, update_time = ? WHERE seq = ?"));
-      stmt.Bind(1, static_cast<int>(next.status))
-          .Bind(3, next.error_code)
-          .Bind(4, next.error_message)
-          .Bind(5, next.num_segments)
-          .Bind(6, next.price)
-          .Bind(7, next.price_unit)
-          .Bind(8, next.send_time)
-          .Bind(9, next.deliver_time)
-          .Bind(10, next.update_time)
-          .Bind(11, before.seq);
-      if (next.provider_sid.empty()) {
-        stmt.BindNull(2);
-      } else {
-        stmt.Bind(2, next.provider_sid);
-      }
-      absl::Status run = stmt.Run();
-      if (absl::IsAlreadyExists(run)) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "provider sid ", next.provider_sid, " belongs to another message"));
-      }
-      SMSGW_RETURN_IF_ERROR(run);
-    }
-
-    SMSGW_RETURN_IF_ERROR(InsertReport(
-        conn, before.seq,
-        update.provider_sid.empty() ? next.provider_sid : update.provider_sid,
-        update.status, update, update.source, applied));
-    if (applied) {
-      SMSGW_RETURN_IF_ERROR(AppendFeed(conn, before.owner_id, before.id,
-                                       FeedEventType::kStatusChanged,
-                                       update.event_time));
-    }
-    SMSGW_ASSIGN_OR_RETURN(after, MustLoadMessage(conn, id));
     return absl::OkStatus();
   });
   SMSGW_RETURN_IF_ERROR(status);
   return after;
+}
+
+absl::StatusOr<std::optional<Message>> SqliteMessageStore::ApplyStatusBySid(
+    absl::string_view provider_sid, const StatusUpdate& update) {
+  if (update.status == MessageStatus::kUnspecified) {
+    return absl::InvalidArgumentError("status update has no status");
+  }
+  if (provider_sid.empty()) {
+    return absl::InvalidArgumentError("status update has no provider sid");
+  }
+  std::optional<Message> after;
+  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement find,
+        conn.Prepare("SELECT id FROM messages WHERE provider_sid = ?"));
+    find.Bind(1, provider_sid);
+    SMSGW_ASSIGN_OR_RETURN(bool row, find.Step());
+    if (!row) {
+      // Not known (yet): park the report; ApplyStatus() attaches it when
+      // the create response stores this SID.
+      return InsertReport(conn, /*message_seq=*/0, provider_sid, update.status,
+                          update, update.source, /*applied=*/false);
+    }
+    const std::string id = find.Text(0);
+    SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return after;
+}
+
+absl::StatusOr<CreateResult> SqliteMessageStore::InsertInbound(
+    const Message& message) {
+  if (message.direction != Direction::kInbound || message.id.empty() ||
+      message.provider_sid.empty()) {
+    return absl::InvalidArgumentError(
+        "InsertInbound takes an inbound message with an id and a provider "
+        "sid");
+  }
+  SMSGW_RETURN_IF_ERROR(CheckMediaList(message.media_urls, "media_urls"));
+  SMSGW_RETURN_IF_ERROR(
+      CheckMediaList(message.media_content_types, "media_content_types"));
+  CreateResult result;
+  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement find,
+          conn.Prepare("SELECT id FROM messages WHERE provider_sid = ?"));
+      find.Bind(1, message.provider_sid);
+      SMSGW_ASSIGN_OR_RETURN(bool row, find.Step());
+      if (row) {
+        // Twilio retried the webhook: the first delivery already stored it.
+        const std::string id = find.Text(0);
+        SMSGW_ASSIGN_OR_RETURN(result.message, MustLoadMessage(conn, id));
+        result.replayed = true;
+        return absl::OkStatus();
+      }
+    }
+    SMSGW_ASSIGN_OR_RETURN(int64_t seq, InsertMessageRow(conn, message, ""));
+    if (message.owner_id != 0 && !message.conversation_id.empty()) {
+      SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
+    }
+    StatusUpdate received;
+    received.status = message.status;
+    received.provider_status = "received";
+    received.event_time = message.create_time;
+    SMSGW_RETURN_IF_ERROR(InsertReport(conn, seq, message.provider_sid,
+                                       message.status, received,
+                                       ReportSource::kStatusCallback,
+                                       /*applied=*/true));
+    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                     FeedEventType::kInbound,
+                                     message.create_time));
+    SMSGW_ASSIGN_OR_RETURN(result.message, MustLoadMessage(conn, message.id));
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return result;
+}
+
+absl::StatusOr<std::optional<ConversationRef>>
+SqliteMessageStore::FindLatestConversation(absl::string_view peer,
+                                           absl::string_view our_number) {
+  std::optional<ConversationRef> found;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT c.owner_id, c.conversation_id, u.username"
+                     " FROM conversations c JOIN users u ON u.id = c.owner_id"
+                     " WHERE c.peer_number = ? AND c.our_number = ?"
+                     " ORDER BY c.update_time DESC LIMIT 1"));
+    stmt.Bind(1, peer).Bind(2, our_number);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) {
+      found = ConversationRef{stmt.Int(0), stmt.Text(1), stmt.Text(2)};
+    }
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::Status SqliteMessageStore::SetOptOut(absl::string_view peer,
+                                           absl::string_view our_number,
+                                           absl::string_view keyword,
+                                           absl::Time time) {
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("INSERT INTO opt_outs(peer_number, our_number, keyword,"
+                     " create_time) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT(peer_number, our_number) DO UPDATE SET"
+                     " keyword = excluded.keyword,"
+                     " create_time = excluded.create_time"));
+    return stmt.Bind(1, peer).Bind(2, our_number).Bind(3, keyword)
+        .Bind(4, time).Run();
+  });
+}
+
+absl::Status SqliteMessageStore::ClearOptOut(absl::string_view peer,
+                                             absl::string_view our_number) {
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("DELETE FROM opt_outs WHERE peer_number = ? AND"
+                     " our_number = ?"));
+    return stmt.Bind(1, peer).Bind(2, our_number).Run();
+  });
 }
 
 absl::Status SqliteMessageStore::RecordRetry(absl::string_view id,

@@ -74,6 +74,15 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message,
       const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
+      absl::string_view provider_sid, const StatusUpdate& update) override;
+  absl::StatusOr<CreateResult> InsertInbound(const Message& message) override;
+  absl::StatusOr<std::optional<ConversationRef>> FindLatestConversation(
+      absl::string_view peer, absl::string_view our_number) override;
+  absl::Status SetOptOut(absl::string_view peer, absl::string_view our_number,
+                         absl::string_view keyword, absl::Time time) override;
+  absl::Status ClearOptOut(absl::string_view peer,
+                           absl::string_view our_number) override;
   absl::StatusOr<Message> ApplyStatus(absl::string_view id,
                                       const StatusUpdate& update) override;
   absl::Status RecordRetry(absl::string_view id, const StatusUpdate& attempt,
