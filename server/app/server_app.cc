@@ -34,6 +34,8 @@
 #include "server/rpc/call_runner.h"
 #include "server/rpc/group_grpc_service.h"
 #include "server/rpc/messaging_grpc_service.h"
+#include "server/domain/delivery_service.h"
+#include "server/webhooks/twilio_webhook_handler.h"
 #include "server/webhooks/webhook_server.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
@@ -98,6 +100,8 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<twilio::TwilioRestClient> provider_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   std::unique_ptr<domain::MessagingService> messaging_;
+  std::unique_ptr<domain::DeliveryService> delivery_;
+  std::unique_ptr<webhooks::TwilioWebhookHandler> webhook_handler_;
   std::vector<std::string> phone_numbers_;  // E.164 senders
 
   std::unique_ptr<Executor> executor_;
@@ -228,7 +232,7 @@ absl::Status ServerAppImpl::StartHttp() {
   SMSGW_RETURN_IF_ERROR(
       SplitHostPort(config_.http_addr, &options.host, &options.port));
   http_ = std::make_unique<webhooks::WebhookServer>(options);
-  SMSGW_RETURN_IF_ERROR(http_->Start());
+  SMSGW_RETURN_IF_ERROR(http_->Bind());
   http_address_ = absl::StrCat(options.host, ":", http_->port());
   // With port 0 the default public URL must name the port actually bound.
   ServerConfig bound = config_;
@@ -277,6 +281,19 @@ absl::Status ServerAppImpl::StartMessaging() {
     client.auth_token = config_.twilio_auth_token;
   }
   SMSGW_ASSIGN_OR_RETURN(provider_, twilio::TwilioRestClient::Create(client));
+
+  // Twilio's webhooks: signed with the same account's auth token.
+  domain::DeliveryService::Options delivery;
+  delivery.account_sid = client.account_sid;
+  delivery_ = std::make_unique<domain::DeliveryService>(
+      messages_.get(), phones_.get(), Clock::Real(), delivery);
+  webhooks::TwilioWebhookHandler::Options hooks;
+  hooks.public_url = public_url_;
+  hooks.auth_token = client.auth_token;
+  webhook_handler_ =
+      std::make_unique<webhooks::TwilioWebhookHandler>(delivery_.get(), hooks);
+  webhook_handler_->Register(http_->http());
+  http_->Serve();
 
   dispatch::Dispatcher::Options dispatch_options;
   dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";

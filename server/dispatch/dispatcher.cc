@@ -173,7 +173,15 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
         update.error_message = absl::StrCat("gave up after ", attempts,
                                             " attempts: ", error.message);
       }
-      stored = messages_->ApplyStatus(id, update).status();
+      absl::StatusOr<storage::Message> failed =
+          messages_->ApplyStatus(id, update);
+      stored = failed.status();
+      // Twilio 21610: the recipient replied STOP to this sender at Twilio;
+      // remember it so the next send is refused before reaching Twilio.
+      if (failed.ok() && error.code == 21610) {
+        stored = messages_->SetOptOut(failed->to, failed->our_number, "21610",
+                                      now);
+      }
       SMSGW_LOG(kInfo) << "provider refused id=" << id << " http="
                        << error.http_status << " code=" << error.code
                        << " error=\"" << error.message << "\"";

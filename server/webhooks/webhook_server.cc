@@ -22,6 +22,12 @@ WebhookServer::WebhookServer(Options options)
 WebhookServer::~WebhookServer() { Stop(); }
 
 absl::Status WebhookServer::Start() {
+  absl::Status bound = Bind();
+  if (bound.ok()) Serve();
+  return bound;
+}
+
+absl::Status WebhookServer::Bind() {
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host.c_str());
   } else {
@@ -34,13 +40,16 @@ absl::Status WebhookServer::Start() {
         "cannot listen for HTTP on ", options_.host, ":", options_.port,
         " (address in use or not available); set SMSGW_HTTP_ADDR"));
   }
+  return absl::OkStatus();
+}
+
+void WebhookServer::Serve() {
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // httplib's stop() does nothing until the accept loop runs, so a Stop()
   // right after Start() would hang: wait for the loop (bounded).
   for (int i = 0; i < 500 && !server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  return absl::OkStatus();
 }
 
 void WebhookServer::Stop() {

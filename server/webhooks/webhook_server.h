@@ -39,8 +39,12 @@ class WebhookServer {
   // The underlying server, to register routes on before Start().
   httplib::Server& http() { return *server_; }
 
-  // Binds and starts serving on a background thread. Unavailable when the
-  // address cannot be bound.
+  // Binds the listening socket (connections queue from then on) and sets
+  // port(). Unavailable when the address cannot be bound.
+  absl::Status Bind();
+  // Starts serving on a background thread; register routes before this.
+  void Serve();
+  // Bind() then Serve().
   absl::Status Start();
   // Stops accepting and joins the serving thread. Idempotent.
   void Stop();
