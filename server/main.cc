@@ -59,6 +59,9 @@ ABSL_FLAG(std::string, twilio_api_base,
 ABSL_FLAG(std::string, sender_ids, Env("SMSGW_SENDER_IDS"),
           "comma-separated allowed alphanumeric sender IDs (env "
           "SMSGW_SENDER_IDS)");
+ABSL_FLAG(std::string, blocked_keywords, Env("SMSGW_BLOCKED_KEYWORDS"),
+          "comma-separated words or phrases refused in outbound bodies as "
+          "whole words (env SMSGW_BLOCKED_KEYWORDS)");
 ABSL_FLAG(int, simulator_port, -1,
           "port of the embedded Twilio simulator (127.0.0.1) when no Twilio "
           "account is set; 0 = any free port (env SMSGW_SIMULATOR_PORT, "
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_twilio_messaging_service_sid);
   config.twilio_api_base = absl::GetFlag(FLAGS_twilio_api_base);
   config.sender_ids = SplitList(absl::GetFlag(FLAGS_sender_ids));
+  config.blocked_keywords = SplitList(absl::GetFlag(FLAGS_blocked_keywords));
   config.simulator_port = absl::GetFlag(FLAGS_simulator_port);
   if (config.simulator_port < 0 &&
       !absl::SimpleAtoi(Env("SMSGW_SIMULATOR_PORT", "8081"),

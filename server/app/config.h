@@ -33,6 +33,7 @@ struct ServerConfig {
   std::string twilio_messaging_service_sid;  // TWILIO_MESSAGING_SERVICE_SID
   std::string twilio_api_base = "https://api.twilio.com";  // TWILIO_API_BASE
   std::vector<std::string> sender_ids;  // SMSGW_SENDER_IDS
+  std::vector<std::string> blocked_keywords;  // SMSGW_BLOCKED_KEYWORDS
   // Port of the embedded simulator on 127.0.0.1 (SMSGW_SIMULATOR_PORT);
   // 0 = ephemeral.
   int simulator_port = 8081;

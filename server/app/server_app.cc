@@ -282,11 +282,17 @@ absl::Status ServerAppImpl::StartMessaging() {
   }
   SMSGW_ASSIGN_OR_RETURN(provider_, twilio::TwilioRestClient::Create(client));
 
+
+  dispatch::Dispatcher::Options dispatch_options;
+  dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
+  dispatcher_ = std::make_unique<dispatch::Dispatcher>(
+      messages_.get(), provider_.get(), Clock::Real(), dispatch_options);
   // Twilio's webhooks: signed with the same account's auth token.
   domain::DeliveryService::Options delivery;
   delivery.account_sid = client.account_sid;
   delivery_ = std::make_unique<domain::DeliveryService>(
-      messages_.get(), phones_.get(), Clock::Real(), delivery);
+      messages_.get(), dispatcher_.get(), phones_.get(), Clock::Real(),
+      delivery);
   webhooks::TwilioWebhookHandler::Options hooks;
   hooks.public_url = public_url_;
   hooks.auth_token = client.auth_token;
@@ -294,16 +300,12 @@ absl::Status ServerAppImpl::StartMessaging() {
       std::make_unique<webhooks::TwilioWebhookHandler>(delivery_.get(), hooks);
   webhook_handler_->Register(http_->http());
   http_->Serve();
-
-  dispatch::Dispatcher::Options dispatch_options;
-  dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
-  dispatcher_ = std::make_unique<dispatch::Dispatcher>(
-      messages_.get(), provider_.get(), Clock::Real(), dispatch_options);
   SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
 
   domain::MessagingService::Options messaging;
   messaging.phone_numbers = phone_numbers_;
   messaging.sender_ids = config_.sender_ids;
+  messaging.blocked_keywords = config_.blocked_keywords;
   messaging.messaging_service_sid = config_.twilio_messaging_service_sid;
   messaging_ = std::make_unique<domain::MessagingService>(
       messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),

@@ -205,6 +205,33 @@ void Dispatcher::AwaitFirstAnswer(absl::string_view id, absl::Time deadline) {
   mu_.AwaitWithDeadline(absl::Condition(&answered), deadline);
 }
 
+void Dispatcher::RefreshFromProvider(absl::string_view provider_sid) {
+  std::string sid(provider_sid);
+  (void)workers_.TrySchedule([this, sid] {
+    absl::StatusOr<twilio::ProviderMessage> fetched = provider_->Fetch(sid);
+    if (!fetched.ok()) {
+      SMSGW_LOG(kWarning) << "cannot fetch final figures sid=" << sid << ": "
+                          << fetched.status();
+      return;
+    }
+    storage::StatusUpdate update;
+    update.status = domain::FromTwilioStatus(fetched->status);
+    if (update.status == MessageStatus::kUnspecified) return;
+    update.provider_status = fetched->status;
+    update.num_segments = fetched->num_segments;
+    update.price = fetched->price.value_or("");
+    update.price_unit = fetched->price_unit;
+    update.source = storage::ReportSource::kProviderResponse;
+    update.http_status = 200;
+    update.event_time = clock_->Now();
+    absl::Status stored = messages_->ApplyStatusBySid(sid, update).status();
+    if (!stored.ok()) {
+      SMSGW_LOG(kWarning) << "cannot store final figures sid=" << sid << ": "
+                          << stored;
+    }
+  });
+}
+
 void Dispatcher::TimerLoop() {
   while (true) {
     std::string due_id;

@@ -63,6 +63,10 @@ class Dispatcher final : public domain::OutboundQueue {
 
   void Enqueue(const storage::Message& message) override;
   void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) override;
+  // Fetches the message on a worker and stores Twilio's price and segment
+  // count (a delivery report with source PROVIDER_RESPONSE). Best effort: a
+  // failure is logged, the message keeps its local figures.
+  void RefreshFromProvider(absl::string_view provider_sid) override;
 
   // The delay before retry number `attempt` (1 = the first retry): uniform
   // in [0, min(cap, base * 2^(attempt-1))] ("full jitter").

@@ -21,9 +21,11 @@ constexpr int kUnsubscribedRecipient = 21610;
 }  // namespace
 
 DeliveryService::DeliveryService(storage::MessageStore* messages,
+                                 OutboundQueue* outbound,
                                  const PhoneNumberParser* phones, Clock* clock,
                                  Options options)
     : messages_(messages),
+      outbound_(outbound),
       phones_(phones),
       clock_(clock),
       options_(std::move(options)) {}
@@ -65,6 +67,11 @@ absl::Status DeliveryService::ApplyStatusCallback(
     SMSGW_LOG(kInfo) << "status callback for a SID not stored yet, kept sid="
                      << callback.message_sid
                      << " status=" << callback.message_status;
+  }
+  if (message.has_value() && outbound_ != nullptr &&
+      storage::IsTerminal(update.status) && message->status == update.status &&
+      message->price.empty()) {
+    outbound_->RefreshFromProvider(callback.message_sid);
   }
   if (callback.error_code == kUnsubscribedRecipient && message.has_value()) {
     SMSGW_RETURN_IF_ERROR(messages_->SetOptOut(

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "server/domain/opt_out.h"
+#include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
 #include "storage/message_store.h"
 
@@ -61,7 +62,9 @@ class DeliveryService {
     std::string account_sid;
   };
 
-  DeliveryService(storage::MessageStore* messages,
+  // `outbound` (not owned, may be null) is asked to fetch price and segments
+  // once a message reaches a terminal status.
+  DeliveryService(storage::MessageStore* messages, OutboundQueue* outbound,
                   const PhoneNumberParser* phones, Clock* clock,
                   Options options);
 
@@ -86,6 +89,7 @@ class DeliveryService {
   absl::Status CheckAccount(absl::string_view account_sid) const;
 
   storage::MessageStore* messages_;
+  OutboundQueue* outbound_;
   const PhoneNumberParser* phones_;
   Clock* clock_;
   const Options options_;

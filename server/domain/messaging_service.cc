@@ -84,6 +84,25 @@ absl::Status ValidateMediaUrl(absl::string_view url) {
   return absl::OkStatus();
 }
 
+// Whether `body` contains `phrase` (already lower case) as whole words:
+// neither neighbour of a match is a letter or digit.
+bool ContainsWholeWords(absl::string_view body, absl::string_view phrase) {
+  if (phrase.empty()) return false;
+  const std::string lower_text = absl::AsciiStrToLower(body);
+  const absl::string_view lower(lower_text);
+  for (size_t pos = lower.find(phrase); pos != absl::string_view::npos;
+       pos = lower.find(phrase, pos + 1)) {
+    const size_t end = pos + phrase.size();
+    const bool left_ok =
+        pos == 0 || !absl::ascii_isalnum(static_cast<unsigned char>(lower[pos - 1]));
+    const bool right_ok =
+        end == lower.size() ||
+        !absl::ascii_isalnum(static_cast<unsigned char>(lower[end]));
+    if (left_ok && right_ok) return true;
+  }
+  return false;
+}
+
 // SHA-256 over the request fields that define "the same request", each
 // length-prefixed so that no two requests serialize alike.
 std::string RequestHash(const Message& m, const SendRequest& request) {
@@ -228,6 +247,13 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
     return absl::InvalidArgumentError(absl::StrCat(
         "body is ", segments->length,
         " characters long; the limit is 1600 (Twilio 21617)"));
+  }
+  for (const std::string& keyword : options_.blocked_keywords) {
+    if (ContainsWholeWords(request.body, absl::AsciiStrToLower(keyword))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "body contains the blocked keyword \"", keyword,
+          "\" (SMSGW_BLOCKED_KEYWORDS)"));
+    }
   }
   m.body = request.body;
   m.num_segments = static_cast<int>(segments->segments);

@@ -78,6 +78,9 @@ class MessagingService {
     // TWILIO_MESSAGING_SERVICE_SID: when set, messages without `from` go
     // through the Messaging Service, which picks the sender.
     std::string messaging_service_sid;
+    // SMSGW_BLOCKED_KEYWORDS: words or phrases that outbound bodies may not
+    // contain as whole words (any case).
+    std::vector<std::string> blocked_keywords;
     // How long SendMessage waits for the provider's first answer.
     absl::Duration wait_budget = absl::Seconds(10);
   };

@@ -25,6 +25,11 @@ class OutboundQueue {
   // retryable failure) for message `id` has been stored, or until
   // `deadline`. Returns at once when the answer is already in.
   virtual void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) = 0;
+
+  // Asks the provider, in the background, for the final figures of the
+  // message with provider SID `provider_sid` (price and segment count: Twilio
+  // reports them on the Message resource, never in status callbacks).
+  virtual void RefreshFromProvider(absl::string_view provider_sid) = 0;
 };
 
 }  // namespace smsgw::domain

@@ -1,0 +1,250 @@
+// Twilio's webhooks end to end: the real server, its embedded simulator
+// posting signed status callbacks, and signed inbound webhooks posted over
+// real HTTP (signed with the simulator's auth token, as Twilio would sign
+// with the account's).
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/smsgw_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/twilio/form_encoding.h"
+#include "server/twilio/simulator.h"
+#include "server/twilio/twilio_signature.h"
+#include "tests/testing/grpc_helpers.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw {
+namespace {
+
+using ::smsgw::client::SmsgwClient;
+using ::smsgw::testing::CountRows;
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::ServerProcess;
+using ::smsgw::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kPeer[] = "+14155550100";
+constexpr char kOurNumber[] = "+15005550006";  // the simulator's first number
+
+class WebhookIntegrationTest : public ::testing::Test {
+ protected:
+  void StartServer(std::map<std::string, std::string> env = {}) {
+    ServerProcess::Options options;
+    options.db_path = db_path_;
+    options.env = std::move(env);
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_THAT(server_->Start(), IsOk());
+    ann_ = SignedIn("ann");
+  }
+
+  std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
+    SmsgwClient::Options options;
+    options.target = server_->grpc_address();
+    options.timeout = absl::Seconds(20);
+    auto client = *SmsgwClient::Create(options);
+    auto session = client->SignUp(name, "correct horse", "");
+    EXPECT_THAT(session, IsOk());
+    if (session.ok()) client->set_access_token(session->access_token());
+    return client;
+  }
+
+  // Posts a signed inbound webhook; returns the HTTP status.
+  int PostInbound(const std::string& from, const std::string& body,
+                  const std::string& sid, bool sign_correctly = true) {
+    twilio::TwilioSimulator::Options sim;
+    twilio::FormParams params = {
+        {"AccountSid", sim.account_sid}, {"ApiVersion", "2010-04-01"},
+        {"Body", body},                  {"From", from},
+        {"MessageSid", sid},             {"NumMedia", "0"},
+        {"NumSegments", "1"},            {"SmsMessageSid", sid},
+        {"SmsSid", sid},                 {"SmsStatus", "received"},
+        {"To", kOurNumber},
+    };
+    const std::string path = "/twilio/sms/inbound";
+    std::string signature = twilio::ComputeTwilioSignature(
+        sim.auth_token, absl::StrCat("http://", server_->http_address(), path),
+        params);
+    if (!sign_correctly) signature[3] = signature[3] == 'A' ? 'B' : 'A';
+    std::vector<std::string> host_port =
+        absl::StrSplit(server_->http_address(), ':');
+    httplib::Client http(host_port[0], std::stoi(host_port[1]));
+    httplib::Headers headers = {{"X-Twilio-Signature", signature}};
+    auto result = http.Post(path.c_str(), headers, twilio::EncodeForm(params),
+                            "application/x-www-form-urlencoded");
+    if (!result) return -1;
+    if (result->status == 200) {
+      EXPECT_EQ(result->get_header_value("Content-Type"), "text/xml");
+      EXPECT_THAT(result->body, HasSubstr("<Response/>"));
+    }
+    return result->status;
+  }
+
+  v1::Message SendAndAwait(const std::string& to, v1::MessageStatus until) {
+    v1::SendMessageRequest request;
+    request.set_to(to);
+    request.set_body("hello");
+    auto sent = ann_->SendMessage(request);
+    EXPECT_THAT(sent, IsOk());
+    if (!sent.ok()) return v1::Message();
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    v1::Message m = sent->message();
+    while (m.status() != until && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      auto got = ann_->GetMessage(m.id(), false);
+      if (got.ok()) m = got->message();
+    }
+    return m;
+  }
+
+  smsgw::testing::TempDir dir_;
+  std::string db_path_ = dir_.File("data/smsgw.db");
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<SmsgwClient> ann_;
+};
+
+TEST_F(WebhookIntegrationTest, SignedStatusCallbacksDeliverTheMessage) {
+  StartServer();
+  v1::Message m = SendAndAwait(kPeer, v1::MESSAGE_STATUS_DELIVERED);
+  EXPECT_EQ(m.status(), v1::MESSAGE_STATUS_DELIVERED);
+  EXPECT_TRUE(m.has_deliver_time());
+  // Twilio reports the price on the Message resource only: smsgw fetches it
+  // once the message is final.
+  absl::StatusOr<v1::GetMessageResponse> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    got = ann_->GetMessage(m.id(), /*include_events=*/true);
+    ASSERT_THAT(got, IsOk());
+    if (!got->message().price().empty()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+  EXPECT_EQ(got->message().price(), "-0.00790");
+  EXPECT_EQ(got->message().price_unit(), "USD");
+  std::vector<std::string> callbacks;
+  for (const auto& e : got->events()) {
+    if (e.source() == v1::DELIVERY_REPORT_SOURCE_STATUS_CALLBACK) {
+      callbacks.push_back(e.provider_status());
+    }
+  }
+  EXPECT_THAT(callbacks, ::testing::ElementsAre("sending", "sent", "delivered"));
+  EXPECT_EQ(got->events(0).provider_status(), "queued");  // the create answer
+
+  v1::Message lost = SendAndAwait("+15005550010", v1::MESSAGE_STATUS_UNDELIVERED);
+  EXPECT_EQ(lost.status(), v1::MESSAGE_STATUS_UNDELIVERED);
+  EXPECT_EQ(lost.error_code(), 30003);
+}
+
+TEST_F(WebhookIntegrationTest, InboundReplyJoinsTheSendersConversation) {
+  StartServer({{"SMSGW_ADMIN_USERS", "root"}});
+  ASSERT_EQ(SendAndAwait(kPeer, v1::MESSAGE_STATUS_QUEUED).status(),
+            v1::MESSAGE_STATUS_QUEUED);
+  auto bob = SignedIn("bob");
+  ASSERT_EQ(PostInbound(kPeer, "hi ann!", "SM00000000000000000000000000000001"),
+            200);
+  // Twilio retries: the same MessageSid again is stored once.
+  ASSERT_EQ(PostInbound(kPeer, "hi ann!", "SM00000000000000000000000000000001"),
+            200);
+  v1::ListMessagesRequest inbound;
+  inbound.set_direction(v1::MESSAGE_DIRECTION_INBOUND);
+  auto anns = ann_->ListMessages(inbound);
+  ASSERT_THAT(anns, IsOk());
+  ASSERT_EQ(anns->messages_size(), 1);
+  EXPECT_EQ(anns->messages(0).body(), "hi ann!");
+  EXPECT_EQ(anns->messages(0).status(), v1::MESSAGE_STATUS_RECEIVED);
+  EXPECT_EQ(anns->messages(0).conversation_id(), kPeer);
+  EXPECT_EQ(anns->messages(0).from(), kPeer);
+  auto conversations = ann_->ListConversations(v1::ListConversationsRequest());
+  ASSERT_THAT(conversations, IsOk());
+  ASSERT_EQ(conversations->conversations_size(), 1);
+  EXPECT_EQ(conversations->conversations(0).message_count(), 2);
+  auto bobs = bob->ListMessages(inbound);
+  ASSERT_THAT(bobs, IsOk());
+  EXPECT_EQ(bobs->messages_size(), 0);
+
+  // A stranger's text has no conversation: kept unrouted, for admins only.
+  ASSERT_EQ(PostInbound("+14155550177", "who is this?",
+                        "SM00000000000000000000000000000002"),
+            200);
+  auto root = SignedIn("root");
+  v1::ListMessagesRequest unrouted;
+  unrouted.set_unrouted(true);
+  auto orphans = root->ListMessages(unrouted);
+  ASSERT_THAT(orphans, IsOk());
+  ASSERT_EQ(orphans->messages_size(), 1);
+  EXPECT_EQ(orphans->messages(0).body(), "who is this?");
+  EXPECT_THAT(ann_->ListMessages(unrouted),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST_F(WebhookIntegrationTest, StopBlocksSendsAndStartLiftsIt) {
+  StartServer();
+  ASSERT_EQ(PostInbound(kPeer, "  Stop ", "SM00000000000000000000000000000003"),
+            200);
+  v1::SendMessageRequest request;
+  request.set_to(kPeer);
+  request.set_body("are you there?");
+  EXPECT_THAT(ann_->SendMessage(request),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::AllOf(HasSubstr(kPeer), HasSubstr("START"))));
+  ASSERT_EQ(PostInbound(kPeer, "START", "SM00000000000000000000000000000004"),
+            200);
+  auto sent = ann_->SendMessage(request);
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message().status(), v1::MESSAGE_STATUS_QUEUED);
+  // "stop please" is a message, not a keyword.
+  ASSERT_EQ(PostInbound(kPeer, "stop please", "SM00000000000000000000000000000005"),
+            200);
+  EXPECT_THAT(ann_->SendMessage(request), IsOk());
+}
+
+TEST_F(WebhookIntegrationTest, TwilioUnsubscribedErrorBlocksTheNextSend) {
+  StartServer();
+  v1::SendMessageRequest request;
+  request.set_to("+15005550004");  // Twilio's magic "opted out" number
+  request.set_body("first");
+  auto first = ann_->SendMessage(request);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->message().error_code(), 21610);
+  EXPECT_THAT(ann_->SendMessage(request),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("21610")));
+}
+
+TEST_F(WebhookIntegrationTest, BadSignatureIsForbiddenAndStoresNothing) {
+  StartServer();
+  EXPECT_EQ(PostInbound(kPeer, "forged", "SM00000000000000000000000000000006",
+                        /*sign_correctly=*/false),
+            403);
+  EXPECT_EQ(*CountRows(db_path_, "messages"), 0);
+  EXPECT_EQ(*CountRows(db_path_, "opt_outs"), 0);
+  EXPECT_EQ(PostInbound(kPeer, "STOP", "SM00000000000000000000000000000007",
+                        /*sign_correctly=*/false),
+            403);
+  EXPECT_EQ(*CountRows(db_path_, "opt_outs"), 0);
+}
+
+TEST_F(WebhookIntegrationTest, BlockedKeywordsAreRefusedAsWholeWords) {
+  StartServer({{"SMSGW_BLOCKED_KEYWORDS", "casino,free money"}});
+  v1::SendMessageRequest request;
+  request.set_to(kPeer);
+  request.set_body("Win at the CASINO tonight");
+  EXPECT_THAT(ann_->SendMessage(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("casino")));
+  request.set_body("get free money now");
+  EXPECT_THAT(ann_->SendMessage(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_body("casinos are not whole-word casino matches... casinoX");
+  EXPECT_THAT(ann_->SendMessage(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_body("casinos and freemoney are fine");
+  EXPECT_THAT(ann_->SendMessage(request), IsOk());
+  EXPECT_EQ(*CountRows(db_path_, "messages"), 1);
+}
+
+}  // namespace
+}  // namespace smsgw
