@@ -44,6 +44,13 @@ struct CliOptions {
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim
+  // `sim serve`: listen port on 127.0.0.1 (0 = ephemeral), the URL inbound
+  // messages are posted to, and the simulated account's numbers (E.164;
+  // empty = the simulator's defaults).
+  int sim_port = 8081;  // --port
+  std::string sim_webhook =
+      "http://127.0.0.1:8080/twilio/sms/inbound";  // --webhook
+  std::vector<std::string> sim_numbers;            // --numbers
 };
 
 // Runs `args` (the positional words after the program name, e.g.

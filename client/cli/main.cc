@@ -42,6 +42,11 @@ ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
           "base URL of the Twilio simulator (env SMSGW_SIMULATOR_URL)");
+ABSL_FLAG(int, port, 8081, "sim serve: port on 127.0.0.1 (0 picks a free one)");
+ABSL_FLAG(std::string, webhook, "http://127.0.0.1:8080/twilio/sms/inbound",
+          "sim serve: URL that inbound messages are posted to");
+ABSL_FLAG(std::vector<std::string>, numbers, {},
+          "sim serve: the simulated account's numbers, comma-separated E.164");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
@@ -71,6 +76,9 @@ int main(int argc, char** argv) {
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);
+  options.sim_port = absl::GetFlag(FLAGS_port);
+  options.sim_webhook = absl::GetFlag(FLAGS_webhook);
+  options.sim_numbers = absl::GetFlag(FLAGS_numbers);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }

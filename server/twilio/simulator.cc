@@ -36,6 +36,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "server/common/logging.h"
+#include "server/twilio/form_encoding.h"
 
 namespace smsgw::twilio {
 namespace {
@@ -56,6 +57,9 @@ constexpr char kMessagesPattern[] =
     R"(/2010-04-01/Accounts/([^/]+)/Messages\.json)";
 constexpr char kMessagePattern[] =
     R"(/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)\.json)";
+constexpr char kControlInboundPath[] = "/sim/v1/inbound";
+constexpr char kControlOutboxPath[] = "/sim/v1/outbox";
+constexpr char kControlInboxPath[] = "/sim/v1/inbox";
 
 // ---------------------------------------------------------------------------
 // Wire helpers.
@@ -342,6 +346,14 @@ void SetNotFound(httplib::Response& res, absl::string_view path) {
            absl::StrCat("The requested resource ", path, " was not found"));
 }
 
+// Control API errors: `{"error": "<one line>"}`. The reason never holds a
+// line break (callers quote outside input with CHexEscape), so a CLI can
+// print it as one line.
+void SetControlError(httplib::Response& res, int http_status,
+                     absl::string_view reason) {
+  SetJson(res, http_status, Json{{"error", std::string(reason)}});
+}
+
 // Reads a request body of at most kMaxRequestBytes; on overflow answers 413
 // and returns nullopt.
 constexpr size_t kMaxRequestBytes = 1 << 20;
@@ -507,6 +519,27 @@ class TwilioSimulator::Impl {
                     httplib::Response& res);
   void HandleDelete(const httplib::Request& req, httplib::Response& res);
 
+  // The control API (/sim/v1/...), see simulator.h.
+  bool CredentialsOk(const httplib::Request& req) const;
+  bool AuthorizeControl(const httplib::Request& req, httplib::Response& res);
+  void HandleControlInbound(const httplib::Request& req,
+                            const std::string& body, httplib::Response& res);
+  void HandleControlList(const httplib::Request& req, httplib::Response& res,
+                         bool inbound);
+
+  // One inbound injection: `delivery` is the webhook POST's transport error
+  // (Unavailable) or OK when an HTTP answer (any status) arrived.
+  struct InboundAttempt {
+    InboundResult result;
+    absl::Status delivery;
+  };
+  // Stores the inbound message and posts the webhook. Errors only for the
+  // preconditions of InjectInbound (not running, no or bad webhook URL),
+  // before anything is stored.
+  absl::StatusOr<InboundAttempt> DeliverInbound(
+      absl::string_view from, absl::string_view to, absl::string_view body,
+      const std::vector<std::string>& media_urls);
+
   // Returns the 400 code and message for a create request, or 0.
   std::pair<int, std::string> ValidateCreate(const Params& params) const;
 
@@ -599,6 +632,24 @@ absl::Status TwilioSimulator::Impl::Start() {
                   [this](const httplib::Request& req, httplib::Response& res) {
                     HandleDelete(req, res);
                   });
+  server_->Post(kControlInboundPath,
+                [this](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) {
+                  std::optional<std::string> body = ReadBody(reader, res);
+                  if (!body.has_value()) {
+                    SetControlError(res, 413, "request body over 1 MiB");
+                    return;
+                  }
+                  HandleControlInbound(req, *body, res);
+                });
+  server_->Get(kControlOutboxPath,
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 HandleControlList(req, res, /*inbound=*/false);
+               });
+  server_->Get(kControlInboxPath,
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 HandleControlList(req, res, /*inbound=*/true);
+               });
   // Unrouted paths answer Twilio's 404 JSON; our own error bodies stay.
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
@@ -657,21 +708,24 @@ void TwilioSimulator::Impl::Stop() {
   SMSGW_LOG(kInfo) << "twilio simulator stopped port=" << port_;
 }
 
-bool TwilioSimulator::Impl::Authorize(const httplib::Request& req,
-                                      httplib::Response& res) {
+bool TwilioSimulator::Impl::CredentialsOk(const httplib::Request& req) const {
   std::string header = req.get_header_value("Authorization");
   std::string decoded;
-  bool ok = false;
-  if (absl::StartsWithIgnoreCase(header, "Basic ") &&
-      absl::Base64Unescape(
+  if (!absl::StartsWithIgnoreCase(header, "Basic ") ||
+      !absl::Base64Unescape(
           absl::StripAsciiWhitespace(absl::string_view(header).substr(6)),
           &decoded)) {
-    size_t colon = decoded.find(':');
-    ok = colon != std::string::npos &&
+    return false;
+  }
+  size_t colon = decoded.find(':');
+  return colon != std::string::npos &&
          decoded.substr(0, colon) == options_.account_sid &&
          decoded.substr(colon + 1) == options_.auth_token;
-  }
-  if (!ok) {
+}
+
+bool TwilioSimulator::Impl::Authorize(const httplib::Request& req,
+                                      httplib::Response& res) {
+  if (!CredentialsOk(req)) {
     Json body = ErrorJson(20003, "Authenticate", 401);
     body["detail"] = "Your AccountSid or AuthToken was incorrect.";
     SetJson(res, 401, body);
@@ -1227,6 +1281,233 @@ void TwilioSimulator::Impl::HandleList(const httplib::Request& req,
   SetJson(res, 200, body);
 }
 
+// ---------------------------------------------------------------------------
+// Control API.
+
+namespace {
+
+// A control inbound request, decoded from JSON or a form.
+struct ControlInbound {
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  std::string body;
+  std::vector<std::string> media_urls;
+};
+
+std::string Quoted(absl::string_view s) {
+  return absl::StrCat("\"", absl::CHexEscape(s), "\"");
+}
+
+// Decodes the JSON object {from, to, body, media_urls}; the error is the
+// one-line reason.
+absl::StatusOr<ControlInbound> DecodeControlJson(const std::string& text) {
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InvalidArgumentError("body is not valid JSON");
+  }
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError("body must be a JSON object");
+  }
+  ControlInbound in;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "from" || key == "to" || key == "body") {
+      if (!value.is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", key, "\" must be a string"));
+      }
+      std::string text = value.get<std::string>();
+      if (key == "from") {
+        in.from = std::move(text);
+      } else if (key == "to") {
+        in.to = std::move(text);
+      } else {
+        in.body = std::move(text);
+      }
+    } else if (key == "media_urls") {
+      if (!value.is_array()) {
+        return absl::InvalidArgumentError(
+            "\"media_urls\" must be an array of strings");
+      }
+      for (const Json& url : value) {
+        if (!url.is_string()) {
+          return absl::InvalidArgumentError(
+              "\"media_urls\" must be an array of strings");
+        }
+        in.media_urls.push_back(url.get<std::string>());
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field ", Quoted(key),
+                       " (expected from, to, body, media_urls)"));
+    }
+  }
+  return in;
+}
+
+// Decodes the form from=..&to=..&body=..&media_urls=..(repeatable).
+absl::StatusOr<ControlInbound> DecodeControlForm(const std::string& text) {
+  absl::StatusOr<FormParams> params = ParseForm(text, FormLimits{});
+  if (!params.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad form body: ", params.status().message()));
+  }
+  ControlInbound in;
+  for (auto& [name, value] : *params) {
+    if (name == "from" || name == "to") {
+      std::optional<std::string>& field = name == "from" ? in.from : in.to;
+      if (field.has_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", name, "\" given twice"));
+      }
+      field = std::move(value);
+    } else if (name == "body") {
+      in.body = std::move(value);
+    } else if (name == "media_urls") {
+      in.media_urls.push_back(std::move(value));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field ", Quoted(name),
+                       " (expected from, to, body, media_urls)"));
+    }
+  }
+  return in;
+}
+
+// The rules of a real inbound message: a sender Twilio could relay, one of
+// the account's numbers as recipient, and the Messages API's body and media
+// limits (twilio-reference.md §10).
+absl::Status ValidateControlInbound(
+    const ControlInbound& in, const std::vector<std::string>& owned_numbers) {
+  if (!in.from.has_value() || in.from->empty()) {
+    return absl::InvalidArgumentError("\"from\" is required");
+  }
+  const std::string& from = *in.from;
+  const bool short_code = from.size() >= 3 && from.size() <= 8 &&
+                          std::all_of(from.begin(), from.end(), [](char c) {
+                            return absl::ascii_isdigit(c);
+                          });
+  if (!IsE164(from) && !short_code && !IsAlphanumericSenderId(from)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"from\" must be an E.164 number, a short code or an alphanumeric "
+        "sender ID, got ",
+        Quoted(from)));
+  }
+  if (!in.to.has_value() || in.to->empty()) {
+    return absl::InvalidArgumentError("\"to\" is required");
+  }
+  if (!IsE164(*in.to)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"to\" must be an E.164 number, got ", Quoted(*in.to)));
+  }
+  if (std::find(owned_numbers.begin(), owned_numbers.end(), *in.to) ==
+      owned_numbers.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"to\" ", *in.to, " is not one of the simulator's numbers (",
+        absl::StrJoin(owned_numbers, ", "), ")"));
+  }
+  if (in.body.empty() && in.media_urls.empty()) {
+    return absl::InvalidArgumentError("\"body\" or \"media_urls\" is required");
+  }
+  if (Utf16Length(in.body) > kMaxBodyUtf16Units) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"body\" is over ", kMaxBodyUtf16Units, " characters"));
+  }
+  if (in.media_urls.size() > static_cast<size_t>(kMaxMediaUrls)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxMediaUrls, " \"media_urls\""));
+  }
+  for (const std::string& url : in.media_urls) {
+    if (!IsHttpUrl(url)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("media URL ", Quoted(url), " is not an http(s) URL"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool TwilioSimulator::Impl::AuthorizeControl(const httplib::Request& req,
+                                             httplib::Response& res) {
+  if (CredentialsOk(req)) return true;
+  SetControlError(res, 401,
+                  "wrong or missing credentials: use HTTP Basic with the "
+                  "simulator's account SID and auth token");
+  res.set_header("WWW-Authenticate", "Basic realm=\"smsgw simulator\"");
+  return false;
+}
+
+void TwilioSimulator::Impl::HandleControlInbound(const httplib::Request& req,
+                                                 const std::string& raw_body,
+                                                 httplib::Response& res) {
+  if (!AuthorizeControl(req, res)) return;
+  std::string content_type = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(req.get_header_value("Content-Type")));
+  content_type = content_type.substr(0, content_type.find(';'));
+  absl::StatusOr<ControlInbound> in;
+  if (content_type == "application/json") {
+    in = DecodeControlJson(raw_body);
+  } else if (content_type == kFormContentType) {
+    in = DecodeControlForm(raw_body);
+  } else {
+    SetControlError(res, 415,
+                    "Content-Type must be application/json or "
+                    "application/x-www-form-urlencoded");
+    return;
+  }
+  absl::Status valid = in.ok()
+                           ? ValidateControlInbound(*in, options_.phone_numbers)
+                           : in.status();
+  if (!valid.ok()) {
+    SetControlError(res, 400, valid.message());
+    return;
+  }
+  absl::StatusOr<InboundAttempt> attempt =
+      DeliverInbound(*in->from, *in->to, in->body, in->media_urls);
+  if (!attempt.ok()) {
+    // Not running, or no usable webhook URL: the simulator's configuration,
+    // not the request, is at fault.
+    SetControlError(
+        res, 409,
+        absl::StrCat(
+            "cannot deliver inbound messages: ", attempt.status().message(),
+            " (inbound_webhook_url=", Quoted(options_.inbound_webhook_url),
+            ")"));
+    return;
+  }
+  const InboundResult& result = attempt->result;
+  if (!attempt->delivery.ok()) {
+    SetJson(res, 502,
+            Json{{"error", std::string(attempt->delivery.message())},
+                 {"message_sid", result.message.sid},
+                 {"webhook_url", options_.inbound_webhook_url}});
+    return;
+  }
+  SetJson(res, 200,
+          Json{{"message_sid", result.message.sid},
+               {"webhook_url", options_.inbound_webhook_url},
+               {"webhook_status", result.http_status},
+               {"webhook_content_type", result.content_type},
+               {"webhook_body", result.body}});
+}
+
+void TwilioSimulator::Impl::HandleControlList(const httplib::Request& req,
+                                              httplib::Response& res,
+                                              bool inbound) {
+  if (!AuthorizeControl(req, res)) return;
+  Json messages = Json::array();
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = messages_.rbegin(); it != messages_.rend(); ++it) {
+      if (it->deleted || (it->message.direction == "inbound") != inbound) {
+        continue;
+      }
+      messages.push_back(MessageJson(*it));
+    }
+  }
+  SetJson(res, 200, Json{{"messages", std::move(messages)}});
+}
+
 std::vector<ProviderMessage> TwilioSimulator::Impl::Messages(
     bool inbound) const {
   absl::MutexLock lock(&mu_);
@@ -1243,6 +1524,23 @@ absl::StatusOr<TwilioSimulator::InboundResult>
 TwilioSimulator::Impl::InjectInbound(
     absl::string_view from, absl::string_view to, absl::string_view body,
     const std::vector<std::string>& media_urls) {
+  absl::StatusOr<InboundAttempt> attempt =
+      DeliverInbound(from, to, body, media_urls);
+  if (!attempt.ok()) return attempt.status();
+  if (!attempt->delivery.ok()) return attempt->delivery;
+  const InboundResult& result = attempt->result;
+  if (result.http_status < 200 || result.http_status > 299) {
+    return absl::UnknownError(absl::StrCat("inbound webhook answered HTTP ",
+                                           result.http_status, ": ",
+                                           result.body));
+  }
+  return std::move(attempt->result);
+}
+
+absl::StatusOr<TwilioSimulator::Impl::InboundAttempt>
+TwilioSimulator::Impl::DeliverInbound(
+    absl::string_view from, absl::string_view to, absl::string_view body,
+    const std::vector<std::string>& media_urls) {
   if (!running_) {
     return absl::FailedPreconditionError("simulator is not running");
   }
@@ -1253,7 +1551,8 @@ TwilioSimulator::Impl::InjectInbound(
       SplitWebhookUrl(options_.inbound_webhook_url);
   if (!target.ok()) return target.status();
 
-  InboundResult result;
+  InboundAttempt attempt;
+  InboundResult& result = attempt.result;
   ProviderMessage& m = result.message;
   m.sid = NewSid(media_urls.empty() ? "SM" : "MM");
   m.status = "received";
@@ -1308,15 +1607,14 @@ TwilioSimulator::Impl::InjectInbound(
   ConfigureClient(client);
   absl::StatusOr<httplib::Response> answer =
       PostWebhook(client, *target, result.params);
-  if (!answer.ok()) return answer.status();
+  if (!answer.ok()) {
+    attempt.delivery = answer.status();
+    return attempt;
+  }
   result.http_status = answer->status;
   result.content_type = answer->get_header_value("Content-Type");
   result.body = answer->body;
-  if (answer->status < 200 || answer->status > 299) {
-    return absl::UnknownError(absl::StrCat("inbound webhook answered HTTP ",
-                                           answer->status, ": ", answer->body));
-  }
-  return result;
+  return attempt;
 }
 
 // ---------------------------------------------------------------------------

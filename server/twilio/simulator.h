@@ -7,9 +7,12 @@
 // injected inbound messages to smsgw's webhook adapter (DESIGN.md §7).
 //
 //   TwilioSimulator::Options options;
-//   options.signer = MakeTwilioSigner(options.auth_token);  //
-//   X-Twilio-Signature options.inbound_webhook_url =
-//   "http://127.0.0.1:8080/twilio/sms/inbound"; TwilioSimulator sim(options);
+//   options.signer = [token = options.auth_token](const std::string& url,
+//                                                 const Params& params) {
+//     return ComputeTwilioSignature(token, url, params);  // X-Twilio-Signature
+//   };
+//   options.inbound_webhook_url = "http://127.0.0.1:8080/twilio/sms/inbound";
+//   TwilioSimulator sim(options);
 //   SMSGW_RETURN_IF_ERROR(sim.Start());
 //   // point the REST client at sim.base_url(), sim.account_sid(), ...
 //
@@ -24,6 +27,32 @@
 //                                refused 400/20001 (nothing is ever scheduled)
 //   DELETE Messages/{Sid}.json   delete (204) or 404/20404
 // Anything else answers 404/20404.
+//
+// Control API (simulator-only, outside Twilio's URL space, for `smsgw sim`
+// and tests in other processes). Same HTTP Basic credentials as the Messages
+// API; wrong or missing ones -> 401. Every answer is JSON; errors are
+// `{"error": "<one line>"}` (outside input is C-escaped, never a newline).
+//   POST /sim/v1/inbound   InjectInbound() over HTTP. Body either
+//       application/json  {"from": "+14155550100", "to": "+15005550006",
+//                          "body": "hi", "media_urls": ["https://..."]}
+//       or application/x-www-form-urlencoded with the same names
+//       (`media_urls` repeated). `body` and `media_urls` are optional but
+//       not both.
+//     200 {"message_sid", "webhook_url", "webhook_status" (the webhook's
+//         HTTP status, any value, e.g. 403), "webhook_content_type",
+//         "webhook_body"}: the message is stored and the webhook answered.
+//     400 bad input: malformed JSON/form, unknown field, wrong type, `from`
+//         not E.164 / short code (3-8 digits) / alphanumeric sender ID, `to`
+//         not E.164 or not one of `phone_numbers`, neither body nor media,
+//         body over 1600 UTF-16 units, over 10 media URLs, a media URL not
+//         http(s). Nothing is stored.
+//     409 no usable `inbound_webhook_url` configured. Nothing is stored.
+//     415 another Content-Type. 413 a body over 1 MiB.
+//     502 {"error", "message_sid", "webhook_url"}: the webhook gave no HTTP
+//         answer (refused, timeout); the message stays stored.
+//   GET /sim/v1/outbox     {"messages": [Message resource, ...]}: outbound
+//   GET /sim/v1/inbox      / inbound messages, newest first, deleted ones
+//                          left out; each item as the Messages API shows it.
 //
 // Behaviour that Twilio does not document and the simulator chose:
 //   * Wrong or missing HTTP Basic credentials -> 401/20003 (with `detail`).
