@@ -24,7 +24,7 @@ struct StatusCount {
 
 // The messages created on one UTC day.
 struct DailyMessageStats {
-  std::string date;                       // "YYYY-MM-DD", UTC
+  std::string date;                        // "YYYY-MM-DD", UTC
   std::vector<StatusCount> status_counts;  // by status number, counts > 0
   int64_t total_segments = 0;              // of the outbound messages
   int64_t outbound_count = 0;
@@ -47,7 +47,7 @@ struct MessageStats {
   // The same over the outbound messages only (delivery rates).
   std::vector<StatusCount> outbound_status_counts;
   std::vector<DailyMessageStats> days;  // days with messages, oldest first
-  int64_t total_segments = 0;              // of the outbound messages
+  int64_t total_segments = 0;           // of the outbound messages
   int64_t outbound_count = 0;
   int64_t inbound_count = 0;
   // One entry per price_unit seen among messages with a price, the most

@@ -252,8 +252,7 @@ class MessageStore {
   // with each other even while status callbacks are being applied.
   // InvalidArgument when start > end; an empty window (start == end) counts
   // nothing.
-  virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id,
-                                             absl::Time start,
+  virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
                                              absl::Time end) = 0;
 };
 

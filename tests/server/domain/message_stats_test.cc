@@ -25,9 +25,9 @@ namespace {
 
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 using storage::MessageStatus;
 using storage::StatusCount;
+using ::testing::HasSubstr;
 
 TEST(FormatPriceMicrosTest, PrintsTwilioStyleDecimals) {
   const struct {
@@ -52,8 +52,8 @@ TEST(FormatPriceMicrosTest, PrintsTwilioStyleDecimals) {
 
 TEST(DeliveryRateTest, IsDeliveredOverTerminalOutcomes) {
   EXPECT_EQ(DeliveryRate({}), 0.0);
-  EXPECT_EQ(DeliveryRate({{MessageStatus::kQueued, 5},
-                          {MessageStatus::kCanceled, 2}}),
+  EXPECT_EQ(DeliveryRate(
+                {{MessageStatus::kQueued, 5}, {MessageStatus::kCanceled, 2}}),
             0.0);
   EXPECT_EQ(DeliveryRate({{MessageStatus::kDelivered, 3}}), 1.0);
   EXPECT_DOUBLE_EQ(DeliveryRate({{MessageStatus::kSent, 9},
@@ -85,8 +85,8 @@ TEST(SummarizeStatsTest, TakesTheMostUsedCurrencyAndKeepsTheWindow) {
   EXPECT_EQ(unpriced.delivery_rate, 0.0);
 }
 
-const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2027, 3, 10, 12, 0, 0),
-                                        absl::UTCTimeZone());
+const absl::Time kNow = absl::FromCivil(
+    absl::CivilSecond(2027, 3, 10, 12, 0, 0), absl::UTCTimeZone());
 
 class MessagingServiceStatsTest : public ::testing::Test {
  protected:
@@ -98,8 +98,8 @@ class MessagingServiceStatsTest : public ::testing::Test {
     ASSERT_THAT(db, IsOk());
     db_ = *std::move(db);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    messages_ =
-        std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    messages_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
+                                                                      &clock_);
     service_ = std::make_unique<MessagingService>(
         messages_.get(), users_.get(), /*queue=*/nullptr, &phones_, &clock_,
         MessagingService::Options());
@@ -200,13 +200,12 @@ TEST_F(MessagingServiceStatsTest, UnsetEndIsNowSoLaterMessagesWait) {
 }
 
 TEST_F(MessagingServiceStatsTest, StartAfterEndIsInvalidArgument) {
-  EXPECT_THAT(service_->Stats(ann_, kNow, kNow - absl::Seconds(1), ""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("start_time")));
+  EXPECT_THAT(
+      service_->Stats(ann_, kNow, kNow - absl::Seconds(1), ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
   // Without end_time, "end" is now.
   EXPECT_THAT(service_->Stats(ann_, kNow + absl::Hours(1), std::nullopt, ""),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("now")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("now")));
   EXPECT_THAT(service_->Stats(ann_, kNow, kNow, ""), IsOk());
 }
 

@@ -178,10 +178,10 @@ TEST_F(SqliteMessageStoreStatsTest, CountsByStatusUtcDayAndDirection) {
   SMSGW_ASSERT_OK_AND_ASSIGN(
       MessageStats stats,
       store_->Stats(ann_, Utc(2027, 1, 14, 23), Utc(2027, 1, 16)));
-  EXPECT_THAT(Counts(stats.status_counts),
-              ElementsAre(Pair(kQueued, 1), Pair(kDelivered, 1),
-                          Pair(kUndelivered, 1), Pair(kFailed, 1),
-                          Pair(kReceived, 1)));
+  EXPECT_THAT(
+      Counts(stats.status_counts),
+      ElementsAre(Pair(kQueued, 1), Pair(kDelivered, 1), Pair(kUndelivered, 1),
+                  Pair(kFailed, 1), Pair(kReceived, 1)));
   EXPECT_THAT(Counts(stats.outbound_status_counts),
               ElementsAre(Pair(kQueued, 1), Pair(kDelivered, 1),
                           Pair(kUndelivered, 1), Pair(kFailed, 1)));
@@ -196,9 +196,9 @@ TEST_F(SqliteMessageStoreStatsTest, CountsByStatusUtcDayAndDirection) {
   EXPECT_EQ(stats.days[0].outbound_count, 2);
   EXPECT_EQ(stats.days[0].inbound_count, 0);
   EXPECT_EQ(stats.days[1].date, "2027-01-15");
-  EXPECT_THAT(Counts(stats.days[1].status_counts),
-              ElementsAre(Pair(kQueued, 1), Pair(kUndelivered, 1),
-                          Pair(kReceived, 1)));
+  EXPECT_THAT(
+      Counts(stats.days[1].status_counts),
+      ElementsAre(Pair(kQueued, 1), Pair(kUndelivered, 1), Pair(kReceived, 1)));
   EXPECT_EQ(stats.days[1].total_segments, 4);
   EXPECT_EQ(stats.days[1].outbound_count, 2);
   EXPECT_EQ(stats.days[1].inbound_count, 1);
@@ -230,8 +230,8 @@ TEST_F(SqliteMessageStoreStatsTest, PriceSumIsExactInMicroUnits) {
   }
   AddOutbound(ann_, Utc(2027, 1, 15, 1), 1, MessageStatus::kSent, "0.000001",
               "USD");
-  AddOutbound(ann_, Utc(2027, 1, 15, 2), 1, MessageStatus::kSent,
-              "1234.56789", "USD");
+  AddOutbound(ann_, Utc(2027, 1, 15, 2), 1, MessageStatus::kSent, "1234.56789",
+              "USD");
   // As doubles 0.7 + 0.1 is 0.7999999999999999: truncated, a micro short.
   AddOutbound(ann_, Utc(2027, 1, 15, 4), 1, MessageStatus::kSent, "0.70000",
               "USD");
@@ -242,8 +242,7 @@ TEST_F(SqliteMessageStoreStatsTest, PriceSumIsExactInMicroUnits) {
       MessageStats stats,
       store_->Stats(ann_, absl::InfinitePast(), absl::InfiniteFuture()));
   ASSERT_EQ(stats.prices.size(), 1u);
-  EXPECT_EQ(stats.prices[0].micros,
-            -1'975'000 + 1 + 1'234'567'890 + 800'000);
+  EXPECT_EQ(stats.prices[0].micros, -1'975'000 + 1 + 1'234'567'890 + 800'000);
   EXPECT_EQ(stats.prices[0].priced_count, 254);
 }
 
