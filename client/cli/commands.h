@@ -44,6 +44,11 @@ struct CliOptions {
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim
+  // stats: the window, --since (a period back from now, e.g. 7d) or
+  // --start/--end (RFC 3339 or YYYY-MM-DD, UTC); empty = unset.
+  std::string since;
+  std::string start;
+  std::string end;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

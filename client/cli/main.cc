@@ -42,6 +42,11 @@ ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
           "base URL of the Twilio simulator (env SMSGW_SIMULATOR_URL)");
+ABSL_FLAG(std::string, since, "",
+          "stats: period back from now, e.g. 7d or 36h");
+ABSL_FLAG(std::string, start, "",
+          "stats: window start, 2026-01-02 or RFC 3339");
+ABSL_FLAG(std::string, end, "", "stats: window end (exclusive), default now");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
@@ -71,6 +76,9 @@ int main(int argc, char** argv) {
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);
+  options.since = absl::GetFlag(FLAGS_since);
+  options.start = absl::GetFlag(FLAGS_start);
+  options.end = absl::GetFlag(FLAGS_end);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }
