@@ -250,6 +250,7 @@ class MessageStore {
   // prices summed per price_unit (messages without a price are left out of
   // the sums). All figures come from one consistent snapshot, so they agree
   // with each other even while status callbacks are being applied.
+  // absl::InfinitePast() / InfiniteFuture() are open bounds.
   // InvalidArgument when start > end; an empty window (start == end) counts
   // nothing.
   virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
