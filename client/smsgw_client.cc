@@ -149,4 +149,12 @@ absl::StatusOr<v1::DeleteMessagesResponse> SmsgwClient::DeleteMessages(
       });
 }
 
+absl::StatusOr<v1::GetMessageStatsResponse> SmsgwClient::GetMessageStats(
+    const v1::GetMessageStatsRequest& request) {
+  return Call<v1::GetMessageStatsResponse>(
+      [&](::grpc::ClientContext* c, v1::GetMessageStatsResponse* r) {
+        return messaging_->GetMessageStats(c, request, r);
+      });
+}
+
 }  // namespace smsgw::client

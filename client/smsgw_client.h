@@ -67,6 +67,11 @@ class SmsgwClient {
   absl::StatusOr<v1::DeleteMessagesResponse> DeleteMessages(
       const v1::DeleteMessagesRequest& request);
 
+  // GetMessageStats: counts by status and UTC day, delivery rate, segments
+  // and price of the caller's (or, for admins, `username`'s) messages.
+  absl::StatusOr<v1::GetMessageStatsResponse> GetMessageStats(
+      const v1::GetMessageStatsRequest& request);
+
   // The raw stubs, for RPCs without a wrapper yet (streams).
   v1::AuthService::Stub* auth() { return auth_.get(); }
   v1::MessagingService::Stub* messaging() { return messaging_.get(); }

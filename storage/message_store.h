@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "storage/message_stats.h"
 
 namespace smsgw::storage {
 
@@ -279,6 +280,20 @@ class MessageStore {
   // Whether `peer` has opted out of messages from `our_number` (STOP).
   virtual absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
                                           absl::string_view our_number) = 0;
+
+  // --- Stats ---
+
+  // `owner_id`'s messages (both directions) with create_time in
+  // [start, end), counted by current status, by UTC day of create_time and
+  // by direction, with the outbound messages' segments and the provider's
+  // prices summed per price_unit (messages without a price are left out of
+  // the sums). All figures come from one consistent snapshot, so they agree
+  // with each other even while status callbacks are being applied.
+  // absl::InfinitePast() / InfiniteFuture() are open bounds.
+  // InvalidArgument when start > end; an empty window (start == end) counts
+  // nothing.
+  virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
+                                             absl::Time end) = 0;
 };
 
 }  // namespace smsgw::storage

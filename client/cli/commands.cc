@@ -18,10 +18,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/cli/time_window.h"
 #include "client/smsgw_client.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -568,6 +570,81 @@ int Sim(Context& ctx) {
       "sim outbox [--to N] (with --sim URL)");
 }
 
+void PrintStatusCounts(
+    Context& ctx,
+    const google::protobuf::RepeatedPtrField<v1::StatusCount>& counts) {
+  bool first = true;
+  for (const v1::StatusCount& c : counts) {
+    ctx.out << (first ? "" : ", ") << StatusText(c.status()) << " "
+            << c.count();
+    first = false;
+  }
+  if (first) ctx.out << "-";
+}
+
+// `smsgw stats`: counts by status and UTC day, delivery rate, segments and
+// price of the caller's messages (or --username's, for admins).
+int Stats(Context& ctx) {
+  if (ctx.args.size() != 1) return UsageError(ctx, "stats takes no arguments");
+  const CliOptions& o = ctx.options;
+  if (!o.since.empty() && !o.start.empty()) {
+    return UsageError(ctx, "stats: give --since or --start, not both");
+  }
+  v1::GetMessageStatsRequest request;
+  request.set_username(o.username);
+  absl::Time end = absl::Now();
+  if (!o.end.empty()) {
+    absl::StatusOr<absl::Time> t = ParseInstant(o.end);
+    if (!t.ok()) {
+      return UsageError(ctx, absl::StrCat("--end: ", t.status().message()));
+    }
+    end = *t;
+    request.mutable_end_time()->set_seconds(absl::ToUnixSeconds(end));
+  }
+  if (!o.since.empty()) {
+    absl::StatusOr<absl::Duration> since = ParseSince(o.since);
+    if (!since.ok()) return UsageError(ctx, since.status().message());
+    // Whole seconds: the server's window is [start, end).
+    request.mutable_start_time()->set_seconds(
+        absl::ToUnixSeconds(end - *since));
+  }
+  if (!o.start.empty()) {
+    absl::StatusOr<absl::Time> t = ParseInstant(o.start);
+    if (!t.ok()) {
+      return UsageError(ctx, absl::StrCat("--start: ", t.status().message()));
+    }
+    request.mutable_start_time()->set_seconds(absl::ToUnixSeconds(*t));
+  }
+  auto client = Connect(o, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  auto response = (*client)->GetMessageStats(request);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (o.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  ctx.out << "messages: " << response->outbound_count() << " out, "
+          << response->inbound_count() << " in; " << response->total_segments()
+          << " segment(s) sent\n";
+  ctx.out << "delivery rate: "
+          << absl::StrFormat("%.1f%%", 100.0 * response->delivery_rate())
+          << "\n";
+  ctx.out << "price: " << response->total_price()
+          << (response->price_unit().empty() ? "" : " ")
+          << response->price_unit() << "\n";
+  ctx.out << "by status: ";
+  PrintStatusCounts(ctx, response->status_counts());
+  ctx.out << "\n";
+  for (const v1::DailyStats& day : response->days()) {
+    ctx.out << day.date() << "  out " << day.outbound_count() << "  in "
+            << day.inbound_count() << "  segments " << day.total_segments()
+            << "  ";
+    PrintStatusCounts(ctx, day.status_counts());
+    ctx.out << "\n";
+  }
+  return 0;
+}
+
 using Command = std::function<int(Context&)>;
 
 const std::map<std::string, Command>& Commands() {
@@ -581,6 +658,7 @@ const std::map<std::string, Command>& Commands() {
       {"conversations", Conversations},
       {"delete", Delete},
       {"sim", Sim},
+      {"stats", Stats},
   };
   return *commands;
 }
@@ -616,6 +694,11 @@ Messages:
   messages get ID [--events]                         one message, with its delivery reports
   conversations [--limit N]                          threads, most recent first
   delete ID | delete --conversation ID               delete a message or a whole thread
+  stats [--since 7d | --start T] [--end T] [--username U]
+                                                     counts by status and UTC day, delivery
+                                                     rate, segments, price (T: 2026-01-02 or
+                                                     RFC 3339; no window = all history;
+                                                     --username: admins, another user)
 
 Simulator (the built-in stand-in for Twilio; --sim URL, default http://127.0.0.1:8081,
 env SMSGW_SIMULATOR_URL):

@@ -51,6 +51,11 @@ struct CliOptions {
   std::string sim_webhook =
       "http://127.0.0.1:8080/twilio/sms/inbound";  // --webhook
   std::vector<std::string> sim_numbers;            // --numbers
+  // stats: the window, --since (a period back from now, e.g. 7d) or
+  // --start/--end (RFC 3339 or YYYY-MM-DD, UTC); empty = unset.
+  std::string since;
+  std::string start;
+  std::string end;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

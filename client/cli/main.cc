@@ -47,6 +47,11 @@ ABSL_FLAG(std::string, webhook, "http://127.0.0.1:8080/twilio/sms/inbound",
           "sim serve: URL that inbound messages are posted to");
 ABSL_FLAG(std::vector<std::string>, numbers, {},
           "sim serve: the simulated account's numbers, comma-separated E.164");
+ABSL_FLAG(std::string, since, "",
+          "stats: period back from now, e.g. 7d or 36h");
+ABSL_FLAG(std::string, start, "",
+          "stats: window start, 2026-01-02 or RFC 3339");
+ABSL_FLAG(std::string, end, "", "stats: window end (exclusive), default now");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
@@ -79,6 +84,9 @@ int main(int argc, char** argv) {
   options.sim_port = absl::GetFlag(FLAGS_port);
   options.sim_webhook = absl::GetFlag(FLAGS_webhook);
   options.sim_numbers = absl::GetFlag(FLAGS_numbers);
+  options.since = absl::GetFlag(FLAGS_since);
+  options.start = absl::GetFlag(FLAGS_start);
+  options.end = absl::GetFlag(FLAGS_end);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }

@@ -498,4 +498,22 @@ absl::StatusOr<int64_t> MessagingService::DeleteAll(
   return messages_->DeleteAll(owner, conversation);
 }
 
+// --- Stats ---
+
+absl::StatusOr<MessageStatsReport> MessagingService::Stats(
+    const storage::User& caller, std::optional<absl::Time> start,
+    std::optional<absl::Time> end, absl::string_view username) {
+  SMSGW_ASSIGN_OR_RETURN(int64_t owner, ResolveOwner(caller, username));
+  const absl::Time window_end = end.value_or(clock_->Now());
+  const absl::Time window_start = start.value_or(absl::InfinitePast());
+  if (window_start > window_end) {
+    return absl::InvalidArgumentError(
+        end.has_value() ? "start_time is after end_time"
+                        : "start_time is after end_time (unset: now)");
+  }
+  SMSGW_ASSIGN_OR_RETURN(storage::MessageStats counts,
+                         messages_->Stats(owner, window_start, window_end));
+  return SummarizeStats(std::move(counts), window_start, window_end);
+}
+
 }  // namespace smsgw::domain

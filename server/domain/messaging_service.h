@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/domain/message_stats.h"
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
 #include "storage/message_store.h"
@@ -131,6 +132,20 @@ class MessagingService {
   absl::StatusOr<int64_t> DeleteAll(const storage::User& caller,
                                     absl::string_view conversation_id,
                                     absl::string_view username);
+
+  // --- Stats ---
+
+  // The caller's messages (or `username`'s, for admins) created in
+  // [start, end), counted by status and by UTC day, with the delivery rate,
+  // segments and price total (MessageStatsReport), computed by the store
+  // from one snapshot. Unset `end` is now; unset `start` is no lower bound
+  // (the proto's GetMessageStatsRequest contract). InvalidArgument when
+  // start is after end (also when only start is given and lies in the
+  // future); PermissionDenied / NotFound for `username` as List().
+  absl::StatusOr<MessageStatsReport> Stats(const storage::User& caller,
+                                           std::optional<absl::Time> start,
+                                           std::optional<absl::Time> end,
+                                           absl::string_view username);
 
  private:
   absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,

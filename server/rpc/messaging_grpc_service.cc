@@ -187,9 +187,50 @@ namespace {
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessageStats(
     ::grpc::CallbackServerContext* context, const v1::GetMessageStatsRequest* request,
     v1::GetMessageStatsResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("GetMessageStats"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        std::optional<absl::Time> start;
+        std::optional<absl::Time> end;
+        if (request->has_start_time()) {
+          absl::StatusOr<absl::Time> t =
+              FromProto(request->start_time(), "start_time");
+          if (!t.ok()) return t.status();
+          start = *t;
+        }
+        if (request->has_end_time()) {
+          absl::StatusOr<absl::Time> t = FromProto(request->end_time(), "end_time");
+          if (!t.ok()) return t.status();
+          end = *t;
+        }
+        absl::StatusOr<domain::MessageStatsReport> report =
+            messaging_->Stats(user, start, end, request->username());
+        if (!report.ok()) return report.status();
+        auto add_counts = [](const std::vector<storage::StatusCount>& counts,
+                             auto* out) {
+          for (const storage::StatusCount& c : counts) {
+            v1::StatusCount* sc = out->Add();
+            sc->set_status(static_cast<v1::MessageStatus>(c.status));
+            sc->set_count(c.count);
+          }
+        };
+        const storage::MessageStats& counts = report->counts;
+        add_counts(counts.status_counts, response->mutable_status_counts());
+        for (const storage::DailyMessageStats& d : counts.days) {
+          v1::DailyStats* day = response->add_days();
+          day->set_date(d.date);
+          add_counts(d.status_counts, day->mutable_status_counts());
+          day->set_total_segments(d.total_segments);
+          day->set_outbound_count(d.outbound_count);
+          day->set_inbound_count(d.inbound_count);
+        }
+        response->set_delivery_rate(report->delivery_rate);
+        response->set_total_segments(counts.total_segments);
+        response->set_total_price(report->total_price);
+        response->set_price_unit(report->price_unit);
+        response->set_outbound_count(counts.outbound_count);
+        response->set_inbound_count(counts.inbound_count);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace smsgw::rpc

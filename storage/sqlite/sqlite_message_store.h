@@ -103,6 +103,18 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
                                   absl::string_view our_number) override;
 
+  // --- Stats ---
+
+  // One SELECT … GROUP BY (day, status, direction, price_unit): a single
+  // statement reads one WAL snapshot, so the figures agree with each other
+  // under concurrent writes. Days are strftime('%Y-%m-%d', create_time /
+  // 1000000, 'unixepoch'), i.e. UTC. A price counts when its text is not
+  // empty; it is read as REAL and rounded to micro-units per message
+  // (exact for Twilio's at most 5-6 decimals), then summed as INTEGER.
+  // Internal if a price sum overflows 64 bits (about 9.2e12 units).
+  absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
+                                     absl::Time end) override;
+
  private:
   Database* db_;
   Clock* clock_;
