@@ -67,6 +67,11 @@ MessageWatch::MessageWatch(MessageWatchHub* hub, int64_t owner_id,
       delivered_cursor_(start_cursor),
       sink_(std::move(sink)) {}
 
+size_t MessageWatch::buffered() const {
+  absl::MutexLock lock(&mu_);
+  return buffer_.size();
+}
+
 std::optional<WatchEvent> MessageWatch::Next() {
   std::optional<WatchEvent> event;
   bool refill = false;
@@ -187,11 +192,8 @@ bool MessageWatch::Fetch() {
         // The store keeps what does not fit: wait for the reader, unless it
         // has taken nothing for the whole grace period.
         const absl::Time now = hub_->clock_->Now();
-        if (!full_since_.has_value()) {
-          full_since_ = now;
-        } else if (now - *full_since_ >= options.slow_reader_grace) {
-          overflow = true;
-        }
+        if (!full_since_.has_value()) full_since_ = now;
+        if (now - *full_since_ >= options.slow_reader_grace) overflow = true;
         waiting_for_room_ = true;
         full = true;
         break;

@@ -97,6 +97,9 @@ class MessageWatch {
   // the watch's start cursor.
   int64_t resume_cursor() const;
 
+  // Events buffered and not yet taken by Next().
+  size_t buffered() const;
+
   // Unsubscribes: frees the user's stream slot, drops the sink, and stops
   // fetching. Idempotent; callable after the hub shut down.
   void Close();
@@ -152,9 +155,11 @@ class MessageWatchHub {
   struct Options {
     // Events buffered per watch beyond the one being written.
     int buffer_size = 1000;
-    // A watch whose buffer stays full this long without the reader taking
-    // an event ends with ResourceExhausted at the next matching commit.
-    // Bursts (a bulk delete, a long replay) are paced by the reader instead.
+    // A watch whose buffer has been full this long without the reader
+    // taking an event ends with ResourceExhausted when one more matching
+    // event is waiting; 0 ends it as soon as the buffer overflows. Within
+    // the grace, bursts (a bulk delete, a long replay) are paced by the
+    // reader: the rest waits in the store, not in memory.
     absl::Duration slow_reader_grace = absl::Seconds(1);
     // Open watches per user; more is ResourceExhausted.
     int max_streams_per_user = 16;
