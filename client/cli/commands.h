@@ -7,6 +7,7 @@
 #ifndef SMSGW_CLIENT_CLI_COMMANDS_H_
 #define SMSGW_CLIENT_CLI_COMMANDS_H_
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct CliOptions {
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim
+  // watch: resume after this MessageEvent.cursor (--after), and stop after
+  // this many events (--max_events; 0 = until interrupted).
+  std::string after;
+  int64_t max_events = 0;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

@@ -43,6 +43,11 @@ ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
           "base URL of the Twilio simulator (env SMSGW_SIMULATOR_URL)");
 
+ABSL_FLAG(std::string, after, "",
+          "watch: resume after this event cursor");
+ABSL_FLAG(int64_t, max_events, 0,
+          "watch: stop after this many events (0 = until interrupted)");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -71,6 +76,8 @@ int main(int argc, char** argv) {
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);
+  options.after = absl::GetFlag(FLAGS_after);
+  options.max_events = absl::GetFlag(FLAGS_max_events);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }
