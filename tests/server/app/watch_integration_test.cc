@@ -370,7 +370,6 @@ TEST_F(WatchIntegrationTest, AReaderThatStopsReadingIsCutOffAndResumes) {
               HasSubstr(absl::StrCat("client too slow; resume with after_cursor=",
                                      resume)));
   ExpectIncreasingCursors(read);
-  std::cerr << "read " << read.size() << " events before the cut-off\n";
 
   Stream resumed(ann_.get(), After(resume));
   ASSERT_TRUE(resumed.ReadUntil(last, v1::MESSAGE_EVENT_TYPE_STATUS_CHANGED,
