@@ -72,6 +72,13 @@ ABSL_FLAG(std::string, tls_key, Env("SMSGW_TLS_KEY"),
           "PEM private key for gRPC over TLS (env SMSGW_TLS_KEY)");
 ABSL_FLAG(std::string, log_level, Env("SMSGW_LOG_LEVEL", "info"),
           "debug, info, warning or error (env SMSGW_LOG_LEVEL)");
+ABSL_FLAG(int, watch_buffer, -1,
+          "WatchMessages events buffered per stream before a stalled reader "
+          "is cut off with RESOURCE_EXHAUSTED (env SMSGW_WATCH_BUFFER, "
+          "default 1000)");
+ABSL_FLAG(int, watch_max_streams, -1,
+          "open WatchMessages streams per user (env SMSGW_WATCH_MAX_STREAMS, "
+          "default 16)");
 ABSL_FLAG(std::string, port_file, Env("SMSGW_PORT_FILE"),
           "if set, write the bound addresses here once listening (for tests "
           "and scripts that ask for port 0)");
@@ -134,6 +141,18 @@ int main(int argc, char** argv) {
       !absl::SimpleAtoi(Env("SMSGW_SIMULATOR_PORT", "8081"),
                         &config.simulator_port)) {
     return Fail("SMSGW_SIMULATOR_PORT must be a port number");
+  }
+  config.watch_buffer = absl::GetFlag(FLAGS_watch_buffer);
+  if (config.watch_buffer < 0 &&
+      !absl::SimpleAtoi(Env("SMSGW_WATCH_BUFFER", "1000"),
+                        &config.watch_buffer)) {
+    return Fail("SMSGW_WATCH_BUFFER must be a number");
+  }
+  config.watch_max_streams = absl::GetFlag(FLAGS_watch_max_streams);
+  if (config.watch_max_streams < 0 &&
+      !absl::SimpleAtoi(Env("SMSGW_WATCH_MAX_STREAMS", "16"),
+                        &config.watch_max_streams)) {
+    return Fail("SMSGW_WATCH_MAX_STREAMS must be a number");
   }
   config.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
   config.tls_key_path = absl::GetFlag(FLAGS_tls_key);

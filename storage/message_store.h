@@ -11,6 +11,7 @@
 #define SMSGW_STORAGE_MESSAGE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -161,6 +162,21 @@ struct MessageQuery {
   int limit = 50;
 };
 
+// One row of the watch feed (ListFeed()).
+struct FeedEvent {
+  int64_t cursor = 0;  // increasing in commit order
+  int64_t owner_id = 0;
+  std::string message_id;
+  FeedEventType type = FeedEventType::kUnspecified;
+  absl::Time event_time;
+  // Kept in the row so that a DELETED event still names them after the
+  // message is gone: the conversation, and the status right after the event.
+  std::string conversation_id;
+  MessageStatus status = MessageStatus::kUnspecified;
+  // The message as it stands now (status aside), when it still exists.
+  std::optional<Message> message;
+};
+
 // What a provider answer or callback does to a message.
 struct StatusUpdate {
   MessageStatus status = MessageStatus::kUnspecified;
@@ -272,6 +288,30 @@ class MessageStore {
   // `conversation_id` is set. Returns how many were deleted.
   virtual absl::StatusOr<int64_t> DeleteAll(
       int64_t owner_id, const std::optional<std::string>& conversation_id) = 0;
+
+  // --- Watch feed ---
+  // Every change above appends feed rows in its own transaction, so the feed
+  // is the commit-ordered history WatchMessages replays. A cursor is the
+  // row's AUTOINCREMENT number: increasing, never reused.
+
+  // Feed rows of `owner_id` with cursor > `after_cursor`, oldest first, at
+  // most `limit`. InvalidArgument when `limit` < 1.
+  virtual absl::StatusOr<std::vector<FeedEvent>> ListFeed(int64_t owner_id,
+                                                          int64_t after_cursor,
+                                                          int limit) = 0;
+
+  // The highest cursor ever appended (any owner); 0 for an empty feed.
+  virtual absl::StatusOr<int64_t> LatestFeedCursor() = 0;
+
+  // Installs `listener` (empty: none), replacing any other. The store calls
+  // it after each committed write transaction that appended feed rows —
+  // never inside the transaction, never for a rolled-back one — with the
+  // latest cursor that transaction saw. Calls may come from any writing
+  // thread, concurrently, and slightly out of order (a call with a lower
+  // cursor after one with a higher): listeners must keep the maximum and
+  // must not block or call back into the store's writes.
+  virtual void SetFeedListener(
+      std::function<void(int64_t latest_cursor)> listener) = 0;
 
   // Outbound messages still waiting for the provider (PENDING), oldest
   // first: the dispatcher's work after a restart.

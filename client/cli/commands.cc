@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -645,6 +646,81 @@ int Stats(Context& ctx) {
   return 0;
 }
 
+// --- watch ---
+
+std::string OneLineJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
+  return json;
+}
+
+const char* EventTypeText(v1::MessageEventType type) {
+  switch (type) {
+    case v1::MESSAGE_EVENT_TYPE_CREATED:
+      return "CREATED";
+    case v1::MESSAGE_EVENT_TYPE_INBOUND:
+      return "INBOUND";
+    case v1::MESSAGE_EVENT_TYPE_STATUS_CHANGED:
+      return "STATUS_CHANGED";
+    case v1::MESSAGE_EVENT_TYPE_DELETED:
+      return "DELETED";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+// `smsgw watch`: one line per event until interrupted (or --max_events).
+// A stream the server ends (too slow, shutting down) exits 1 with the
+// server's message, which names the cursor to pass as --after.
+int Watch(Context& ctx) {
+  if (ctx.args.size() != 1) {
+    return UsageError(ctx, "watch [--conversation ID] [--after CURSOR]");
+  }
+  if (ctx.options.max_events < 0) {
+    return UsageError(ctx, "--max_events must not be negative");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  v1::WatchMessagesRequest request;
+  request.set_conversation_id(ctx.options.conversation);
+  request.set_after_cursor(ctx.options.after);
+  // A watch has no deadline: --timeout bounds single calls, not a stream.
+  std::unique_ptr<::grpc::ClientContext> context = (*client)->NewContext();
+  context->set_deadline(std::chrono::system_clock::time_point::max());
+  std::unique_ptr<::grpc::ClientReader<v1::WatchMessagesResponse>> reader =
+      (*client)->messaging()->WatchMessages(context.get(), request);
+  v1::WatchMessagesResponse response;
+  int64_t seen = 0;
+  while ((ctx.options.max_events == 0 || seen < ctx.options.max_events) &&
+         reader->Read(&response)) {
+    ++seen;
+    const v1::MessageEvent& e = response.event();
+    if (ctx.options.json) {
+      ctx.out << OneLineJson(e) << std::endl;
+      continue;
+    }
+    const v1::Message& m = e.message();
+    ctx.out << e.cursor() << "  " << EventTypeText(e.type()) << "  " << m.id()
+            << "  " << StatusText(m.status());
+    if (e.type() == v1::MESSAGE_EVENT_TYPE_DELETED) {
+      ctx.out << "  conversation " << m.conversation_id();
+    } else {
+      ctx.out << "  " << m.from() << " -> " << m.to() << "  " << m.body();
+    }
+    ctx.out << std::endl;  // flushed: the output is often a pipe
+  }
+  if (ctx.options.max_events != 0 && seen >= ctx.options.max_events) {
+    context->TryCancel();
+    (void)reader->Finish();
+    return 0;
+  }
+  absl::Status status = client::FromGrpcStatus(reader->Finish());
+  if (!status.ok()) return Refused(ctx, status);
+  return 0;
+}
+
 using Command = std::function<int(Context&)>;
 
 const std::map<std::string, Command>& Commands() {
@@ -659,6 +735,7 @@ const std::map<std::string, Command>& Commands() {
       {"delete", Delete},
       {"sim", Sim},
       {"stats", Stats},
+      {"watch", Watch},
   };
   return *commands;
 }
@@ -699,6 +776,11 @@ Messages:
                                                      rate, segments, price (T: 2026-01-02 or
                                                      RFC 3339; no window = all history;
                                                      --username: admins, another user)
+  watch [--conversation ID] [--after CURSOR] [--max_events N]
+                                                     print events as they happen (one line
+                                                     each: cursor, type, id, status, from -> to,
+                                                     body; --json: one JSON object per line);
+                                                     --after resumes after a printed cursor
 
 Simulator (the built-in stand-in for Twilio; --sim URL, default http://127.0.0.1:8081,
 env SMSGW_SIMULATOR_URL):

@@ -7,6 +7,7 @@
 #ifndef SMSGW_CLIENT_CLI_COMMANDS_H_
 #define SMSGW_CLIENT_CLI_COMMANDS_H_
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ struct CliOptions {
   std::string since;
   std::string start;
   std::string end;
+  // watch: resume after this MessageEvent.cursor (--after), and stop after
+  // this many events (--max_events; 0 = until interrupted).
+  std::string after;
+  int64_t max_events = 0;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

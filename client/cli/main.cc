@@ -53,6 +53,11 @@ ABSL_FLAG(std::string, start, "",
           "stats: window start, 2026-01-02 or RFC 3339");
 ABSL_FLAG(std::string, end, "", "stats: window end (exclusive), default now");
 
+ABSL_FLAG(std::string, after, "",
+          "watch: resume after this event cursor");
+ABSL_FLAG(int64_t, max_events, 0,
+          "watch: stop after this many events (0 = until interrupted)");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -87,6 +92,8 @@ int main(int argc, char** argv) {
   options.since = absl::GetFlag(FLAGS_since);
   options.start = absl::GetFlag(FLAGS_start);
   options.end = absl::GetFlag(FLAGS_end);
+  options.after = absl::GetFlag(FLAGS_after);
+  options.max_events = absl::GetFlag(FLAGS_max_events);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }

@@ -62,6 +62,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "JWT_SECRET_KEY must be at least 32 bytes long");
   }
+  if (config.watch_buffer < 1 || config.watch_max_streams < 1) {
+    return absl::InvalidArgumentError(
+        "SMSGW_WATCH_BUFFER and SMSGW_WATCH_MAX_STREAMS must be at least 1");
+  }
   return absl::OkStatus();
 }
 

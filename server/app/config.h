@@ -48,6 +48,12 @@ struct ServerConfig {
   // How long graceful shutdown waits for in-flight calls.
   absl::Duration shutdown_grace = absl::Seconds(10);
 
+  // WatchMessages: events buffered per stream before a reader that stopped
+  // reading is cut off (SMSGW_WATCH_BUFFER), and open streams per user
+  // (SMSGW_WATCH_MAX_STREAMS).
+  int watch_buffer = 1000;
+  int watch_max_streams = 16;
+
   // True when no Twilio account is configured.
   bool use_simulator() const { return twilio_account_sid.empty(); }
   // public_url, or http://<http_addr> when unset; no trailing '/'.

@@ -24,6 +24,7 @@
 #include "server/domain/auth_service.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
+#include "server/domain/message_watch_hub.h"
 #include "server/domain/messaging_service.h"
 #include "server/domain/token_service.h"
 #include "server/dispatch/dispatcher.h"
@@ -102,6 +103,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<domain::MessagingService> messaging_;
   std::unique_ptr<domain::DeliveryService> delivery_;
   std::unique_ptr<webhooks::TwilioWebhookHandler> webhook_handler_;
+  std::unique_ptr<domain::MessageWatchHub> watch_hub_;
   std::vector<std::string> phone_numbers_;  // E.164 senders
 
   std::unique_ptr<Executor> executor_;
@@ -185,7 +187,7 @@ absl::Status ServerAppImpl::StartGrpc() {
   runner_ = std::make_unique<rpc::CallRunner>(executor_.get(), auth_.get());
   auth_grpc_ = std::make_unique<rpc::AuthGrpcService>(runner_.get());
   messaging_grpc_ = std::make_unique<rpc::MessagingGrpcService>(
-      runner_.get(), messaging_.get());
+      runner_.get(), messaging_.get(), watch_hub_.get());
   group_grpc_ = std::make_unique<rpc::GroupGrpcService>(runner_.get());
 
   std::shared_ptr<::grpc::ServerCredentials> credentials;
@@ -310,6 +312,12 @@ absl::Status ServerAppImpl::StartMessaging() {
   messaging_ = std::make_unique<domain::MessagingService>(
       messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),
       Clock::Real(), messaging);
+
+  domain::MessageWatchHub::Options watch;
+  watch.buffer_size = config_.watch_buffer;
+  watch.max_streams_per_user = config_.watch_max_streams;
+  watch_hub_ = std::make_unique<domain::MessageWatchHub>(
+      messages_.get(), Clock::Real(), watch);
   return absl::OkStatus();
 }
 
@@ -336,6 +344,11 @@ void ServerAppImpl::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // Watch streams never end on their own: end them first (UNAVAILABLE with
+  // the cursor to resume from), or gRPC would wait out the grace period and
+  // then cancel them without telling clients where to resume.
+  if (watch_hub_ != nullptr) watch_hub_->Shutdown();
+  SMSGW_LOG(kDebug) << "shutdown: watch streams ended";
   if (grpc_server_ != nullptr) {
     grpc_server_->GetHealthCheckService()->SetServingStatus(false);
     // Stops accepting, lets in-flight calls finish until the deadline, then

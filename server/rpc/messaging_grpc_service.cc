@@ -1,6 +1,7 @@
 #include "server/rpc/messaging_grpc_service.h"
 
 #include "server/rpc/proto_convert.h"
+#include "server/rpc/watch_reactor.h"
 
 namespace smsgw::rpc {
 namespace {
@@ -176,12 +177,16 @@ namespace {
 
 ::grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessagingGrpcService::WatchMessages(
     ::grpc::CallbackServerContext* context, const v1::WatchMessagesRequest* request) {
-  class Finished final : public ::grpc::ServerWriteReactor<v1::WatchMessagesResponse> {
-   public:
-    Finished() { Finish(NotYet("WatchMessages")); }
-    void OnDone() override { delete this; }
-  };
-  return new Finished();
+  if (watch_hub_ == nullptr) {
+    class Finished final
+        : public ::grpc::ServerWriteReactor<v1::WatchMessagesResponse> {
+     public:
+      Finished() { Finish(NotYet("WatchMessages")); }
+      void OnDone() override { delete this; }
+    };
+    return new Finished();
+  }
+  return WatchReactor::Start(context, *request, runner_, watch_hub_);
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessageStats(

@@ -2,6 +2,7 @@
 #ifndef SMSGW_SERVER_RPC_MESSAGING_GRPC_SERVICE_H_
 #define SMSGW_SERVER_RPC_MESSAGING_GRPC_SERVICE_H_
 
+#include "server/domain/message_watch_hub.h"
 #include "server/domain/messaging_service.h"
 #include "server/rpc/call_runner.h"
 #include "smsgw/v1/messaging.grpc.pb.h"
@@ -9,12 +10,14 @@
 namespace smsgw::rpc {
 
 // smsgw.v1.MessagingService over the callback API: translates protos to
-// domain::MessagingService calls on the executor. `runner` and `messaging` are not
-// owned and must outlive the service. Thread-safe.
+// domain::MessagingService calls on the executor. `runner`, `messaging` and
+// `watch_hub` are not owned and must outlive the service; without a hub,
+// WatchMessages answers UNIMPLEMENTED. Thread-safe.
 class MessagingGrpcService final : public v1::MessagingService::CallbackService {
  public:
-  MessagingGrpcService(CallRunner* runner, domain::MessagingService* messaging)
-      : runner_(runner), messaging_(messaging) {}
+  MessagingGrpcService(CallRunner* runner, domain::MessagingService* messaging,
+                       domain::MessageWatchHub* watch_hub = nullptr)
+      : runner_(runner), messaging_(messaging), watch_hub_(watch_hub) {}
   ::grpc::ServerUnaryReactor* SendMessage(
       ::grpc::CallbackServerContext* context,
       const v1::SendMessageRequest* request, v1::SendMessageResponse* response) override;
@@ -46,6 +49,7 @@ class MessagingGrpcService final : public v1::MessagingService::CallbackService 
  private:
   CallRunner* runner_;
   domain::MessagingService* messaging_;
+  domain::MessageWatchHub* watch_hub_;
 };
 
 }  // namespace smsgw::rpc

@@ -175,11 +175,20 @@ CREATE TABLE phone_verifications (
 CREATE INDEX phone_verifications_user ON phone_verifications(user_id, create_time);
 )sql";
 
+// A DELETED event must still tell watchers which conversation the message was
+// in (for their filter) and what it had become; rows from before this
+// migration read as '' and UNSPECIFIED.
+constexpr char kWatchFeedColumns[] = R"sql(
+ALTER TABLE message_feed ADD COLUMN conversation_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE message_feed ADD COLUMN status INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
   static const auto* migrations = new std::vector<Migration>{
       {1, "initial schema", kInitialSchema},
+      {2, "watch feed conversation and status", kWatchFeedColumns},
   };
   return *migrations;
 }

@@ -113,14 +113,18 @@ absl::Status CheckMediaList(const std::vector<std::string>& items,
 }
 
 // Appends one watch-feed event. Messages without an owner (unrouted inbound)
-// go to owner 0, which only admins watch.
+// go to owner 0, which only admins watch. The row copies the message's
+// conversation and current status, so call it while the message row still
+// exists (before a DELETE).
 absl::Status AppendFeed(Connection& conn, int64_t owner_id,
                         absl::string_view message_id, FeedEventType type,
                         absl::Time event_time) {
   SMSGW_ASSIGN_OR_RETURN(
       Statement stmt,
       conn.Prepare("INSERT INTO message_feed(owner_id, message_id, type,"
-                   " event_time) VALUES (?, ?, ?, ?)"));
+                   " event_time, conversation_id, status) SELECT ?1, ?2, ?3,"
+                   " ?4, COALESCE(m.conversation_id, ''), COALESCE(m.status, 0)"
+                   " FROM (SELECT 1) LEFT JOIN messages m ON m.id = ?2"));
   return stmt.Bind(1, owner_id)
       .Bind(2, message_id)
       .Bind(3, static_cast<int>(type))
@@ -457,7 +461,7 @@ absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
       CheckMediaList(message.media_content_types, "media_content_types"));
 
   CreateResult result;
-  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
     if (key.has_value()) {
       std::optional<std::pair<std::string, std::string>> stored;
       {
@@ -542,7 +546,7 @@ absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
     return absl::InvalidArgumentError("status update has no status");
   }
   Message after;
-  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
     SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
     if (before.provider_sid.empty() && !after.provider_sid.empty()) {
@@ -563,7 +567,7 @@ absl::StatusOr<std::optional<Message>> SqliteMessageStore::ApplyStatusBySid(
     return absl::InvalidArgumentError("status update has no provider sid");
   }
   std::optional<Message> after;
-  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         Statement find,
         conn.Prepare("SELECT id FROM messages WHERE provider_sid = ?"));
@@ -596,7 +600,7 @@ absl::StatusOr<CreateResult> SqliteMessageStore::InsertInbound(
   SMSGW_RETURN_IF_ERROR(
       CheckMediaList(message.media_content_types, "media_content_types"));
   CreateResult result;
-  absl::Status status = db_->Write([&](Connection& conn) -> absl::Status {
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
     {
       SMSGW_ASSIGN_OR_RETURN(
           Statement find,
@@ -658,7 +662,7 @@ absl::Status SqliteMessageStore::SetOptOut(absl::string_view peer,
                                            absl::string_view our_number,
                                            absl::string_view keyword,
                                            absl::Time time) {
-  return db_->Write([&](Connection& conn) -> absl::Status {
+  return Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
         conn.Prepare("INSERT INTO opt_outs(peer_number, our_number, keyword,"
@@ -673,7 +677,7 @@ absl::Status SqliteMessageStore::SetOptOut(absl::string_view peer,
 
 absl::Status SqliteMessageStore::ClearOptOut(absl::string_view peer,
                                              absl::string_view our_number) {
-  return db_->Write([&](Connection& conn) -> absl::Status {
+  return Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
         conn.Prepare("DELETE FROM opt_outs WHERE peer_number = ? AND"
@@ -685,7 +689,7 @@ absl::Status SqliteMessageStore::ClearOptOut(absl::string_view peer,
 absl::Status SqliteMessageStore::RecordRetry(absl::string_view id,
                                              const StatusUpdate& attempt,
                                              absl::Time next_attempt_time) {
-  return db_->Write([&](Connection& conn) -> absl::Status {
+  return Write([&](Connection& conn) -> absl::Status {
     int64_t seq = 0;
     MessageStatus current = MessageStatus::kUnspecified;
     std::string provider_sid;
@@ -929,7 +933,7 @@ absl::StatusOr<std::vector<Conversation>> SqliteMessageStore::ListConversations(
 
 absl::Status SqliteMessageStore::Delete(absl::string_view id) {
   const absl::Time now = clock_->Now();
-  return db_->Write([&](Connection& conn) -> absl::Status {
+  return Write([&](Connection& conn) -> absl::Status {
     int64_t seq = 0;
     std::optional<int64_t> owner_id;
     std::string conversation_id;
@@ -946,6 +950,8 @@ absl::Status SqliteMessageStore::Delete(absl::string_view id) {
       owner_id = stmt.OptInt(1);
       conversation_id = stmt.Text(2);
     }
+    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, owner_id.value_or(0), id,
+                                     FeedEventType::kDeleted, now));
     {
       // Reports go by ON DELETE CASCADE, the FTS row by trigger.
       SMSGW_ASSIGN_OR_RETURN(
@@ -956,8 +962,7 @@ absl::Status SqliteMessageStore::Delete(absl::string_view id) {
       SMSGW_RETURN_IF_ERROR(
           RefreshConversation(conn, *owner_id, conversation_id));
     }
-    return AppendFeed(conn, owner_id.value_or(0), id, FeedEventType::kDeleted,
-                      now);
+    return absl::OkStatus();
   });
 }
 
@@ -969,13 +974,15 @@ absl::StatusOr<int64_t> SqliteMessageStore::DeleteAll(
           ? " WHERE owner_id = ?1 AND conversation_id = ?2"
           : " WHERE owner_id = ?1";
   int64_t deleted = 0;
-  SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
     {
       SMSGW_ASSIGN_OR_RETURN(
           Statement stmt,
           conn.Prepare(absl::StrCat(
               "INSERT INTO message_feed(owner_id, message_id, type,"
-              " event_time) SELECT owner_id, id, ?3, ?4 FROM messages",
+              " event_time, conversation_id, status)"
+              " SELECT owner_id, id, ?3, ?4, conversation_id, status"
+              " FROM messages",
               where, " ORDER BY seq")));
       stmt.Bind(1, owner_id)
           .Bind(3, static_cast<int>(FeedEventType::kDeleted))
@@ -1131,6 +1138,95 @@ absl::StatusOr<MessageStats> SqliteMessageStore::Stats(int64_t owner_id,
                      return a.priced_count > b.priced_count;
                    });
   return stats;
+}
+
+// --- Watch feed ---
+
+absl::Status SqliteMessageStore::Write(
+    const std::function<absl::Status(Connection&)>& fn) {
+  int64_t feed_cursor = 0;
+  SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_RETURN_IF_ERROR(fn(conn));
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT seq FROM sqlite_sequence"
+                     " WHERE name = 'message_feed'"));
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) feed_cursor = stmt.Int(0);
+    return absl::OkStatus();
+  }));
+  // Compared with what was last announced, not with the value before `fn`:
+  // one read per write instead of two. A write that appended nothing right
+  // after another's commit may announce that one's cursor again, which
+  // listeners tolerate; a write that appended is never missed, because its
+  // cursor exceeds every cursor committed before it.
+  int64_t announced = announced_cursor_.load();
+  while (feed_cursor > announced &&
+         !announced_cursor_.compare_exchange_weak(announced, feed_cursor)) {
+  }
+  if (feed_cursor <= announced) return absl::OkStatus();
+  std::function<void(int64_t)> listener;
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener = listener_;
+  }
+  if (listener) listener(feed_cursor);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<FeedEvent>> SqliteMessageStore::ListFeed(
+    int64_t owner_id, int64_t after_cursor, int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<FeedEvent> events;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(absl::StrCat(
+            "SELECT f.cursor, f.owner_id, f.message_id, f.type, f.event_time,"
+            " f.conversation_id, f.status, ",
+            kMessageColumns,
+            " FROM message_feed f LEFT JOIN messages m ON m.id = f.message_id"
+            " LEFT JOIN users u ON u.id = m.owner_id"
+            " WHERE f.owner_id = ? AND f.cursor > ? ORDER BY f.cursor"
+            " LIMIT ?")));
+    stmt.Bind(1, owner_id).Bind(2, after_cursor).Bind(3, limit);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      FeedEvent e;
+      e.cursor = stmt.Int(0);
+      e.owner_id = stmt.Int(1);
+      e.message_id = stmt.Text(2);
+      e.type = static_cast<FeedEventType>(stmt.Int(3));
+      e.event_time = stmt.Time(4);
+      e.conversation_id = stmt.Text(5);
+      e.status = static_cast<MessageStatus>(stmt.Int(6));
+      if (!stmt.IsNull(7)) e.message = ReadMessage(stmt, 7);  // m.seq
+      events.push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  }));
+  return events;
+}
+
+absl::StatusOr<int64_t> SqliteMessageStore::LatestFeedCursor() {
+  int64_t cursor = 0;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT seq FROM sqlite_sequence"
+                     " WHERE name = 'message_feed'"));
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) cursor = stmt.Int(0);
+    return absl::OkStatus();
+  }));
+  return cursor;
+}
+
+void SqliteMessageStore::SetFeedListener(
+    std::function<void(int64_t latest_cursor)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
 }
 
 }  // namespace smsgw::storage::sqlite

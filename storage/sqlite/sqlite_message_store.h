@@ -15,10 +15,14 @@
 // - A conversation's `update_time` is the create_time of its last message
 //   (the one with the highest seq); deleting messages moves it back.
 // - Feed events of messages without an owner carry owner_id 0.
+// - A feed row copies the message's conversation_id and status as they were
+//   right after the event; ListFeed() joins the message as it is now.
 #ifndef SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
 #define SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "storage/message_store.h"
@@ -114,10 +119,26 @@ class SqliteMessageStore final : public MessageStore {
   // Internal if a price sum overflows 64 bits (about 9.2e12 units).
   absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
                                      absl::Time end) override;
+  // --- Watch feed ---
+  absl::StatusOr<std::vector<FeedEvent>> ListFeed(int64_t owner_id,
+                                                  int64_t after_cursor,
+                                                  int limit) override;
+  absl::StatusOr<int64_t> LatestFeedCursor() override;
+  void SetFeedListener(
+      std::function<void(int64_t latest_cursor)> listener) override;
 
  private:
+  // Database::Write plus the feed listener: after a commit whose feed
+  // sequence moved past what was last announced, calls the listener. Every
+  // write of this store must go through it (never db_->Write directly), so
+  // that no change that appends feed rows can forget to wake watchers.
+  absl::Status Write(const std::function<absl::Status(Connection&)>& fn);
+
   Database* db_;
   Clock* clock_;
+  std::atomic<int64_t> announced_cursor_{0};
+  absl::Mutex listener_mu_;
+  std::function<void(int64_t)> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace smsgw::storage::sqlite

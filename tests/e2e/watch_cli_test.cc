@@ -1,0 +1,104 @@
+// `smsgw watch` end to end: the real binary against the real server.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/run_command.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw {
+namespace {
+
+using ::smsgw::testing::BuiltBinary;
+using ::smsgw::testing::CommandResult;
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::ServerProcess;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::SizeIs;
+
+class WatchCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerProcess::Options options;
+    options.db_path = dir_.File("data/smsgw.db");
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_THAT(server_->Start(), IsOk());
+    CommandResult signup =
+        Smsgw({"signup", "--username=ann", "--password=correct horse"});
+    ASSERT_EQ(signup.exit_code, 0) << signup.err;
+  }
+
+  CommandResult Smsgw(std::vector<std::string> args,
+                      const std::string& config = "config") {
+    std::vector<std::string> argv = {BuiltBinary("smsgw"),
+                                     "--server=" + server_->grpc_address(),
+                                     "--config_dir=" + dir_.File(config)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv);
+  }
+
+  static std::vector<std::string> Lines(const std::string& out) {
+    return absl::StrSplit(out, '\n', absl::SkipEmpty());
+  }
+
+  smsgw::testing::TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(WatchCliTest, PrintsOneLinePerEventAfterACursor) {
+  ASSERT_EQ(Smsgw({"send", "--to=+14155550100", "--body=first"}).exit_code, 0);
+  CommandResult replay = Smsgw({"watch", "--after=0", "--max_events=2"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::vector<std::string> lines = Lines(replay.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0],
+              MatchesRegex("1  CREATED  [0-9a-f-]{36}  PENDING  "
+                           "\\+15005550006 -> \\+14155550100  first"));
+  EXPECT_THAT(lines[1], MatchesRegex("2  STATUS_CHANGED  .*  QUEUED  .*"));
+
+  // Bob's watch after cursor 2 gets Bob's next event whenever it starts
+  // (Ann's later status callbacks are not his).
+  ASSERT_EQ(Smsgw({"signup", "--username=bob", "--password=correct horse"},
+                  "config-bob")
+                .exit_code,
+            0);
+  CommandResult follow;
+  std::thread watcher([&] {
+    follow = Smsgw({"watch", "--after=2", "--max_events=1"}, "config-bob");
+  });
+  ASSERT_EQ(Smsgw({"send", "--to=+14155550100", "--body=second"}, "config-bob")
+                .exit_code,
+            0);
+  watcher.join();
+  ASSERT_EQ(follow.exit_code, 0) << follow.err;
+  lines = Lines(follow.out);
+  ASSERT_THAT(lines, SizeIs(1));
+  EXPECT_THAT(lines[0], MatchesRegex("[0-9]+  CREATED  .*  second"));
+}
+
+TEST_F(WatchCliTest, JsonPrintsOneObjectPerLine) {
+  ASSERT_EQ(Smsgw({"send", "--to=+14155550100", "--body=hi"}).exit_code, 0);
+  CommandResult json = Smsgw({"--json", "watch", "--after=0", "--max_events=2"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  std::vector<std::string> lines = Lines(json.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0], HasSubstr("\"cursor\":\"1\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"type\":\"MESSAGE_EVENT_TYPE_CREATED\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"status\":\"MESSAGE_STATUS_QUEUED\""));
+}
+
+TEST_F(WatchCliTest, ABadCursorIsRefusedWithExitOne) {
+  CommandResult bad = Smsgw({"watch", "--after=abc"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(bad.err, HasSubstr("after_cursor"));
+}
+
+}  // namespace
+}  // namespace smsgw
