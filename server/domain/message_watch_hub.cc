@@ -8,29 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/domain/conversation_id.h"
 
 namespace smsgw::domain {
 namespace {
 
-constexpr size_t kMaxConversationId = 128;
 constexpr size_t kMaxCursorDigits = 19;  // int64 max is 19 digits
-
-// The rule of MessagingService's conversation ids (SendRequest), repeated
-// here so that the hub does not depend on the sending side.
-absl::Status ValidateConversationId(absl::string_view id) {
-  if (id.empty() || id.size() > kMaxConversationId) {
-    return absl::InvalidArgumentError(
-        "conversation_id must be 1 to 128 characters long");
-  }
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
-        c != '.' && c != ':' && c != '-' && c != '+') {
-      return absl::InvalidArgumentError(
-          "conversation_id may contain only letters, digits and _ . : - +");
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 

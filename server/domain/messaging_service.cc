@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
+#include "server/domain/conversation_id.h"
 #include "server/domain/segments.h"
 #include "server/domain/sender_id.h"
 
@@ -28,24 +29,8 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxMediaUrls = 10;        // Twilio 21623
 constexpr size_t kMaxMediaUrlLength = 2048;
-constexpr size_t kMaxConversationId = 128;
 constexpr size_t kMaxIdempotencyKey = 255;
 constexpr size_t kMaxQueryLength = 1024;
-
-absl::Status ValidateConversationId(absl::string_view id) {
-  if (id.empty() || id.size() > kMaxConversationId) {
-    return absl::InvalidArgumentError(
-        "conversation_id must be 1 to 128 characters long");
-  }
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
-        c != '.' && c != ':' && c != '-' && c != '+') {
-      return absl::InvalidArgumentError(
-          "conversation_id may contain only letters, digits and _ . : - +");
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ValidateIdempotencyKey(absl::string_view key) {
   if (key.size() > kMaxIdempotencyKey) {
