@@ -73,9 +73,25 @@ absl::Status DeliveryService::ApplyStatusCallback(
       message->price.empty()) {
     outbound_->RefreshFromProvider(callback.message_sid);
   }
-  if (callback.error_code == kUnsubscribedRecipient && message.has_value()) {
-    SMSGW_RETURN_IF_ERROR(messages_->SetOptOut(
-        message->to, message->our_number, "21610", update.event_time));
+  if (callback.error_code == kUnsubscribedRecipient) {
+    if (message.has_value()) {
+      SMSGW_RETURN_IF_ERROR(messages_->SetOptOut(
+          message->to, message->our_number, "21610", update.event_time));
+    } else {
+      // Kept for later: applying it then records no opt-out, so take the
+      // pair from the callback itself (To = the recipient, From = our
+      // number).
+      absl::StatusOr<std::string> peer = phones_->ToE164(callback.to);
+      absl::StatusOr<std::string> ours = phones_->ToE164(callback.from);
+      if (peer.ok() && ours.ok()) {
+        SMSGW_RETURN_IF_ERROR(
+            messages_->SetOptOut(*peer, *ours, "21610", update.event_time));
+      } else {
+        SMSGW_LOG(kWarning) << "21610 for an unknown SID without a usable "
+                               "To/From; no opt-out recorded sid="
+                            << callback.message_sid;
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -97,23 +113,6 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
   absl::StatusOr<std::string> from = phones_->ToE164(sms.from);
   const std::string peer = from.ok() ? *from : sms.from;
   const absl::Time now = clock_->Now();
-
-  InboundOutcome outcome;
-  outcome.keyword = ClassifyKeyword(sms.body);
-  switch (outcome.keyword) {
-    case KeywordAction::kOptOut:
-      SMSGW_RETURN_IF_ERROR(
-          messages_->SetOptOut(peer, *to, NormalizedKeyword(sms.body), now));
-      SMSGW_LOG(kInfo) << "opt-out recorded our_number=" << *to;
-      break;
-    case KeywordAction::kOptIn:
-      SMSGW_RETURN_IF_ERROR(messages_->ClearOptOut(peer, *to));
-      SMSGW_LOG(kInfo) << "opt-out lifted our_number=" << *to;
-      break;
-    case KeywordAction::kHelp:
-    case KeywordAction::kNone:
-      break;
-  }
 
   storage::Message m;
   m.id = NewUuid();
@@ -152,8 +151,31 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
   }
   SMSGW_ASSIGN_OR_RETURN(storage::CreateResult stored,
                          messages_->InsertInbound(m));
+  InboundOutcome outcome;
   outcome.message = std::move(stored.message);
   outcome.replayed = stored.replayed;
+  // Keywords count once per message: a retried webhook (replayed) must not
+  // redo an old STOP after a later START. The cost: if this write fails
+  // after the insert, the answer is 5xx but Twilio's retry is a replay and
+  // records nothing (Twilio's own block still refuses sends with 21610, and
+  // that callback records the opt-out).
+  outcome.keyword = ClassifyKeyword(sms.body);
+  if (!outcome.replayed) {
+    switch (outcome.keyword) {
+      case KeywordAction::kOptOut:
+        SMSGW_RETURN_IF_ERROR(messages_->SetOptOut(
+            peer, *to, NormalizedKeyword(sms.body), now));
+        SMSGW_LOG(kInfo) << "opt-out recorded our_number=" << *to;
+        break;
+      case KeywordAction::kOptIn:
+        SMSGW_RETURN_IF_ERROR(messages_->ClearOptOut(peer, *to));
+        SMSGW_LOG(kInfo) << "opt-out lifted our_number=" << *to;
+        break;
+      case KeywordAction::kHelp:
+      case KeywordAction::kNone:
+        break;
+    }
+  }
   SMSGW_LOG(kInfo) << "inbound " << (outcome.replayed ? "repeated" : "stored")
                    << " id=" << outcome.message.id
                    << " sid=" << sms.message_sid << " routed_to="

@@ -71,16 +71,18 @@ class DeliveryService {
   // Records the callback as a delivery report and moves the message forward
   // only (a late, repeated or out-of-order callback changes nothing else).
   // A callback for a SID not stored yet is kept and applied when the SID is
-  // stored. Twilio's 21610 (recipient unsubscribed) also records an opt-out.
+  // stored. Twilio's 21610 (recipient unsubscribed) also records an opt-out
+  // (of the callback's To from its From when the SID is not stored yet).
   // InvalidArgument for a missing MessageSid / MessageStatus, an unknown
   // status word or a malformed ErrorCode; PermissionDenied for another
   // account.
   absl::Status ApplyStatusCallback(const StatusCallback& callback);
 
-  // Stores an inbound SMS once per MessageSid (Twilio retries webhooks).
-  // Opt-out keywords (STOP…, START…, HELP…) are recorded before routing; the
-  // message then goes to the user with the most recent conversation with
-  // the sender on that number, or is kept unrouted (visible to admins).
+  // Stores an inbound SMS once per MessageSid (Twilio retries webhooks). It
+  // goes to the user with the most recent conversation with the sender on
+  // that number, or is kept unrouted (visible to admins). Opt-out keywords
+  // (STOP…, START…) are recorded when the message is first stored, never on
+  // a repeated MessageSid.
   // InvalidArgument for a missing MessageSid / From / To or a To that is not
   // a phone number; PermissionDenied for another account.
   absl::StatusOr<InboundOutcome> ReceiveInbound(const InboundSms& sms);

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
@@ -49,6 +50,21 @@ absl::StatusOr<std::optional<int>> IntValue(const Params& params,
         absl::StrCat(name, " must be a whole number"));
   }
   return std::optional<int>(value);
+}
+
+// Twilio sends each of its parameters once. When one we read repeats, which
+// value the sender meant is ambiguous (FormValue would silently take the
+// first), so the request is refused; repeats of names we do not read are
+// signed like any other parameter and ignored.
+absl::Status CheckNotRepeated(const Params& params,
+                              std::initializer_list<absl::string_view> names) {
+  for (absl::string_view name : names) {
+    if (twilio::FormValues(params, name).size() > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " appears more than once"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -105,6 +121,13 @@ WebhookResponse TwilioWebhookHandler::HandleStatus(
   if (std::optional<WebhookResponse> refused = Admit(request, &params)) {
     return *refused;
   }
+  if (absl::Status single = CheckNotRepeated(
+          params, {"AccountSid", "MessageSid", "SmsSid", "MessageStatus",
+                   "SmsStatus", "ErrorCode", "ErrorMessage", "RawDlrDoneDate",
+                   "From", "To"});
+      !single.ok()) {
+    return FromStatus(single);
+  }
   domain::StatusCallback callback;
   callback.account_sid = Value(params, "AccountSid");
   callback.message_sid = Value(params, "MessageSid");
@@ -133,6 +156,13 @@ WebhookResponse TwilioWebhookHandler::HandleInbound(
   if (std::optional<WebhookResponse> refused = Admit(request, &params)) {
     return *refused;
   }
+  if (absl::Status single = CheckNotRepeated(
+          params, {"AccountSid", "MessageSid", "SmsMessageSid",
+                   "MessagingServiceSid", "From", "To", "Body", "NumMedia",
+                   "NumSegments"});
+      !single.ok()) {
+    return FromStatus(single);
+  }
   domain::InboundSms sms;
   sms.account_sid = Value(params, "AccountSid");
   sms.message_sid = Value(params, "MessageSid");
@@ -148,6 +178,12 @@ WebhookResponse TwilioWebhookHandler::HandleInbound(
     return Plain(400, "NumMedia must be between 0 and 10");
   }
   for (int i = 0; i < media; ++i) {
+    if (absl::Status single = CheckNotRepeated(
+            params, {absl::StrCat("MediaUrl", i),
+                     absl::StrCat("MediaContentType", i)});
+        !single.ok()) {
+      return FromStatus(single);
+    }
     std::string url = Value(params, absl::StrCat("MediaUrl", i));
     if (url.empty()) {
       return Plain(400, absl::StrCat("MediaUrl", i, " is missing"));
@@ -158,6 +194,9 @@ WebhookResponse TwilioWebhookHandler::HandleInbound(
   }
   absl::StatusOr<std::optional<int>> segments = IntValue(params, "NumSegments");
   if (!segments.ok()) return FromStatus(segments.status());
+  if (segments->has_value() && **segments < 0) {
+    return Plain(400, "NumSegments must not be negative");
+  }
   sms.num_segments = *segments;
   absl::StatusOr<domain::InboundOutcome> outcome =
       delivery_->ReceiveInbound(sms);
@@ -182,7 +221,7 @@ void TwilioWebhookHandler::Register(httplib::Server& server) {
       request.content_type = req.get_header_value("Content-Type");
       request.signature = req.get_header_value("X-Twilio-Signature");
       bool too_large = false;
-      reader([&](const char* data, size_t length) {
+      const bool read = reader([&](const char* data, size_t length) {
         if (request.body.size() + length > options_.max_body_bytes) {
           too_large = true;
           return false;
@@ -190,9 +229,14 @@ void TwilioWebhookHandler::Register(httplib::Server& server) {
         request.body.append(data, length);
         return true;
       });
-      WebhookResponse response = too_large
-                                      ? Plain(413, "request body too large")
-                                      : (this->*handle)(request);
+      // httplib refuses a Content-Length over its payload limit itself
+      // (res.status 413) without calling us, and a cut-off body also fails
+      // the read: never hand a partial body to the handler.
+      WebhookResponse response =
+          too_large || (!read && res.status == 413)
+              ? Plain(413, "request body too large")
+          : !read ? Plain(400, "could not read the request body")
+                  : (this->*handle)(request);
       res.status = response.status;
       if (!response.body.empty()) {
         res.set_content(response.body, response.content_type);

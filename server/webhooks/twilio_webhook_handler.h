@@ -58,9 +58,10 @@ class TwilioWebhookHandler {
 
   TwilioWebhookHandler(domain::DeliveryService* delivery, Options options);
 
-  // Status callback: 204 when applied or kept; 400 for a malformed form or
-  // missing parameters; 403 for a missing or wrong signature; 413 too
-  // large; 415 not form-encoded; 5xx when storage failed (Twilio retries).
+  // Status callback: 204 when applied or kept; 400 for a malformed form,
+  // missing parameters or a repeated one that is read (custom parameters
+  // may repeat); 403 for a missing or wrong signature; 413 too large; 415
+  // not form-encoded; 5xx when storage failed (Twilio retries).
   WebhookResponse HandleStatus(const WebhookRequest& request);
 
   // Inbound message: 200 text/xml empty TwiML when stored (also for a
