@@ -530,7 +530,9 @@ class SmsgwTlsTest(unittest.TestCase):
                             timeout=CALL_TIMEOUT)
         self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE,
                          raised.exception.details())
-        check("TLS client that does not trust the certificate -> UNAVAILABLE")
+        self.assertIn("certificate verify failed", raised.exception.details())
+        check("TLS client that does not trust the certificate -> UNAVAILABLE "
+              "(certificate verify failed)")
 
 
 def main():
