@@ -2,11 +2,13 @@
 # Runs the cross-language client suites against the real smsgw-server of a
 # build: Python (Debian's python3-grpcio, stubs generated from protos/ at run
 # time) and Node.js (@grpc/grpc-js + @grpc/proto-loader reading protos/).
-# Each suite starts and stops its own server (127.0.0.1, ephemeral ports,
-# embedded Twilio simulator, temporary database); this script starts nothing.
+# Each suite starts and stops its own servers (127.0.0.1, ephemeral ports,
+# embedded Twilio simulator, temporary database): one plaintext, and one with
+# SMSGW_TLS_CERT/SMSGW_TLS_KEY set to a self-signed certificate the suite makes
+# with the openssl CLI. This script starts nothing.
 # usage: run_interop.sh <build dir> [python] [node]   (default: both)
 # Exit status: 0 when every suite passed; 1 otherwise; 2 when a prerequisite
-# (smsgw-server, python3-grpcio, node_modules) is missing.
+# (smsgw-server, openssl, python3-grpcio, node_modules) is missing.
 set -euo pipefail
 [[ $# -ge 1 ]] || { echo "usage: $0 <build dir> [python] [node]" >&2; exit 2; }
 build=$(cd "$1" && pwd)
@@ -16,6 +18,7 @@ suites=("$@")
 [[ ${#suites[@]} -gt 0 ]] || suites=(python node)
 
 [[ -x $build/smsgw-server ]] || { echo "no $build/smsgw-server: build it first" >&2; exit 2; }
+command -v openssl >/dev/null || { echo "the TLS cases need the openssl CLI (apt-get install openssl)" >&2; exit 2; }
 
 failed=0
 for suite in "${suites[@]}"; do

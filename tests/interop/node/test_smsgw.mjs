@@ -7,7 +7,7 @@
 //        (or `npm test` in tests/interop/node; default build dir ./build)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,13 +37,16 @@ let server; // { child, dir, address }
 
 function log(text) { process.stdout.write(`  ok: ${text}\n`); }
 
-async function startServer() {
+// Starts smsgw-server; extraEnv (e.g. SMSGW_TLS_CERT) is added to a
+// scrubbed environment.
+async function startServer(extraEnv = {}) {
   const binary = path.join(buildDir, 'smsgw-server');
   fs.accessSync(binary, fs.constants.X_OK);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-node-'));
   const portFile = path.join(dir, 'ports');
   const env = Object.fromEntries(Object.entries(process.env).filter(
     ([name]) => !/^(TWILIO_|SMSGW_|JWT_)/.test(name)));
+  Object.assign(env, extraEnv);
   const logFd = fs.openSync(path.join(dir, 'server.log'), 'w');
   const child = spawn(binary, [
     `--db_path=${dir}/smsgw.db`, '--grpc_addr=127.0.0.1:0', '--http_addr=127.0.0.1:0',
@@ -84,6 +87,17 @@ function call(client, method, request, metadata = new grpc.Metadata()) {
   });
 }
 // README:end node-call
+
+// Makes a self-signed certificate for localhost and 127.0.0.1 in dir with the
+// openssl CLI; returns the PEM paths.
+function makeSelfSignedCert(dir) {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+    '-out', cert, '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '1'], { stdio: 'ignore' });
+  return { cert, key };
+}
 
 function bearer(token) {
   const metadata = new grpc.Metadata();
@@ -364,6 +378,75 @@ describe('smsgw from Node.js', () => {
       log('WatchMessages after_cursor replays the events after that cursor');
     } finally {
       resumed.stream.cancel();
+    }
+  });
+});
+
+describe('smsgw from Node.js over TLS', () => {
+  let tlsServer;
+  let certDir;
+  let rootCert;
+
+  before(async () => {
+    certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-node-tls-'));
+    const { cert, key } = makeSelfSignedCert(certDir);
+    rootCert = fs.readFileSync(cert);
+    tlsServer = await startServer({ SMSGW_TLS_CERT: cert, SMSGW_TLS_KEY: key });
+    process.stdout.write(`smsgw-server (TLS) pid ${tlsServer.child.pid} on ${tlsServer.address}\n`);
+  });
+
+  after(async () => {
+    if (tlsServer) await stopServer(tlsServer);
+    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('signs up, gets the current user and sends over TLS', async () => {
+    const creds = grpc.credentials.createSsl(rootCert);
+    // Check the cert's DNS:localhost name: Node rejects an IP as TLS SNI name.
+    const options = { 'grpc.ssl_target_name_override': 'localhost' };
+    const auth = new smsgw.v1.AuthService(tlsServer.address, creds, options);
+    const messaging = new smsgw.v1.MessagingService(tlsServer.address, creds, options);
+    try {
+      const username = `js-tls-${randomUUID().slice(0, 12)}`;
+      const signup = await call(auth, 'SignUp', { username, password: PASSWORD });
+      const md = bearer(signup.access_token);
+      const me = await call(auth, 'GetCurrentUser', {}, md);
+      assert.equal(me.user.username, username);
+      log("TLS (trusting the test's self-signed cert): SignUp, then GetCurrentUser returns the user");
+
+      const sent = await call(messaging, 'SendMessage', { to: PEER, body: 'hello over tls' }, md);
+      assert.equal(sent.message.status, 'MESSAGE_STATUS_QUEUED');
+      assert.match(sent.message.provider_sid, SM_SID);
+      log(`TLS: SendMessage -> QUEUED, sid ${sent.message.provider_sid}`);
+    } finally {
+      auth.close();
+      messaging.close();
+    }
+  });
+
+  it('refuses a plaintext client', async () => {
+    const auth = new smsgw.v1.AuthService(tlsServer.address, grpc.credentials.createInsecure());
+    try {
+      await expectCode(grpc.status.UNAVAILABLE,
+        call(auth, 'SignUp', { username: `js-plain-${randomUUID().slice(0, 8)}`, password: PASSWORD }));
+      log('plaintext client against the TLS port -> UNAVAILABLE');
+    } finally {
+      auth.close();
+    }
+  });
+
+  it('refuses a TLS client that does not trust the certificate', async () => {
+    // createSsl() with no root uses Node's bundled CAs, which lack the self-signed cert.
+    const auth = new smsgw.v1.AuthService(tlsServer.address, grpc.credentials.createSsl(),
+      { 'grpc.ssl_target_name_override': 'localhost' });
+    try {
+      const refused = call(auth, 'SignUp',
+        { username: `js-untrusted-${randomUUID().slice(0, 8)}`, password: PASSWORD });
+      await expectCode(grpc.status.UNAVAILABLE, refused);
+      await assert.rejects(refused, /self-signed certificate/);
+      log('TLS client that does not trust the certificate -> UNAVAILABLE (self-signed certificate)');
+    } finally {
+      auth.close();
     }
   });
 });

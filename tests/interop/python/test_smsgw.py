@@ -67,12 +67,13 @@ def generate_stubs(out_dir):
 class SmsgwServer:
     """One smsgw-server process on 127.0.0.1 ephemeral ports with a temp DB."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, extra_env=None):
         self.dir = tempfile.mkdtemp(prefix="smsgw-py-")
         self.log_path = os.path.join(self.dir, "server.log")
         port_file = os.path.join(self.dir, "ports")
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TWILIO_", "SMSGW_", "JWT_"))}
+        env.update(extra_env or {})
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [binary, f"--db_path={self.dir}/smsgw.db", "--grpc_addr=127.0.0.1:0",
@@ -105,6 +106,21 @@ class SmsgwServer:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_self_signed_cert(out_dir):
+    """Makes a self-signed localhost/127.0.0.1 certificate with the openssl CLI.
+
+    Returns (cert path, key path) of PEM files in out_dir.
+    """
+    cert = os.path.join(out_dir, "cert.pem")
+    key = os.path.join(out_dir, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+         "-out", cert, "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
 
 
 def setUpModule():
@@ -441,6 +457,82 @@ class SmsgwTest(unittest.TestCase):
         finally:
             resumed.cancel()
         check("WatchMessages after_cursor replays the events after that cursor")
+
+
+class SmsgwTlsTest(unittest.TestCase):
+    """gRPC over TLS: a server started with SMSGW_TLS_CERT/SMSGW_TLS_KEY.
+
+    The class starts its own server with a certificate made by `openssl req`
+    for localhost and 127.0.0.1, and trusts exactly that certificate.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cert_dir = tempfile.mkdtemp(prefix="smsgw-py-tls-")
+        cert, key = make_self_signed_cert(cls.cert_dir)
+        with open(cert, "rb") as f:
+            cls.root_pem = f.read()
+        try:
+            cls.server = SmsgwServer(os.path.join(_build_dir(), "smsgw-server"),
+                                     {"SMSGW_TLS_CERT": cert, "SMSGW_TLS_KEY": key})
+        except Exception:
+            shutil.rmtree(cls.cert_dir, ignore_errors=True)
+            raise
+        print(f"smsgw-server (TLS) pid {cls.server.process.pid} on {cls.server.grpc_address}",
+              flush=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.cert_dir, ignore_errors=True)
+
+    def test_sign_up_get_current_user_and_send_over_tls(self):
+        credentials = grpc.ssl_channel_credentials(root_certificates=self.root_pem)
+        with grpc.secure_channel(self.server.grpc_address, credentials) as channel:
+            auth = auth_pb2_grpc.AuthServiceStub(channel)
+            messaging = messaging_pb2_grpc.MessagingServiceStub(channel)
+            username = f"py-tls-{uuid.uuid4().hex[:12]}"
+            signup = auth.SignUp(auth_pb2.SignUpRequest(username=username, password=PASSWORD),
+                                 timeout=CALL_TIMEOUT)
+            creds = [("authorization", f"Bearer {signup.access_token}")]
+            me = auth.GetCurrentUser(auth_pb2.GetCurrentUserRequest(), metadata=creds,
+                                     timeout=CALL_TIMEOUT)
+            self.assertEqual(me.user.username, username)
+            check("TLS (trusting the test's self-signed cert): SignUp, then GetCurrentUser "
+                  "returns the user")
+
+            sent = messaging.SendMessage(
+                messaging_pb2.SendMessageRequest(to=PEER, body="hello over tls"),
+                metadata=creds, timeout=CALL_TIMEOUT)
+            self.assertEqual(sent.message.status, common_pb2.MESSAGE_STATUS_QUEUED)
+            self.assertRegex(sent.message.provider_sid, SM_SID)
+            check(f"TLS: SendMessage -> QUEUED, sid {sent.message.provider_sid}")
+
+    def test_plaintext_client_is_refused(self):
+        with grpc.insecure_channel(self.server.grpc_address) as channel:
+            auth = auth_pb2_grpc.AuthServiceStub(channel)
+            with self.assertRaises(grpc.RpcError) as raised:
+                auth.SignUp(auth_pb2.SignUpRequest(username=f"py-plain-{uuid.uuid4().hex[:8]}",
+                                                   password=PASSWORD),
+                            timeout=CALL_TIMEOUT)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE,
+                         raised.exception.details())
+        check("plaintext client against the TLS port -> UNAVAILABLE")
+
+    def test_client_not_trusting_the_certificate_is_refused(self):
+        # Default roots (the system's) do not include the self-signed cert.
+        with grpc.secure_channel(self.server.grpc_address,
+                                 grpc.ssl_channel_credentials()) as channel:
+            auth = auth_pb2_grpc.AuthServiceStub(channel)
+            with self.assertRaises(grpc.RpcError) as raised:
+                auth.SignUp(auth_pb2.SignUpRequest(username=f"py-untrusted-{uuid.uuid4().hex[:8]}",
+                                                   password=PASSWORD),
+                            timeout=CALL_TIMEOUT)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE,
+                         raised.exception.details())
+        self.assertIn("certificate verify failed", raised.exception.details())
+        check("TLS client that does not trust the certificate -> UNAVAILABLE "
+              "(certificate verify failed)")
 
 
 def main():
