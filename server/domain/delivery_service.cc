@@ -141,8 +141,23 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
 
   // DESIGN.md §6 rule 2: the user with the most recent conversation with this
   // peer on this number; rule 3: unrouted. (Rule 1, groups, comes later.)
-  SMSGW_ASSIGN_OR_RETURN(std::optional<storage::ConversationRef> route,
-                         messages_->FindLatestConversation(peer, *to));
+  // DESIGN.md §6 rule 1: a member's verified phone texting their proxy
+  // number posts to the group. Keywords (STOP, HELP…) are never posted.
+  std::optional<GroupRoute> group_route;
+  if (group_router_ != nullptr && outcome.keyword == KeywordAction::kNone) {
+    SMSGW_ASSIGN_OR_RETURN(group_route,
+                           group_router_->RouteInbound(peer, *to));
+  }
+  std::optional<storage::ConversationRef> route;
+  if (group_route.has_value()) {
+    route = storage::ConversationRef{group_route->user_id,
+                                     GroupConversationId(group_route->group_id, peer),
+                                     group_route->username};
+    m.group_id = group_route->group_id;
+    m.group_name = group_route->group_name;
+  } else {
+    SMSGW_ASSIGN_OR_RETURN(route, messages_->FindLatestConversation(peer, *to));
+  }
   if (route.has_value()) {
     m.owner_id = route->owner_id;
     m.owner_username = route->owner_username;
@@ -154,6 +169,9 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
                          messages_->InsertInbound(m));
   outcome.message = std::move(stored.message);
   outcome.replayed = stored.replayed;
+  if (group_route.has_value() && !outcome.replayed) {
+    group_router_->FanOutInbound(outcome.message);
+  }
   SMSGW_LOG(kInfo) << "inbound " << (outcome.replayed ? "repeated" : "stored")
                    << " id=" << outcome.message.id
                    << " sid=" << sms.message_sid << " routed_to="
