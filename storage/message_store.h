@@ -148,7 +148,7 @@ struct CreateResult {
 
 // Filters of ListMessages(). Unset fields do not filter.
 struct MessageQuery {
-  std::optional<int64_t> owner_id;  // required unless `unrouted`
+  std::optional<int64_t> owner_id;  // required unless `unrouted` or group_id
   bool unrouted = false;            // owner_id IS NULL (admins)
   std::string conversation_id;
   std::string peer_number;

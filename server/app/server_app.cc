@@ -34,6 +34,9 @@
 #include "server/rpc/auth_grpc_service.h"
 #include "server/rpc/call_runner.h"
 #include "server/rpc/group_grpc_service.h"
+#include "server/domain/group_service.h"
+#include "server/domain/phone_verification.h"
+#include "storage/sqlite/sqlite_group_store.h"
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/domain/delivery_service.h"
 #include "server/webhooks/twilio_webhook_handler.h"
@@ -87,6 +90,7 @@ class ServerAppImpl final : public ServerApp {
   absl::Status StartGrpc();
   absl::Status StartHttp();
   absl::Status StartMessaging();
+  absl::Status StartGroups();
 
   const ServerConfig config_;
 
@@ -105,6 +109,12 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<webhooks::TwilioWebhookHandler> webhook_handler_;
   std::unique_ptr<domain::MessageWatchHub> watch_hub_;
   std::vector<std::string> phone_numbers_;  // E.164 senders
+  // Groups and phone verification (StartGroups).
+  std::unique_ptr<storage::sqlite::SqliteGroupStore> group_store_;
+  std::unique_ptr<storage::sqlite::SqlitePhoneVerificationStore>
+      verification_store_;
+  std::unique_ptr<domain::GroupService> groups_;
+  std::unique_ptr<domain::PhoneVerificationService> verification_;
 
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<rpc::CallRunner> runner_;
@@ -185,10 +195,12 @@ absl::Status ServerAppImpl::StartGrpc() {
   executor_ = std::make_unique<Executor>("rpc", config_.rpc_workers,
                                          config_.rpc_queue);
   runner_ = std::make_unique<rpc::CallRunner>(executor_.get(), auth_.get());
-  auth_grpc_ = std::make_unique<rpc::AuthGrpcService>(runner_.get());
+  auth_grpc_ = std::make_unique<rpc::AuthGrpcService>(runner_.get(),
+                                                      verification_.get());
   messaging_grpc_ = std::make_unique<rpc::MessagingGrpcService>(
       runner_.get(), messaging_.get(), watch_hub_.get());
-  group_grpc_ = std::make_unique<rpc::GroupGrpcService>(runner_.get());
+  group_grpc_ =
+      std::make_unique<rpc::GroupGrpcService>(runner_.get(), groups_.get());
 
   std::shared_ptr<::grpc::ServerCredentials> credentials;
   if (!config_.tls_cert_path.empty()) {
@@ -321,12 +333,34 @@ absl::Status ServerAppImpl::StartMessaging() {
   return absl::OkStatus();
 }
 
+// Groups (DESIGN.md §6) and phone verification, over the messaging send
+// path; installs inbound routing rule 1.
+absl::Status ServerAppImpl::StartGroups() {
+  group_store_ = std::make_unique<storage::sqlite::SqliteGroupStore>(db_.get());
+  verification_store_ =
+      std::make_unique<storage::sqlite::SqlitePhoneVerificationStore>(
+          db_.get());
+  domain::GroupService::Options group_options;
+  group_options.pool = phone_numbers_;
+  groups_ = std::make_unique<domain::GroupService>(
+      group_store_.get(), messages_.get(), messaging_.get(), Clock::Real(),
+      group_options);
+  domain::PhoneVerificationService::Options verify_options;
+  if (!phone_numbers_.empty()) verify_options.from_number = phone_numbers_[0];
+  verification_ = std::make_unique<domain::PhoneVerificationService>(
+      users_.get(), verification_store_.get(), messaging_.get(), phones_.get(),
+      Clock::Real(), verify_options);
+  delivery_->SetGroupRouter(groups_.get());
+  return absl::OkStatus();
+}
+
 absl::Status ServerAppImpl::Init() {
   SMSGW_RETURN_IF_ERROR(ValidateConfig(config_));
   SMSGW_RETURN_IF_ERROR(OpenStorage());
   SMSGW_RETURN_IF_ERROR(BuildDomain());
   SMSGW_RETURN_IF_ERROR(StartHttp());
   SMSGW_RETURN_IF_ERROR(StartMessaging());
+  SMSGW_RETURN_IF_ERROR(StartGroups());
   SMSGW_RETURN_IF_ERROR(StartGrpc());
   SMSGW_LOG(kInfo) << "smsgw-server ready grpc=" << grpc_address_
                    << (config_.tls_cert_path.empty() ? " (plaintext)"

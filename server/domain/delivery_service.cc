@@ -139,9 +139,25 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
   m.send_time = now;
 
   // DESIGN.md §6 rule 2: the user with the most recent conversation with this
-  // peer on this number; rule 3: unrouted. (Rule 1, groups, comes later.)
-  SMSGW_ASSIGN_OR_RETURN(std::optional<storage::ConversationRef> route,
-                         messages_->FindLatestConversation(peer, *to));
+  // peer on this number; rule 3: unrouted.
+  // DESIGN.md §6 rule 1: a member's verified phone texting their proxy
+  // number posts to the group. Keywords (STOP, HELP…) are never posted.
+  const KeywordAction keyword = ClassifyKeyword(sms.body);
+  std::optional<GroupRoute> group_route;
+  if (group_router_ != nullptr && keyword == KeywordAction::kNone) {
+    SMSGW_ASSIGN_OR_RETURN(group_route,
+                           group_router_->RouteInbound(peer, *to));
+  }
+  std::optional<storage::ConversationRef> route;
+  if (group_route.has_value()) {
+    route = storage::ConversationRef{group_route->user_id,
+                                     GroupConversationId(group_route->group_id, peer),
+                                     group_route->username};
+    m.group_id = group_route->group_id;
+    m.group_name = group_route->group_name;
+  } else {
+    SMSGW_ASSIGN_OR_RETURN(route, messages_->FindLatestConversation(peer, *to));
+  }
   if (route.has_value()) {
     m.owner_id = route->owner_id;
     m.owner_username = route->owner_username;
@@ -152,6 +168,7 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
   SMSGW_ASSIGN_OR_RETURN(storage::CreateResult stored,
                          messages_->InsertInbound(m));
   InboundOutcome outcome;
+  outcome.keyword = keyword;
   outcome.message = std::move(stored.message);
   outcome.replayed = stored.replayed;
   // Keywords count once per message: a retried webhook (replayed) must not
@@ -159,7 +176,6 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
   // after the insert, the answer is 5xx but Twilio's retry is a replay and
   // records nothing (Twilio's own block still refuses sends with 21610, and
   // that callback records the opt-out).
-  outcome.keyword = ClassifyKeyword(sms.body);
   if (!outcome.replayed) {
     switch (outcome.keyword) {
       case KeywordAction::kOptOut:
@@ -175,6 +191,9 @@ absl::StatusOr<InboundOutcome> DeliveryService::ReceiveInbound(
       case KeywordAction::kNone:
         break;
     }
+  }
+  if (group_route.has_value() && !outcome.replayed) {
+    group_router_->FanOutInbound(outcome.message);
   }
   SMSGW_LOG(kInfo) << "inbound " << (outcome.replayed ? "repeated" : "stored")
                    << " id=" << outcome.message.id

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/domain/group_router.h"
 #include "server/domain/opt_out.h"
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
@@ -87,6 +88,12 @@ class DeliveryService {
   // a phone number; PermissionDenied for another account.
   absl::StatusOr<InboundOutcome> ReceiveInbound(const InboundSms& sms);
 
+  // --- Groups (DESIGN.md §6 rule 1) ---
+
+  // Installs the router consulted before rules 2-3 (not owned; null: none).
+  // Call before inbound traffic arrives.
+  void SetGroupRouter(GroupRouter* router) { group_router_ = router; }
+
  private:
   absl::Status CheckAccount(absl::string_view account_sid) const;
 
@@ -95,6 +102,7 @@ class DeliveryService {
   const PhoneNumberParser* phones_;
   Clock* clock_;
   const Options options_;
+  GroupRouter* group_router_ = nullptr;
 };
 
 }  // namespace smsgw::domain

@@ -329,6 +329,45 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
   return result;
 }
 
+// --- System sends (groups, phone verification) ---
+
+absl::StatusOr<Message> MessagingService::SendSystem(
+    const SystemSendRequest& request) {
+  storage::User owner;
+  owner.id = request.owner_id;
+  owner.username = request.owner_username;
+  SendRequest send;
+  send.to = request.to;
+  send.from = request.from;
+  send.body = request.body;
+  send.conversation_id = request.conversation_id;
+  SendResult ignored;
+  SMSGW_ASSIGN_OR_RETURN(Message message, BuildOutbound(owner, send, &ignored));
+  message.id = NewUuid();
+  message.group_id = request.group_id;
+  message.group_name = request.group_name;
+  SMSGW_ASSIGN_OR_RETURN(storage::CreateResult created,
+                         messages_->CreateOutbound(message, std::nullopt));
+  SMSGW_LOG(kInfo) << "system message stored id=" << created.message.id
+                   << " owner=" << request.owner_id
+                   << " group=" << request.group_id;
+  queue_->Enqueue(created.message);
+  return created.message;
+}
+
+std::vector<Message> MessagingService::AwaitAll(
+    const std::vector<std::string>& ids, absl::Time deadline) {
+  const absl::Time wait_until =
+      std::min(clock_->Now() + options_.wait_budget, deadline);
+  std::vector<Message> out;
+  for (const std::string& id : ids) {
+    queue_->AwaitFirstAnswer(id, wait_until);
+    absl::StatusOr<Message> current = messages_->Get(id);
+    if (current.ok()) out.push_back(*std::move(current));
+  }
+  return out;
+}
+
 absl::StatusOr<Message> MessagingService::Get(const storage::User& caller,
                                               absl::string_view id) {
   absl::StatusOr<Message> message = messages_->Get(id);

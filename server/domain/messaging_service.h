@@ -35,6 +35,21 @@ struct SendRequest {
   bool validate_only = false;           // AIP-163: check, store nothing
 };
 
+// A send the server makes on a user's behalf (group deliveries, phone
+// verification codes): `from` is fixed, the caller's conversation defaults
+// do not apply, everything else (validation, opt-out check, storage,
+// dispatch) is the same as Send().
+struct SystemSendRequest {
+  int64_t owner_id = 0;         // who the message is filed under
+  std::string owner_username;
+  std::string to;               // E.164
+  std::string from;             // one of TWILIO_PHONE_NUMBERS
+  std::string body;
+  std::string conversation_id;  // required label
+  int64_t group_id = 0;         // 0 = not a group delivery
+  std::string group_name;
+};
+
 struct SendResult {
   storage::Message message;
   std::vector<std::string> non_gsm_characters;  // what forces UCS-2
@@ -101,6 +116,18 @@ class MessagingService {
   absl::StatusOr<SendResult> Send(const storage::User& caller,
                                   const SendRequest& request,
                                   absl::Time deadline);
+
+  // --- System sends (groups, phone verification) ---
+
+  // Validates and stores a SystemSendRequest PENDING and hands it to the
+  // dispatcher without waiting. InvalidArgument names the bad field;
+  // FailedPrecondition when `to` opted out of `from` (Twilio 21610).
+  absl::StatusOr<storage::Message> SendSystem(const SystemSendRequest& request);
+
+  // Waits for the provider's first answer to each of `ids` until `deadline`
+  // (at most now + the wait budget) and returns the messages as they stand.
+  std::vector<storage::Message> AwaitAll(const std::vector<std::string>& ids,
+                                         absl::Time deadline);
 
   // The message `id` if the caller owns it or is admin; NotFound otherwise
   // (others' ids are indistinguishable from missing ones).

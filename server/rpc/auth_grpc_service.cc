@@ -12,12 +12,6 @@ void FillSession(const domain::Session& session, Response* response) {
   ToProto(session.expire_time, response->mutable_expire_time());
 }
 
-::grpc::ServerUnaryReactor* Unimplemented(
-    ::grpc::CallbackServerContext* context, const char* what) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, what));
-  return reactor;
-}
 
 }  // namespace
 
@@ -65,20 +59,41 @@ void FillSession(const domain::Session& session, Response* response) {
     ::grpc::CallbackServerContext* context,
     const v1::StartPhoneVerificationRequest* request,
     v1::StartPhoneVerificationResponse* response) {
-  return Unimplemented(
+  const absl::Time deadline = absl::FromChrono(context->deadline());
+  return runner_->RunAuthenticated(
       context,
-      "StartPhoneVerification is not implemented yet: phone verification "
-      "arrives with group messaging");
+      [this, request, response, deadline](const storage::User& user)
+          -> absl::Status {
+        if (verification_ == nullptr) {
+          return absl::UnavailableError("phone verification is not configured");
+        }
+        absl::StatusOr<domain::VerificationStarted> started =
+            verification_->Start(user, request->phone_number(), deadline);
+        if (!started.ok()) return started.status();
+        response->set_phone_number(started->phone_number);
+        ToProto(started->expire_time, response->mutable_expire_time());
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* AuthGrpcService::ConfirmPhoneVerification(
     ::grpc::CallbackServerContext* context,
     const v1::ConfirmPhoneVerificationRequest* request,
     v1::ConfirmPhoneVerificationResponse* response) {
-  return Unimplemented(
+  return runner_->RunAuthenticated(
       context,
-      "ConfirmPhoneVerification is not implemented yet: phone verification "
-      "arrives with group messaging");
+      [this, request, response](const storage::User& user) -> absl::Status {
+        if (verification_ == nullptr) {
+          return absl::UnavailableError("phone verification is not configured");
+        }
+        absl::StatusOr<storage::User> updated =
+            verification_->Confirm(user, request->code());
+        if (!updated.ok()) return updated.status();
+        storage::User shown = *std::move(updated);
+        shown.admin = user.admin;
+        ToProto(shown, response->mutable_user());
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace smsgw::rpc

@@ -2,6 +2,7 @@
 #ifndef SMSGW_SERVER_RPC_AUTH_GRPC_SERVICE_H_
 #define SMSGW_SERVER_RPC_AUTH_GRPC_SERVICE_H_
 
+#include "server/domain/phone_verification.h"
 #include "server/rpc/call_runner.h"
 #include "smsgw/v1/auth.grpc.pb.h"
 
@@ -12,7 +13,12 @@ namespace smsgw::rpc {
 // outlive the service. Thread-safe.
 class AuthGrpcService final : public v1::AuthService::CallbackService {
  public:
-  explicit AuthGrpcService(CallRunner* runner) : runner_(runner) {}
+  // `verification` (not owned; null: the phone verification RPCs answer
+  // UNAVAILABLE) must outlive the service.
+  explicit AuthGrpcService(CallRunner* runner,
+                           domain::PhoneVerificationService* verification =
+                               nullptr)
+      : runner_(runner), verification_(verification) {}
 
   ::grpc::ServerUnaryReactor* SignUp(::grpc::CallbackServerContext* context,
                                      const v1::SignUpRequest* request,
@@ -35,6 +41,7 @@ class AuthGrpcService final : public v1::AuthService::CallbackService {
 
  private:
   CallRunner* runner_;
+  domain::PhoneVerificationService* verification_;
 };
 
 }  // namespace smsgw::rpc

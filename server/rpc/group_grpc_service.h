@@ -2,16 +2,20 @@
 #ifndef SMSGW_SERVER_RPC_GROUP_GRPC_SERVICE_H_
 #define SMSGW_SERVER_RPC_GROUP_GRPC_SERVICE_H_
 
+#include "server/domain/group_service.h"
 #include "server/rpc/call_runner.h"
 #include "smsgw/v1/groups.grpc.pb.h"
 
 namespace smsgw::rpc {
 
-// smsgw.v1.GroupService over the callback API. `runner` is not owned and must
-// outlive the service. Thread-safe.
+// smsgw.v1.GroupService over the callback API. `runner` and `groups` are not
+// owned and must outlive the service (null `groups`: every RPC answers
+// UNAVAILABLE). Thread-safe.
 class GroupGrpcService final : public v1::GroupService::CallbackService {
  public:
-  explicit GroupGrpcService(CallRunner* runner) : runner_(runner) {}
+  explicit GroupGrpcService(CallRunner* runner,
+                            domain::GroupService* groups = nullptr)
+      : runner_(runner), groups_(groups) {}
   ::grpc::ServerUnaryReactor* CreateGroup(
       ::grpc::CallbackServerContext* context,
       const v1::CreateGroupRequest* request, v1::CreateGroupResponse* response) override;
@@ -36,6 +40,7 @@ class GroupGrpcService final : public v1::GroupService::CallbackService {
 
  private:
   CallRunner* runner_;
+  domain::GroupService* groups_;
 };
 
 }  // namespace smsgw::rpc

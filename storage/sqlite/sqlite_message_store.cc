@@ -803,9 +803,12 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
   std::vector<Arg> args;
   if (query.unrouted) {
     where.push_back("m.owner_id IS NULL");
-  } else {
+  } else if (query.owner_id.has_value()) {
     where.push_back("m.owner_id = ?");
     args.push_back(*query.owner_id);
+  } else if (!query.group_id.has_value()) {
+    return absl::InvalidArgumentError(
+        "a message query needs an owner, unrouted or a group");
   }
   if (!query.conversation_id.empty()) {
     where.push_back("m.conversation_id = ?");

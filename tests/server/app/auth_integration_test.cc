@@ -235,7 +235,7 @@ TEST_F(AuthIntegrationTest, AdminRoleComesFromConfiguration) {
   EXPECT_FALSE(ann->user().admin());
 }
 
-TEST_F(AuthIntegrationTest, PlaceholderRpcsSayWhatIsMissing) {
+TEST_F(AuthIntegrationTest, CreatingAGroupNeedsAVerifiedPhone) {
   StartServer();
   auto session = client_->SignUp("ann", kPassword, "");
   ASSERT_THAT(session, IsOk());
@@ -246,8 +246,8 @@ TEST_F(AuthIntegrationTest, PlaceholderRpcsSayWhatIsMissing) {
   v1::CreateGroupResponse response;
   ::grpc::Status status =
       client_->groups()->CreateGroup(context.get(), request, &response);
-  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("not implemented yet"));
+  EXPECT_EQ(status.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("verif"));
 }
 
 TEST_F(AuthIntegrationTest, RestartKeepsAccountsAndTheTokenKey) {
