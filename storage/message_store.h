@@ -98,6 +98,10 @@ struct Message {
   std::optional<absl::Time> send_time;
   std::optional<absl::Time> deliver_time;
   absl::Time update_time;
+  // When the latest provider create call started, while its answer is not
+  // stored yet (MarkDispatchStarted()); nullopt otherwise. Set after a crash
+  // means the provider may or may not have created the message.
+  std::optional<absl::Time> dispatch_started_time;
 };
 
 // One status event: a provider answer, a status callback or a dispatch
@@ -249,13 +253,31 @@ class MessageStore {
   // report; moves the status only forward (StatusRank); sets provider_sid,
   // error, segments, price and send/deliver times as given; appends a
   // STATUS_CHANGED feed event when the status moved. Returns the message as
-  // it stands afterwards. NotFound if no such message; AlreadyExists if
+  // it stands afterwards. Clears dispatch_started_time once the message is
+  // no longer PENDING. NotFound if no such message; AlreadyExists if
   // `provider_sid` belongs to another message.
   virtual absl::StatusOr<Message> ApplyStatus(absl::string_view id,
                                               const StatusUpdate& update) = 0;
 
+  // Records, in its own committed transaction, that a provider create call
+  // for the PENDING message `id` starts now (`time`): sets
+  // dispatch_started_time. Must commit before the call is made, so that a
+  // crash during the call leaves the marker for reconciliation. NotFound if
+  // no such message; FailedPrecondition if it is no longer PENDING.
+  virtual absl::Status MarkDispatchStarted(absl::string_view id,
+                                           absl::Time time) = 0;
+
+  // Clears dispatch_started_time without any other change: the provider was
+  // asked (List) and does not have the message, or the dispatcher gave up
+  // reconciling. NotFound if no such message.
+  virtual absl::Status ClearDispatchStarted(absl::string_view id) = 0;
+
   // Records a failed provider call that will be retried: attempts + 1,
-  // next_attempt_time, and a DISPATCH_ATTEMPT report. NotFound if none.
+  // next_attempt_time, and a DISPATCH_ATTEMPT report. Clears
+  // dispatch_started_time when the provider's answer proves nothing was
+  // created (an HTTP 4xx answer, 429 included); keeps it when the outcome is
+  // unknown (no HTTP answer: http_status 0, or 5xx), so the retry reconciles
+  // first. NotFound if none.
   virtual absl::Status RecordRetry(absl::string_view id,
                                    const StatusUpdate& attempt,
                                    absl::Time next_attempt_time) = 0;

@@ -1,6 +1,7 @@
 #include "server/dispatch/dispatcher.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -76,7 +77,165 @@ void Dispatcher::Enqueue(const storage::Message& message) {
   Attempt(message);
 }
 
+namespace {
+
+// The store update for a message the provider has (its create answer, or the
+// message reconciliation found).
+storage::StatusUpdate AcceptedUpdate(const twilio::ProviderMessage& pm,
+                                     absl::Time now, int http_status) {
+  storage::StatusUpdate update;
+  update.event_time = now;
+  update.status = domain::FromTwilioStatus(pm.status);
+  if (update.status == MessageStatus::kUnspecified) {
+    update.status = MessageStatus::kQueued;
+  }
+  update.provider_status = pm.status;
+  update.provider_sid = pm.sid;
+  update.num_segments = pm.num_segments;
+  update.price = pm.price.value_or("");
+  update.price_unit = pm.price_unit;
+  update.error_code = pm.error_code;
+  update.error_message = pm.error_message;
+  update.source = storage::ReportSource::kProviderResponse;
+  update.http_status = http_status;
+  return update;
+}
+
+}  // namespace
+
+int64_t Dispatcher::possible_duplicates() const {
+  absl::MutexLock lock(&mu_);
+  return possible_duplicates_;
+}
+
+int64_t Dispatcher::reconciled_found() const {
+  absl::MutexLock lock(&mu_);
+  return reconciled_found_;
+}
+
 void Dispatcher::Attempt(const storage::Message& message) {
+  if (!message.dispatch_started_time.has_value()) {
+    StartCall(message);
+    return;
+  }
+  // A create may have reached the provider: ask it before sending again.
+  // List() blocks, so it runs on a worker.
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // the marker stays; the next start reconciles
+    ++in_flight_;
+  }
+  const std::string id = message.id;
+  if (!workers_.TrySchedule([this, id] {
+        Reconcile(id);
+        absl::MutexLock lock(&mu_);
+        --in_flight_;
+      })) {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+}
+
+void Dispatcher::Reconcile(const std::string& id) {
+  absl::StatusOr<storage::Message> message = messages_->Get(id);
+  if (!message.ok() || message->status != MessageStatus::kPending) {
+    MarkAnswered(id);  // deleted, or answered meanwhile
+    return;
+  }
+  if (!message->dispatch_started_time.has_value()) {
+    StartCall(*message);
+    return;
+  }
+  const absl::Time started = *message->dispatch_started_time;
+  twilio::ListFilter filter;
+  filter.to = message->to;
+  // With a Messaging Service the provider picks the sender: match on To only.
+  if (message->messaging_service_sid.empty()) filter.from = message->from;
+  // No DateSent filter on purpose: date_sent stays null until the carrier
+  // takes the message, and Twilio's DateSent filter is day-granular; the
+  // date_created check below is the time window.
+  filter.page_size = std::clamp(options_.reconcile_list_limit, 1, 1000);
+  absl::StatusOr<std::vector<twilio::ProviderMessage>> listed =
+      provider_->List(filter, options_.reconcile_list_limit);
+  const absl::Time now = clock_->Now();
+  if (!listed.ok()) {
+    int failures = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      failures = ++reconcile_failures_[id];
+    }
+    if (now - started < options_.reconcile_give_up_after) {
+      const absl::Time next = now + Backoff(failures);
+      SMSGW_LOG(kWarning) << "cannot reconcile unanswered send, will ask again"
+                          << " id=" << id << " failures=" << failures << ": "
+                          << listed.status();
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) retries_.emplace(next, id);
+      return;
+    }
+    SMSGW_LOG(kWarning) << "possible duplicate: provider could not tell for "
+                        << absl::FormatDuration(now - started)
+                        << " whether it has the message; sending again id="
+                        << id << " last_error=\"" << listed.status().message()
+                        << "\"";
+    {
+      absl::MutexLock lock(&mu_);
+      ++possible_duplicates_;
+      reconcile_failures_.erase(id);
+    }
+    StartCall(*message);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    reconcile_failures_.erase(id);
+  }
+  for (const twilio::ProviderMessage& pm : *listed) {
+    if (pm.body != message->body || pm.sid.empty()) continue;
+    if (pm.date_created < started - options_.reconcile_clock_skew) continue;
+    absl::StatusOr<storage::Message> stored =
+        messages_->ApplyStatus(id, AcceptedUpdate(pm, now, 200));
+    // AlreadyExists: that SID is another message's (same body, same
+    // numbers); keep looking.
+    if (absl::IsAlreadyExists(stored.status())) continue;
+    if (!stored.ok()) {
+      SMSGW_LOG(kError) << "cannot store reconciled answer id=" << id << ": "
+                        << stored.status();
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) retries_.emplace(now + Backoff(1), id);
+      return;
+    }
+    SMSGW_LOG(kInfo) << "reconciled: provider has the message, not resending"
+                     << " id=" << id << " sid=" << pm.sid
+                     << " status=" << pm.status;
+    {
+      absl::MutexLock lock(&mu_);
+      ++reconciled_found_;
+    }
+    MarkAnswered(id);
+    return;
+  }
+  SMSGW_LOG(kInfo) << "reconciled: provider does not have the message,"
+                   << " sending id=" << id;
+  StartCall(*message);
+}
+
+void Dispatcher::StartCall(const storage::Message& message) {
+  // Committed before the call: after a crash the marker says "maybe sent".
+  absl::Status marked =
+      messages_->MarkDispatchStarted(message.id, clock_->Now());
+  if (absl::IsNotFound(marked) || absl::IsFailedPrecondition(marked)) {
+    MarkAnswered(message.id);  // deleted, or answered meanwhile
+    return;
+  }
+  if (!marked.ok()) {
+    SMSGW_LOG(kError) << "cannot record dispatch start id=" << message.id
+                      << ", will retry: " << marked;
+    const absl::Time next = clock_->Now() + Backoff(1);
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) retries_.emplace(next, message.id);
+    return;
+  }
   twilio::OutboundSms sms;
   sms.to = message.to;
   sms.from = message.from;
@@ -119,24 +278,18 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
   absl::Status stored;
   if (result.accepted) {
     const twilio::ProviderMessage& pm = result.message;
-    update.status = domain::FromTwilioStatus(pm.status);
-    if (update.status == MessageStatus::kUnspecified) {
-      update.status = MessageStatus::kQueued;
-    }
-    update.provider_status = pm.status;
-    update.provider_sid = pm.sid;
-    update.num_segments = pm.num_segments;
-    update.price = pm.price.value_or("");
-    update.price_unit = pm.price_unit;
-    update.error_code = pm.error_code;
-    update.error_message = pm.error_message;
-    update.source = storage::ReportSource::kProviderResponse;
-    update.http_status = 201;
+    update = AcceptedUpdate(pm, now, 201);
     stored = messages_->ApplyStatus(id, update).status();
     SMSGW_LOG(kInfo) << "provider accepted id=" << id << " sid=" << pm.sid
                      << " status=" << pm.status;
   } else {
-    const twilio::ProviderError& error = result.error;
+    twilio::ProviderError& error = result.error;
+    // A 2xx whose body we cannot read: the message probably exists. Retry,
+    // which reconciles first (the marker stays: RecordRetry keeps it for
+    // anything but a 4xx), instead of failing a message that was sent.
+    if (error.http_status >= 200 && error.http_status <= 299) {
+      error.retryable = true;
+    }
     update.error_code = error.code != 0 ? std::optional<int>(error.code)
                                         : std::nullopt;
     update.error_message = error.message;

@@ -8,10 +8,18 @@
 // full jitter; after `max_attempts` the message ends FAILED with the last
 // error. At start-up every message still PENDING is dispatched again.
 //
-// Not yet (issue "Durable dispatch"): per-sender rate limits, reconciliation
-// with the provider of calls that were in flight during a crash (a message
-// whose create call was in flight when the process died is sent again), and
-// scheduled sends.
+// Crash safety (issue "Durable dispatch"): before each create call the
+// dispatcher commits an in-flight marker (MessageStore::MarkDispatchStarted);
+// the stored answer clears it. A message found with the marker set (after a
+// crash, or after a failure whose outcome is unknown: no HTTP answer or 5xx)
+// is RECONCILED before any resend: the provider's list of messages To/From
+// the same numbers is searched for the same body created since the attempt
+// started (minus `reconcile_clock_skew`). Found: its SID and status are
+// stored and nothing is resent. Not found, with the list answered: resent.
+// List failed: reconciliation is retried with backoff; only after
+// `reconcile_give_up_after` since the attempt is the message resent without
+// proof, logged as WARNING "possible duplicate" and counted
+// (possible_duplicates()).
 #ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 #define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 
@@ -21,6 +29,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -46,6 +55,13 @@ class Dispatcher final : public domain::OutboundQueue {
     absl::Duration backoff_base = absl::Seconds(1);
     absl::Duration backoff_cap = absl::Minutes(5);
     int workers = 2;  // threads that store provider answers
+    // Reconciliation of calls whose outcome is unknown (see the file
+    // comment): how long to keep asking the provider before resending
+    // without proof, how much earlier than our marker the provider's
+    // date_created may be, and how many listed messages to search.
+    absl::Duration reconcile_give_up_after = absl::Minutes(10);
+    absl::Duration reconcile_clock_skew = absl::Minutes(5);
+    int reconcile_list_limit = 200;
   };
 
   Dispatcher(storage::MessageStore* messages, twilio::SmsProvider* provider,
@@ -72,8 +88,18 @@ class Dispatcher final : public domain::OutboundQueue {
   // in [0, min(cap, base * 2^(attempt-1))] ("full jitter").
   absl::Duration Backoff(int attempt);
 
+  // Messages resent after reconciliation gave up (possible duplicates), and
+  // messages whose unknown outcome reconciliation found at the provider.
+  int64_t possible_duplicates() const;
+  int64_t reconciled_found() const;
+
  private:
+  // Reconciles first when the message carries an in-flight marker.
   void Attempt(const storage::Message& message);
+  // Commits the in-flight marker, then calls the provider.
+  void StartCall(const storage::Message& message);
+  // On a worker: asks the provider whether an unanswered create happened.
+  void Reconcile(const std::string& id);
   void OnResult(const std::string& id, int attempts_before,
                 twilio::SendResult result);
   void TimerLoop();
@@ -85,13 +111,18 @@ class Dispatcher final : public domain::OutboundQueue {
   const Options options_;
   Executor workers_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   // Messages whose first provider answer is not stored yet.
   absl::flat_hash_set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
+  // Failed List() calls per message being reconciled (for the backoff).
+  absl::flat_hash_map<std::string, int> reconcile_failures_
+      ABSL_GUARDED_BY(mu_);
+  int64_t possible_duplicates_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t reconciled_found_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread timer_;
 };
 

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -65,6 +66,9 @@ std::string FormatIso8601(absl::Time t) {
 
 // What one HTTP exchange produced; also the write target of libcurl.
 struct HttpExchange {
+  // The POST body being uploaded and how much of it libcurl has read.
+  const std::string* upload = nullptr;
+  size_t upload_offset = 0;
   std::string body;
   bool body_too_large = false;
   char curl_error[CURL_ERROR_SIZE] = {0};
@@ -80,6 +84,17 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
     return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
   }
   exchange->body.append(data, n);
+  return n;
+}
+
+// Feeds the POST body to libcurl. There is deliberately no
+// CURLOPT_SEEKFUNCTION: see Configure().
+size_t ReadUpload(char* buffer, size_t size, size_t count, void* user) {
+  auto* exchange = static_cast<HttpExchange*>(user);
+  const size_t n = std::min(size * count,
+                            exchange->upload->size() - exchange->upload_offset);
+  std::memcpy(buffer, exchange->upload->data() + exchange->upload_offset, n);
+  exchange->upload_offset += n;
   return n;
 }
 
@@ -399,19 +414,35 @@ class TwilioRestClient::Impl {
         easy, CURLOPT_TIMEOUT_MS,
         static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)));
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    // libcurl silently resends a request once when a reused connection
-    // closes before any response byte, POSTs included, so a server that
-    // closed an idle connection just as we wrote to it can get our create
-    // twice. Not reusing connections idle for longer than typical load
-    // balancer idle timeouts (60 s) narrows that window.
+    // Connections idle longer than typical load balancer idle timeouts
+    // (60 s) are not reused: a reused connection that the server already
+    // closed is what makes libcurl retry on its own (below).
     curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, 50L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, exchange);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange->curl_error);
     if (post_body != nullptr) {
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE,
-                       static_cast<long>(post_body->size()));
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, post_body->data());
+      // No silent duplicate creates. libcurl (7.88, lib/transfer.c
+      // Curl_retry_request) resends a request by itself when a REUSED
+      // connection dies before any response byte, POSTs included; the
+      // server may have processed the first copy. No option turns that off
+      // short of CURLOPT_FRESH_CONNECT / FORBID_REUSE (a TCP+TLS handshake
+      // per message). But when body bytes were already written, libcurl must
+      // rewind the body before resending, and with a read callback and no
+      // CURLOPT_SEEKFUNCTION the rewind fails: the transfer ends with
+      // CURLE_SEND_FAIL_REWIND, which we report as a retryable failure
+      // without HTTP answer ("outcome unknown"), and the dispatcher
+      // reconciles with Twilio before sending again. When no body byte was
+      // written yet, Twilio cannot have acted on the request and libcurl's
+      // resend is harmless. (CURLOPT_POSTFIELDS would let libcurl resend
+      // from memory, silently.)
+      exchange->upload = post_body;
+      exchange->upload_offset = 0;
+      curl_easy_setopt(easy, CURLOPT_POST, 1L);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(post_body->size()));
+      curl_easy_setopt(easy, CURLOPT_READFUNCTION, &ReadUpload);
+      curl_easy_setopt(easy, CURLOPT_READDATA, exchange);
     } else {
       curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     }

@@ -8,6 +8,17 @@
 // no row -> NotFound (by the stores); SQLITE_BUSY / LOCKED -> Unavailable;
 // SQLITE_CORRUPT / NOTADB -> DataLoss; SQLITE_FULL -> ResourceExhausted;
 // anything else -> Internal.
+//
+// Durability guarantee (issue "Durable dispatch"): the database runs in WAL
+// mode with synchronous=FULL, so Write() returns only after the WAL frames of
+// the transaction were fsync()ed. Hence a SendMessage that answered OK
+// (PENDING or QUEUED) was committed before the answer left the server and
+// survives kill -9 of the server (the WAL is replayed at the next open) and
+// power loss or an OS crash (the WAL is on stable storage, given a disk that
+// honours fsync). synchronous=NORMAL would keep the database consistent after
+// power loss but could lose the last transactions, i.e. accepted messages.
+// The dispatcher relies on the same guarantee for its in-flight marker
+// (messages.dispatch_started_time), committed before each provider call.
 #ifndef SMSGW_STORAGE_SQLITE_DATABASE_H_
 #define SMSGW_STORAGE_SQLITE_DATABASE_H_
 

@@ -183,12 +183,21 @@ ALTER TABLE message_feed ADD COLUMN conversation_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE message_feed ADD COLUMN status INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Durable dispatch: set in its own committed transaction just before each
+// provider create call and cleared when the provider's answer is stored, so
+// that after a crash a set value means "a create may have reached the
+// provider": the dispatcher reconciles with the provider before sending again.
+constexpr char kDispatchStarted[] = R"sql(
+ALTER TABLE messages ADD COLUMN dispatch_started_time INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
   static const auto* migrations = new std::vector<Migration>{
       {1, "initial schema", kInitialSchema},
       {2, "watch feed conversation and status", kWatchFeedColumns},
+      {3, "dispatch in-flight marker", kDispatchStarted},
   };
   return *migrations;
 }

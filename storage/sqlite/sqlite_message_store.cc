@@ -22,7 +22,7 @@ constexpr char kMessageColumns[] =
     "m.status, COALESCE(m.provider_sid, ''), m.error_code, m.error_message, "
     "m.num_segments, m.encoding, m.price, m.price_unit, m.idempotency_key, "
     "m.attempts, m.next_attempt_time, m.create_time, m.scheduled_time, "
-    "m.send_time, m.deliver_time, m.update_time";
+    "m.send_time, m.deliver_time, m.update_time, m.dispatch_started_time";
 
 constexpr char kMessageFrom[] =
     " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
@@ -74,6 +74,7 @@ Message ReadMessage(const Statement& row, int base = 0) {
   m.send_time = row.OptTime(c++);
   m.deliver_time = row.OptTime(c++);
   m.update_time = row.Time(c++);
+  m.dispatch_started_time = row.OptTime(c++);
   return m;
 }
 
@@ -552,10 +553,56 @@ absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
     if (before.provider_sid.empty() && !after.provider_sid.empty()) {
       SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(conn, after));
     }
+    if (after.dispatch_started_time.has_value() &&
+        after.status != MessageStatus::kPending) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement clear,
+          conn.Prepare("UPDATE messages SET dispatch_started_time = NULL"
+                       " WHERE seq = ?"));
+      SMSGW_RETURN_IF_ERROR(clear.Bind(1, after.seq).Run());
+      after.dispatch_started_time.reset();
+    }
     return absl::OkStatus();
   });
   SMSGW_RETURN_IF_ERROR(status);
   return after;
+}
+
+absl::Status SqliteMessageStore::MarkDispatchStarted(absl::string_view id,
+                                                     absl::Time time) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT status FROM messages WHERE id = ?"));
+    stmt.Bind(1, id);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    if (static_cast<MessageStatus>(stmt.Int(0)) != MessageStatus::kPending) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("message ", id, " is no longer PENDING"));
+    }
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement update,
+        conn.Prepare("UPDATE messages SET dispatch_started_time = ?"
+                     " WHERE id = ?"));
+    return update.Bind(1, time).Bind(2, id).Run();
+  });
+}
+
+absl::Status SqliteMessageStore::ClearDispatchStarted(absl::string_view id) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement update,
+        conn.Prepare("UPDATE messages SET dispatch_started_time = NULL"
+                     " WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(update.Bind(1, id).Run());
+    if (conn.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::optional<Message>> SqliteMessageStore::ApplyStatusBySid(
@@ -711,10 +758,17 @@ absl::Status SqliteMessageStore::RecordRetry(absl::string_view id,
           Statement stmt,
           conn.Prepare("UPDATE messages SET attempts = attempts + 1,"
                        " next_attempt_time = ?,"
-                       " update_time = MAX(update_time, ?) WHERE seq = ?"));
+                       " update_time = MAX(update_time, ?),"
+                       " dispatch_started_time = CASE WHEN ? THEN NULL"
+                       " ELSE dispatch_started_time END WHERE seq = ?"));
+      // A 4xx answer (429 included) proves the create was refused; without
+      // an answer, or with a 5xx, the provider may have created it.
+      const bool outcome_known =
+          attempt.http_status >= 400 && attempt.http_status <= 499;
       SMSGW_RETURN_IF_ERROR(stmt.Bind(1, next_attempt_time)
                                 .Bind(2, attempt.event_time)
-                                .Bind(3, seq)
+                                .Bind(3, outcome_known ? 1 : 0)
+                                .Bind(4, seq)
                                 .Run());
     }
     const MessageStatus report_status =

@@ -90,6 +90,9 @@ class SqliteMessageStore final : public MessageStore {
                            absl::string_view our_number) override;
   absl::StatusOr<Message> ApplyStatus(absl::string_view id,
                                       const StatusUpdate& update) override;
+  absl::Status MarkDispatchStarted(absl::string_view id,
+                                   absl::Time time) override;
+  absl::Status ClearDispatchStarted(absl::string_view id) override;
   absl::Status RecordRetry(absl::string_view id, const StatusUpdate& attempt,
                            absl::Time next_attempt_time) override;
   absl::StatusOr<Message> Get(absl::string_view id) override;

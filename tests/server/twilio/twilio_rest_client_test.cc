@@ -277,21 +277,21 @@ TEST_F(TwilioRestClientTest, SendRetryablyFailsWhenConnectionIsDropped) {
   EXPECT_EQ(twilio_.request_count(), 1u);
 }
 
-// Documents libcurl behaviour the dispatcher must know about: a request whose
-// REUSED connection closes before any response byte is resent once by
-// libcurl itself, so Twilio may see a create twice (the client narrows the
-// window with CURLOPT_MAXAGE_CONN but cannot close it).
-TEST_F(TwilioRestClientTest, DropOnReusedConnectionIsResentOnceByLibcurl) {
+// libcurl resends a request by itself when its REUSED connection closes
+// before any response byte; for a create that may duplicate the message. The
+// client makes that resend fail (no rewind of the body is possible), so the
+// caller sees a retryable failure without HTTP answer and can reconcile.
+TEST_F(TwilioRestClientTest, DropOnReusedConnectionIsNotResentByLibcurl) {
   auto client = MakeClient();
   ASSERT_TRUE(client->Send(MakeSms()).accepted);
   twilio_.Enqueue(ScriptedResponse::Drop());
-  SendResult result = client->Send(MakeSms("resent"));
-  EXPECT_TRUE(result.accepted) << result.error.message;
+  SendResult result = client->Send(MakeSms("not resent"));
+  EXPECT_FALSE(result.accepted);
+  EXPECT_EQ(result.error.http_status, 0);
+  EXPECT_TRUE(result.error.retryable);
   const std::vector<RecordedRequest> requests = twilio_.requests();
-  ASSERT_EQ(requests.size(), 3u);
-  EXPECT_EQ(requests[1].FormValue("Body"), "resent");
-  EXPECT_EQ(requests[2].FormValue("Body"), "resent");
-  EXPECT_EQ(twilio_.connection_count(), 2u);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].FormValue("Body"), "not resent");
 }
 
 TEST_F(TwilioRestClientTest, SendRetryablyFailsWhenConnectionIsRefused) {

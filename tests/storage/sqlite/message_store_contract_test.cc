@@ -694,6 +694,53 @@ TYPED_TEST(MessageStoreContractTest, RecordRetryCountsAttemptAndKeepsStatus) {
               ElementsAre("m1"));
 }
 
+// --- Dispatch in-flight marker
+// -------------------------------------------------
+
+TYPED_TEST(MessageStoreContractTest, DispatchMarkerIsKeptUntilAnAnswerProvesAnOutcome) {
+  this->Create(this->MakeMessage("m1", this->ann_, kBobPhone, "hi"));
+  const absl::Time started = kT0 + absl::Seconds(3);
+  ASSERT_THAT(this->store()->MarkDispatchStarted("m1", started), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message m, this->store()->Get("m1"));
+  EXPECT_EQ(m.dispatch_started_time, started);
+  // No HTTP answer or a 5xx: the provider may have the message.
+  StatusUpdate attempt;
+  attempt.event_time = kT0 + absl::Seconds(5);
+  attempt.http_status = 0;
+  ASSERT_THAT(this->store()->RecordRetry("m1", attempt, kT0), IsOk());
+  attempt.http_status = 503;
+  ASSERT_THAT(this->store()->RecordRetry("m1", attempt, kT0), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(m, this->store()->Get("m1"));
+  EXPECT_EQ(m.dispatch_started_time, started);
+  // A 429 proves the create was refused.
+  attempt.http_status = 429;
+  ASSERT_THAT(this->store()->RecordRetry("m1", attempt, kT0), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(m, this->store()->Get("m1"));
+  EXPECT_EQ(m.dispatch_started_time, std::nullopt);
+  // The stored acceptance clears it too, and the message can no longer be
+  // marked.
+  ASSERT_THAT(this->store()->MarkDispatchStarted("m1", started), IsOk());
+  ASSERT_THAT(this->store()->ApplyStatus(
+                  "m1", this->Update(MessageStatus::kQueued, 1)),
+              IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(m, this->store()->Get("m1"));
+  EXPECT_EQ(m.dispatch_started_time, std::nullopt);
+  EXPECT_THAT(this->store()->MarkDispatchStarted("m1", started),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TYPED_TEST(MessageStoreContractTest, DispatchMarkerCanBeClearedAndNeedsAMessage) {
+  this->Create(this->MakeMessage("m1", this->ann_, kBobPhone, "hi"));
+  ASSERT_THAT(this->store()->MarkDispatchStarted("m1", kT0), IsOk());
+  ASSERT_THAT(this->store()->ClearDispatchStarted("m1"), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message m, this->store()->Get("m1"));
+  EXPECT_EQ(m.dispatch_started_time, std::nullopt);
+  EXPECT_THAT(this->store()->MarkDispatchStarted("nope", kT0),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(this->store()->ClearDispatchStarted("nope"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 // --- List
 // ---------------------------------------------------------------------
 
