@@ -33,6 +33,7 @@
 #include "client/smsgw_client.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/fake_twilio_process.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -45,62 +46,11 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 using Json = nlohmann::json;
 
-constexpr char kAccountSid[] = "AC00000000000000000000000000000001";
+constexpr const char* kAccountSid = testing::FakeTwilioProcess::kAccountSid;
 constexpr char kPassword[] = "correct horse";
 constexpr char kUser[] = "crash";
 
 // The fake Twilio child process; stopped by PID in the destructor.
-class FakeTwilioProcess {
- public:
-  explicit FakeTwilioProcess(std::string dir) : dir_(std::move(dir)) {}
-  ~FakeTwilioProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-
-  bool Start() {
-    const std::string port_file = dir_ + "/twilio.port";
-    const std::string binary = testing::BuiltBinary("fake_twilio");
-    const std::string a1 = "--port_file=" + port_file;
-    const std::string a2 = "--store=" + dir_ + "/twilio.jsonl";
-    const std::string a3 = "--create_delay_ms=150";
-    const std::string a4 = absl::StrCat("--account_sid=", kAccountSid);
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl(binary.c_str(), binary.c_str(), a1.c_str(), a2.c_str(), a3.c_str(),
-            a4.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      std::ifstream in(port_file);
-      if (in >> port_ && port_ > 0) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
-  }
-
-  std::string base_url() const {
-    return absl::StrCat("http://127.0.0.1:", port_);
-  }
-
-  // Every message the fake created.
-  Json Messages() const {
-    httplib::Client client("127.0.0.1", port_);
-    auto res = client.Get("/control/messages");
-    if (!res || res->status != 200) return Json::array();
-    return Json::parse(res->body, nullptr, false);
-  }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 int KillsFromEnv() {
   int kills = 5;
   if (const char* value = std::getenv("CRASH_HARNESS_KILLS")) {
@@ -149,7 +99,7 @@ TEST(DurableDispatchCrashTest, AcceptedSendsAreCreatedExactlyOnceAcrossKills) {
   smsgw::testing::TempDir dir;
   const std::string db_path = dir.File("data/smsgw.db");
   std::filesystem::create_directories(dir.File("logs"));
-  FakeTwilioProcess twilio(dir.File("logs"));
+  testing::FakeTwilioProcess twilio(dir.File("logs"));
   ASSERT_TRUE(twilio.Start());
 
   std::unique_ptr<ServerProcess> server;

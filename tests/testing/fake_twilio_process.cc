@@ -1,0 +1,65 @@
+#include "tests/testing/fake_twilio_process.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/testing/server_process.h"
+
+namespace smsgw::testing {
+
+FakeTwilioProcess::~FakeTwilioProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+bool FakeTwilioProcess::Start() {
+  const std::string port_file = dir_ + "/twilio.port";
+  const std::string binary = BuiltBinary("fake_twilio");
+  const std::string a1 = "--port_file=" + port_file;
+  const std::string a2 = "--store=" + dir_ + "/twilio.jsonl";
+  const std::string a3 = absl::StrCat("--create_delay_ms=", create_delay_ms_);
+  const std::string a4 = absl::StrCat("--account_sid=", kAccountSid);
+  pid_ = fork();
+  if (pid_ == 0) {
+    execl(binary.c_str(), binary.c_str(), a1.c_str(), a2.c_str(), a3.c_str(),
+          a4.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    std::ifstream in(port_file);
+    if (in >> port_ && port_ > 0) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+std::string FakeTwilioProcess::base_url() const {
+  return absl::StrCat("http://127.0.0.1:", port_);
+}
+
+nlohmann::json FakeTwilioProcess::Messages() const {
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Get("/control/messages");
+  if (!res || res->status != 200) return nlohmann::json::array();
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+bool FakeTwilioProcess::Outage(absl::Duration duration) const {
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Post(
+      absl::StrCat("/control/outage?ms=", absl::ToInt64Milliseconds(duration))
+          .c_str());
+  return res && res->status / 100 == 2;
+}
+
+}  // namespace smsgw::testing
