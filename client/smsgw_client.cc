@@ -157,4 +157,89 @@ absl::StatusOr<v1::GetMessageStatsResponse> SmsgwClient::GetMessageStats(
       });
 }
 
+absl::StatusOr<v1::StartPhoneVerificationResponse> SmsgwClient::StartPhoneVerification(
+    absl::string_view phone_number) {
+  v1::StartPhoneVerificationRequest request;
+  request.set_phone_number(std::string(phone_number));
+  return Call<v1::StartPhoneVerificationResponse>(
+      [&](::grpc::ClientContext* c, v1::StartPhoneVerificationResponse* r) {
+        return auth_->StartPhoneVerification(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::ConfirmPhoneVerificationResponse> SmsgwClient::ConfirmPhoneVerification(
+    absl::string_view code) {
+  v1::ConfirmPhoneVerificationRequest request;
+  request.set_code(std::string(code));
+  return Call<v1::ConfirmPhoneVerificationResponse>(
+      [&](::grpc::ClientContext* c, v1::ConfirmPhoneVerificationResponse* r) {
+        return auth_->ConfirmPhoneVerification(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::CreateGroupResponse> SmsgwClient::CreateGroup(
+    absl::string_view name, absl::string_view description) {
+  v1::CreateGroupRequest request;
+  request.set_name(std::string(name));
+  request.set_description(std::string(description));
+  return Call<v1::CreateGroupResponse>(
+      [&](::grpc::ClientContext* c, v1::CreateGroupResponse* r) {
+        return groups_->CreateGroup(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::JoinGroupResponse> SmsgwClient::JoinGroup(
+    absl::string_view name) {
+  v1::JoinGroupRequest request;
+  request.set_name(std::string(name));
+  return Call<v1::JoinGroupResponse>(
+      [&](::grpc::ClientContext* c, v1::JoinGroupResponse* r) {
+        return groups_->JoinGroup(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::LeaveGroupResponse> SmsgwClient::LeaveGroup(
+    absl::string_view name) {
+  v1::LeaveGroupRequest request;
+  request.set_name(std::string(name));
+  return Call<v1::LeaveGroupResponse>(
+      [&](::grpc::ClientContext* c, v1::LeaveGroupResponse* r) {
+        return groups_->LeaveGroup(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::GetGroupResponse> SmsgwClient::GetGroup(
+    absl::string_view name) {
+  v1::GetGroupRequest request;
+  request.set_name(std::string(name));
+  return Call<v1::GetGroupResponse>(
+      [&](::grpc::ClientContext* c, v1::GetGroupResponse* r) {
+        return groups_->GetGroup(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::ListGroupsResponse> SmsgwClient::ListGroups(
+    const v1::ListGroupsRequest& request) {
+  return Call<v1::ListGroupsResponse>(
+      [&](::grpc::ClientContext* c, v1::ListGroupsResponse* r) {
+        return groups_->ListGroups(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::SendGroupMessageResponse> SmsgwClient::SendGroupMessage(
+    const v1::SendGroupMessageRequest& request) {
+  return Call<v1::SendGroupMessageResponse>(
+      [&](::grpc::ClientContext* c, v1::SendGroupMessageResponse* r) {
+        return groups_->SendGroupMessage(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::ListGroupMessagesResponse> SmsgwClient::ListGroupMessages(
+    const v1::ListGroupMessagesRequest& request) {
+  return Call<v1::ListGroupMessagesResponse>(
+      [&](::grpc::ClientContext* c, v1::ListGroupMessagesResponse* r) {
+        return groups_->ListGroupMessages(c, request, r);
+      });
+}
+
 }  // namespace smsgw::client

@@ -72,6 +72,29 @@ class SmsgwClient {
   absl::StatusOr<v1::GetMessageStatsResponse> GetMessageStats(
       const v1::GetMessageStatsRequest& request);
 
+  // Phone verification (AuthService): StartPhoneVerification sends a 6-digit
+  // code by SMS to `phone_number` (E.164 or national; empty = the caller's
+  // current number); ConfirmPhoneVerification checks it. Status codes as the
+  // RPCs document them in auth.proto.
+  absl::StatusOr<v1::StartPhoneVerificationResponse> StartPhoneVerification(
+      absl::string_view phone_number);
+  absl::StatusOr<v1::ConfirmPhoneVerificationResponse>
+  ConfirmPhoneVerification(absl::string_view code);
+
+  // GroupService, one wrapper per RPC; `name` is a group name (any case).
+  // Status codes as documented in groups.proto.
+  absl::StatusOr<v1::CreateGroupResponse> CreateGroup(
+      absl::string_view name, absl::string_view description);
+  absl::StatusOr<v1::JoinGroupResponse> JoinGroup(absl::string_view name);
+  absl::StatusOr<v1::LeaveGroupResponse> LeaveGroup(absl::string_view name);
+  absl::StatusOr<v1::GetGroupResponse> GetGroup(absl::string_view name);
+  absl::StatusOr<v1::ListGroupsResponse> ListGroups(
+      const v1::ListGroupsRequest& request);
+  absl::StatusOr<v1::SendGroupMessageResponse> SendGroupMessage(
+      const v1::SendGroupMessageRequest& request);
+  absl::StatusOr<v1::ListGroupMessagesResponse> ListGroupMessages(
+      const v1::ListGroupMessagesRequest& request);
+
   // The raw stubs, for RPCs without a wrapper yet (streams).
   v1::AuthService::Stub* auth() { return auth_.get(); }
   v1::MessagingService::Stub* messaging() { return messaging_.get(); }

@@ -721,6 +721,175 @@ int Watch(Context& ctx) {
   return 0;
 }
 
+// --- verify / groups ---
+
+// `smsgw verify start [--phone N]` and `smsgw verify confirm --code C`.
+int Verify(Context& ctx) {
+  const std::string sub = ctx.args.size() == 2 ? ctx.args[1] : "";
+  if (sub != "start" && sub != "confirm") {
+    return UsageError(ctx, "verify start [--phone N] | verify confirm --code C");
+  }
+  if (sub == "confirm" && ctx.options.code.empty()) {
+    return UsageError(ctx, "verify confirm needs --code (the 6 digits received)");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  if (sub == "start") {
+    auto response = (*client)->StartPhoneVerification(ctx.options.phone);
+    if (!response.ok()) return Refused(ctx, response.status());
+    if (ctx.options.json) {
+      ctx.out << ToJson(*response);
+      return 0;
+    }
+    ctx.out << "code sent by SMS to " << response->phone_number()
+            << "; valid until " << FormatTime(response->expire_time())
+            << "\nthen run: smsgw verify confirm --code CODE\n";
+    return 0;
+  }
+  auto response = (*client)->ConfirmPhoneVerification(ctx.options.code);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  ctx.out << "phone " << response->user().phone_number() << " verified\n";
+  return 0;
+}
+
+int PrintJson(Context& ctx, const google::protobuf::Message& message) {
+  ctx.out << ToJson(message);
+  return 0;
+}
+
+void PrintGroupLine(Context& ctx, const v1::Group& g) {
+  ctx.out << g.name() << "  " << g.member_count() << " member(s)"
+          << "  your number " << (g.proxy_number().empty() ? "-" : g.proxy_number())
+          << "\n";
+}
+
+void PrintGroup(Context& ctx, const v1::Group& g) {
+  ctx.out << "group: " << g.name() << "\n";
+  if (!g.description().empty()) {
+    ctx.out << "description: " << g.description() << "\n";
+  }
+  ctx.out << "created: " << FormatTime(g.create_time()) << "\n"
+          << "your number: "
+          << (g.proxy_number().empty() ? "-" : g.proxy_number())
+          << "  (text it from your verified phone to post to the group)\n"
+          << "members (" << g.member_count() << "):\n";
+  for (const v1::GroupMember& m : g.members()) {
+    ctx.out << "  " << m.username() << "  " << m.masked_phone() << "  joined "
+            << FormatTime(m.join_time()) << "\n";
+  }
+}
+
+// `smsgw groups create|join|leave|list|show|send|messages`.
+int Groups(Context& ctx) {
+  const std::vector<std::string>& a = ctx.args;
+  const std::string sub = a.size() >= 2 ? a[1] : "list";
+  constexpr absl::string_view kUsage =
+      "groups create NAME [--description D] | join NAME | leave NAME | list | "
+      "show NAME | send NAME --body TEXT | messages NAME";
+  const bool named = sub == "create" || sub == "join" || sub == "leave" ||
+                     sub == "show" || sub == "send" || sub == "messages";
+  if (sub == "list" ? a.size() > 2 : (!named || a.size() != 3)) {
+    return UsageError(ctx, kUsage);
+  }
+  if (sub == "send" && ctx.options.body.empty()) {
+    return UsageError(ctx, "groups send NAME needs --body");
+  }
+  const std::string name = named ? a[2] : "";
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  client::SmsgwClient& c = **client;
+  const bool json = ctx.options.json;
+
+  if (sub == "create" || sub == "join") {
+    v1::Group group;
+    std::string proxy;
+    if (sub == "create") {
+      auto r = c.CreateGroup(name, ctx.options.description);
+      if (!r.ok()) return Refused(ctx, r.status());
+      if (json) return PrintJson(ctx, *r);
+      group = r->group();
+      proxy = group.proxy_number();
+    } else {
+      auto r = c.JoinGroup(name);
+      if (!r.ok()) return Refused(ctx, r.status());
+      if (json) return PrintJson(ctx, *r);
+      group = r->membership().group();
+      proxy = r->membership().proxy_number();
+    }
+    ctx.out << (sub == "create" ? "created" : "joined") << " group "
+            << group.name() << " (" << group.member_count()
+            << " member(s)); your number for it: " << proxy
+            << "\ntext " << proxy
+            << " from your verified phone to post to the group\n";
+    return 0;
+  }
+  if (sub == "leave") {
+    auto r = c.LeaveGroup(name);
+    if (!r.ok()) return Refused(ctx, r.status());
+    if (json) return PrintJson(ctx, *r);
+    ctx.out << "left group " << name << "\n";
+    return 0;
+  }
+  if (sub == "list") {
+    v1::ListGroupsRequest request;
+    request.set_page_size(ctx.options.limit);
+    auto r = c.ListGroups(request);
+    if (!r.ok()) return Refused(ctx, r.status());
+    if (json) return PrintJson(ctx, *r);
+    if (r->groups().empty()) ctx.out << "you are in no group\n";
+    for (const v1::Group& g : r->groups()) PrintGroupLine(ctx, g);
+    return 0;
+  }
+  if (sub == "show") {
+    auto r = c.GetGroup(name);
+    if (!r.ok()) return Refused(ctx, r.status());
+    if (json) return PrintJson(ctx, *r);
+    PrintGroup(ctx, r->group());
+    return 0;
+  }
+  if (sub == "send") {
+    v1::SendGroupMessageRequest request;
+    request.set_name(name);
+    request.set_body(ctx.options.body);
+    request.set_idempotency_key(ctx.options.idempotency_key);
+    auto r = c.SendGroupMessage(request);
+    if (!r.ok()) return Refused(ctx, r.status());
+    if (json) return PrintJson(ctx, *r);
+    ctx.out << "posted " << r->message().id() << " to " << r->message().group_name()
+            << "\n";
+    if (r->deliveries().empty()) ctx.out << "  (no other members)\n";
+    for (const v1::GroupDelivery& d : r->deliveries()) {
+      ctx.out << "  " << d.username() << "  ";
+      if (d.skipped()) {
+        ctx.out << "skipped: " << d.skip_reason() << "\n";
+      } else {
+        ctx.out << StatusText(d.message().status()) << "  "
+                << d.message().from() << " -> " << d.message().to() << "\n";
+      }
+    }
+    return 0;
+  }
+  // messages
+  v1::ListGroupMessagesRequest request;
+  request.set_name(name);
+  request.set_page_size(ctx.options.limit);
+  auto r = c.ListGroupMessages(request);
+  if (!r.ok()) return Refused(ctx, r.status());
+  if (json) return PrintJson(ctx, *r);
+  if (r->messages().empty()) ctx.out << "no messages\n";
+  for (const v1::Message& m : r->messages()) {
+    ctx.out << FormatTime(m.create_time()) << "  " << m.owner_username()
+            << (m.direction() == v1::MESSAGE_DIRECTION_INBOUND ? " (sms)"
+                                                               : " (app)")
+            << ": " << m.body() << "\n";
+  }
+  return 0;
+}
+
 using Command = std::function<int(Context&)>;
 
 const std::map<std::string, Command>& Commands() {
@@ -736,6 +905,8 @@ const std::map<std::string, Command>& Commands() {
       {"sim", Sim},
       {"stats", Stats},
       {"watch", Watch},
+      {"verify", Verify},
+      {"groups", Groups},
   };
   return *commands;
 }
@@ -781,6 +952,20 @@ Messages:
                                                      each: cursor, type, id, status, from -> to,
                                                      body; --json: one JSON object per line);
                                                      --after resumes after a printed cursor
+
+Phone verification (needed to join groups):
+  verify start [--phone NUMBER]       send a 6-digit code by SMS to your phone (--phone sets
+                                      or changes it first)
+  verify confirm --code CODE          confirm the code; your phone is then verified
+
+Groups (each member gets one of the server's numbers for the group; text it from your
+verified phone to post, and the group's messages reach you from it):
+  groups create NAME [--description D]  create a group and join it
+  groups join NAME | leave NAME         join / leave (the last one out deletes the group)
+  groups list                           your groups, with your number for each
+  groups show NAME                      members (phones masked) and your number
+  groups send NAME --body TEXT          post from the app; lists each member's delivery
+  groups messages NAME [--limit N]      the group's posts, newest first
 
 Simulator (the built-in stand-in for Twilio; --sim URL, default http://127.0.0.1:8081,
 env SMSGW_SIMULATOR_URL):

@@ -61,6 +61,10 @@ struct CliOptions {
   // this many events (--max_events; 0 = until interrupted).
   std::string after;
   int64_t max_events = 0;
+  // verify confirm: the 6-digit code (--code); groups create: the
+  // description (--description).
+  std::string code;
+  std::string description;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

@@ -58,6 +58,9 @@ ABSL_FLAG(std::string, after, "",
 ABSL_FLAG(int64_t, max_events, 0,
           "watch: stop after this many events (0 = until interrupted)");
 
+ABSL_FLAG(std::string, code, "", "verify confirm: the 6-digit code received");
+ABSL_FLAG(std::string, description, "", "groups create: the group's description");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
   options.end = absl::GetFlag(FLAGS_end);
   options.after = absl::GetFlag(FLAGS_after);
   options.max_events = absl::GetFlag(FLAGS_max_events);
+  options.code = absl::GetFlag(FLAGS_code);
+  options.description = absl::GetFlag(FLAGS_description);
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }

@@ -838,9 +838,11 @@ absl::StatusOr<std::vector<DeliveryReport>> SqliteMessageStore::ListReports(
 
 absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
     const MessageQuery& query) {
-  if (query.owner_id.has_value() == query.unrouted) {
+  // A group's history (group_id alone) spans its members' messages; the
+  // check below requires one of the three scopes.
+  if (query.owner_id.has_value() && query.unrouted) {
     return absl::InvalidArgumentError(
-        "a message query needs exactly one of owner_id and unrouted");
+        "a message query needs at most one of owner_id and unrouted");
   }
   SMSGW_RETURN_IF_ERROR(CheckLimit(query.limit));
 
