@@ -124,9 +124,16 @@ absl::StatusOr<GroupView> GroupService::Join(const storage::User& caller,
                                              absl::string_view name) {
   SMSGW_RETURN_IF_ERROR(RequireName(name));
   SMSGW_RETURN_IF_ERROR(RequireVerified(caller));
-  SMSGW_ASSIGN_OR_RETURN(
-      storage::Membership m,
-      groups_->Join(name, caller.id, options_.pool, clock_->Now()));
+  absl::StatusOr<storage::Membership> joined =
+      groups_->Join(name, caller.id, options_.pool, clock_->Now());
+  if (absl::IsAlreadyExists(joined.status())) {
+    // Joining twice is harmless: answer with the membership the caller has
+    // (issue "Groups"), e.g. when a client retries a join whose answer it lost.
+    absl::StatusOr<GroupView> view = View(caller, name, false);
+    if (view.ok()) return view;
+  }
+  SMSGW_RETURN_IF_ERROR(joined.status());
+  const storage::Membership& m = *joined;
   SMSGW_LOG(kInfo) << "group joined id=" << m.group.id
                    << " user_id=" << caller.id;
   return View(caller, m.group.name, false);
