@@ -141,6 +141,16 @@ absl::StatusOr<v1::DeleteMessageResponse> SmsgwClient::DeleteMessage(
       });
 }
 
+absl::StatusOr<v1::CancelMessageResponse> SmsgwClient::CancelMessage(
+    absl::string_view id) {
+  v1::CancelMessageRequest request;
+  request.set_id(std::string(id));
+  return Call<v1::CancelMessageResponse>(
+      [&](::grpc::ClientContext* c, v1::CancelMessageResponse* r) {
+        return messaging_->CancelMessage(c, request, r);
+      });
+}
+
 absl::StatusOr<v1::DeleteMessagesResponse> SmsgwClient::DeleteMessages(
     const v1::DeleteMessagesRequest& request) {
   return Call<v1::DeleteMessagesResponse>(

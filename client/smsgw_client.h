@@ -64,6 +64,9 @@ class SmsgwClient {
   absl::StatusOr<v1::ListConversationsResponse> ListConversations(
       const v1::ListConversationsRequest& request);
   absl::StatusOr<v1::DeleteMessageResponse> DeleteMessage(absl::string_view id);
+  // Cancels the SCHEDULED message `id`; FAILED_PRECONDITION once it has been
+  // handed to the provider.
+  absl::StatusOr<v1::CancelMessageResponse> CancelMessage(absl::string_view id);
   absl::StatusOr<v1::DeleteMessagesResponse> DeleteMessages(
       const v1::DeleteMessagesRequest& request);
 

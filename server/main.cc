@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "server/app/config.h"
 #include "server/app/server_app.h"
 #include "server/common/logging.h"
+#include "server/dispatch/rate_limiter.h"
 
 namespace {
 
@@ -79,6 +81,20 @@ ABSL_FLAG(int, watch_buffer, -1,
 ABSL_FLAG(int, watch_max_streams, -1,
           "open WatchMessages streams per user (env SMSGW_WATCH_MAX_STREAMS, "
           "default 16)");
+ABSL_FLAG(std::string, sender_rates, Env("SMSGW_SENDER_RATES"),
+          "per-sender send rates in segments/s, e.g. "
+          "\"+15005550006=1,+18005550100=3\"; others get their kind's "
+          "default (long code 1, toll-free 3, short code 100, alphanumeric "
+          "10) (env SMSGW_SENDER_RATES)");
+ABSL_FLAG(std::string, global_rate, Env("SMSGW_GLOBAL_RATE", "0"),
+          "segments/s over all senders; 0 = no cap (env SMSGW_GLOBAL_RATE)");
+ABSL_FLAG(std::string, max_backlog, Env("SMSGW_MAX_BACKLOG", "10h"),
+          "SendMessage answers RESOURCE_EXHAUSTED when a sender's queue "
+          "would take longer than this at its rate; 0 = no bound (env "
+          "SMSGW_MAX_BACKLOG)");
+// For tests only: lets send_at be seconds ahead instead of 5 minutes.
+ABSL_FLAG(std::string, min_schedule_ahead, "5m",
+          "for tests only: the earliest send_at from now");
 ABSL_FLAG(std::string, port_file, Env("SMSGW_PORT_FILE"),
           "if set, write the bound addresses here once listening (for tests "
           "and scripts that ask for port 0)");
@@ -153,6 +169,25 @@ int main(int argc, char** argv) {
       !absl::SimpleAtoi(Env("SMSGW_WATCH_MAX_STREAMS", "16"),
                         &config.watch_max_streams)) {
     return Fail("SMSGW_WATCH_MAX_STREAMS must be a number");
+  }
+  absl::StatusOr<std::map<std::string, double>> rates =
+      smsgw::dispatch::ParseSenderRates(absl::GetFlag(FLAGS_sender_rates));
+  if (!rates.ok()) return Fail(std::string(rates.status().message()));
+  config.sender_rates = *std::move(rates);
+  if (!absl::SimpleAtod(absl::GetFlag(FLAGS_global_rate),
+                        &config.global_rate) ||
+      !(config.global_rate >= 0)) {
+    return Fail("SMSGW_GLOBAL_RATE must be a number of segments/s >= 0");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_max_backlog),
+                           &config.max_backlog) ||
+      config.max_backlog < absl::ZeroDuration()) {
+    return Fail("SMSGW_MAX_BACKLOG must be a duration like 10h (0 = none)");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
+                           &config.min_schedule_ahead) ||
+      config.min_schedule_ahead < absl::ZeroDuration()) {
+    return Fail("--min_schedule_ahead must be a duration like 5m");
   }
   config.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
   config.tls_key_path = absl::GetFlag(FLAGS_tls_key);

@@ -356,6 +356,37 @@ class MessageStore {
   // nothing.
   virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
                                              absl::Time end) = 0;
+
+  // --- Scheduled sends and backlog (issue "Durable dispatch") ---
+  // A SCHEDULED message keeps its due time in both scheduled_time and
+  // next_attempt_time, so that the messages_dispatch index serves the due
+  // query.
+
+  // Outbound SCHEDULED messages due at `now` (next_attempt_time <= now),
+  // earliest first, at most `limit`. InvalidArgument when `limit` < 1.
+  virtual absl::StatusOr<std::vector<Message>> ListDueScheduled(
+      absl::Time now, int limit) = 0;
+
+  // In one transaction, only if `id` is still SCHEDULED: moves it to PENDING
+  // (next_attempt_time = now), records a LOCAL report and a STATUS_CHANGED
+  // feed event, and returns it. nullopt when it is no longer SCHEDULED
+  // (canceled meanwhile, or already released). NotFound if no such message.
+  virtual absl::StatusOr<std::optional<Message>> ReleaseScheduled(
+      absl::string_view id, absl::Time now) = 0;
+
+  // In one transaction, only if `id` is still SCHEDULED (a conditional
+  // UPDATE, so it cannot race the release): moves it to CANCELED, records a
+  // LOCAL report and a STATUS_CHANGED feed event, and returns it.
+  // FailedPrecondition naming the status when it is not SCHEDULED (already
+  // handed to the dispatcher, sent, or canceled); NotFound if none.
+  virtual absl::StatusOr<Message> CancelScheduled(absl::string_view id,
+                                                  absl::Time now) = 0;
+
+  // Sum of num_segments (at least 1 per message) of the outbound PENDING
+  // messages sent from `our_number`: the backlog the dispatcher still has to
+  // pace out for that sender.
+  virtual absl::StatusOr<int64_t> PendingSegments(
+      absl::string_view our_number) = 0;
 };
 
 }  // namespace smsgw::storage

@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/cli/send_at.h"
 #include "client/cli/time_window.h"
 #include "client/smsgw_client.h"
 #include "httplib.h"
@@ -220,6 +221,9 @@ void PrintMessage(Context& ctx, const v1::Message& m) {
           << "  " << m.from() << " -> " << m.to() << "  "
           << FormatTime(m.create_time());
   if (!m.provider_sid().empty()) ctx.out << "  " << m.provider_sid();
+  if (m.has_scheduled_time()) {
+    ctx.out << "  scheduled " << FormatTime(m.scheduled_time());
+  }
   if (m.error_code() != 0) {
     ctx.out << "  error " << m.error_code() << ": " << m.error_message();
   }
@@ -243,6 +247,11 @@ int Send(Context& ctx) {
   }
   request.set_idempotency_key(ctx.options.idempotency_key);
   request.set_validate_only(ctx.options.validate_only);
+  if (!ctx.options.at.empty()) {
+    absl::StatusOr<absl::Time> at = ParseSendAt(ctx.options.at, absl::Now());
+    if (!at.ok()) return UsageError(ctx, at.status().message());
+    request.mutable_send_at()->set_seconds(absl::ToUnixSeconds(*at));
+  }
   auto response = (*client)->SendMessage(request);
   if (!response.ok()) return Refused(ctx, response.status());
   if (ctx.options.json) {
@@ -326,6 +335,21 @@ int Conversations(Context& ctx) {
             << FormatTime(c.update_time()) << ": "
             << c.last_message().body().substr(0, 60) << "\n";
   }
+  return 0;
+}
+
+// `smsgw cancel ID`: stops a scheduled send.
+int Cancel(Context& ctx) {
+  if (ctx.args.size() != 2) return UsageError(ctx, "cancel ID");
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  auto response = (*client)->CancelMessage(ctx.args[1]);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  PrintMessage(ctx, response->message());
   return 0;
 }
 
@@ -899,6 +923,7 @@ const std::map<std::string, Command>& Commands() {
       {"logout", Logout},
       {"whoami", WhoAmI},
       {"send", Send},
+      {"cancel", Cancel},
       {"messages", Messages},
       {"conversations", Conversations},
       {"delete", Delete},
@@ -938,6 +963,9 @@ Accounts:
 Messages:
   send --to NUMBER --body TEXT [--from N] [--media URL,...] [--conversation ID]
        [--idempotency_key K] [--validate_only]      send an SMS/MMS (waits for Twilio's answer)
+       [--at T]                                     schedule it instead: T is RFC 3339 or +10m,
+                                                    5 minutes to 35 days ahead
+  cancel ID                                         cancel a scheduled message not yet sent
   messages [list] [--conversation ID] [--peer N] [--query TEXT] [--limit N]
   messages get ID [--events]                         one message, with its delivery reports
   conversations [--limit N]                          threads, most recent first

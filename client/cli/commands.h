@@ -42,6 +42,8 @@ struct CliOptions {
   std::string id;
   std::string idempotency_key;
   bool validate_only = false;
+  // send --at: when to send (RFC 3339, or "+10m" from now); empty = now.
+  std::string at;
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim

@@ -38,6 +38,9 @@ ABSL_FLAG(std::string, peer, "", "peer number filter");
 ABSL_FLAG(std::string, query, "", "full-text search");
 ABSL_FLAG(std::string, idempotency_key, "", "idempotency key for send");
 ABSL_FLAG(bool, validate_only, false, "send: only validate and count segments");
+ABSL_FLAG(std::string, at, "",
+          "send: schedule for this time, RFC 3339 or +DURATION (e.g. +10m); "
+          "5 minutes to 35 days ahead");
 ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
   options.query = absl::GetFlag(FLAGS_query);
   options.idempotency_key = absl::GetFlag(FLAGS_idempotency_key);
   options.validate_only = absl::GetFlag(FLAGS_validate_only);
+  options.at = absl::GetFlag(FLAGS_at);
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);

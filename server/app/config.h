@@ -5,6 +5,7 @@
 #ifndef SMSGW_SERVER_APP_CONFIG_H_
 #define SMSGW_SERVER_APP_CONFIG_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,27 @@ struct ServerConfig {
   int watch_buffer = 1000;
   int watch_max_streams = 16;
 
+  // Pacing of provider calls (issue "Durable dispatch"): per-sender rates in
+  // segments per second (SMSGW_SENDER_RATES "sender=rate,..."; others get
+  // their kind's default: long code 1, toll-free 3, short code 100,
+  // alphanumeric 10), an account-wide cap (SMSGW_GLOBAL_RATE; 0 = none), and
+  // the backlog bound per sender as time at its rate (SMSGW_MAX_BACKLOG;
+  // 0 = none).
+  std::map<std::string, double> sender_rates;
+  double global_rate = 0;
+  absl::Duration max_backlog = absl::Hours(10);
+  // The earliest send_at, from now. Only tests change it (the hidden flag
+  // --min_schedule_ahead), to schedule a send seconds ahead.
+  absl::Duration min_schedule_ahead = absl::Minutes(5);
+
   // True when no Twilio account is configured.
   bool use_simulator() const { return twilio_account_sid.empty(); }
+  // Whether provider calls are paced (and the backlog bounded): always with
+  // Twilio; with the simulator, which enforces no carrier throughput, only
+  // when SMSGW_SENDER_RATES or SMSGW_GLOBAL_RATE is set.
+  bool pacing_enabled() const {
+    return !use_simulator() || !sender_rates.empty() || global_rate > 0;
+  }
   // public_url, or http://<http_addr> when unset; no trailing '/'.
   std::string EffectivePublicUrl() const;
 };

@@ -103,6 +103,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<storage::sqlite::SqliteMessageStore> messages_;
   std::unique_ptr<twilio::TwilioSimulator> simulator_;
   std::unique_ptr<twilio::TwilioRestClient> provider_;
+  std::unique_ptr<dispatch::RateLimiter> rate_limiter_;  // used by dispatcher_
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   std::unique_ptr<domain::MessagingService> messaging_;
   std::unique_ptr<domain::DeliveryService> delivery_;
@@ -299,6 +300,15 @@ absl::Status ServerAppImpl::StartMessaging() {
 
   dispatch::Dispatcher::Options dispatch_options;
   dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
+  if (config_.pacing_enabled()) {
+    dispatch::RateLimiter::Options rates;
+    rates.sender_rates = config_.sender_rates;
+    rates.global_rate = config_.global_rate;
+    rate_limiter_ =
+        std::make_unique<dispatch::RateLimiter>(Clock::Real(), rates);
+    dispatch_options.rate_limiter = rate_limiter_.get();
+    dispatch_options.max_backlog = config_.max_backlog;
+  }
   dispatcher_ = std::make_unique<dispatch::Dispatcher>(
       messages_.get(), provider_.get(), Clock::Real(), dispatch_options);
   // Twilio's webhooks: signed with the same account's auth token.
@@ -321,6 +331,7 @@ absl::Status ServerAppImpl::StartMessaging() {
   messaging.sender_ids = config_.sender_ids;
   messaging.blocked_keywords = config_.blocked_keywords;
   messaging.messaging_service_sid = config_.twilio_messaging_service_sid;
+  messaging.min_schedule_ahead = config_.min_schedule_ahead;
   messaging_ = std::make_unique<domain::MessagingService>(
       messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),
       Clock::Real(), messaging);

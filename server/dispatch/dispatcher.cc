@@ -74,7 +74,7 @@ void Dispatcher::Enqueue(const storage::Message& message) {
     if (stopping_) return;  // stays PENDING; dispatched at the next start
     awaiting_first_.insert(message.id);
   }
-  Attempt(message);
+  Pace(message);
 }
 
 namespace {
@@ -386,29 +386,60 @@ void Dispatcher::RefreshFromProvider(absl::string_view provider_sid) {
 }
 
 void Dispatcher::TimerLoop() {
+  {
+    absl::MutexLock lock(&mu_);
+    // The first look for due scheduled messages waits one poll interval, so
+    // that it does not race Start()'s dispatch of the PENDING backlog.
+    if (options_.schedule_poll > absl::ZeroDuration()) {
+      next_schedule_poll_ = clock_->Now() + options_.schedule_poll;
+    }
+  }
   while (true) {
     std::string due_id;
+    bool paced = false;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ ||
-               (!retries_.empty() && retries_.begin()->first <= clock_->Now());
+      auto next_due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        absl::Time next = next_schedule_poll_;
+        if (!retries_.empty()) next = std::min(next, retries_.begin()->first);
+        if (!paced_.empty()) next = std::min(next, paced_.begin()->first);
+        return next;
+      };
+      auto ready = [this, &next_due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || next_due() <= clock_->Now();
       };
       // Wake at the earliest due time, or poll: the clock may be a fake.
       const absl::Time wake =
-          retries_.empty()
-              ? absl::Now() + absl::Milliseconds(200)
-              : std::min(absl::Now() + absl::Milliseconds(200),
-                         absl::Now() + (retries_.begin()->first - clock_->Now()));
+          absl::Now() +
+          std::min(absl::Milliseconds(200), next_due() - clock_->Now());
       mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
       if (stopping_) return;
-      if (retries_.empty() || retries_.begin()->first > clock_->Now()) continue;
-      due_id = retries_.begin()->second;
-      retries_.erase(retries_.begin());
+      const absl::Time now = clock_->Now();
+      if (!paced_.empty() && paced_.begin()->first <= now) {
+        due_id = paced_.begin()->second;
+        paced_.erase(paced_.begin());
+        paced = true;
+      } else if (!retries_.empty() && retries_.begin()->first <= now) {
+        due_id = retries_.begin()->second;
+        retries_.erase(retries_.begin());
+      } else if (next_schedule_poll_ <= now) {
+        next_schedule_poll_ = now + options_.schedule_poll;
+      } else {
+        continue;
+      }
+    }
+    if (due_id.empty()) {
+      ReleaseDueScheduled();
+      continue;
     }
     absl::StatusOr<storage::Message> message = messages_->Get(due_id);
     if (message.ok() && message->status == MessageStatus::kPending) {
-      Attempt(*message);
+      // A retry books tokens like a first attempt; a paced one has them.
+      if (paced) {
+        Attempt(*message);
+      } else {
+        Pace(*message);
+      }
     }
   }
 }

@@ -20,6 +20,14 @@
 // `reconcile_give_up_after` since the attempt is the message resent without
 // proof, logged as WARNING "possible duplicate" and counted
 // (possible_duplicates()).
+//
+// Pacing (dispatcher_pacing.cc): every provider call, first or retry, books
+// its segments on a RateLimiter and waits on the timer, never on a thread,
+// until its sender's bucket allows it; CheckBacklog() refuses new messages
+// when a sender's PENDING backlog (counted in the store) would exceed
+// `max_backlog` at that sender's rate. Scheduled sends: the timer polls the
+// store for SCHEDULED messages that are due and hands them over as PENDING,
+// so they survive restarts.
 #ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 #define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 
@@ -37,6 +45,7 @@
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "server/common/executor.h"
+#include "server/dispatch/rate_limiter.h"
 #include "server/domain/outbound_queue.h"
 #include "server/twilio/sms_provider.h"
 #include "storage/message_store.h"
@@ -62,6 +71,16 @@ class Dispatcher final : public domain::OutboundQueue {
     absl::Duration reconcile_give_up_after = absl::Minutes(10);
     absl::Duration reconcile_clock_skew = absl::Minutes(5);
     int reconcile_list_limit = 200;
+    // Paces provider calls per sender; null = no pacing. Not owned.
+    RateLimiter* rate_limiter = nullptr;
+    // SMSGW_MAX_BACKLOG: CheckBacklog() refuses a message when its sender's
+    // PENDING segments would exceed this long at the sender's rate (Twilio
+    // keeps a queue for 10 hours, then fails it with 30001). Zero = no
+    // bound; needs `rate_limiter`.
+    absl::Duration max_backlog = absl::Hours(10);
+    // How often the timer looks for due SCHEDULED messages in the store;
+    // zero = never (scheduled sends off).
+    absl::Duration schedule_poll = absl::Seconds(1);
   };
 
   Dispatcher(storage::MessageStore* messages, twilio::SmsProvider* provider,
@@ -92,6 +111,8 @@ class Dispatcher final : public domain::OutboundQueue {
   // messages whose unknown outcome reconciliation found at the provider.
   int64_t possible_duplicates() const;
   int64_t reconciled_found() const;
+  // See OutboundQueue: counts the sender's PENDING segments in the store.
+  absl::Status CheckBacklog(const storage::Message& message) override;
 
  private:
   // Reconciles first when the message carries an in-flight marker.
@@ -104,6 +125,11 @@ class Dispatcher final : public domain::OutboundQueue {
                 twilio::SendResult result);
   void TimerLoop();
   void MarkAnswered(const std::string& id);
+  // Books the message's segments on the rate limiter and attempts it now, or
+  // parks it in `paced_` for the timer (dispatcher_pacing.cc).
+  void Pace(const storage::Message& message);
+  // Moves due SCHEDULED messages to PENDING and paces them; on the timer.
+  void ReleaseDueScheduled();
 
   storage::MessageStore* messages_;
   twilio::SmsProvider* provider_;
@@ -116,6 +142,10 @@ class Dispatcher final : public domain::OutboundQueue {
   absl::flat_hash_set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
+  // Messages whose tokens are booked, by the instant they may be sent.
+  std::multimap<absl::Time, std::string> paced_ ABSL_GUARDED_BY(mu_);
+  // When the timer next looks for due SCHEDULED messages.
+  absl::Time next_schedule_poll_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
   // Failed List() calls per message being reconciled (for the backoff).

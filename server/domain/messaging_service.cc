@@ -263,9 +263,21 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
     m.conversation_id = m.to;  // one conversation per peer by default
   }
   SMSGW_RETURN_IF_ERROR(ValidateIdempotencyKey(request.idempotency_key));
+  const absl::Time now = clock_->Now();
   if (request.send_at.has_value()) {
-    return absl::UnimplementedError(
-        "send_at (scheduled sends) is not supported yet; send without it");
+    const absl::Time earliest = now + options_.min_schedule_ahead;
+    const absl::Time latest = now + options_.max_schedule_ahead;
+    if (*request.send_at < earliest || *request.send_at > latest) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "send_at must be between ", absl::FormatDuration(
+              options_.min_schedule_ahead),
+          " and ", absl::FormatDuration(options_.max_schedule_ahead),
+          " from now (", absl::FormatTime(absl::RFC3339_sec, earliest,
+                                          absl::UTCTimeZone()),
+          " to ", absl::FormatTime(absl::RFC3339_sec, latest,
+                                   absl::UTCTimeZone()),
+          ")"));
+    }
   }
 
   m.owner_id = caller.id;
@@ -274,8 +286,13 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   m.peer_number = m.to;
   m.our_number = m.from.empty() ? m.messaging_service_sid : m.from;
   m.status = MessageStatus::kPending;
+  if (request.send_at.has_value()) {
+    // next_attempt_time too: the store's due query runs on that index.
+    m.status = MessageStatus::kScheduled;
+    m.scheduled_time = m.next_attempt_time = *request.send_at;
+  }
   m.idempotency_key = request.idempotency_key;
-  m.create_time = m.update_time = clock_->Now();
+  m.create_time = m.update_time = now;
 
   // Opt-outs are per (recipient, our number), as Twilio keeps them.
   SMSGW_ASSIGN_OR_RETURN(bool opted_out,
@@ -295,6 +312,9 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
   SendResult result;
   SMSGW_ASSIGN_OR_RETURN(Message message,
                          BuildOutbound(caller, request, &result));
+  if (!message.scheduled_time.has_value()) {
+    SMSGW_RETURN_IF_ERROR(queue_->CheckBacklog(message));
+  }
   if (request.validate_only) {
     message.status = MessageStatus::kUnspecified;
     result.message = std::move(message);
@@ -315,6 +335,18 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
   }
   SMSGW_RETURN_IF_ERROR(created.status());
   result.replayed = created->replayed;
+  if (created->message.status == MessageStatus::kScheduled ||
+      created->message.scheduled_time.has_value()) {
+    // Scheduled: the dispatcher's timer releases it when due; no waiting.
+    if (!created->replayed) {
+      SMSGW_LOG(kInfo) << "message scheduled id=" << created->message.id
+                       << " owner=" << caller.id << " at="
+                       << absl::FormatTime(*created->message.scheduled_time);
+    }
+    absl::StatusOr<Message> current = messages_->Get(created->message.id);
+    result.message = current.ok() ? *std::move(current) : created->message;
+    return result;
+  }
   if (!created->replayed) {
     SMSGW_LOG(kInfo) << "message stored id=" << created->message.id
                      << " owner=" << caller.id
@@ -378,6 +410,29 @@ absl::StatusOr<Message> MessagingService::Get(const storage::User& caller,
     return message.status();
   }
   return absl::NotFoundError(absl::StrCat("no message with id \"", id, "\""));
+}
+
+absl::StatusOr<Message> MessagingService::Cancel(const storage::User& caller,
+                                                 absl::string_view id) {
+  // A canonical UUID: 36 characters, hex digits and four dashes.
+  bool uuid = id.size() == 36;
+  for (size_t i = 0; uuid && i < id.size(); ++i) {
+    const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+    uuid = dash_position
+               ? id[i] == '-'
+               : absl::ascii_isxdigit(static_cast<unsigned char>(id[i]));
+  }
+  if (!uuid) {
+    return absl::InvalidArgumentError("id must be a message UUID");
+  }
+  SMSGW_RETURN_IF_ERROR(Get(caller, id).status());
+  absl::StatusOr<Message> canceled =
+      messages_->CancelScheduled(id, clock_->Now());
+  if (canceled.ok()) {
+    SMSGW_LOG(kInfo) << "scheduled message canceled id=" << id
+                     << " by=" << caller.id;
+  }
+  return canceled;
 }
 
 absl::StatusOr<std::vector<storage::DeliveryReport>> MessagingService::Reports(

@@ -31,7 +31,9 @@ struct SendRequest {
   std::string conversation_id;  // optional label; default: the peer number
   std::vector<std::string> media_urls;  // ≤ 10 http(s) URLs (Twilio 21623)
   std::string idempotency_key;          // optional, per caller, kept 24 h
-  std::optional<absl::Time> send_at;    // scheduled sends: not supported yet
+  // Scheduled send: between now + min_schedule_ahead (5 min) and now + 35
+  // days, as Twilio's SendAt allows.
+  std::optional<absl::Time> send_at;
   bool validate_only = false;           // AIP-163: check, store nothing
 };
 
@@ -99,6 +101,11 @@ class MessagingService {
     std::vector<std::string> blocked_keywords;
     // How long SendMessage waits for the provider's first answer.
     absl::Duration wait_budget = absl::Seconds(10);
+    // The earliest and latest send_at relative to now (Twilio: 15 minutes
+    // to 35 days; we allow 5 minutes). Tests shorten the minimum with the
+    // hidden server flag --min_schedule_ahead.
+    absl::Duration min_schedule_ahead = absl::Minutes(5);
+    absl::Duration max_schedule_ahead = absl::Hours(24 * 35);
   };
 
   MessagingService(storage::MessageStore* messages, storage::UserStore* users,
@@ -112,7 +119,10 @@ class MessagingService {
   // Twilio's code, or still PENDING). InvalidArgument names the bad field;
   // FailedPrecondition for an opted-out recipient (Twilio 21610);
   // AlreadyExists for a reused idempotency key with another request;
-  // Unimplemented for `send_at`.
+  // ResourceExhausted when the sender's backlog is full (the queue's
+  // CheckBacklog()). With `send_at` the message is stored SCHEDULED and
+  // returned at once; the dispatcher releases it when due. InvalidArgument
+  // when send_at is outside [now + min_schedule_ahead, now + 35 days].
   absl::StatusOr<SendResult> Send(const storage::User& caller,
                                   const SendRequest& request,
                                   absl::Time deadline);
@@ -149,6 +159,13 @@ class MessagingService {
   absl::StatusOr<ConversationPage> ListConversations(
       const storage::User& caller, int page_size,
       absl::string_view page_token);
+
+  // Cancels a SCHEDULED message of the caller (or any, for admins) in one
+  // conditional write; returns it CANCELED. InvalidArgument when `id` is not
+  // a UUID; NotFound as Get(); FailedPrecondition when it is no longer
+  // SCHEDULED (handed to the provider, sent, or canceled already).
+  absl::StatusOr<storage::Message> Cancel(const storage::User& caller,
+                                          absl::string_view id);
 
   // Deletes one message; NotFound as Get().
   absl::Status Delete(const storage::User& caller, absl::string_view id);

@@ -6,6 +6,7 @@
 #ifndef SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
 #define SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/message_store.h"
@@ -30,6 +31,14 @@ class OutboundQueue {
   // message with provider SID `provider_sid` (price and segment count: Twilio
   // reports them on the Message resource, never in status callbacks).
   virtual void RefreshFromProvider(absl::string_view provider_sid) = 0;
+
+  // Whether the dispatcher can take `message` (not stored yet) without its
+  // sender's backlog going past the configured bound. ResourceExhausted,
+  // saying how much is queued and for how long, when it cannot; OK by
+  // default (no bound).
+  virtual absl::Status CheckBacklog(const storage::Message& message) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace smsgw::domain

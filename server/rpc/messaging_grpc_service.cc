@@ -62,9 +62,14 @@ namespace {
 ::grpc::ServerUnaryReactor* MessagingGrpcService::CancelMessage(
     ::grpc::CallbackServerContext* context, const v1::CancelMessageRequest* request,
     v1::CancelMessageResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(NotYet("CancelMessage"));
-  return reactor;
+  return runner_->RunAuthenticated(
+      context, [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<storage::Message> canceled =
+            messaging_->Cancel(user, request->id());
+        if (!canceled.ok()) return canceled.status();
+        ToProto(*canceled, response->mutable_message());
+        return absl::OkStatus();
+      });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessage(

@@ -1288,4 +1288,142 @@ void SqliteMessageStore::SetFeedListener(
   listener_ = std::move(listener);
 }
 
+
+// --- Scheduled sends and backlog ---
+
+namespace {
+
+const char* LifecycleName(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::kPending: return "PENDING";
+    case MessageStatus::kScheduled: return "SCHEDULED";
+    case MessageStatus::kQueued: return "QUEUED";
+    case MessageStatus::kSending: return "SENDING";
+    case MessageStatus::kSent: return "SENT";
+    case MessageStatus::kDelivered: return "DELIVERED";
+    case MessageStatus::kUndelivered: return "UNDELIVERED";
+    case MessageStatus::kFailed: return "FAILED";
+    case MessageStatus::kCanceled: return "CANCELED";
+    case MessageStatus::kReceived: return "RECEIVED";
+    default: return "UNSPECIFIED";
+  }
+}
+
+// Moves `id` from SCHEDULED to `to` with a conditional UPDATE, and on success
+// records a LOCAL report and a STATUS_CHANGED feed event. Returns whether
+// the row was SCHEDULED (false: nothing written).
+absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
+                                    MessageStatus to, absl::Time now,
+                                    absl::string_view note) {
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status = ?, next_attempt_time = ?,"
+                     " update_time = MAX(update_time, ?)"
+                     " WHERE seq = ? AND status = ?"));
+    stmt.Bind(1, static_cast<int>(to));
+    if (to == MessageStatus::kPending) {
+      stmt.Bind(2, now);
+    } else {
+      stmt.BindNull(2);
+    }
+    SMSGW_RETURN_IF_ERROR(stmt.Bind(3, now)
+                              .Bind(4, message.seq)
+                              .Bind(5, static_cast<int>(MessageStatus::kScheduled))
+                              .Run());
+  }
+  if (conn.Changes() == 0) return false;
+  StatusUpdate report;
+  report.status = to;
+  report.error_message = std::string(note);
+  report.source = ReportSource::kLocal;
+  report.event_time = now;
+  SMSGW_RETURN_IF_ERROR(InsertReport(conn, message.seq, "", to, report,
+                                     ReportSource::kLocal, /*applied=*/true));
+  SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                   FeedEventType::kStatusChanged, now));
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::ListDueScheduled(
+    absl::Time now, int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<Message> messages;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(SelectMessagesSql(
+            "WHERE m.status = ? AND m.next_attempt_time <= ? AND"
+            " m.direction = ? ORDER BY m.next_attempt_time, m.seq LIMIT ?")));
+    stmt.Bind(1, static_cast<int>(MessageStatus::kScheduled))
+        .Bind(2, now)
+        .Bind(3, static_cast<int>(Direction::kOutbound))
+        .Bind(4, limit);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      messages.push_back(ReadMessage(stmt));
+    }
+    return absl::OkStatus();
+  }));
+  return messages;
+}
+
+absl::StatusOr<std::optional<Message>> SqliteMessageStore::ReleaseScheduled(
+    absl::string_view id, absl::Time now) {
+  std::optional<Message> released;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message message, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(
+        bool moved, LeaveScheduled(conn, message, MessageStatus::kPending, now,
+                                   "scheduled time reached"));
+    if (moved) {
+      SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(conn, id));
+    }
+    return absl::OkStatus();
+  }));
+  return released;
+}
+
+absl::StatusOr<Message> SqliteMessageStore::CancelScheduled(
+    absl::string_view id, absl::Time now) {
+  Message result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message message, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(
+        bool moved, LeaveScheduled(conn, message, MessageStatus::kCanceled, now,
+                                   "canceled before its scheduled time"));
+    if (!moved) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "message ", id, " is ", LifecycleName(message.status),
+          ", not SCHEDULED: only a scheduled message that has not been handed "
+          "to the provider can be canceled"));
+    }
+    SMSGW_ASSIGN_OR_RETURN(result, MustLoadMessage(conn, id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<int64_t> SqliteMessageStore::PendingSegments(
+    absl::string_view our_number) {
+  int64_t segments = 0;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT COALESCE(SUM(MAX(num_segments, 1)), 0)"
+                     " FROM messages WHERE status = ? AND direction = ?"
+                     " AND our_number = ?"));
+    stmt.Bind(1, static_cast<int>(MessageStatus::kPending))
+        .Bind(2, static_cast<int>(Direction::kOutbound))
+        .Bind(3, our_number);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) segments = stmt.Int(0);
+    return absl::OkStatus();
+  }));
+  return segments;
+}
+
 }  // namespace smsgw::storage::sqlite

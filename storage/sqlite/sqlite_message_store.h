@@ -108,6 +108,14 @@ class SqliteMessageStore final : public MessageStore {
       int64_t owner_id,
       const std::optional<std::string>& conversation_id) override;
   absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
+  absl::StatusOr<std::vector<Message>> ListDueScheduled(absl::Time now,
+                                                        int limit) override;
+  absl::StatusOr<std::optional<Message>> ReleaseScheduled(
+      absl::string_view id, absl::Time now) override;
+  absl::StatusOr<Message> CancelScheduled(absl::string_view id,
+                                          absl::Time now) override;
+  absl::StatusOr<int64_t> PendingSegments(
+      absl::string_view our_number) override;
   absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
                                   absl::string_view our_number) override;
 

@@ -112,7 +112,9 @@ TEST(DurableDispatchCrashTest, AcceptedSendsAreCreatedExactlyOnceAcrossKills) {
     options.env = {{"TWILIO_ACCOUNT_SID", kAccountSid},
                    {"TWILIO_AUTH_TOKEN", "secret-token"},
                    {"TWILIO_API_BASE", twilio.base_url()},
-                   {"TWILIO_PHONE_NUMBERS", "+15005550006"}};
+                   {"TWILIO_PHONE_NUMBERS", "+15005550006"},
+                 // Carrier pacing is not under test here.
+                 {"SMSGW_SENDER_RATES", "+15005550006=1000"}};
     server = std::make_unique<ServerProcess>(options);
     return server->Start();
   };

@@ -176,8 +176,16 @@ TEST_F(MessagingIntegrationTest, BadSendsAreRefusedAndStoreNothing) {
   }
   {
     v1::SendMessageRequest r = Sms(kPeer, "x");
-    r.mutable_send_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
-    cases.push_back({"send_at", r, absl::StatusCode::kUnimplemented, "send_at"});
+    r.mutable_send_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 60);
+    cases.push_back({"send_at too soon", r, absl::StatusCode::kInvalidArgument,
+                     "send_at must be between 5m"});
+  }
+  {
+    v1::SendMessageRequest r = Sms(kPeer, "x");
+    r.mutable_send_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
+                                     36 * 86400);
+    cases.push_back({"send_at too late", r, absl::StatusCode::kInvalidArgument,
+                     "send_at"});
   }
   {
     v1::SendMessageRequest r = Sms(kPeer, "x");

@@ -30,7 +30,9 @@ TEST(OutageTest, MessagesWaitOutAnOutageAndAreCreatedOnce) {
   options.env = {{"TWILIO_ACCOUNT_SID", FakeTwilioProcess::kAccountSid},
                  {"TWILIO_AUTH_TOKEN", "secret-token"},
                  {"TWILIO_API_BASE", twilio.base_url()},
-                 {"TWILIO_PHONE_NUMBERS", "+15005550006"}};
+                 {"TWILIO_PHONE_NUMBERS", "+15005550006"},
+                 // Carrier pacing is not under test here.
+                 {"SMSGW_SENDER_RATES", "+15005550006=1000"}};
   ServerProcess server(options);
   ASSERT_THAT(server.Start(), IsOk());
   SmsgwClient::Options client_options;

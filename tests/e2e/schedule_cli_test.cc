@@ -1,0 +1,79 @@
+// `smsgw send --at` and `smsgw cancel` end to end: the real binary against the
+// real server.
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/run_command.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw {
+namespace {
+
+using ::smsgw::testing::BuiltBinary;
+using ::smsgw::testing::CommandResult;
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::ServerProcess;
+using ::testing::HasSubstr;
+
+class ScheduleCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerProcess::Options options;
+    options.db_path = dir_.File("data/smsgw.db");
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_THAT(server_->Start(), IsOk());
+    ASSERT_EQ(
+        Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
+        0);
+  }
+
+  CommandResult Smsgw(std::vector<std::string> args) {
+    std::vector<std::string> argv = {BuiltBinary("smsgw"),
+                                     "--server=" + server_->grpc_address(),
+                                     "--config_dir=" + dir_.File("config")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv);
+  }
+
+  smsgw::testing::TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ScheduleCliTest, SendAtSchedulesAndCancelCancels) {
+  CommandResult sent =
+      Smsgw({"send", "--to=+14155550100", "--body=later", "--at=+10m"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_THAT(sent.out, HasSubstr("SCHEDULED"));
+  EXPECT_THAT(sent.out, HasSubstr("scheduled "));
+  const std::string id = sent.out.substr(0, 36);
+
+  CommandResult canceled = Smsgw({"cancel", id});
+  ASSERT_EQ(canceled.exit_code, 0) << canceled.err;
+  EXPECT_THAT(canceled.out, HasSubstr("CANCELED"));
+
+  CommandResult again = Smsgw({"cancel", id});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("not SCHEDULED"));
+}
+
+TEST_F(ScheduleCliTest, BadAtIsAUsageErrorAndTooSoonIsRefused) {
+  CommandResult bad =
+      Smsgw({"send", "--to=+14155550100", "--body=x", "--at=tomorrow"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--at"));
+
+  CommandResult soon =
+      Smsgw({"send", "--to=+14155550100", "--body=x", "--at=+1m"});
+  EXPECT_EQ(soon.exit_code, 1);
+  EXPECT_THAT(soon.err, HasSubstr("send_at must be between 5m"));
+
+  CommandResult no_id = Smsgw({"cancel"});
+  EXPECT_EQ(no_id.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace smsgw

@@ -1,0 +1,301 @@
+// The dispatcher's pacing, backlog bound and scheduled sends, against the
+// real SQLite store, a fake provider and a FakeClock.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/dispatch/dispatcher.h"
+#include "server/dispatch/rate_limiter.h"
+#include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw::dispatch {
+namespace {
+
+using ::smsgw::testing::FakeClock;
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using storage::Message;
+using storage::MessageStatus;
+
+constexpr char kOurNumber[] = "+15005550006";
+
+// Accepts every message at once and remembers (body, fake time) per call.
+class RecordingProvider final : public twilio::SmsProvider {
+ public:
+  explicit RecordingProvider(Clock* clock) : clock_(clock) {}
+
+  void SendAsync(twilio::OutboundSms sms, SendCallback done) override {
+    twilio::SendResult result;
+    result.accepted = true;
+    {
+      absl::MutexLock lock(&mu_);
+      bodies_.push_back(sms.body);
+      times_.push_back(clock_->Now());
+      result.message.sid = absl::StrCat("SM", 1000 + bodies_.size());
+    }
+    result.message.status = "queued";
+    result.message.num_segments = 1;
+    done(std::move(result));
+  }
+  absl::StatusOr<twilio::ProviderMessage> Fetch(absl::string_view) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  absl::StatusOr<std::vector<twilio::ProviderMessage>> List(
+      const twilio::ListFilter&, int) override {
+    return absl::UnimplementedError("not in this test");
+  }
+
+  // Waits (real time, up to 5 s) until at least `n` calls were made.
+  bool AwaitCalls(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return bodies_.size() >= n;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
+  }
+  std::vector<std::string> bodies() {
+    absl::MutexLock lock(&mu_);
+    return bodies_;
+  }
+  std::vector<absl::Time> times() {
+    absl::MutexLock lock(&mu_);
+    return times_;
+  }
+
+ private:
+  Clock* clock_;
+  absl::Mutex mu_;
+  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> times_ ABSL_GUARDED_BY(mu_);
+};
+
+class DispatcherPacingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::sqlite::Database::Options options;
+    options.path = dir_.File("smsgw.db");
+    options.synchronous_full = false;
+    db_ = *storage::sqlite::Database::Open(options);
+    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
+    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
+                                                                   &clock_);
+    storage::User user;
+    user.username = "ann";
+    user.password_hash = "$argon2id$fake";
+    user.create_time = user.update_time = clock_.Now();
+    absl::StatusOr<storage::User> stored = users_->Insert(user);
+    ASSERT_THAT(stored, IsOk());
+    owner_ = stored->id;
+    limiter_ = std::make_unique<RateLimiter>(&clock_, RateLimiter::Options{});
+  }
+
+  void TearDown() override {
+    if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(2));
+  }
+
+  void StartDispatcher(absl::Duration max_backlog = absl::Hours(10)) {
+    Dispatcher::Options options;
+    options.rate_limiter = limiter_.get();
+    options.max_backlog = max_backlog;
+    options.schedule_poll = absl::Seconds(1);
+    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &provider_,
+                                               &clock_, options);
+    ASSERT_THAT(dispatcher_->Start(), IsOk());
+  }
+
+  // Stores an outbound message; SCHEDULED at `send_at` when given.
+  Message Store(const std::string& body,
+                std::optional<absl::Time> send_at = std::nullopt,
+                int segments = 1) {
+    Message m;
+    m.id = absl::StrCat("00000000-0000-4000-8000-", 100000000000 + ++count_);
+    m.owner_id = owner_;
+    m.conversation_id = "+14155550100";
+    m.direction = storage::Direction::kOutbound;
+    m.from = m.our_number = kOurNumber;
+    m.to = m.peer_number = "+14155550100";
+    m.body = body;
+    m.num_segments = segments;
+    m.encoding = storage::Encoding::kGsm7;
+    m.status = MessageStatus::kPending;
+    if (send_at.has_value()) {
+      m.status = MessageStatus::kScheduled;
+      m.scheduled_time = m.next_attempt_time = send_at;
+    }
+    m.create_time = m.update_time = clock_.Now();
+    absl::StatusOr<storage::CreateResult> created =
+        store_->CreateOutbound(m, std::nullopt);
+    EXPECT_THAT(created, IsOk());
+    return created.ok() ? created->message : m;
+  }
+
+  MessageStatus StatusOf(const std::string& id) {
+    absl::StatusOr<Message> m = store_->Get(id);
+    return m.ok() ? m->status : MessageStatus::kUnspecified;
+  }
+
+  // Lets the timer run for a while of real time.
+  static void Settle() { absl::SleepFor(absl::Milliseconds(600)); }
+
+  smsgw::testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::sqlite::Database> db_;
+  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
+  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
+  std::unique_ptr<RateLimiter> limiter_;
+  RecordingProvider provider_{&clock_};
+  std::unique_ptr<Dispatcher> dispatcher_;
+  int64_t owner_ = 0;
+  int count_ = 0;
+};
+
+TEST_F(DispatcherPacingTest, LongCodeMessagesGoOutOneASecondInOrder) {
+  StartDispatcher();
+  const absl::Time t0 = clock_.Now();
+  for (const char* body : {"one", "two", "three"}) {
+    dispatcher_->Enqueue(Store(body));
+  }
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  Settle();
+  EXPECT_THAT(provider_.bodies(), ElementsAre("one"));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(provider_.AwaitCalls(2));
+  Settle();
+  EXPECT_THAT(provider_.bodies(), ElementsAre("one", "two"));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(provider_.AwaitCalls(3));
+  EXPECT_THAT(provider_.bodies(), ElementsAre("one", "two", "three"));
+  EXPECT_THAT(provider_.times(),
+              ElementsAre(t0, t0 + absl::Seconds(1), t0 + absl::Seconds(2)));
+}
+
+TEST_F(DispatcherPacingTest, ScheduledMessageIsSentOnlyWhenDue) {
+  StartDispatcher();
+  const Message m = Store("later", clock_.Now() + absl::Minutes(10));
+  clock_.Advance(absl::Minutes(9));
+  Settle();
+  EXPECT_TRUE(provider_.bodies().empty());
+  EXPECT_EQ(StatusOf(m.id), MessageStatus::kScheduled);
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  EXPECT_THAT(provider_.bodies(), ElementsAre("later"));
+  Settle();
+  EXPECT_EQ(StatusOf(m.id), MessageStatus::kQueued);
+}
+
+TEST_F(DispatcherPacingTest, ScheduledDueTimeDoesNotHoldBackOtherSends) {
+  StartDispatcher();
+  Store("later", clock_.Now() + absl::Minutes(10));
+  dispatcher_->Enqueue(Store("now"));
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  EXPECT_THAT(provider_.bodies(), ElementsAre("now"));
+}
+
+TEST_F(DispatcherPacingTest, ScheduledMessageStoredBeforeStartIsSentAfterIt) {
+  // As after a restart: the store, not memory, knows what is scheduled.
+  const Message m = Store("persisted", clock_.Now() + absl::Minutes(5));
+  clock_.Advance(absl::Minutes(6));
+  StartDispatcher();
+  clock_.Advance(absl::Seconds(2));  // past the first poll
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  EXPECT_THAT(provider_.bodies(), ElementsAre("persisted"));
+}
+
+TEST_F(DispatcherPacingTest, CanceledScheduledMessageIsNeverSent) {
+  StartDispatcher();
+  const Message m = Store("canceled", clock_.Now() + absl::Minutes(10));
+  absl::StatusOr<Message> canceled = store_->CancelScheduled(m.id, clock_.Now());
+  ASSERT_THAT(canceled, IsOk());
+  EXPECT_EQ(canceled->status, MessageStatus::kCanceled);
+  clock_.Advance(absl::Minutes(11));
+  Settle();
+  clock_.Advance(absl::Seconds(2));
+  Settle();
+  EXPECT_TRUE(provider_.bodies().empty());
+  EXPECT_EQ(StatusOf(m.id), MessageStatus::kCanceled);
+  EXPECT_THAT(store_->CancelScheduled(m.id, clock_.Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("CANCELED")));
+}
+
+TEST_F(DispatcherPacingTest, CancelRecordsAReportAndRefusesReleasedMessages) {
+  const Message m = Store("x", clock_.Now() + absl::Minutes(10));
+  ASSERT_THAT(store_->CancelScheduled(m.id, clock_.Now()), IsOk());
+  absl::StatusOr<std::vector<storage::DeliveryReport>> reports =
+      store_->ListReports(m.id);
+  ASSERT_THAT(reports, IsOk());
+  ASSERT_FALSE(reports->empty());
+  EXPECT_EQ(reports->back().status, MessageStatus::kCanceled);
+  EXPECT_EQ(reports->back().source, storage::ReportSource::kLocal);
+
+  const Message pending = Store("y");
+  EXPECT_THAT(store_->CancelScheduled(pending.id, clock_.Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("PENDING")));
+  EXPECT_THAT(store_->CancelScheduled("00000000-0000-4000-8000-000000000000",
+                                      clock_.Now()),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(DispatcherPacingTest, ReleaseOnlyMovesScheduledMessages) {
+  const Message m = Store("x", clock_.Now() + absl::Minutes(10));
+  absl::StatusOr<std::vector<Message>> early =
+      store_->ListDueScheduled(clock_.Now(), 10);
+  ASSERT_THAT(early, IsOk());
+  EXPECT_TRUE(early->empty());
+  clock_.Advance(absl::Minutes(10));
+  absl::StatusOr<std::vector<Message>> due =
+      store_->ListDueScheduled(clock_.Now(), 10);
+  ASSERT_THAT(due, IsOk());
+  ASSERT_EQ(due->size(), 1u);
+  absl::StatusOr<std::optional<Message>> released =
+      store_->ReleaseScheduled(m.id, clock_.Now());
+  ASSERT_THAT(released, IsOk());
+  ASSERT_TRUE(released->has_value());
+  EXPECT_EQ((*released)->status, MessageStatus::kPending);
+  // Twice: nothing more happens.
+  released = store_->ReleaseScheduled(m.id, clock_.Now());
+  ASSERT_THAT(released, IsOk());
+  EXPECT_FALSE(released->has_value());
+}
+
+TEST_F(DispatcherPacingTest, BacklogPastTheBoundIsResourceExhausted) {
+  // Long code at 1 segment/s with a 4-second bound: 4 segments fit.
+  StartDispatcher(/*max_backlog=*/absl::Seconds(4));
+  Store("a", std::nullopt, 2);
+  Store("b", std::nullopt, 1);
+  Message next;
+  next.our_number = kOurNumber;
+  next.num_segments = 1;
+  EXPECT_THAT(dispatcher_->CheckBacklog(next), IsOk());
+  next.num_segments = 2;
+  EXPECT_THAT(dispatcher_->CheckBacklog(next),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("sender +15005550006 has 3 segments queued")));
+  // Another sender's backlog is its own.
+  next.our_number = "+15005550007";
+  EXPECT_THAT(dispatcher_->CheckBacklog(next), IsOk());
+}
+
+TEST_F(DispatcherPacingTest, NoBacklogBoundWhenZero) {
+  StartDispatcher(/*max_backlog=*/absl::ZeroDuration());
+  for (int i = 0; i < 5; ++i) Store("a");
+  Message next;
+  next.our_number = kOurNumber;
+  next.num_segments = 1;
+  EXPECT_THAT(dispatcher_->CheckBacklog(next), IsOk());
+}
+
+}  // namespace
+}  // namespace smsgw::dispatch
