@@ -207,7 +207,12 @@ TEST_F(DispatcherPacingTest, ScheduledMessageStoredBeforeStartIsSentAfterIt) {
   const Message m = Store("persisted", clock_.Now() + absl::Minutes(5));
   clock_.Advance(absl::Minutes(6));
   StartDispatcher();
-  clock_.Advance(absl::Seconds(2));  // past the first poll
+  // The timer sets its first poll from the fake clock whenever its thread
+  // first runs, so move time on until that poll has happened (bounded).
+  for (int i = 0; i < 50 && provider_.bodies().empty(); ++i) {
+    clock_.Advance(absl::Seconds(1));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   ASSERT_TRUE(provider_.AwaitCalls(1));
   EXPECT_THAT(provider_.bodies(), ElementsAre("persisted"));
 }
