@@ -28,11 +28,7 @@ class CliStatsTest : public ::testing::Test {
   }
 
   CommandResult Smsgw(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BuiltBinary("smsgw"),
-                                     "--server=" + server_->grpc_address(),
-                                     "--config_dir=" + dir_.File("config")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunCommand(argv);
+    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File("config"), args);
   }
 
   smsgw::testing::TempDir dir_;

@@ -58,11 +58,9 @@ class GroupsCliTest : public ::testing::Test {
 
   // Runs smsgw as `user` (each user has their own token directory).
   CommandResult Smsgw(const std::string& user, std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        BuiltBinary("smsgw"), "--server=" + server_->grpc_address(),
-        "--config_dir=" + dir_.File("config-" + user), "--sim=" + sim_url_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunCommand(argv);
+    return testing::RunSmsgwCli(server_->grpc_address(),
+                                dir_.File("config-" + user), args,
+                                {"--sim=" + sim_url_});
   }
 
   // The code in the newest verification SMS `sim outbox` shows for `phone`.

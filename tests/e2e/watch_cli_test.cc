@@ -36,11 +36,7 @@ class WatchCliTest : public ::testing::Test {
 
   CommandResult Smsgw(std::vector<std::string> args,
                       const std::string& config = "config") {
-    std::vector<std::string> argv = {BuiltBinary("smsgw"),
-                                     "--server=" + server_->grpc_address(),
-                                     "--config_dir=" + dir_.File(config)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return testing::RunCommand(argv);
+    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File(config), args);
   }
 
   static std::vector<std::string> Lines(const std::string& out) {

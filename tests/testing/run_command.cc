@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/testing/server_process.h"
+
 namespace smsgw::testing {
 namespace {
 
@@ -54,6 +56,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   ::unlink(out_path);
   ::unlink(err_path);
   return result;
+}
+
+CommandResult RunSmsgwCli(const std::string& grpc_address,
+                          const std::string& config_dir,
+                          const std::vector<std::string>& args,
+                          const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {BuiltBinary("smsgw"),
+                                   "--server=" + grpc_address,
+                                   "--config_dir=" + config_dir};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
 }
 
 }  // namespace smsgw::testing

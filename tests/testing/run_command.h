@@ -20,6 +20,13 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});
 
+// Runs the built `smsgw` CLI against the server at `grpc_address`, keeping
+// its token in `config_dir`, with `flags` before the command words `args`.
+CommandResult RunSmsgwCli(const std::string& grpc_address,
+                          const std::string& config_dir,
+                          const std::vector<std::string>& args,
+                          const std::vector<std::string>& flags = {});
+
 }  // namespace smsgw::testing
 
 #endif  // SMSGW_TESTS_TESTING_RUN_COMMAND_H_

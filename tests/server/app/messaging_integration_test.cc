@@ -16,6 +16,7 @@
 #include "tests/testing/grpc_helpers.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
@@ -43,14 +44,7 @@ class MessagingIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
-    SmsgwClient::Options options;
-    options.target = server_->grpc_address();
-    options.timeout = absl::Seconds(20);
-    auto client = *SmsgwClient::Create(options);
-    auto session = client->SignUp(name, kPassword, "");
-    EXPECT_THAT(session, IsOk());
-    if (session.ok()) client->set_access_token(session->access_token());
-    return client;
+    return testing::SignedUpClient(*server_, name, kPassword);
   }
 
   static v1::SendMessageRequest Sms(const std::string& to,

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
@@ -41,20 +42,8 @@ class ScheduledSendIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<SmsgwClient> Client(const std::string& name, bool sign_up) {
-    SmsgwClient::Options options;
-    options.target = server_->grpc_address();
-    options.timeout = absl::Seconds(20);
-    auto client = *SmsgwClient::Create(options);
-    if (sign_up) {
-      auto session = client->SignUp(name, kPassword, "");
-      EXPECT_THAT(session, IsOk());
-      if (session.ok()) client->set_access_token(session->access_token());
-    } else {
-      auto session = client->Login(name, kPassword);
-      EXPECT_THAT(session, IsOk());
-      if (session.ok()) client->set_access_token(session->access_token());
-    }
-    return client;
+    return sign_up ? testing::SignedUpClient(*server_, name, kPassword)
+                   : testing::LoggedInClient(*server_, name, kPassword);
   }
 
   static v1::SendMessageRequest Sms(const std::string& body,

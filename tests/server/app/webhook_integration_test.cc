@@ -18,6 +18,7 @@
 #include "tests/testing/grpc_helpers.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
@@ -45,14 +46,7 @@ class WebhookIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
-    SmsgwClient::Options options;
-    options.target = server_->grpc_address();
-    options.timeout = absl::Seconds(20);
-    auto client = *SmsgwClient::Create(options);
-    auto session = client->SignUp(name, "correct horse", "");
-    EXPECT_THAT(session, IsOk());
-    if (session.ok()) client->set_access_token(session->access_token());
-    return client;
+    return testing::SignedUpClient(*server_, name, "correct horse");
   }
 
   // Posts a signed inbound webhook; returns the HTTP status.

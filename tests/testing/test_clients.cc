@@ -1,0 +1,37 @@
+#include "tests/testing/test_clients.h"
+
+#include "gtest/gtest.h"
+
+namespace smsgw::testing {
+
+std::unique_ptr<client::SmsgwClient> ClientFor(const ServerProcess& server,
+                                               absl::Duration timeout) {
+  client::SmsgwClient::Options options;
+  options.target = server.grpc_address();
+  options.timeout = timeout;
+  return *client::SmsgwClient::Create(options);
+}
+
+std::unique_ptr<client::SmsgwClient> SignedUpClient(
+    const ServerProcess& server, const std::string& username,
+    const std::string& password, const std::string& phone_number) {
+  auto client = ClientFor(server);
+  auto session = client->SignUp(username, password, phone_number);
+  EXPECT_TRUE(session.ok()) << "sign up " << username << ": "
+                            << session.status();
+  if (session.ok()) client->set_access_token(session->access_token());
+  return client;
+}
+
+std::unique_ptr<client::SmsgwClient> LoggedInClient(
+    const ServerProcess& server, const std::string& username,
+    const std::string& password) {
+  auto client = ClientFor(server);
+  auto session = client->Login(username, password);
+  EXPECT_TRUE(session.ok()) << "log in " << username << ": "
+                            << session.status();
+  if (session.ok()) client->set_access_token(session->access_token());
+  return client;
+}
+
+}  // namespace smsgw::testing
