@@ -129,6 +129,10 @@ struct Conversation {
   std::optional<Message> last_message;
 };
 
+// How long an idempotency key is remembered (per owner): within it the same
+// key returns the original message; after it the key is forgotten.
+inline constexpr absl::Duration kIdempotencyKeyTtl = absl::Hours(24);
+
 // The idempotency record that goes with a new outbound message.
 struct IdempotencyKey {
   std::string key;           // the client's key, 1-255 printable ASCII
@@ -208,9 +212,10 @@ class MessageStore {
  public:
   virtual ~MessageStore() = default;
 
-  // In one transaction: when `key` is given and already stored for the
-  // owner, returns the original message (replayed) if its request hash
-  // matches, or AlreadyExists if not; otherwise inserts `message` (status
+  // In one transaction: when `key` is given and was stored for the owner
+  // less than kIdempotencyKeyTtl before `message.create_time`, returns the
+  // original message (replayed) if its request hash matches, or
+  // AlreadyExists if not (an older key is forgotten); otherwise inserts `message` (status
   // PENDING or SCHEDULED), creates or updates its conversation, stores `key`,
   // and appends a CREATED feed event. InvalidArgument when the conversation
   // id is already used by the owner with another peer.

@@ -466,6 +466,19 @@ absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
     if (key.has_value()) {
       std::optional<std::pair<std::string, std::string>> stored;
       {
+        // Keys are kept for kIdempotencyKeyTtl (24 h): an older one is
+        // forgotten, so the key may name a new request.
+        SMSGW_ASSIGN_OR_RETURN(
+            Statement expire,
+            conn.Prepare("DELETE FROM idempotency_keys WHERE owner_id = ? AND"
+                         " key = ? AND create_time < ?"));
+        SMSGW_RETURN_IF_ERROR(expire.Bind(1, message.owner_id)
+                                  .Bind(2, key->key)
+                                  .Bind(3, message.create_time -
+                                               kIdempotencyKeyTtl)
+                                  .Run());
+      }
+      {
         SMSGW_ASSIGN_OR_RETURN(
             Statement stmt,
             conn.Prepare("SELECT request_hash, message_id FROM idempotency_keys"

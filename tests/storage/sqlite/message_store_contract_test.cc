@@ -385,6 +385,26 @@ TYPED_TEST(MessageStoreContractTest,
   EXPECT_EQ(this->factory_.CountRows("idempotency_keys"), 1);
 }
 
+TYPED_TEST(MessageStoreContractTest, IdempotencyKeysAreForgottenAfter24Hours) {
+  Message first = this->MakeMessage("m1", this->ann_, kBobPhone, "hi");
+  ASSERT_THAT(this->store()->CreateOutbound(first, IdempotencyKey{"k", "h1"}),
+              IsOk());
+  Message within = this->MakeMessage("m2", this->ann_, kCarlPhone, "other");
+  within.create_time = first.create_time + kIdempotencyKeyTtl -
+                       absl::Seconds(1);
+  EXPECT_THAT(this->store()->CreateOutbound(within, IdempotencyKey{"k", "h2"}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  Message later = this->MakeMessage("m3", this->ann_, kCarlPhone, "other");
+  later.create_time = first.create_time + kIdempotencyKeyTtl + absl::Seconds(1);
+  later.update_time = later.create_time;
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      CreateResult fresh,
+      this->store()->CreateOutbound(later, IdempotencyKey{"k", "h2"}));
+  EXPECT_FALSE(fresh.replayed);
+  EXPECT_EQ(fresh.message.id, "m3");
+  EXPECT_EQ(this->factory_.CountRows("idempotency_keys"), 1);
+}
+
 TYPED_TEST(MessageStoreContractTest, IdempotencyKeysAreScopedToTheOwner) {
   ASSERT_THAT(this->store()->CreateOutbound(
                   this->MakeMessage("m1", this->ann_, kBobPhone, "hi"),
