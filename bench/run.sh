@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 i=1
 while [ "$i" -le "$repeats" ]; do
   echo "run.sh: run $i of $repeats" >&2
-  "$build/smsgw-bench" "$@" > "$tmp/run$i.json"
+  "$build/bench/smsgw-bench" "$@" > "$tmp/run$i.json"
   i=$((i + 1))
 done
 python3 - "$tmp" "$repeats" <<'PY'

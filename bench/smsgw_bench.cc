@@ -54,7 +54,7 @@ ABSL_FLAG(double, warmup_s, 2, "warm-up excluded before each window, seconds");
 ABSL_FLAG(int, concurrency, 64, "calls in flight");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) the calls share");
 ABSL_FLAG(std::string, server_bin, "",
-          "smsgw-server binary; default: next to smsgw-bench");
+          "smsgw-server binary; default: next to smsgw-bench, else one dir up");
 ABSL_FLAG(std::string, server_log_level, "info", "smsgw-server --log_level");
 ABSL_FLAG(bool, keep_dir, false, "keep the temp dir (DB, logs) after the run");
 
@@ -193,8 +193,11 @@ int RunSuite() {
   const std::string self = SelfExe();
   std::string server_bin = absl::GetFlag(FLAGS_server_bin);
   if (server_bin.empty()) {
-    server_bin =
-        (std::filesystem::path(self).parent_path() / "smsgw-server").string();
+    // The build tree puts smsgw-bench in bench/ and the server one up.
+    const std::filesystem::path here = std::filesystem::path(self).parent_path();
+    server_bin = std::filesystem::exists(here / "smsgw-server")
+                     ? (here / "smsgw-server").string()
+                     : (here.parent_path() / "smsgw-server").string();
   }
   const std::string account_sid = absl::GetFlag(FLAGS_account_sid);
 
@@ -258,7 +261,7 @@ int RunSuite() {
          {"TWILIO_AUTH_TOKEN", "bench-auth-token"},
          {"TWILIO_API_BASE", twilio_base},
          {"TWILIO_PHONE_NUMBERS", "+15005550006"},
-         {"SMSGW_SENDER_RATES", "+15005550006=100000"}},
+         {"SMSGW_SENDER_RATES", "+15005550006=10000"}},
         dir + "/server.log");
     auto sports = WaitForPortFile(dir + "/server.port", "grpc", server);
     if (sports.empty()) {
