@@ -1,0 +1,71 @@
+// The fast fake Twilio of smsgw-bench. Unlike tests/fake_twilio it keeps
+// nothing (no store, no list): a create costs one small JSON answer, so the
+// fake is not what limits SendMessage throughput.
+#include <httplib.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench/serve_modes.h"
+#include "nlohmann/json.hpp"
+
+namespace smsgw::bench {
+
+int RunFakeTwilio(const std::string& port_file, const std::string& account_sid) {
+  httplib::Server server;
+  std::atomic<uint64_t> creates{0};
+  const std::string list_path =
+      absl::StrCat("/2010-04-01/Accounts/", account_sid, "/Messages.json");
+  server.Post(list_path, [&](const httplib::Request& req,
+                             httplib::Response& res) {
+    const uint64_t n = creates.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::string sid = absl::StrFormat("SM%032x", n);
+    const std::string now = absl::FormatTime(
+        "%a, %d %b %Y %H:%M:%S +0000", absl::Now(), absl::UTCTimeZone());
+    nlohmann::json message = {
+        {"account_sid", account_sid},
+        {"api_version", "2010-04-01"},
+        {"body", req.get_param_value("Body")},
+        {"date_created", now},
+        {"date_sent", nullptr},
+        {"date_updated", now},
+        {"direction", "outbound-api"},
+        {"error_code", nullptr},
+        {"error_message", nullptr},
+        {"from", req.get_param_value("From")},
+        {"messaging_service_sid", nullptr},
+        {"num_media", "0"},
+        {"num_segments", "1"},
+        {"price", nullptr},
+        {"price_unit", "USD"},
+        {"sid", sid},
+        {"status", "queued"},
+        {"to", req.get_param_value("To")},
+        {"uri", absl::StrCat("/2010-04-01/Accounts/", account_sid,
+                             "/Messages/", sid, ".json")}};
+    res.status = 201;
+    res.set_content(message.dump(), "application/json");
+  });
+  server.Get(list_path, [&](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json page = {{"messages", nlohmann::json::array()},
+                           {"next_page_uri", nullptr},
+                           {"page", 0},
+                           {"page_size", 50},
+                           {"uri", list_path}};
+    res.set_content(page.dump(), "application/json");
+  });
+  server.Get("/count", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::to_string(creates.load()), "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  if (port <= 0) return 1;
+  WritePortFile(port_file, port);
+  return server.listen_after_bind() ? 0 : 1;
+}
+
+}  // namespace smsgw::bench
