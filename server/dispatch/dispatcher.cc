@@ -54,6 +54,7 @@ void Dispatcher::Shutdown(absl::Duration grace) {
     }
   }
   if (timer_.joinable()) timer_.join();
+  FireExpiredWaiters(/*all=*/true);  // callers get the message as it stands
   workers_.Shutdown();
 }
 
@@ -265,9 +266,63 @@ void Dispatcher::StartCall(const storage::Message& message) {
   });
 }
 
-void Dispatcher::MarkAnswered(const std::string& id) {
-  absl::MutexLock lock(&mu_);
+std::vector<std::function<void()>> Dispatcher::EraseAwaitingLocked(
+    const std::string& id) {
   awaiting_first_.erase(id);
+  std::vector<std::function<void()>> ready;
+  auto it = answer_waiters_.find(id);
+  if (it != answer_waiters_.end()) {
+    for (AnswerWaiter& w : it->second) ready.push_back(std::move(w.done));
+    answer_waiters_.erase(it);
+  }
+  return ready;
+}
+
+void Dispatcher::MarkAnswered(const std::string& id) {
+  std::vector<std::function<void()>> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    ready = EraseAwaitingLocked(id);
+  }
+  for (auto& done : ready) done();
+}
+
+void Dispatcher::NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
+                                     std::function<void()> done) {
+  {
+    absl::MutexLock lock(&mu_);
+    const std::string key(id);
+    if (!stopping_ && awaiting_first_.contains(key) && deadline > absl::Now()) {
+      answer_waiters_[key].push_back(AnswerWaiter{deadline, std::move(done)});
+      return;
+    }
+  }
+  done();
+}
+
+void Dispatcher::FireExpiredWaiters(bool all) {
+  std::vector<std::function<void()>> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (auto it = answer_waiters_.begin(); it != answer_waiters_.end();) {
+      std::vector<AnswerWaiter>& waiters = it->second;
+      for (auto w = waiters.begin(); w != waiters.end();) {
+        if (all || w->deadline <= now) {
+          ready.push_back(std::move(w->done));
+          w = waiters.erase(w);
+        } else {
+          ++w;
+        }
+      }
+      if (waiters.empty()) {
+        answer_waiters_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& done : ready) done();
 }
 
 void Dispatcher::OnResult(const std::string& id, int attempts_before,
@@ -395,6 +450,9 @@ void Dispatcher::TimerLoop() {
     }
   }
   while (true) {
+    // Deadlines of NotifyOnFirstAnswer() callers are real (gRPC) times; the
+    // loop wakes at least every 200 ms, which bounds how late they fire.
+    FireExpiredWaiters(/*all=*/false);
     std::string due_id;
     bool paced = false;
     {

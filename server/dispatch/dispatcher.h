@@ -31,10 +31,12 @@
 #ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 #define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -98,6 +100,8 @@ class Dispatcher final : public domain::OutboundQueue {
 
   void Enqueue(const storage::Message& message) override;
   void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) override;
+  void NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
+                           std::function<void()> done) override;
   // Fetches the message on a worker and stores Twilio's price and segment
   // count (a delivery report with source PROVIDER_RESPONSE). Best effort: a
   // failure is logged, the message keeps its local figures.
@@ -125,6 +129,12 @@ class Dispatcher final : public domain::OutboundQueue {
                 twilio::SendResult result);
   void TimerLoop();
   void MarkAnswered(const std::string& id);
+  // Stops waiting for `id`'s first answer; returns the callbacks to run
+  // (outside mu_).
+  std::vector<std::function<void()>> EraseAwaitingLocked(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the callbacks whose deadline passed (all of them when `all`).
+  void FireExpiredWaiters(bool all);
   // Books the message's segments on the rate limiter and attempts it now, or
   // parks it in `paced_` for the timer (dispatcher_pacing.cc).
   void Pace(const storage::Message& message);
@@ -140,6 +150,13 @@ class Dispatcher final : public domain::OutboundQueue {
   mutable absl::Mutex mu_;
   // Messages whose first provider answer is not stored yet.
   absl::flat_hash_set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
+  // NotifyOnFirstAnswer() callbacks by message id, with their deadlines.
+  struct AnswerWaiter {
+    absl::Time deadline;
+    std::function<void()> done;
+  };
+  absl::flat_hash_map<std::string, std::vector<AnswerWaiter>> answer_waiters_
+      ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
   // Messages whose tokens are booked, by the instant they may be sent.

@@ -33,10 +33,14 @@ void Dispatcher::Pace(const storage::Message& message) {
     Attempt(message);
     return;
   }
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;  // stays PENDING; dispatched at the next start
-  paced_.emplace(at, message.id);
-  if (at - now > kMaxPacedWait) awaiting_first_.erase(message.id);
+  std::vector<std::function<void()>> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // stays PENDING; dispatched at the next start
+    paced_.emplace(at, message.id);
+    if (at - now > kMaxPacedWait) ready = EraseAwaitingLocked(message.id);
+  }
+  for (auto& done : ready) done();  // long wait: answer PENDING at once
 }
 
 void Dispatcher::ReleaseDueScheduled() {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/domain/conversation_id.h"
@@ -306,10 +307,11 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   return m;
 }
 
-absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
-                                                  const SendRequest& request,
-                                                  absl::Time deadline) {
-  SendResult result;
+absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
+    const storage::User& caller, const SendRequest& request,
+    absl::Time deadline) {
+  PreparedSend prepared;
+  SendResult& result = prepared.result;
   SMSGW_ASSIGN_OR_RETURN(Message message,
                          BuildOutbound(caller, request, &result));
   if (!message.scheduled_time.has_value()) {
@@ -318,7 +320,7 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
   if (request.validate_only) {
     message.status = MessageStatus::kUnspecified;
     result.message = std::move(message);
-    return result;
+    return prepared;
   }
   message.id = NewUuid();
   std::optional<storage::IdempotencyKey> key;
@@ -345,7 +347,7 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
     }
     absl::StatusOr<Message> current = messages_->Get(created->message.id);
     result.message = current.ok() ? *std::move(current) : created->message;
-    return result;
+    return prepared;
   }
   if (!created->replayed) {
     SMSGW_LOG(kInfo) << "message stored id=" << created->message.id
@@ -353,12 +355,49 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
                      << " segments=" << created->message.num_segments;
     queue_->Enqueue(created->message);
   }
-  const absl::Time wait_until =
+  result.message = created->message;
+  prepared.wait = true;
+  prepared.wait_until =
       std::min(clock_->Now() + options_.wait_budget, deadline);
-  queue_->AwaitFirstAnswer(created->message.id, wait_until);
-  absl::StatusOr<Message> current = messages_->Get(created->message.id);
-  result.message = current.ok() ? *std::move(current) : created->message;
-  return result;
+  return prepared;
+}
+
+void MessagingService::SendAsync(
+    const storage::User& caller, const SendRequest& request,
+    absl::Time deadline,
+    std::function<void(absl::StatusOr<SendResult>)> done) {
+  absl::StatusOr<PreparedSend> prepared = PrepareSend(caller, request, deadline);
+  if (!prepared.ok()) {
+    done(prepared.status());
+    return;
+  }
+  if (!prepared->wait) {
+    done(std::move(prepared->result));
+    return;
+  }
+  const std::string id = prepared->result.message.id;
+  auto shared = std::make_shared<SendResult>(std::move(prepared->result));
+  queue_->NotifyOnFirstAnswer(
+      id, prepared->wait_until,
+      [this, id, shared, done = std::move(done)]() mutable {
+        absl::StatusOr<Message> current = messages_->Get(id);
+        if (current.ok()) shared->message = *std::move(current);
+        done(std::move(*shared));
+      });
+}
+
+absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
+                                                  const SendRequest& request,
+                                                  absl::Time deadline) {
+  absl::Notification finished;
+  absl::StatusOr<SendResult> out = absl::InternalError("send did not finish");
+  SendAsync(caller, request, deadline,
+            [&out, &finished](absl::StatusOr<SendResult> result) {
+              out = std::move(result);
+              finished.Notify();
+            });
+  finished.WaitForNotification();
+  return out;
 }
 
 // --- System sends (groups, phone verification) ---

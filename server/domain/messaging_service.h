@@ -7,6 +7,7 @@
 #ifndef SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_
 #define SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,6 +128,15 @@ class MessagingService {
                                   const SendRequest& request,
                                   absl::Time deadline);
 
+  // Send() without holding the calling thread while the provider answers:
+  // validation and storage run on the caller's thread, then `done` runs
+  // exactly once with what Send() would return — at once for errors,
+  // validate_only, scheduled and replayed-and-answered messages, otherwise
+  // on a dispatcher thread when the first answer is in or the wait ends.
+  void SendAsync(const storage::User& caller, const SendRequest& request,
+                 absl::Time deadline,
+                 std::function<void(absl::StatusOr<SendResult>)> done);
+
   // --- System sends (groups, phone verification) ---
 
   // Validates and stores a SystemSendRequest PENDING and hands it to the
@@ -192,6 +202,15 @@ class MessagingService {
                                            absl::string_view username);
 
  private:
+  // Everything of a send up to waiting for the provider.
+  struct PreparedSend {
+    SendResult result;
+    bool wait = false;  // true: wait for the first answer until wait_until
+    absl::Time wait_until;
+  };
+  absl::StatusOr<PreparedSend> PrepareSend(const storage::User& caller,
+                                           const SendRequest& request,
+                                           absl::Time deadline);
   absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,
                                                  const SendRequest& request,
                                                  SendResult* result);

@@ -7,6 +7,8 @@
 #define SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
 
 #include "absl/status/status.h"
+#include <functional>
+
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/message_store.h"
@@ -26,6 +28,14 @@ class OutboundQueue {
   // retryable failure) for message `id` has been stored, or until
   // `deadline`. Returns at once when the answer is already in.
   virtual void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) = 0;
+
+  // The non-blocking form of AwaitFirstAnswer(): runs `done` exactly once,
+  // when the first answer for message `id` is stored or at `deadline`
+  // (whichever is first; at once when the answer is already in), on a
+  // dispatcher thread. `done` must not block for long. No caller thread is
+  // held while the provider answers.
+  virtual void NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
+                                   std::function<void()> done) = 0;
 
   // Asks the provider, in the background, for the final figures of the
   // message with provider SID `provider_sid` (price and segment count: Twilio

@@ -57,4 +57,36 @@ std::string BearerToken(const ::grpc::CallbackServerContext& context) {
   });
 }
 
+::grpc::ServerUnaryReactor* CallRunner::RunAuthenticatedAsync(
+    ::grpc::CallbackServerContext* context,
+    std::function<void(const storage::User&,
+                       std::function<void(absl::Status)> finish)>
+        work) {
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string token = BearerToken(*context);
+  auto finish = [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  const bool queued = executor_->TrySchedule(
+      [this, context, finish, token = std::move(token),
+       work = std::move(work)] {
+        if (context->IsCancelled()) {
+          finish(absl::CancelledError("call cancelled before it started"));
+          return;
+        }
+        absl::StatusOr<storage::User> user = auth_->Authenticate(token);
+        if (!user.ok()) {
+          finish(user.status());
+          return;
+        }
+        work(*user, finish);
+      });
+  if (!queued) {
+    reactor->Finish(::grpc::Status(
+        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "server is busy (work queue full); retry with backoff"));
+  }
+  return reactor;
+}
+
 }  // namespace smsgw::rpc

@@ -44,6 +44,15 @@ class CallRunner {
       ::grpc::CallbackServerContext* context,
       std::function<absl::Status(const storage::User&)> work);
 
+  // Like RunAuthenticated(), for work that finishes later on another
+  // thread: `work` runs on the executor and must call `finish` exactly once,
+  // from any thread, with the call's status (the response filled first).
+  ::grpc::ServerUnaryReactor* RunAuthenticatedAsync(
+      ::grpc::CallbackServerContext* context,
+      std::function<void(const storage::User&,
+                         std::function<void(absl::Status)> finish)>
+          work);
+
   domain::AuthService* auth() const { return auth_; }
   Executor* executor() const { return executor_; }
 

@@ -22,9 +22,13 @@ namespace {
   if (it != context->client_metadata().end()) {
     metadata_key.assign(it->second.data(), it->second.size());
   }
-  return runner_->RunAuthenticated(
-      context, [this, request, response, deadline,
-                metadata_key](const storage::User& user) -> absl::Status {
+  // The provider's answer is awaited without holding an executor thread:
+  // the call finishes from the dispatcher when the answer is in.
+  return runner_->RunAuthenticatedAsync(
+      context, [this, request, response, deadline, metadata_key](
+                   const storage::User& user,
+                   std::function<void(absl::Status)> finish) {
+        auto fail = [&finish](absl::Status status) { finish(status); };
         domain::SendRequest send;
         send.to = request->to();
         send.body = request->body();
@@ -36,26 +40,33 @@ namespace {
         if (!metadata_key.empty()) {
           if (!send.idempotency_key.empty() &&
               send.idempotency_key != metadata_key) {
-            return absl::InvalidArgumentError(
-                "idempotency_key and the idempotency-key metadata differ");
+            fail(absl::InvalidArgumentError(
+                "idempotency_key and the idempotency-key metadata differ"));
+            return;
           }
           send.idempotency_key = metadata_key;
         }
         if (request->has_send_at()) {
           absl::StatusOr<absl::Time> at = FromProto(request->send_at(), "send_at");
-          if (!at.ok()) return at.status();
+          if (!at.ok()) {
+            fail(at.status());
+            return;
+          }
           send.send_at = *at;
         }
         send.validate_only = request->validate_only();
-        absl::StatusOr<domain::SendResult> result =
-            messaging_->Send(user, send, deadline);
-        if (!result.ok()) return result.status();
-        ToProto(result->message, response->mutable_message());
-        for (const std::string& c : result->non_gsm_characters) {
-          response->add_non_gsm_characters(c);
-        }
-        response->set_idempotent_replay(result->replayed);
-        return absl::OkStatus();
+        messaging_->SendAsync(
+            user, send, deadline,
+            [response, finish](absl::StatusOr<domain::SendResult> result) {
+              if (result.ok()) {
+                ToProto(result->message, response->mutable_message());
+                for (const std::string& c : result->non_gsm_characters) {
+                  response->add_non_gsm_characters(c);
+                }
+                response->set_idempotent_replay(result->replayed);
+              }
+              finish(result.status());
+            });
       });
 }
 
