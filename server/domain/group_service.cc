@@ -1,5 +1,7 @@
 #include "server/domain/group_service.h"
 
+#include "server/domain/phone_number.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -16,6 +18,26 @@
 
 namespace smsgw::domain {
 namespace {
+
+// What members see of each other: phone numbers masked (MaskPhoneNumber),
+// never the digits. Applied wherever a view leaves GroupService.
+GroupView Presented(GroupView view) {
+  for (storage::GroupMemberRecord& m : view.members) {
+    m.phone_number = MaskPhoneNumber(m.phone_number);
+  }
+  return view;
+}
+
+// Another member's message as the caller may see it: the member's number
+// (the message's peer) masked wherever it appears, no conversation id.
+storage::Message WithPeerMasked(storage::Message m) {
+  const std::string masked = MaskPhoneNumber(m.peer_number);
+  if (m.from == m.peer_number) m.from = masked;
+  if (m.to == m.peer_number) m.to = masked;
+  m.peer_number = masked;
+  m.conversation_id.clear();
+  return m;
+}
 
 constexpr size_t kMaxGroupName = 64;
 constexpr size_t kMaxDescription = 512;
@@ -65,13 +87,6 @@ absl::Status RequireVerified(const storage::User& caller) {
 
 }  // namespace
 
-std::string MaskPhone(absl::string_view e164) {
-  if (e164.size() <= 9) {
-    return absl::StrCat("•••", e164.substr(e164.size() > 2 ? e164.size() - 2 : 0));
-  }
-  return absl::StrCat(e164.substr(0, 5), "•••", e164.substr(e164.size() - 4));
-}
-
 absl::Status ValidateGroupName(absl::string_view name) {
   const size_t length = CodePoints(name);
   if (length < 1 || length > kMaxGroupName) {
@@ -117,7 +132,8 @@ absl::StatusOr<GroupView> GroupService::Create(const storage::User& caller,
                                 clock_->Now()));
   SMSGW_LOG(kInfo) << "group created id=" << m.group.id
                    << " by user_id=" << caller.id;
-  return View(caller, m.group.name, false);
+  SMSGW_ASSIGN_OR_RETURN(GroupView view, View(caller, m.group.name, false));
+  return Presented(std::move(view));
 }
 
 absl::StatusOr<GroupView> GroupService::Join(const storage::User& caller,
@@ -130,13 +146,14 @@ absl::StatusOr<GroupView> GroupService::Join(const storage::User& caller,
     // Joining twice is harmless: answer with the membership the caller has
     // (issue "Groups"), e.g. when a client retries a join whose answer it lost.
     absl::StatusOr<GroupView> view = View(caller, name, false);
-    if (view.ok()) return view;
+    if (view.ok()) return Presented(*std::move(view));
   }
   SMSGW_RETURN_IF_ERROR(joined.status());
   const storage::Membership& m = *joined;
   SMSGW_LOG(kInfo) << "group joined id=" << m.group.id
                    << " user_id=" << caller.id;
-  return View(caller, m.group.name, false);
+  SMSGW_ASSIGN_OR_RETURN(GroupView view, View(caller, m.group.name, false));
+  return Presented(std::move(view));
 }
 
 absl::Status GroupService::Leave(const storage::User& caller,
@@ -170,7 +187,8 @@ absl::StatusOr<GroupView> GroupService::View(const storage::User& caller,
 
 absl::StatusOr<GroupView> GroupService::Get(const storage::User& caller,
                                             absl::string_view name) {
-  return View(caller, name, true);
+  SMSGW_ASSIGN_OR_RETURN(GroupView view, View(caller, name, true));
+  return Presented(std::move(view));
 }
 
 absl::StatusOr<GroupPage> GroupService::List(const storage::User& caller,
@@ -338,6 +356,8 @@ absl::StatusOr<GroupSendResult> GroupService::Send(
     for (storage::Message& m : now) {
       if (m.id == d.message->id) d.message = m;
     }
+    // The sender sees the delivery, not the member's phone number.
+    d.message = WithPeerMasked(*std::move(d.message));
   }
   return result;
 }
@@ -372,6 +392,9 @@ absl::StatusOr<MessagePage> GroupService::ListMessages(
     absl::WebSafeBase64Escape(
         absl::StrCat("gm1|", view.group.id, "|", rows.back().seq),
         &page.next_page_token);
+  }
+  for (storage::Message& m : rows) {
+    if (m.owner_id != caller.id) m = WithPeerMasked(std::move(m));
   }
   page.messages = std::move(rows);
   return page;

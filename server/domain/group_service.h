@@ -34,7 +34,8 @@
 
 namespace smsgw::domain {
 
-// A group as one user sees it.
+// A group as a member sees it. In views returned by Create, Join and Get the
+// members' `phone_number` is masked (MaskPhoneNumber, e.g. "+1415•••0100").
 struct GroupView {
   storage::GroupRecord group;
   std::vector<storage::GroupMemberRecord> members;  // in order of joining
@@ -54,15 +55,12 @@ struct GroupDeliveryResult {
   std::string skip_reason;
 };
 
+// Deliveries' messages have the recipient's number masked.
 struct GroupSendResult {
   storage::Message post;
   std::vector<GroupDeliveryResult> deliveries;
   bool replayed = false;
 };
-
-// "+1415•••0100": the first 5 and last 4 characters around "•••"; numbers
-// of 9 characters or fewer are returned as "•••" plus their last 2.
-std::string MaskPhone(absl::string_view e164);
 
 // Validates a group name: 1-64 characters, no control characters, no
 // leading or trailing spaces. InvalidArgument naming the rule.

@@ -13,7 +13,7 @@ void FillGroup(const domain::GroupView& view, v1::Group* out) {
   for (const storage::GroupMemberRecord& m : view.members) {
     v1::GroupMember* member = out->add_members();
     member->set_username(m.username);
-    member->set_masked_phone(domain::MaskPhone(m.phone_number));
+    member->set_masked_phone(m.phone_number);  // masked by GroupService
     ToProto(m.join_time, member->mutable_join_time());
   }
   out->set_proxy_number(view.proxy_number);
@@ -114,13 +114,7 @@ absl::Status NoService() {
           out->set_username(d.username);
           out->set_skipped(d.skipped);
           out->set_skip_reason(d.skip_reason);
-          if (d.message.has_value()) {
-            // The sender sees the delivery, not the member's phone number.
-            storage::Message shown = *d.message;
-            shown.to = shown.peer_number = domain::MaskPhone(shown.to);
-            shown.conversation_id.clear();
-            ToProto(shown, out->mutable_message());
-          }
+          if (d.message.has_value()) ToProto(*d.message, out->mutable_message());
         }
         return absl::OkStatus();
       });
@@ -136,19 +130,9 @@ absl::Status NoService() {
         absl::StatusOr<domain::MessagePage> page = groups_->ListMessages(
             user, request->name(), request->page_size(), request->page_token());
         if (!page.ok()) return page.status();
+        // GroupService already masked other members' numbers.
         for (const storage::Message& m : page->messages) {
-          if (m.owner_id == user.id) {
-            ToProto(m, response->add_messages());
-            continue;
-          }
-          // Other members' posts: their phone number stays hidden.
-          storage::Message shown = m;
-          const std::string masked = domain::MaskPhone(m.peer_number);
-          if (shown.from == m.peer_number) shown.from = masked;
-          if (shown.to == m.peer_number) shown.to = masked;
-          shown.peer_number = masked;
-          shown.conversation_id.clear();
-          ToProto(shown, response->add_messages());
+          ToProto(m, response->add_messages());
         }
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
