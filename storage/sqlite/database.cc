@@ -1,5 +1,6 @@
 #include "storage/sqlite/database.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -189,7 +190,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Database::OpenConnection(
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(absl::ToInt64Milliseconds(
                                options_.busy_timeout)));
-  std::string pragmas = "PRAGMA foreign_keys=ON;";
+  // mmap: readers start a fresh snapshot after every commit and SQLite then
+  // drops their page cache; mapped pages of the main file are read back
+  // without a pread() and a copy each.
+  // temp_store=MEMORY: statement journals and sorters would otherwise be
+  // temp files, created and unlinked per statement that needs one.
+  std::string pragmas =
+      "PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824;"
+      " PRAGMA temp_store=MEMORY;";
   if (writer) {
     absl::StrAppend(&pragmas, "PRAGMA journal_mode=WAL;",
                     options_.synchronous_full ? "PRAGMA synchronous=FULL;"
@@ -237,6 +245,14 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
 }
 
 Database::~Database() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (write_stats_.transactions > 0) {
+      SMSGW_LOG(kInfo) << "database closed path=" << options_.path
+                       << " writes=" << write_stats_.writes
+                       << " transactions=" << write_stats_.transactions;
+    }
+  }
   absl::MutexLock wlock(&write_mu_);
   if (writer_ != nullptr) {
     // Fold the WAL back into the main file so a clean shutdown leaves one file.
@@ -244,26 +260,112 @@ Database::~Database() {
   }
 }
 
+namespace {
+
+// Most writes queued behind one commit that join its successor; bounds how
+// long one transaction (and the leader's caller) can grow.
+constexpr size_t kMaxBatch = 512;
+
+}  // namespace
+
 absl::Status Database::Write(
     const std::function<absl::Status(Connection&)>& fn) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& conn = *writer_;
-  SMSGW_ASSIGN_OR_RETURN(Statement begin, conn.Prepare("BEGIN IMMEDIATE"));
-  SMSGW_RETURN_IF_ERROR(begin.Run());
-  absl::Status status = fn(conn);
-  if (status.ok()) {
-    absl::StatusOr<Statement> commit = conn.Prepare("COMMIT");
-    status = commit.ok() ? commit->Run() : commit.status();
-    if (status.ok()) return status;
+  PendingWrite self{&fn};
+  std::vector<PendingWrite*> batch;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    write_queue_.push_back(&self);
+    auto can_go = [this, &self]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return self.done || (!batch_running_ && write_queue_.front() == &self);
+    };
+    queue_mu_.Await(absl::Condition(&can_go));
+    if (self.done) return self.status;  // a leader committed it for us
+    batch_running_ = true;
+    const size_t n = std::min(write_queue_.size(), kMaxBatch);
+    batch.assign(write_queue_.begin(), write_queue_.begin() + n);
   }
-  absl::StatusOr<Statement> rollback = conn.Prepare("ROLLBACK");
-  if (rollback.ok()) {
-    absl::Status rollback_status = rollback->Run();
-    if (!rollback_status.ok()) {
-      SMSGW_LOG(kError) << "rollback failed: " << rollback_status;
+  {
+    absl::MutexLock lock(&write_mu_);
+    CommitBatch(batch);
+  }
+  absl::MutexLock lock(&queue_mu_);
+  for (PendingWrite* w : batch) {
+    w->done = true;
+    write_queue_.pop_front();  // the batch is the front of the queue
+  }
+  batch_running_ = false;
+  write_stats_.transactions += 1;
+  write_stats_.writes += static_cast<int64_t>(batch.size());
+  return self.status;
+}
+
+Database::WriteStats Database::write_stats() const {
+  absl::MutexLock lock(&queue_mu_);
+  return write_stats_;
+}
+
+void Database::CommitBatch(const std::vector<PendingWrite*>& batch) {
+  Connection& conn = *writer_;
+  auto fail_all = [&batch](const absl::Status& status) {
+    for (PendingWrite* w : batch) {
+      if (w->status.ok()) w->status = status;
+    }
+  };
+  auto run = [&conn](absl::string_view sql) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Statement statement, conn.Prepare(sql));
+    return statement.Run();
+  };
+  absl::Status begun = run("BEGIN IMMEDIATE");
+  if (!begun.ok()) {
+    fail_all(begun);
+    return;
+  }
+  // Writers whose savepoint was released into the transaction: they share
+  // its fate at COMMIT.
+  std::vector<PendingWrite*> kept;
+  kept.reserve(batch.size());
+  for (PendingWrite* w : batch) {
+    absl::Status status = run("SAVEPOINT group_commit");
+    if (status.ok()) status = (*w->fn)(conn);
+    if (sqlite3_get_autocommit(conn.raw())) {
+      // SQLite abandoned the whole transaction (e.g. SQLITE_FULL): the
+      // writes kept so far are gone too. Start afresh for the rest.
+      if (status.ok()) {
+        status = absl::InternalError("transaction ended inside a write");
+      }
+      w->status = status;
+      for (PendingWrite* k : kept) k->status = status;
+      kept.clear();
+      absl::Status again = run("BEGIN IMMEDIATE");
+      if (!again.ok()) {
+        fail_all(again);  // the writes not yet run cannot run
+        return;
+      }
+      continue;
+    }
+    if (status.ok()) {
+      status = run("RELEASE group_commit");
+      if (status.ok()) {
+        kept.push_back(w);
+        continue;
+      }
+    }
+    w->status = status;
+    absl::Status undone = run("ROLLBACK TO group_commit");
+    if (undone.ok()) undone = run("RELEASE group_commit");
+    if (!undone.ok()) {
+      SMSGW_LOG(kError) << "rollback to savepoint failed: " << undone;
     }
   }
-  return status;
+  absl::Status committed = run("COMMIT");
+  if (committed.ok()) return;
+  for (PendingWrite* k : kept) k->status = committed;
+  if (!sqlite3_get_autocommit(conn.raw())) {
+    absl::Status rolled_back = run("ROLLBACK");
+    if (!rolled_back.ok()) {
+      SMSGW_LOG(kError) << "rollback failed: " << rolled_back;
+    }
+  }
 }
 
 absl::Status Database::Read(

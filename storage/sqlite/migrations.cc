@@ -191,6 +191,17 @@ constexpr char kDispatchStarted[] = R"sql(
 ALTER TABLE messages ADD COLUMN dispatch_started_time INTEGER;
 )sql";
 
+// The backlog bound counts a sender's PENDING outbound segments on every
+// send; without this index that count scanned the whole messages table.
+// Partial, so it holds only messages waiting for the provider. The literals
+// must match storage::MessageStatus::kPending (1) and Direction::kOutbound (1)
+// and the query in SqliteMessageStore::PendingSegments, or SQLite cannot use
+// the index.
+constexpr char kPendingBySender[] = R"sql(
+CREATE INDEX messages_pending_sender ON messages(our_number, num_segments)
+  WHERE status = 1 AND direction = 1;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -198,6 +209,7 @@ const std::vector<Migration>& AllMigrations() {
       {1, "initial schema", kInitialSchema},
       {2, "watch feed conversation and status", kWatchFeedColumns},
       {3, "dispatch in-flight marker", kDispatchStarted},
+      {4, "pending segments by sender", kPendingBySender},
   };
   return *migrations;
 }

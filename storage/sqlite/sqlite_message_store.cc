@@ -1426,12 +1426,15 @@ absl::StatusOr<int64_t> SqliteMessageStore::PendingSegments(
   SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
+        // Literal status and direction: they select the partial index
+        // messages_pending_sender (migration 4), which a bound parameter
+        // would not.
         conn.Prepare("SELECT COALESCE(SUM(MAX(num_segments, 1)), 0)"
-                     " FROM messages WHERE status = ? AND direction = ?"
+                     " FROM messages WHERE status = 1 AND direction = 1"
                      " AND our_number = ?"));
-    stmt.Bind(1, static_cast<int>(MessageStatus::kPending))
-        .Bind(2, static_cast<int>(Direction::kOutbound))
-        .Bind(3, our_number);
+    static_assert(static_cast<int>(MessageStatus::kPending) == 1);
+    static_assert(static_cast<int>(Direction::kOutbound) == 1);
+    stmt.Bind(1, our_number);
     SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) segments = stmt.Int(0);
     return absl::OkStatus();

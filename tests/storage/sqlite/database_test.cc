@@ -1,6 +1,11 @@
 #include "storage/sqlite/database.h"
 
 #include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -96,6 +101,99 @@ TEST(DatabaseTest, UniqueViolationMapsToAlreadyExists) {
   EXPECT_THAT(insert(), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
+absl::Status InsertUser(Connection& conn, const std::string& name) {
+  auto stmt = conn.Prepare(
+      "INSERT INTO users(username, password_hash, create_time, update_time) "
+      "VALUES (?, 'x', 0, 0)");
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Bind(1, name).Run();
+}
+
+// Writers that queue behind a running commit share the next transaction,
+// and a failing one among them is rolled back alone.
+TEST(DatabaseTest, WritesQueuedBehindACommitShareOneTransaction) {
+  smsgw::testing::TempDir dir;
+  auto db = Database::Open(OptionsFor(dir.File("smsgw.db")));
+  ASSERT_THAT(db, IsOk());
+  Database& database = **db;
+  const Database::WriteStats before = database.write_stats();
+
+  absl::Notification leader_inside, release_leader;
+  std::thread leader([&] {
+    EXPECT_THAT(database.Write([&](Connection& conn) {
+      leader_inside.Notify();
+      release_leader.WaitForNotification();
+      return InsertUser(conn, "leader");
+    }),
+                IsOk());
+  });
+  leader_inside.WaitForNotification();
+
+  constexpr int kFollowers = 8;
+  std::vector<absl::Status> results(kFollowers);
+  std::vector<std::thread> followers;
+  for (int i = 0; i < kFollowers; ++i) {
+    followers.emplace_back([&, i] {
+      results[i] = database.Write([i](Connection& conn) -> absl::Status {
+        absl::Status inserted = InsertUser(conn, "user" + std::to_string(i));
+        if (!inserted.ok()) return inserted;
+        // Every third writer changes its mind after writing.
+        if (i % 3 == 0) return absl::AbortedError("changed my mind");
+        return absl::OkStatus();
+      });
+    });
+  }
+  // Let every follower queue up behind the leader's open transaction.
+  absl::SleepFor(absl::Milliseconds(200));
+  release_leader.Notify();
+  leader.join();
+  for (std::thread& t : followers) t.join();
+
+  int expected_users = 1;
+  for (int i = 0; i < kFollowers; ++i) {
+    if (i % 3 == 0) {
+      EXPECT_THAT(results[i], StatusIs(absl::StatusCode::kAborted)) << i;
+    } else {
+      EXPECT_THAT(results[i], IsOk()) << i;
+      ++expected_users;
+    }
+  }
+  EXPECT_EQ(*CountRows(database, "users"), expected_users);
+  const Database::WriteStats after = database.write_stats();
+  EXPECT_EQ(after.writes - before.writes, 1 + kFollowers);
+  // The leader's transaction, then the followers together (the sleep above
+  // lets all of them queue; at worst they split, never one each).
+  EXPECT_LT(after.transactions - before.transactions, 1 + kFollowers);
+}
+
+TEST(DatabaseTest, AFailingWriteInABatchDoesNotUndoTheOthersNorItsOwnReads) {
+  smsgw::testing::TempDir dir;
+  auto db = Database::Open(OptionsFor(dir.File("smsgw.db")));
+  ASSERT_THAT(db, IsOk());
+  Database& database = **db;
+  // A unique violation inside a batch: only that writer fails.
+  ASSERT_THAT(database.Write([](Connection& c) { return InsertUser(c, "ann"); }),
+              IsOk());
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(6);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = database.Write([i](Connection& conn) {
+        return InsertUser(conn, i == 2 ? "ann" : "bob" + std::to_string(i));
+      });
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < 6; ++i) {
+    if (i == 2) {
+      EXPECT_THAT(results[i], StatusIs(absl::StatusCode::kAlreadyExists));
+    } else {
+      EXPECT_THAT(results[i], IsOk()) << i;
+    }
+  }
+  EXPECT_EQ(*CountRows(database, "users"), 6);
+}
+
 TEST(DatabaseTest, FailedMigrationLeavesTheFileAsItWasAndSaysWhich) {
   smsgw::testing::TempDir dir;
   const std::string path = dir.File("smsgw.db");
@@ -113,10 +211,11 @@ TEST(DatabaseTest, FailedMigrationLeavesTheFileAsItWasAndSaysWhich) {
     ASSERT_THAT(db, IsOk());
     absl::StatusOr<int> applied = absl::InternalError("not run");
     ASSERT_THAT((*db)->Write([&](Connection& conn) -> absl::Status {
-      // ApplyMigrations manages its own transactions; leave ours first.
+      // ApplyMigrations manages its own transactions: leave Write()'s (its
+      // group-commit savepoint included) first and restore both after.
       (void)conn.Exec("COMMIT");
       applied = ApplyMigrations(conn, migrations);
-      return conn.Exec("BEGIN");
+      return conn.Exec("BEGIN; SAVEPOINT group_commit;");
     }),
                 IsOk());
     EXPECT_THAT(applied, StatusIs(absl::StatusCode::kFailedPrecondition,
