@@ -18,6 +18,7 @@ namespace smsgw::bench {
 
 int RunFakeTwilio(const std::string& port_file, const std::string& account_sid) {
   httplib::Server server;
+  server.set_tcp_nodelay(true);  // as Twilio: no Nagle delay on answers
   std::atomic<uint64_t> creates{0};
   const std::string list_path =
       absl::StrCat("/2010-04-01/Accounts/", account_sid, "/Messages.json");

@@ -44,7 +44,10 @@ struct ServerConfig {
   logging::Level log_level = logging::Level::kInfo;  // SMSGW_LOG_LEVEL
 
   // Worker threads for blocking RPC work, and the queue bound behind them.
-  int rpc_workers = 4;
+  // Most of their time is spent waiting for the store's group commit (an
+  // fsync shared by every write queued meanwhile), not on a core, so there
+  // are more of them than cores: concurrent sends then share commits.
+  int rpc_workers = 16;
   int rpc_queue = 1024;
   // How long graceful shutdown waits for in-flight calls.
   absl::Duration shutdown_grace = absl::Seconds(10);

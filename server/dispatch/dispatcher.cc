@@ -171,7 +171,7 @@ void Dispatcher::Reconcile(const std::string& id) {
                           << " id=" << id << " failures=" << failures << ": "
                           << listed.status();
       absl::MutexLock lock(&mu_);
-      if (!stopping_) retries_.emplace(next, id);
+      if (!stopping_) AddTimedLocked(retries_, next, id);
       return;
     }
     SMSGW_LOG(kWarning) << "possible duplicate: provider could not tell for "
@@ -203,7 +203,7 @@ void Dispatcher::Reconcile(const std::string& id) {
       SMSGW_LOG(kError) << "cannot store reconciled answer id=" << id << ": "
                         << stored.status();
       absl::MutexLock lock(&mu_);
-      if (!stopping_) retries_.emplace(now + Backoff(1), id);
+      if (!stopping_) AddTimedLocked(retries_, now + Backoff(1), id);
       return;
     }
     SMSGW_LOG(kInfo) << "reconciled: provider has the message, not resending"
@@ -234,7 +234,7 @@ void Dispatcher::StartCall(const storage::Message& message) {
                       << ", will retry: " << marked;
     const absl::Time next = clock_->Now() + Backoff(1);
     absl::MutexLock lock(&mu_);
-    if (!stopping_) retries_.emplace(next, message.id);
+    if (!stopping_) AddTimedLocked(retries_, next, message.id);
     return;
   }
   twilio::OutboundSms sms;
@@ -362,7 +362,7 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
       stored = messages_->RecordRetry(id, update, next);
       if (stored.ok()) {
         absl::MutexLock lock(&mu_);
-        retries_.emplace(next, id);
+        AddTimedLocked(retries_, next, id);
       }
       SMSGW_LOG(kWarning) << "provider call failed, will retry id=" << id
                           << " attempt=" << attempts << " http="
@@ -440,6 +440,51 @@ void Dispatcher::RefreshFromProvider(absl::string_view provider_sid) {
   });
 }
 
+void Dispatcher::AddTimedLocked(std::multimap<absl::Time, std::string>& queue,
+                                absl::Time at, const std::string& id) {
+  queue.emplace(at, id);
+  if (at < timer_wake_) timer_kicked_ = true;
+}
+
+void Dispatcher::HandDue(std::vector<DueMessage> due) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (DueMessage& d : due) due_.push_back(std::move(d));
+    if (due_draining_) return;  // the running drain takes them, in order
+    due_draining_ = true;
+  }
+  const bool queued = workers_.TrySchedule([this] {
+    while (true) {
+      DueMessage next;
+      {
+        absl::MutexLock lock(&mu_);
+        if (due_.empty() || stopping_) {
+          due_draining_ = false;  // what is left stays PENDING in the store
+          return;
+        }
+        next = std::move(due_.front());
+        due_.pop_front();
+      }
+      absl::StatusOr<storage::Message> message = messages_->Get(next.id);
+      if (!message.ok() || message->status != MessageStatus::kPending) {
+        continue;
+      }
+      // A retry books tokens like a first attempt; a paced one has them.
+      if (next.paced) {
+        Attempt(*message);
+      } else {
+        Pace(*message);
+      }
+    }
+  });
+  if (!queued) {
+    // The workers are shutting down: the messages stay PENDING in the store
+    // and the next start dispatches them.
+    absl::MutexLock lock(&mu_);
+    due_draining_ = false;
+  }
+}
+
 void Dispatcher::TimerLoop() {
   {
     absl::MutexLock lock(&mu_);
@@ -453,8 +498,10 @@ void Dispatcher::TimerLoop() {
     // Deadlines of NotifyOnFirstAnswer() callers are real (gRPC) times; the
     // loop wakes at least every 200 ms, which bounds how late they fire.
     FireExpiredWaiters(/*all=*/false);
-    std::string due_id;
-    bool paced = false;
+    // Due messages go to the workers in one pass: Get() and the in-flight
+    // marker block on the store, and the timer must keep time meanwhile.
+    std::vector<DueMessage> due;
+    bool poll_scheduled = false;
     {
       absl::MutexLock lock(&mu_);
       auto next_due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -464,41 +511,33 @@ void Dispatcher::TimerLoop() {
         return next;
       };
       auto ready = [this, &next_due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || next_due() <= clock_->Now();
+        return stopping_ || timer_kicked_ || next_due() <= clock_->Now();
       };
       // Wake at the earliest due time, or poll: the clock may be a fake.
-      const absl::Time wake =
-          absl::Now() +
+      const absl::Duration sleep =
           std::min(absl::Milliseconds(200), next_due() - clock_->Now());
-      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
+      timer_wake_ = clock_->Now() + sleep;
+      timer_kicked_ = false;
+      mu_.AwaitWithDeadline(absl::Condition(&ready), absl::Now() + sleep);
+      timer_kicked_ = false;
+      timer_wake_ = absl::InfinitePast();  // awake: nothing to kick
       if (stopping_) return;
       const absl::Time now = clock_->Now();
-      if (!paced_.empty() && paced_.begin()->first <= now) {
-        due_id = paced_.begin()->second;
+      while (!paced_.empty() && paced_.begin()->first <= now) {
+        due.push_back({paced_.begin()->second, /*paced=*/true});
         paced_.erase(paced_.begin());
-        paced = true;
-      } else if (!retries_.empty() && retries_.begin()->first <= now) {
-        due_id = retries_.begin()->second;
+      }
+      while (!retries_.empty() && retries_.begin()->first <= now) {
+        due.push_back({retries_.begin()->second, /*paced=*/false});
         retries_.erase(retries_.begin());
-      } else if (next_schedule_poll_ <= now) {
+      }
+      if (next_schedule_poll_ <= now) {
         next_schedule_poll_ = now + options_.schedule_poll;
-      } else {
-        continue;
+        poll_scheduled = true;
       }
     }
-    if (due_id.empty()) {
-      ReleaseDueScheduled();
-      continue;
-    }
-    absl::StatusOr<storage::Message> message = messages_->Get(due_id);
-    if (message.ok() && message->status == MessageStatus::kPending) {
-      // A retry books tokens like a first attempt; a paced one has them.
-      if (paced) {
-        Attempt(*message);
-      } else {
-        Pace(*message);
-      }
-    }
+    if (!due.empty()) HandDue(std::move(due));
+    if (poll_scheduled) ReleaseDueScheduled();
   }
 }
 

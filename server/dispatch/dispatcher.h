@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <deque>
 #include <thread>
 #include <vector>
 
@@ -65,7 +66,9 @@ class Dispatcher final : public domain::OutboundQueue {
     int max_attempts = 8;  // provider calls per message, first one included
     absl::Duration backoff_base = absl::Seconds(1);
     absl::Duration backoff_cap = absl::Minutes(5);
-    int workers = 2;  // threads that store provider answers
+    // Threads that store provider answers and run due messages. They mostly
+    // wait on the store's group commit, so more of them means bigger batches.
+    int workers = 8;
     // Reconciliation of calls whose outcome is unknown (see the file
     // comment): how long to keep asking the provider before resending
     // without proof, how much earlier than our marker the provider's
@@ -161,6 +164,28 @@ class Dispatcher final : public domain::OutboundQueue {
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
   // Messages whose tokens are booked, by the instant they may be sent.
   std::multimap<absl::Time, std::string> paced_ ABSL_GUARDED_BY(mu_);
+  // Adds `id` to `queue` (retries_ or paced_) due at `at`, and wakes the
+  // timer when that is earlier than the instant it sleeps until: a paced
+  // message is often due within a millisecond.
+  void AddTimedLocked(std::multimap<absl::Time, std::string>& queue,
+                      absl::Time at, const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A paced or retried message that is due, handed from the timer to the
+  // workers.
+  struct DueMessage {
+    std::string id;
+    bool paced = false;  // tokens booked: attempt at once
+  };
+  // Appends `due` to due_ and makes sure one worker drains it: in order, so
+  // a sender's paced messages reach the provider in the order they were
+  // booked, and off the timer thread, which must keep time.
+  void HandDue(std::vector<DueMessage> due);
+  std::deque<DueMessage> due_ ABSL_GUARDED_BY(mu_);
+  bool due_draining_ ABSL_GUARDED_BY(mu_) = false;
+  // The instant the timer sleeps until, and whether it was asked to wake
+  // earlier.
+  absl::Time timer_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool timer_kicked_ ABSL_GUARDED_BY(mu_) = false;
   // When the timer next looks for due SCHEDULED messages.
   absl::Time next_schedule_poll_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

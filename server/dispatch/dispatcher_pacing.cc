@@ -37,7 +37,7 @@ void Dispatcher::Pace(const storage::Message& message) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;  // stays PENDING; dispatched at the next start
-    paced_.emplace(at, message.id);
+    AddTimedLocked(paced_, at, message.id);
     if (at - now > kMaxPacedWait) ready = EraseAwaitingLocked(message.id);
   }
   for (auto& done : ready) done();  // long wait: answer PENDING at once
