@@ -12,7 +12,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -329,6 +331,16 @@ class MessageStore {
 
   // The highest cursor ever appended (any owner); 0 for an empty feed.
   virtual absl::StatusOr<int64_t> LatestFeedCursor() = 0;
+
+  // Feed rows of every owner with cursor > `after_cursor`, counted by event
+  // type and the status right after the event (the metrics' "messages by
+  // status transition"), and the highest cursor counted (`after_cursor` when
+  // none). Reads the feed's primary key range only.
+  struct FeedCounts {
+    int64_t latest_cursor = 0;
+    std::map<std::pair<FeedEventType, MessageStatus>, int64_t> counts;
+  };
+  virtual absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) = 0;
 
   // Installs `listener` (empty: none), replacing any other. The store calls
   // it after each committed write transaction that appended feed rows —

@@ -8,7 +8,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
+
+#include "httplib.h"
 
 #include "absl/strings/numbers.h"
 #include "grpc/health/v1/health.pb.h"
@@ -20,11 +26,13 @@
 #include "server/common/clock.h"
 #include "server/common/executor.h"
 #include "server/common/logging.h"
+#include "server/common/metrics.h"
 #include "server/common/status_macros.h"
 #include "server/domain/auth_service.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
 #include "server/domain/message_watch_hub.h"
+#include "server/domain/message_status.h"
 #include "server/domain/messaging_service.h"
 #include "server/domain/token_service.h"
 #include "server/dispatch/dispatcher.h"
@@ -38,6 +46,7 @@
 #include "server/domain/phone_verification.h"
 #include "storage/sqlite/sqlite_group_store.h"
 #include "server/rpc/messaging_grpc_service.h"
+#include "server/rpc/metrics_interceptor.h"
 #include "server/domain/delivery_service.h"
 #include "server/webhooks/twilio_webhook_handler.h"
 #include "server/webhooks/webhook_server.h"
@@ -93,6 +102,8 @@ class ServerAppImpl final : public ServerApp {
   absl::Status StartGroups();
 
   const ServerConfig config_;
+  // Before everything it observes: destroyed last.
+  metrics::Registry metrics_;
 
   std::unique_ptr<storage::sqlite::Database> db_;
   std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
@@ -124,6 +135,15 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<rpc::GroupGrpcService> group_grpc_;
   std::unique_ptr<::grpc::Server> grpc_server_;
   std::unique_ptr<webhooks::WebhookServer> http_;
+
+  // Registers what GET /metrics reports beyond the counters the components
+  // keep themselves; they are read at scrape time. Needs the HTTP server.
+  void InstallMetrics();
+  // Feed rows counted into smsgw_message_events_total so far.
+  absl::Mutex feed_counts_mu_;
+  int64_t feed_counted_cursor_ ABSL_GUARDED_BY(feed_counts_mu_) = 0;
+  std::map<std::pair<storage::FeedEventType, storage::MessageStatus>, int64_t>
+      feed_counts_ ABSL_GUARDED_BY(feed_counts_mu_);
 
   std::string grpc_address_;
   std::string http_address_;
@@ -227,6 +247,11 @@ absl::Status ServerAppImpl::StartGrpc() {
   builder.RegisterService(auth_grpc_.get());
   builder.RegisterService(messaging_grpc_.get());
   builder.RegisterService(group_grpc_.get());
+  std::vector<
+      std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(rpc::MakeMetricsInterceptorFactory(&metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || selected_port == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -253,7 +278,114 @@ absl::Status ServerAppImpl::StartHttp() {
   ServerConfig bound = config_;
   bound.http_addr = http_address_;
   public_url_ = bound.EffectivePublicUrl();
+  InstallMetrics();
   return absl::OkStatus();
+}
+
+void ServerAppImpl::InstallMetrics() {
+  metrics::CounterFamily* http_requests = metrics_.AddCounter(
+      "smsgw_http_requests_total",
+      "HTTP requests on the webhook port, by path and response status "
+      "(Twilio's webhooks answer 403 on a bad signature, 400 on a malformed "
+      "form).",
+      {"path", "code"});
+  // Every response passes here, routed or not (404s, 413s included).
+  http_->http().set_post_routing_handler(
+      [http_requests](const httplib::Request& req, httplib::Response& res) {
+        // A bounded label set: the paths we serve, else "other".
+        static const std::set<std::string> kPaths = {
+            "/twilio/sms/status", "/twilio/sms/inbound", "/healthz",
+            "/metrics"};
+        const std::string path =
+            kPaths.count(req.path) > 0 ? req.path : std::string("other");
+        http_requests->Increment({path, std::to_string(res.status)});
+      });
+  http_->http().Get("/metrics", [this](const httplib::Request&,
+                                       httplib::Response& res) {
+    res.set_content(metrics_.Render(), metrics::kContentType);
+  });
+
+  metrics_.AddCollected(
+      "smsgw_message_events_total",
+      "Message lifecycle events since start, by event (created, inbound, "
+      "status_changed, deleted) and the status the message entered; read "
+      "from the watch feed, so every committed transition counts once.",
+      {"event", "status"},
+      [this] {
+        std::vector<metrics::Sample> samples;
+        if (messages_ == nullptr) return samples;
+        absl::MutexLock lock(&feed_counts_mu_);
+        absl::StatusOr<storage::MessageStore::FeedCounts> counted =
+            messages_->CountFeedSince(feed_counted_cursor_);
+        if (counted.ok()) {
+          feed_counted_cursor_ = counted->latest_cursor;
+          for (const auto& [key, n] : counted->counts) feed_counts_[key] += n;
+        } else {
+          SMSGW_LOG(kWarning) << "metrics: cannot count the feed: "
+                              << counted.status();
+        }
+        for (const auto& [key, n] : feed_counts_) {
+          static const char* kEvents[] = {"unspecified", "created", "inbound",
+                                          "status_changed", "deleted"};
+          const int type = static_cast<int>(key.first);
+          samples.push_back(
+              {{type >= 0 && type <= 4 ? kEvents[type] : "unspecified",
+                std::string(domain::StatusName(key.second))},
+               static_cast<double>(n)});
+        }
+        return samples;
+      },
+      /*counter=*/true);
+  metrics_.AddCollected(
+      "smsgw_dispatch_backlog_segments",
+      "Outbound segments stored PENDING (not yet accepted by the provider), "
+      "per sender number.",
+      {"sender"}, [this] {
+        std::vector<metrics::Sample> samples;
+        if (messages_ == nullptr) return samples;
+        for (const std::string& number : phone_numbers_) {
+          absl::StatusOr<int64_t> pending = messages_->PendingSegments(number);
+          if (pending.ok()) {
+            samples.push_back({{number}, static_cast<double>(*pending)});
+          }
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
+      "smsgw_provider_requests_in_flight",
+      "Provider create calls sent and not yet answered.", {}, [this] {
+        std::vector<metrics::Sample> samples;
+        if (dispatcher_ != nullptr) {
+          samples.push_back({{}, static_cast<double>(dispatcher_->in_flight())});
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
+      "smsgw_watch_streams_open", "Open WatchMessages streams.", {}, [this] {
+        std::vector<metrics::Sample> samples;
+        if (watch_hub_ != nullptr) {
+          samples.push_back(
+              {{}, static_cast<double>(watch_hub_->open_watches())});
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
+      "smsgw_db_writes_total",
+      "Write transactions requested of the database (each caller's Write).",
+      {}, [this] {
+        return std::vector<metrics::Sample>{
+            {{}, static_cast<double>(db_->write_stats().writes)}};
+      },
+      /*counter=*/true);
+  metrics_.AddCollected(
+      "smsgw_db_commits_total",
+      "Commits (fsyncs) of the database: writes / commits is the mean "
+      "group-commit batch.",
+      {}, [this] {
+        return std::vector<metrics::Sample>{
+            {{}, static_cast<double>(db_->write_stats().transactions)}};
+      },
+      /*counter=*/true);
 }
 
 absl::Status ServerAppImpl::StartMessaging() {
@@ -299,6 +431,7 @@ absl::Status ServerAppImpl::StartMessaging() {
 
 
   dispatch::Dispatcher::Options dispatch_options;
+  dispatch_options.metrics = &metrics_;
   dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
   if (config_.pacing_enabled()) {
     dispatch::RateLimiter::Options rates;

@@ -19,7 +19,18 @@ Dispatcher::Dispatcher(storage::MessageStore* messages,
       provider_(provider),
       clock_(clock),
       options_(std::move(options)),
-      workers_("dispatch", options_.workers, /*max_queue=*/1 << 20) {}
+      workers_("dispatch", options_.workers, /*max_queue=*/1 << 20) {
+  if (options_.metrics != nullptr) {
+    provider_requests_ = options_.metrics->AddCounter(
+        "smsgw_provider_requests_total",
+        "Calls to the SMS provider (Twilio) by operation and outcome.",
+        {"operation", "outcome"});
+    provider_seconds_ = options_.metrics->AddHistogram(
+        "smsgw_provider_request_seconds",
+        "Latency of calls to the SMS provider, by operation and outcome.",
+        {"operation", "outcome"}, metrics::LatencyBuckets());
+  }
+}
 
 Dispatcher::~Dispatcher() { Shutdown(absl::ZeroDuration()); }
 
@@ -102,11 +113,33 @@ storage::StatusUpdate AcceptedUpdate(const twilio::ProviderMessage& pm,
   return update;
 }
 
+// Whether a failed create is worth another attempt. Besides what the
+// provider client marks retryable (429, 5xx, timeouts, connection errors): a
+// 2xx whose body we cannot read. The message probably exists; retrying
+// reconciles first (the marker stays: RecordRetry keeps it for anything but
+// a 4xx) instead of failing a message that was sent.
+bool IsRetryable(const twilio::ProviderError& error) {
+  return error.retryable ||
+         (error.http_status >= 200 && error.http_status <= 299);
+}
+
 }  // namespace
 
 int64_t Dispatcher::possible_duplicates() const {
   absl::MutexLock lock(&mu_);
   return possible_duplicates_;
+}
+
+int Dispatcher::in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_;
+}
+
+void Dispatcher::RecordProviderCall(const char* operation, const char* outcome,
+                                    absl::Duration took) {
+  if (provider_requests_ == nullptr) return;
+  provider_requests_->Increment({operation, outcome});
+  provider_seconds_->Observe({operation, outcome}, absl::ToDoubleSeconds(took));
 }
 
 int64_t Dispatcher::reconciled_found() const {
@@ -156,8 +189,11 @@ void Dispatcher::Reconcile(const std::string& id) {
   // takes the message, and Twilio's DateSent filter is day-granular; the
   // date_created check below is the time window.
   filter.page_size = std::clamp(options_.reconcile_list_limit, 1, 1000);
+  const absl::Time list_start = absl::Now();
   absl::StatusOr<std::vector<twilio::ProviderMessage>> listed =
       provider_->List(filter, options_.reconcile_list_limit);
+  RecordProviderCall("list", listed.ok() ? "ok" : "error",
+                     absl::Now() - list_start);
   const absl::Time now = clock_->Now();
   if (!listed.ok()) {
     int failures = 0;
@@ -250,8 +286,14 @@ void Dispatcher::StartCall(const storage::Message& message) {
   }
   const std::string id = message.id;
   const int attempts_before = message.attempts;
-  provider_->SendAsync(std::move(sms), [this, id, attempts_before](
+  const absl::Time call_start = absl::Now();
+  provider_->SendAsync(std::move(sms), [this, id, attempts_before, call_start](
                                            twilio::SendResult result) {
+    RecordProviderCall("create",
+                       result.accepted               ? "accepted"
+                       : IsRetryable(result.error) ? "retryable"
+                                                     : "rejected",
+                       absl::Now() - call_start);
     // On the provider's I/O thread: hand the (blocking) store write to our
     // workers. The queue is effectively unbounded so no answer is dropped.
     auto shared = std::make_shared<twilio::SendResult>(std::move(result));
@@ -339,12 +381,7 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
                      << " status=" << pm.status;
   } else {
     twilio::ProviderError& error = result.error;
-    // A 2xx whose body we cannot read: the message probably exists. Retry,
-    // which reconciles first (the marker stays: RecordRetry keeps it for
-    // anything but a 4xx), instead of failing a message that was sent.
-    if (error.http_status >= 200 && error.http_status <= 299) {
-      error.retryable = true;
-    }
+    error.retryable = IsRetryable(error);
     update.error_code = error.code != 0 ? std::optional<int>(error.code)
                                         : std::nullopt;
     update.error_message = error.message;

@@ -51,6 +51,7 @@
 #include "server/dispatch/rate_limiter.h"
 #include "server/domain/outbound_queue.h"
 #include "server/twilio/sms_provider.h"
+#include "server/common/metrics.h"
 #include "storage/message_store.h"
 
 namespace smsgw::dispatch {
@@ -69,6 +70,14 @@ class Dispatcher final : public domain::OutboundQueue {
     // Threads that store provider answers and run due messages. They mostly
     // wait on the store's group commit, so more of them means bigger batches.
     int workers = 8;
+    // When set, provider calls are counted and timed there:
+    //   smsgw_provider_requests_total{operation, outcome}
+    //   smsgw_provider_request_seconds{operation, outcome}
+    // operation "create" | "list"; outcome "accepted" (create answered 2xx
+    // with a message), "rejected" (a final Twilio error, e.g. 21211),
+    // "retryable" (429, 5xx, timeouts, connection errors), "ok"/"error"
+    // (list). Must outlive the dispatcher.
+    metrics::Registry* metrics = nullptr;
     // Reconciliation of calls whose outcome is unknown (see the file
     // comment): how long to keep asking the provider before resending
     // without proof, how much earlier than our marker the provider's
@@ -118,6 +127,8 @@ class Dispatcher final : public domain::OutboundQueue {
   // messages whose unknown outcome reconciliation found at the provider.
   int64_t possible_duplicates() const;
   int64_t reconciled_found() const;
+  // Provider create calls under way (answers not yet stored).
+  int in_flight() const;
   // See OutboundQueue: counts the sender's PENDING segments in the store.
   absl::Status CheckBacklog(const storage::Message& message) override;
 
@@ -196,6 +207,11 @@ class Dispatcher final : public domain::OutboundQueue {
   int64_t possible_duplicates_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t reconciled_found_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread timer_;
+  metrics::CounterFamily* provider_requests_ = nullptr;
+  metrics::HistogramFamily* provider_seconds_ = nullptr;
+  // Counts and times one provider call (no-op without options_.metrics).
+  void RecordProviderCall(const char* operation, const char* outcome,
+                          absl::Duration took);
 };
 
 }  // namespace smsgw::dispatch

@@ -1295,6 +1295,31 @@ absl::StatusOr<int64_t> SqliteMessageStore::LatestFeedCursor() {
   return cursor;
 }
 
+absl::StatusOr<MessageStore::FeedCounts> SqliteMessageStore::CountFeedSince(
+    int64_t after_cursor) {
+  FeedCounts result;
+  result.latest_cursor = after_cursor;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    // One snapshot for the counts and the cursor they reach.
+    SMSGW_RETURN_IF_ERROR(conn.Exec("BEGIN"));
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT type, status, COUNT(*), MAX(cursor)"
+                     " FROM message_feed WHERE cursor > ?"
+                     " GROUP BY type, status"));
+    stmt.Bind(1, after_cursor);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      result.counts[{static_cast<FeedEventType>(stmt.Int(0)),
+                     static_cast<MessageStatus>(stmt.Int(1))}] = stmt.Int(2);
+      result.latest_cursor = std::max(result.latest_cursor, stmt.Int(3));
+    }
+    return conn.Exec("COMMIT");
+  }));
+  return result;
+}
+
 void SqliteMessageStore::SetFeedListener(
     std::function<void(int64_t latest_cursor)> listener) {
   absl::MutexLock lock(&listener_mu_);

@@ -135,6 +135,7 @@ class SqliteMessageStore final : public MessageStore {
                                                   int64_t after_cursor,
                                                   int limit) override;
   absl::StatusOr<int64_t> LatestFeedCursor() override;
+  absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) override;
   void SetFeedListener(
       std::function<void(int64_t latest_cursor)> listener) override;
 

@@ -1,0 +1,156 @@
+// GET /metrics on the HTTP port, scraped before and after real traffic: a
+// send through the simulator (status callbacks over HTTP), a NOT_FOUND, an
+// unsigned webhook. Asserts the counters moved by what happened.
+#include <httplib.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/smsgw_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
+
+namespace smsgw {
+namespace {
+
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::ServerProcess;
+using ::smsgw::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// Series name with labels exactly as rendered -> value.
+using Scrape = std::map<std::string, double>;
+
+class MetricsIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerProcess::Options options;
+    options.db_path = dir_.File("data/smsgw.db");
+    server_ = std::make_unique<ServerProcess>(options);
+    ASSERT_THAT(server_->Start(), IsOk());
+    std::vector<std::string> host_port =
+        absl::StrSplit(server_->http_address(), ':');
+    http_ = std::make_unique<httplib::Client>(host_port[0],
+                                              std::stoi(host_port[1]));
+  }
+
+  // Parses the exposition text; fails the test on a line it cannot read.
+  Scrape Get() {
+    auto res = http_->Get("/metrics");
+    EXPECT_TRUE(res);
+    if (!res) return {};
+    EXPECT_EQ(res->status, 200);
+    EXPECT_THAT(res->get_header_value("Content-Type"),
+                HasSubstr("text/plain; version=0.0.4"));
+    Scrape scrape;
+    for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
+      if (line.empty() || absl::StartsWith(line, "#")) continue;
+      const size_t space = line.rfind(' ');
+      double value = 0;
+      EXPECT_NE(space, absl::string_view::npos) << line;
+      if (space == absl::string_view::npos) continue;
+      EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &value)) << line;
+      scrape[std::string(line.substr(0, space))] = value;
+    }
+    return scrape;
+  }
+
+  static double Value(const Scrape& scrape, const std::string& series) {
+    auto it = scrape.find(series);
+    return it == scrape.end() ? 0 : it->second;
+  }
+
+  smsgw::testing::TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
+  auto ann = testing::SignedUpClient(*server_, "ann");
+  const Scrape before = Get();
+
+  v1::SendMessageRequest request;
+  request.set_to("+14155550100");
+  request.set_body("metrics please");
+  auto sent = ann->SendMessage(request);
+  ASSERT_THAT(sent, IsOk());
+  // The simulator posts signed status callbacks until DELIVERED.
+  v1::Message m = sent->message();
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (m.status() != v1::MESSAGE_STATUS_DELIVERED && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    auto got = ann->GetMessage(m.id(), false);
+    if (got.ok()) m = got->message();
+  }
+  ASSERT_EQ(m.status(), v1::MESSAGE_STATUS_DELIVERED);
+  EXPECT_THAT(ann->GetMessage("00000000-0000-4000-8000-000000000000", false),
+              StatusIs(absl::StatusCode::kNotFound));
+  // A webhook without a signature: 403, counted as such.
+  auto forged = http_->Post("/twilio/sms/inbound", "From=%2B1&Body=x",
+                            "application/x-www-form-urlencoded");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+
+  const Scrape after = Get();
+  auto delta = [&](const std::string& series) {
+    return Value(after, series) - Value(before, series);
+  };
+  const std::string send =
+      "{grpc_method=\"/smsgw.v1.MessagingService/SendMessage\","
+      "grpc_code=\"OK\"";
+  EXPECT_EQ(delta("smsgw_grpc_server_handled_total" + send + "}"), 1);
+  EXPECT_EQ(delta("smsgw_grpc_server_handling_seconds_count" + send + "}"), 1);
+  EXPECT_EQ(delta("smsgw_grpc_server_handling_seconds_bucket" + send +
+                  ",le=\"+Inf\"}"),
+            1);
+  EXPECT_GE(delta("smsgw_grpc_server_handled_total{grpc_method=\"/smsgw.v1."
+                  "MessagingService/GetMessage\",grpc_code=\"NOT_FOUND\"}"),
+            1);
+  EXPECT_EQ(delta("smsgw_provider_requests_total{operation=\"create\","
+                  "outcome=\"accepted\"}"),
+            1);
+  EXPECT_EQ(delta("smsgw_message_events_total{event=\"created\","
+                  "status=\"PENDING\"}"),
+            1);
+  EXPECT_EQ(delta("smsgw_message_events_total{event=\"status_changed\","
+                  "status=\"DELIVERED\"}"),
+            1);
+  // Status callbacks are answered 204 No Content: sent and delivered at least.
+  EXPECT_GE(delta("smsgw_http_requests_total{path=\"/twilio/sms/status\","
+                  "code=\"204\"}"),
+            2);
+  EXPECT_EQ(delta("smsgw_http_requests_total{path=\"/twilio/sms/inbound\","
+                  "code=\"403\"}"),
+            1);
+  EXPECT_EQ(Value(after, "smsgw_watch_streams_open"), 0);
+  EXPECT_EQ(Value(after, "smsgw_provider_requests_in_flight"), 0);
+  EXPECT_EQ(Value(after, "smsgw_dispatch_backlog_segments{sender=\"+15005550006\"}"),
+            0);
+  EXPECT_GE(delta("smsgw_db_writes_total"), 3);
+  EXPECT_GE(Value(after, "smsgw_db_writes_total"),
+            Value(after, "smsgw_db_commits_total"));
+}
+
+TEST_F(MetricsIntegrationTest, MadeUpMethodsAndPathsDoNotGrowTheLabelSet) {
+  auto res = http_->Get("/no/such/path/12345");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  const Scrape scrape = Get();
+  EXPECT_EQ(Value(scrape, "smsgw_http_requests_total{path=\"other\",code=\"404\"}"),
+            1);
+  for (const auto& [series, value] : scrape) {
+    EXPECT_THAT(series, ::testing::Not(HasSubstr("12345")));
+  }
+}
+
+}  // namespace
+}  // namespace smsgw
