@@ -345,12 +345,15 @@ class MessageStore {
   // Installs `listener` (empty: none), replacing any other. The store calls
   // it after each committed write transaction that appended feed rows —
   // never inside the transaction, never for a rolled-back one — with the
-  // latest cursor that transaction saw. Calls may come from any writing
-  // thread, concurrently, and slightly out of order (a call with a lower
-  // cursor after one with a higher): listeners must keep the maximum and
-  // must not block or call back into the store's writes.
-  virtual void SetFeedListener(
-      std::function<void(int64_t latest_cursor)> listener) = 0;
+  // latest cursor that transaction saw and the owners (ascending, distinct;
+  // 0 for unrouted inbound) whose feed got rows, so that only their watches
+  // wake. Calls may come from any writing thread, concurrently, and slightly
+  // out of order (a call with a lower cursor after one with a higher):
+  // listeners must keep the maximum and must not block or call back into
+  // the store's writes.
+  using FeedListener = std::function<void(
+      int64_t latest_cursor, const std::vector<int64_t>& owner_ids)>;
+  virtual void SetFeedListener(FeedListener listener) = 0;
 
   // Outbound messages still waiting for the provider (PENDING), oldest
   // first: the dispatcher's work after a restart.

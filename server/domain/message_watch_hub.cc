@@ -225,7 +225,9 @@ MessageWatchHub::MessageWatchHub(storage::MessageStore* store, Clock* clock,
     workers_.emplace_back([this] { WorkerLoop(); });
   }
   store_->SetFeedListener(
-      [this](int64_t latest_cursor) { OnFeedCommitted(latest_cursor); });
+      [this](int64_t latest_cursor, const std::vector<int64_t>& owner_ids) {
+        OnFeedCommitted(latest_cursor, owner_ids);
+      });
 }
 
 MessageWatchHub::~MessageWatchHub() { Shutdown(); }
@@ -290,13 +292,20 @@ absl::StatusOr<std::shared_ptr<MessageWatch>> MessageWatchHub::Watch(
   return watch;
 }
 
-void MessageWatchHub::OnFeedCommitted(int64_t latest_cursor) {
+void MessageWatchHub::OnFeedCommitted(int64_t latest_cursor,
+                                      const std::vector<int64_t>& owner_ids) {
+  // Only the watches of owners whose feed grew: with many streams open, a
+  // commit must not make every one of them read the feed for nothing.
   std::vector<std::shared_ptr<MessageWatch>> watches;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
-    watches.reserve(watches_.size());
-    for (const auto& [key, watch] : watches_) watches.push_back(watch);
+    for (const auto& [key, watch] : watches_) {
+      if (std::binary_search(owner_ids.begin(), owner_ids.end(),
+                             watch->owner_id_)) {
+        watches.push_back(watch);
+      }
+    }
   }
   for (const std::shared_ptr<MessageWatch>& watch : watches) {
     bool behind = false;

@@ -188,7 +188,8 @@ class MessageWatchHub {
 
   // The feed listener: wakes every watch behind `latest_cursor`. Does not
   // block on the store.
-  void OnFeedCommitted(int64_t latest_cursor);
+  void OnFeedCommitted(int64_t latest_cursor,
+                       const std::vector<int64_t>& owner_ids);
 
   // Ends every watch with Unavailable ("server shutting down; resume with
   // after_cursor=N"), refuses new ones, stops the workers and leaves the

@@ -113,6 +113,15 @@ absl::Status CheckMediaList(const std::vector<std::string>& items,
   return absl::OkStatus();
 }
 
+// The owners whose feed rows the running write appended: set by
+// SqliteMessageStore::Write() around its function, which runs wholly on one
+// thread (the group commit's leader), so a thread-local collects them.
+thread_local std::vector<int64_t>* t_feed_owners = nullptr;
+
+void NoteFeedOwner(int64_t owner_id) {
+  if (t_feed_owners != nullptr) t_feed_owners->push_back(owner_id);
+}
+
 // Appends one watch-feed event. Messages without an owner (unrouted inbound)
 // go to owner 0, which only admins watch. The row copies the message's
 // conversation and current status, so call it while the message row still
@@ -120,6 +129,7 @@ absl::Status CheckMediaList(const std::vector<std::string>& items,
 absl::Status AppendFeed(Connection& conn, int64_t owner_id,
                         absl::string_view message_id, FeedEventType type,
                         absl::Time event_time) {
+  NoteFeedOwner(owner_id);
   SMSGW_ASSIGN_OR_RETURN(
       Statement stmt,
       conn.Prepare("INSERT INTO message_feed(owner_id, message_id, type,"
@@ -1061,6 +1071,7 @@ absl::StatusOr<int64_t> SqliteMessageStore::DeleteAll(
           .Bind(4, now);
       if (conversation_id.has_value()) stmt.Bind(2, *conversation_id);
       SMSGW_RETURN_IF_ERROR(stmt.Run());
+      if (conn.Changes() > 0) NoteFeedOwner(owner_id);
     }
     {
       SMSGW_ASSIGN_OR_RETURN(
@@ -1217,8 +1228,15 @@ absl::StatusOr<MessageStats> SqliteMessageStore::Stats(int64_t owner_id,
 absl::Status SqliteMessageStore::Write(
     const std::function<absl::Status(Connection&)>& fn) {
   int64_t feed_cursor = 0;
+  std::vector<int64_t> owners;
   SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
-    SMSGW_RETURN_IF_ERROR(fn(conn));
+    owners.clear();
+    std::vector<int64_t>* outer = t_feed_owners;
+    t_feed_owners = &owners;
+    absl::Status status = fn(conn);
+    t_feed_owners = outer;
+    SMSGW_RETURN_IF_ERROR(status);
+    if (owners.empty()) return absl::OkStatus();  // no feed rows: no read
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
         conn.Prepare("SELECT seq FROM sqlite_sequence"
@@ -1227,22 +1245,15 @@ absl::Status SqliteMessageStore::Write(
     if (row) feed_cursor = stmt.Int(0);
     return absl::OkStatus();
   }));
-  // Compared with what was last announced, not with the value before `fn`:
-  // one read per write instead of two. A write that appended nothing right
-  // after another's commit may announce that one's cursor again, which
-  // listeners tolerate; a write that appended is never missed, because its
-  // cursor exceeds every cursor committed before it.
-  int64_t announced = announced_cursor_.load();
-  while (feed_cursor > announced &&
-         !announced_cursor_.compare_exchange_weak(announced, feed_cursor)) {
-  }
-  if (feed_cursor <= announced) return absl::OkStatus();
-  std::function<void(int64_t)> listener;
+  if (owners.empty()) return absl::OkStatus();
+  std::sort(owners.begin(), owners.end());
+  owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+  FeedListener listener;
   {
     absl::MutexLock lock(&listener_mu_);
     listener = listener_;
   }
-  if (listener) listener(feed_cursor);
+  if (listener) listener(feed_cursor, owners);
   return absl::OkStatus();
 }
 
@@ -1320,8 +1331,7 @@ absl::StatusOr<MessageStore::FeedCounts> SqliteMessageStore::CountFeedSince(
   return result;
 }
 
-void SqliteMessageStore::SetFeedListener(
-    std::function<void(int64_t latest_cursor)> listener) {
+void SqliteMessageStore::SetFeedListener(FeedListener listener) {
   absl::MutexLock lock(&listener_mu_);
   listener_ = std::move(listener);
 }

@@ -136,8 +136,7 @@ class SqliteMessageStore final : public MessageStore {
                                                   int limit) override;
   absl::StatusOr<int64_t> LatestFeedCursor() override;
   absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) override;
-  void SetFeedListener(
-      std::function<void(int64_t latest_cursor)> listener) override;
+  void SetFeedListener(FeedListener listener) override;
 
  private:
   // Database::Write plus the feed listener: after a commit whose feed
@@ -148,9 +147,8 @@ class SqliteMessageStore final : public MessageStore {
 
   Database* db_;
   Clock* clock_;
-  std::atomic<int64_t> announced_cursor_{0};
   absl::Mutex listener_mu_;
-  std::function<void(int64_t)> listener_ ABSL_GUARDED_BY(listener_mu_);
+  FeedListener listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace smsgw::storage::sqlite

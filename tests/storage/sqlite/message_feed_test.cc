@@ -189,12 +189,15 @@ TEST_F(SqliteMessageStoreFeedTest, ListenerHearsOfEachCommittedFeedWriteAfterThe
   absl::Mutex mu;
   std::vector<int64_t> heard;
   std::vector<bool> visible;
-  store_->SetFeedListener([&](int64_t cursor) {
+  std::vector<std::vector<int64_t>> owners;
+  store_->SetFeedListener([&](int64_t cursor,
+                              const std::vector<int64_t>& owner_ids) {
     // A reader connection sees the row: the transaction has committed.
     absl::StatusOr<std::vector<FeedEvent>> rows =
         store_->ListFeed(ann_, cursor - 1, 1);
     absl::MutexLock lock(&mu);
     heard.push_back(cursor);
+    owners.push_back(owner_ids);
     visible.push_back(rows.ok() && !rows->empty() &&
                       rows->front().cursor == cursor);
   });
@@ -207,12 +210,15 @@ TEST_F(SqliteMessageStoreFeedTest, ListenerHearsOfEachCommittedFeedWriteAfterThe
   EXPECT_THAT(heard, ElementsAre(feed[0].cursor, feed[1].cursor,
                                  feed[2].cursor));
   EXPECT_THAT(visible, ElementsAre(true, true, true));
+  // Each call names the owner whose feed grew, and only that owner.
+  for (const std::vector<int64_t>& o : owners) EXPECT_THAT(o, ElementsAre(ann_));
 }
 
 TEST_F(SqliteMessageStoreFeedTest, ListenerIsNotCalledForRolledBackOrFeedlessWrites) {
   Create("a1", ann_);
   int calls = 0;
-  store_->SetFeedListener([&](int64_t) { ++calls; });
+  store_->SetFeedListener(
+      [&](int64_t, const std::vector<int64_t>&) { ++calls; });
   Message duplicate;
   duplicate.id = "a1";
   duplicate.owner_id = ann_;
@@ -234,13 +240,16 @@ TEST_F(SqliteMessageStoreFeedTest, ListenerIsNotCalledForRolledBackOrFeedlessWri
   Create("a3", ann_);
   calls = 0;
   int64_t last = 0;
-  store_->SetFeedListener([&](int64_t cursor) {
+  std::vector<int64_t> bulk_owners;
+  store_->SetFeedListener([&](int64_t cursor, const std::vector<int64_t>& o) {
     ++calls;
     last = cursor;
+    bulk_owners = o;
   });
   ASSERT_THAT(store_->DeleteAll(ann_, std::nullopt), IsOk());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(last, Feed(ann_).back().cursor);
+  EXPECT_THAT(bulk_owners, ElementsAre(ann_));
   store_->SetFeedListener(nullptr);
   Create("a4", ann_);  // no listener: nothing to call
   EXPECT_EQ(calls, 1);
