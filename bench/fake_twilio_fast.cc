@@ -19,6 +19,12 @@ namespace smsgw::bench {
 int RunFakeTwilio(const std::string& port_file, const std::string& account_sid) {
   httplib::Server server;
   server.set_tcp_nodelay(true);  // as Twilio: no Nagle delay on answers
+  // cpp-httplib serves a keep-alive connection on one pool thread until it
+  // closes (by default after 5 requests): with its default 8 threads, the
+  // 9th of smsgw's pooled connections would wait for a free thread. Twilio
+  // keeps connections open and serves them all at once.
+  server.new_task_queue = [] { return new httplib::ThreadPool(512); };
+  server.set_keep_alive_max_count(1000000);
   std::atomic<uint64_t> creates{0};
   const std::string list_path =
       absl::StrCat("/2010-04-01/Accounts/", account_sid, "/Messages.json");

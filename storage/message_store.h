@@ -219,7 +219,9 @@ class MessageStore {
   // original message (replayed) if its request hash matches, or
   // AlreadyExists if not (an older key is forgotten); otherwise inserts `message` (status
   // PENDING or SCHEDULED), creates or updates its conversation, stores `key`,
-  // and appends a CREATED feed event. InvalidArgument when the conversation
+  // and appends a CREATED feed event. A set dispatch_started_time is stored
+  // too: the in-flight marker committed with the row, for a message that
+  // goes to the provider right after (saves the marker's own commit). InvalidArgument when the conversation
   // id is already used by the owner with another peer.
   virtual absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message, const std::optional<IdempotencyKey>& key) = 0;

@@ -86,7 +86,23 @@ void Dispatcher::Enqueue(const storage::Message& message) {
     if (stopping_) return;  // stays PENDING; dispatched at the next start
     awaiting_first_.insert(message.id);
   }
+  if (message.dispatch_started_time.has_value() && message.attempts == 0) {
+    // ReserveImmediate() booked its tokens and the marker was committed
+    // with the row: straight to the provider.
+    CallProvider(message);
+    return;
+  }
   Pace(message);
+}
+
+bool Dispatcher::ReserveImmediate(const storage::Message& message) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return false;
+  }
+  if (options_.rate_limiter == nullptr) return true;
+  return options_.rate_limiter->TryReserveNow(message.our_number,
+                                              message.num_segments);
 }
 
 namespace {
@@ -273,6 +289,10 @@ void Dispatcher::StartCall(const storage::Message& message) {
     if (!stopping_) AddTimedLocked(retries_, next, message.id);
     return;
   }
+  CallProvider(message);
+}
+
+void Dispatcher::CallProvider(const storage::Message& message) {
   twilio::OutboundSms sms;
   sms.to = message.to;
   sms.from = message.from;

@@ -111,6 +111,7 @@ class Dispatcher final : public domain::OutboundQueue {
   void Shutdown(absl::Duration grace);
 
   void Enqueue(const storage::Message& message) override;
+  bool ReserveImmediate(const storage::Message& message) override;
   void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) override;
   void NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
                            std::function<void()> done) override;
@@ -137,6 +138,9 @@ class Dispatcher final : public domain::OutboundQueue {
   void Attempt(const storage::Message& message);
   // Commits the in-flight marker, then calls the provider.
   void StartCall(const storage::Message& message);
+  // The provider create call itself, for a message whose in-flight marker is
+  // committed (by StartCall, or with the row after ReserveImmediate()).
+  void CallProvider(const storage::Message& message);
   // On a worker: asks the provider whether an unanswered create happened.
   void Reconcile(const std::string& id);
   void OnResult(const std::string& id, int attempts_before,

@@ -98,25 +98,46 @@ absl::Time RateLimiter::Book(absl::Time* tat, double rate, double tokens,
   return std::max(not_before, *tat - tolerance);
 }
 
+absl::Time RateLimiter::BookLocked(absl::string_view sender, double tokens,
+                                   absl::Time now, absl::Time* sender_tat,
+                                   absl::Time* global_tat) {
+  absl::Time at = Book(sender_tat, RateFor(sender), tokens, now);
+  if (options_.global_rate > 0) {
+    const absl::Time global_at =
+        Book(global_tat, options_.global_rate, tokens, at);
+    if (global_at > at) {
+      // The sender waits for the global bucket: its own schedule moves too,
+      // so its next message cannot overtake this one.
+      *sender_tat += global_at - at;
+      at = global_at;
+    }
+  }
+  return at;
+}
+
 absl::Time RateLimiter::Reserve(absl::string_view sender, int segments) {
   const double tokens = std::max(segments, 1);
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   auto [it, inserted] =
       sender_tat_.try_emplace(std::string(sender), absl::InfinitePast());
-  absl::Time* tat = &it->second;
-  absl::Time at = Book(tat, RateFor(sender), tokens, now);
-  if (options_.global_rate > 0) {
-    const absl::Time global_at =
-        Book(&global_tat_, options_.global_rate, tokens, at);
-    if (global_at > at) {
-      // The sender waits for the global bucket: its own schedule moves too,
-      // so its next message cannot overtake this one.
-      *tat += global_at - at;
-      at = global_at;
-    }
+  return BookLocked(sender, tokens, now, &it->second, &global_tat_);
+}
+
+bool RateLimiter::TryReserveNow(absl::string_view sender, int segments) {
+  const double tokens = std::max(segments, 1);
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  auto it = sender_tat_.find(sender);
+  absl::Time sender_tat =
+      it != sender_tat_.end() ? it->second : absl::InfinitePast();
+  absl::Time global_tat = global_tat_;
+  if (BookLocked(sender, tokens, now, &sender_tat, &global_tat) > now) {
+    return false;
   }
-  return at;
+  sender_tat_.insert_or_assign(std::string(sender), sender_tat);
+  global_tat_ = global_tat;
+  return true;
 }
 
 }  // namespace smsgw::dispatch

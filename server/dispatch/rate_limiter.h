@@ -69,11 +69,21 @@ class RateLimiter {
   // The booking is made at once, so the next call queues behind it.
   absl::Time Reserve(absl::string_view sender, int segments);
 
+  // Books like Reserve() only when the tokens are available now (the sender's
+  // and the global bucket's); returns whether it booked. Nothing changes when
+  // it returns false.
+  bool TryReserveNow(absl::string_view sender, int segments);
+
  private:
   // GCRA: books `tokens` on a bucket of `rate` whose theoretical arrival
   // time is `*tat`, no earlier than `not_before`; returns the send instant.
   absl::Time Book(absl::Time* tat, double rate, double tokens,
                   absl::Time not_before) const;
+  // Reserve()'s booking on copies of the buckets: the send instant and the
+  // buckets' new states, for the caller to keep or drop.
+  absl::Time BookLocked(absl::string_view sender, double tokens,
+                        absl::Time now, absl::Time* sender_tat,
+                        absl::Time* global_tat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* clock_;
   const Options options_;

@@ -323,6 +323,9 @@ absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     return prepared;
   }
   message.id = NewUuid();
+  if (!message.scheduled_time.has_value() && queue_->ReserveImmediate(message)) {
+    message.dispatch_started_time = clock_->Now();
+  }
   std::optional<storage::IdempotencyKey> key;
   if (!request.idempotency_key.empty()) {
     key = storage::IdempotencyKey{request.idempotency_key,
@@ -417,6 +420,9 @@ absl::StatusOr<Message> MessagingService::SendSystem(
   message.id = NewUuid();
   message.group_id = request.group_id;
   message.group_name = request.group_name;
+  if (queue_->ReserveImmediate(message)) {
+    message.dispatch_started_time = clock_->Now();
+  }
   SMSGW_ASSIGN_OR_RETURN(storage::CreateResult created,
                          messages_->CreateOutbound(message, std::nullopt));
   SMSGW_LOG(kInfo) << "system message stored id=" << created.message.id

@@ -226,9 +226,10 @@ absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
             " media_content_types, status, provider_sid, error_code,"
             " error_message, num_segments, encoding, price, price_unit,"
             " idempotency_key, attempts, next_attempt_time, create_time,"
-            " scheduled_time, send_time, deliver_time, update_time)"
+            " scheduled_time, send_time, deliver_time, update_time,"
+            " dispatch_started_time)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     stmt.Bind(1, message.id)
         .Bind(2, message.owner_id)
         .Bind(3, message.conversation_id)
@@ -256,7 +257,8 @@ absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
         .Bind(27, message.scheduled_time)
         .Bind(28, message.send_time)
         .Bind(29, message.deliver_time)
-        .Bind(30, message.update_time);
+        .Bind(30, message.update_time)
+        .Bind(31, message.dispatch_started_time);
     if (message.group_id != 0) {
       stmt.Bind(4, message.group_id);
     } else {
