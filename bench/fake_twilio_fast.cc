@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,13 +17,23 @@
 
 namespace smsgw::bench {
 
-int RunFakeTwilio(const std::string& port_file, const std::string& account_sid) {
+int RunFakeTwilio(const std::string& port_file, const std::string& account_sid,
+                  int latency_ms, int threads) {
   httplib::Server server;
+  // One thread per connection being served (httplib keeps a keep-alive
+  // connection on its thread): enough for every connection smsgw-server's
+  // client opens, so that waiting creates never queue behind each other.
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   std::atomic<uint64_t> creates{0};
   const std::string list_path =
       absl::StrCat("/2010-04-01/Accounts/", account_sid, "/Messages.json");
   server.Post(list_path, [&](const httplib::Request& req,
                              httplib::Response& res) {
+    if (latency_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
+    }
     const uint64_t n = creates.fetch_add(1, std::memory_order_relaxed) + 1;
     const std::string sid = absl::StrFormat("SM%032x", n);
     const std::string now = absl::FormatTime(
