@@ -293,7 +293,9 @@ absl::Status GenerateBenchDb(const std::string& path,
         .Text(9, options.pool_number)
         .Text(10, body)
         .Int(11, status)
-        .Text(12, absl::StrFormat("SM%032x", seq))
+        // Not of the fake Twilio's form (SM + zero-padded counter): the
+        // SIDs it hands out during the run must not collide with these.
+        .Text(12, absl::StrFormat("SMbe4c%028x", seq))
         .Int(15, segments)
         .Int(16, 1)
         .Int(19, outbound ? 1 : 0)

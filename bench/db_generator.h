@@ -15,7 +15,8 @@
 //   uniform over the users, each user with `conversations_per_user` peers
 //   (skewed: a few conversations carry most messages); 60 % outbound
 //   (70 % DELIVERED, 20 % SENT, 5 % UNDELIVERED, 5 % FAILED), 40 % inbound
-//   RECEIVED; every one with a provider SID "SM"+32 hex digits; bodies of
+//   RECEIVED; every one with a provider SID "SMbe4c"+28 hex digits (the
+//   fast fake Twilio's are "SM"+zero-padded counter); bodies of
 //   3-30 words drawn from an English word list with a Zipf law (for FTS).
 //   No message is PENDING/SCHEDULED/QUEUED/SENDING, so the dispatcher finds
 //   no work at start-up. No message_events / message_feed history rows.
@@ -33,7 +34,7 @@
 namespace smsgw::bench {
 
 // Bumped whenever what the generator writes changes (part of the cache key).
-inline constexpr int kGeneratorVersion = 1;
+inline constexpr int kGeneratorVersion = 2;
 
 // A word the generated bodies contain in a few percent of messages: the
 // search scenario's query.

@@ -43,11 +43,12 @@ keys = [("qps", ["qps"]), ("ratio_to_noop", ["ratio_to_noop"]),
         ("ratio_to_send_message", ["ratio_to_send_message"]),
         ("ratio_to_http_hello", ["ratio_to_http_hello"]),
         ("avg_messages_per_page", ["avg_messages_per_page"]),
+        ("unloaded_p50_us", ["unloaded", "latency_us", "p50"]),
+        ("unloaded_p99_us", ["unloaded", "latency_us", "p99"]),
         ("event_p50_us", ["event_latency_us", "p50"]),
         ("event_p99_us", ["event_latency_us", "p99"]),
         ("event_p99.9_us", ["event_latency_us", "p99.9"]),
         ("events_per_s", ["events_per_s"]),
-        ("created_after_answer_p99_us", ["created_event_after_answer_us", "p99"]),
         ("server_rss_streams_open_kb", ["server_rss_streams_open_kb"]),
         ("fanout_all_ms", ["all_handed_to_twilio_ms", "median"]),
         ("fanout_all_max_ms", ["all_handed_to_twilio_ms", "max"]),
@@ -86,13 +87,13 @@ for name in names:
         other.append(f"ratio_to_http_hello {m['ratio_to_http_hello']:.3f}")
     if "avg_messages_per_page" in m:
         other.append(f"{m['avg_messages_per_page']:.1f} msgs/page")
+    if "unloaded_p99_us" in m:
+        other.append(f"1 in flight: p50 {m['unloaded_p50_us']/1000:.2f} ms,"
+                     f" p99 {m['unloaded_p99_us']/1000:.2f} ms")
     if "event_p99_us" in m:
         other.append(f"event latency p50/p99/p99.9 {m['event_p50_us']/1000:.1f}/"
                      f"{m['event_p99_us']/1000:.1f}/{m['event_p99.9_us']/1000:.1f} ms"
                      f" ({m.get('events_per_s', 0):.0f} events/s)")
-    if "created_after_answer_p99_us" in m:
-        other.append(f"CREATED after answer p99 "
-                     f"{m['created_after_answer_p99_us']/1000:.1f} ms")
     if "server_rss_streams_open_kb" in m:
         other.append(f"RSS with streams open {m['server_rss_streams_open_kb']/1024:.0f} MB")
     if "fanout_all_ms" in m:
