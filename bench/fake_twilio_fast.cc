@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -16,20 +17,26 @@
 
 namespace smsgw::bench {
 
-int RunFakeTwilio(const std::string& port_file, const std::string& account_sid) {
+int RunFakeTwilio(const std::string& port_file, const std::string& account_sid,
+                  int latency_ms, int threads) {
   httplib::Server server;
   server.set_tcp_nodelay(true);  // as Twilio: no Nagle delay on answers
-  // cpp-httplib serves a keep-alive connection on one pool thread until it
-  // closes (by default after 5 requests): with its default 8 threads, the
-  // 9th of smsgw's pooled connections would wait for a free thread. Twilio
-  // keeps connections open and serves them all at once.
-  server.new_task_queue = [] { return new httplib::ThreadPool(512); };
+  // One thread per connection being served (httplib keeps a keep-alive
+  // connection on its thread, by default for 5 requests): enough for every
+  // connection smsgw-server's client opens, so that waiting creates never
+  // queue behind each other. Twilio keeps connections open.
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   server.set_keep_alive_max_count(1000000);
   std::atomic<uint64_t> creates{0};
   const std::string list_path =
       absl::StrCat("/2010-04-01/Accounts/", account_sid, "/Messages.json");
   server.Post(list_path, [&](const httplib::Request& req,
                              httplib::Response& res) {
+    if (latency_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
+    }
     const uint64_t n = creates.fetch_add(1, std::memory_order_relaxed) + 1;
     const std::string sid = absl::StrFormat("SM%032x", n);
     const std::string now = absl::FormatTime(

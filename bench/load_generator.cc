@@ -110,6 +110,7 @@ nlohmann::json ToJson(const LoadResult& r) {
   for (int c = 1; c < 17; ++c) {
     if (r.errors_by_code[c] > 0) errors[CodeName(c)] = r.errors_by_code[c];
   }
+  for (const auto& [name, count] : r.named_errors) errors[name] = count;
   nlohmann::json out = {
       {"calls", r.calls},
       {"ok", r.ok},

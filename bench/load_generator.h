@@ -11,11 +11,13 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <thread>
 #include <memory>
 #include <string>
@@ -37,6 +39,9 @@ struct LoadOptions {
   // Metadata added to every call, e.g. {"authorization", "Bearer ..."}.
   std::vector<std::pair<std::string, std::string>> metadata;
   pid_t server_pid = -1;  // when > 0: server CPU and peak RSS are sampled
+  // When set, called before each call with the call's sequence number (the
+  // one `fill` gets) to add per-call metadata, e.g. one user's token.
+  std::function<void(uint64_t, grpc::ClientContext&)> decorate;
 };
 
 // Figures of one run (window only). Latencies in microseconds.
@@ -45,6 +50,8 @@ struct LoadResult {
   uint64_t ok = 0;                // of which OK
   std::array<uint64_t, 17> errors_by_code{};  // grpc::StatusCode -> count
   std::string first_error;        // message of the first non-OK call seen
+  // Errors outside gRPC codes (HTTP statuses, transport errors), by name.
+  std::map<std::string, uint64_t> named_errors;
   double qps = 0;                 // ok / duration
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   double client_cpu_s = 0;        // user+sys of this process in the window
@@ -108,7 +115,8 @@ LoadResult RunClosedLoop(
   for (int i = 0; i < options.concurrency; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->stub = stubs[i % stubs.size()].get();
-    slot->latencies_us.reserve(1 << 16);
+    slot->latencies_us.reserve(
+        std::max(1024, (1 << 22) / std::max(1, options.concurrency)));
     slots.push_back(std::move(slot));
   }
   std::atomic<uint64_t> seq{0};
@@ -125,7 +133,9 @@ LoadResult RunClosedLoop(
     }
     slot->req.Clear();
     slot->resp.Clear();
-    fill(seq.fetch_add(1, std::memory_order_relaxed), slot->req);
+    const uint64_t call_seq = seq.fetch_add(1, std::memory_order_relaxed);
+    if (options.decorate) options.decorate(call_seq, *slot->ctx);
+    fill(call_seq, slot->req);
     slot->started = Clock::now();
     start(slot->stub, slot->ctx.get(), &slot->req, &slot->resp,
           [&, slot](grpc::Status status) {

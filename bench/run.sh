@@ -12,30 +12,58 @@ trap 'rm -rf "$tmp"' EXIT
 i=1
 while [ "$i" -le "$repeats" ]; do
   echo "run.sh: run $i of $repeats" >&2
-  "$build/bench/smsgw-bench" "$@" > "$tmp/run$i.json"
+  # A scenario that could not run makes smsgw-bench exit 1; the others'
+  # figures are still in its JSON.
+  "$build/bench/smsgw-bench" "$@" > "$tmp/run$i.json" ||
+    echo "run.sh: run $i exited with status $?" >&2
   i=$((i + 1))
 done
 python3 - "$tmp" "$repeats" <<'PY'
 import json, statistics, sys
 d, n = sys.argv[1], int(sys.argv[2])
 runs = [json.load(open(f"{d}/run{i}.json")) for i in range(1, n + 1)]
-names = [s["scenario"] for s in runs[0]["scenarios"]]
-def pick(s, key):
-    if key.startswith("latency_us."):
-        return s["latency_us"][key.split(".", 1)[1]]
-    return s.get(key)
-keys = ["qps", "ratio_to_noop", "latency_us.p50", "latency_us.p90",
-        "latency_us.p99", "latency_us.p99.9", "client_cpu_cores",
-        "server_cpu_cores", "server_peak_rss_kb"]
+names = []
+for r in runs:
+    for s in r["scenarios"]:
+        if s["scenario"] not in names:
+            names.append(s["scenario"])
+def pick(s, path):
+    for k in path:
+        if not isinstance(s, dict) or k not in s:
+            return None
+        s = s[k]
+    return s if isinstance(s, (int, float)) and not isinstance(s, bool) else None
+# Figures whose median is reported: (label, path in a scenario's JSON).
+keys = [("qps", ["qps"]), ("ratio_to_noop", ["ratio_to_noop"]),
+        ("p50", ["latency_us", "p50"]), ("p90", ["latency_us", "p90"]),
+        ("p99", ["latency_us", "p99"]), ("p99.9", ["latency_us", "p99.9"]),
+        ("client_cpu_cores", ["client_cpu_cores"]),
+        ("server_cpu_cores", ["server_cpu_cores"]),
+        ("server_peak_rss_kb", ["server_peak_rss_kb"]),
+        ("ratio_to_send_message", ["ratio_to_send_message"]),
+        ("ratio_to_http_hello", ["ratio_to_http_hello"]),
+        ("avg_messages_per_page", ["avg_messages_per_page"]),
+        ("unloaded_p50_us", ["unloaded", "latency_us", "p50"]),
+        ("unloaded_p99_us", ["unloaded", "latency_us", "p99"]),
+        ("event_p50_us", ["event_latency_us", "p50"]),
+        ("event_p99_us", ["event_latency_us", "p99"]),
+        ("event_p99.9_us", ["event_latency_us", "p99.9"]),
+        ("events_per_s", ["events_per_s"]),
+        ("server_rss_streams_open_kb", ["server_rss_streams_open_kb"]),
+        ("fanout_all_ms", ["all_handed_to_twilio_ms", "median"]),
+        ("fanout_all_max_ms", ["all_handed_to_twilio_ms", "max"]),
+        ("fanout_call_return_ms", ["call_return_ms", "median"]),
+        ("fanout_deliveries", ["deliveries_per_post"])]
 medians = {}
 for name in names:
-    per = [next(s for s in r["scenarios"] if s["scenario"] == name) for r in runs]
-    m = {}
-    for k in keys:
-        vals = [pick(s, k) for s in per if pick(s, k) is not None]
+    per = [s for r in runs for s in r["scenarios"] if s["scenario"] == name]
+    m = {"runs": len(per)}
+    for label, path in keys:
+        vals = [pick(s, path) for s in per if pick(s, path) is not None]
         if vals:
-            m[k] = statistics.median(vals)
-    m["errors"] = sum(sum(s["errors"].values()) for s in per)
+            m[label] = statistics.median(vals)
+    m["errors"] = sum(sum(v for v in s.get("errors", {}).values()
+                          if isinstance(v, (int, float))) for s in per)
     medians[name] = m
 m0 = runs[0]["machine"]
 c0 = runs[0]["config"]
@@ -43,7 +71,8 @@ print(f"# {n} runs, medians; machine: {m0['nproc']} cores, {m0['cpu_model']}; "
       f"concurrency {c0['concurrency']} over {c0['channels']} channels, "
       f"{c0['warmup_s']} s warm-up, {c0['duration_s']} s window")
 hdr = ["scenario", "QPS", "ratio_to_noop", "p50 µs", "p90 µs", "p99 µs",
-       "p99.9 µs", "client cores", "server cores", "server RSS peak MB", "errors"]
+       "p99.9 µs", "client cores", "server cores", "server RSS peak MB",
+       "errors", "other (medians)"]
 print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 def f(v, fmt):
@@ -51,11 +80,32 @@ def f(v, fmt):
 for name in names:
     m = medians[name]
     rss = m.get("server_peak_rss_kb")
+    other = []
+    if "ratio_to_send_message" in m:
+        other.append(f"ratio_to_send_message {m['ratio_to_send_message']:.3f}")
+    if "ratio_to_http_hello" in m and name != "http_hello":
+        other.append(f"ratio_to_http_hello {m['ratio_to_http_hello']:.3f}")
+    if "avg_messages_per_page" in m:
+        other.append(f"{m['avg_messages_per_page']:.1f} msgs/page")
+    if "unloaded_p99_us" in m:
+        other.append(f"1 in flight: p50 {m['unloaded_p50_us']/1000:.2f} ms,"
+                     f" p99 {m['unloaded_p99_us']/1000:.2f} ms")
+    if "event_p99_us" in m:
+        other.append(f"event latency p50/p99/p99.9 {m['event_p50_us']/1000:.1f}/"
+                     f"{m['event_p99_us']/1000:.1f}/{m['event_p99.9_us']/1000:.1f} ms"
+                     f" ({m.get('events_per_s', 0):.0f} events/s)")
+    if "server_rss_streams_open_kb" in m:
+        other.append(f"RSS with streams open {m['server_rss_streams_open_kb']/1024:.0f} MB")
+    if "fanout_all_ms" in m:
+        other.append(f"{m.get('fanout_deliveries', 0):.0f} deliveries all handed to "
+                     f"Twilio {m['fanout_all_ms']:.0f} ms (max {m['fanout_all_max_ms']:.0f})"
+                     f", call returned {m['fanout_call_return_ms']:.0f} ms")
     print("| " + " | ".join([
         name, f(m.get("qps"), ".0f"), f(m.get("ratio_to_noop"), ".3f"),
-        f(m.get("latency_us.p50"), ".0f"), f(m.get("latency_us.p90"), ".0f"),
-        f(m.get("latency_us.p99"), ".0f"), f(m.get("latency_us.p99.9"), ".0f"),
+        f(m.get("p50"), ".0f"), f(m.get("p90"), ".0f"),
+        f(m.get("p99"), ".0f"), f(m.get("p99.9"), ".0f"),
         f(m.get("client_cpu_cores"), ".2f"), f(m.get("server_cpu_cores"), ".2f"),
-        f(None if rss is None else rss / 1024, ".1f"), str(m["errors"])]) + " |")
+        f(None if rss is None else rss / 1024, ".1f"), f"{m['errors']:.0f}",
+        "; ".join(other)]) + " |")
 print(json.dumps({"medians": medians, "runs": runs}, indent=1))
 PY

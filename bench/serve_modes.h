@@ -18,11 +18,14 @@ int RunNoopServer(const std::string& port_file);
 
 // A fast fake of Twilio's Messages API for account `account_sid`:
 //   POST /2010-04-01/Accounts/{sid}/Messages.json -> 201, a Twilio-shaped
-//        Message resource (status "queued"), at once (nothing is stored);
+//        Message resource (status "queued"), after `latency_ms` (0: at once;
+//        the handler thread sleeps, so `threads` bounds the creates waiting
+//        at the same time); nothing is stored;
 //   GET  /2010-04-01/Accounts/{sid}/Messages.json -> 200, an empty page;
 //   GET  /count -> the number of creates answered, as decimal text.
 // Returns the process exit code: 1 when it cannot listen.
-int RunFakeTwilio(const std::string& port_file, const std::string& account_sid);
+int RunFakeTwilio(const std::string& port_file, const std::string& account_sid,
+                  int latency_ms, int threads);
 
 // Writes "port=N\n" to `path` by way of a temporary file and a rename.
 void WritePortFile(const std::string& path, int port);

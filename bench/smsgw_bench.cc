@@ -1,15 +1,19 @@
-// smsgw-bench: the benchmark suite of issue 8 (first part). In one
-// invocation it measures, with the same closed-loop generator:
-//   noop        the no-op gRPC callback server (the same-run ceiling),
-//   send        SendMessage end to end against a real smsgw-server (child
-//               process, temp DB) sending to a fast fake Twilio (child),
-//   get         GetMessage on the messages stored by `send`,
-// and prints one JSON document; every scenario carries ratio_to_noop.
+// smsgw-bench: the benchmark suite of issue 8. In one invocation it measures,
+// with the same closed-loop generators (bench/README.md has the list):
+//   noop                    the no-op gRPC callback server (same-run ceiling)
+//   send_message            SendMessage end to end, fake Twilio at 0 ms
+//   get_message             GetMessage on the messages `send_message` stored
+//   send_message_slow       SendMessage, fake Twilio at 200 ms, 2000 in flight
+//   http_hello              cpp-httplib hello world (the HTTP ceiling)
+//   get_message_1m, list_messages_1m, list_messages_search_1m,
+//   webhook_status, watch_streams, group_fanout
+//                           on the generated 1 M-message database
+// and prints one JSON document.
 //
-//   smsgw-bench [--scenarios=noop,send,get] [--duration_s=10] [--warmup_s=2]
+//   smsgw-bench [--scenarios=...] [--duration_s=10] [--warmup_s=2]
 //               [--concurrency=64] [--channels=4] [--server_bin=PATH]
+//   smsgw-bench --generate=PATH   only write a generated database to PATH
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,116 +35,87 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/db_generator.h"
+#include "bench/http_load.h"
 #include "bench/load_generator.h"
 #include "bench/serve_modes.h"
+#include "bench/suite.h"
 #include "httplib.h"
 #include "noop.grpc.pb.h"
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "smsgw/v1/messaging.grpc.pb.h"
 
 ABSL_FLAG(std::string, serve, "",
-          "internal: run as a child server: noop or fake_twilio");
+          "internal: run as a child server: noop, fake_twilio or http_hello");
 ABSL_FLAG(std::string, port_file, "", "internal: port file of --serve");
+ABSL_FLAG(int, latency_ms, 0, "internal: --serve=fake_twilio answer delay");
+ABSL_FLAG(int, fake_threads, 256,
+          "threads of the fake Twilio (connections it serves at once)");
 ABSL_FLAG(std::string, account_sid, "AC0123456789abcdef0123456789abcdef",
           "Twilio account SID the fake answers for");
-ABSL_FLAG(std::string, scenarios, "noop,send,get",
-          "comma-separated scenarios, in order (noop always runs first when "
-          "listed; ratios need it)");
+ABSL_FLAG(std::string, scenarios,
+          "noop,send_message,get_message,send_message_slow,http_hello,"
+          "get_message_1m,list_messages_1m,list_messages_search_1m,"
+          "webhook_status,watch_streams,group_fanout",
+          "comma-separated scenarios (aliases: send, get, slow); they run in "
+          "the order of the default list, whatever the order given");
 ABSL_FLAG(double, duration_s, 10, "measurement window per scenario, seconds");
 ABSL_FLAG(double, warmup_s, 2, "warm-up excluded before each window, seconds");
 ABSL_FLAG(int, concurrency, 64, "calls in flight");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) the calls share");
+ABSL_FLAG(int, slow_latency_ms, 200,
+          "send_message_slow: fake Twilio answer delay, ms");
+ABSL_FLAG(int, slow_concurrency, 2000, "send_message_slow: calls in flight");
+ABSL_FLAG(int, slow_channels, 20,
+          "send_message_slow: channels (100 calls in flight each)");
 ABSL_FLAG(std::string, server_bin, "",
           "smsgw-server binary; default: next to smsgw-bench, else one dir up");
 ABSL_FLAG(std::string, server_log_level, "info", "smsgw-server --log_level");
+ABSL_FLAG(std::string, data_dir, "",
+          "cache of generated databases; default <build dir>/bench-data");
+ABSL_FLAG(std::string, generate, "",
+          "only generate the 1 M-message database into this path and exit");
 ABSL_FLAG(bool, keep_dir, false, "keep the temp dir (DB, logs) after the run");
 
 namespace smsgw::bench {
-namespace {
 
-std::string SelfExe() {
-  return std::filesystem::read_symlink("/proc/self/exe").string();
+const std::vector<std::string>& AllScenarios() {
+  static const auto* all = new std::vector<std::string>{
+      "noop",           "send_message",     "get_message",
+      "send_message_slow", "http_hello",    "get_message_1m",
+      "list_messages_1m", "list_messages_search_1m", "webhook_status",
+      "watch_streams",  "group_fanout"};
+  return *all;
 }
 
-// A child process started by fork+execv with extra environment, its output
-// appended to `log`. Stopped with SIGTERM (then SIGKILL) on destruction.
-class Child {
- public:
-  Child(std::vector<std::string> args,
-        std::map<std::string, std::string> env, const std::string& log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (const char* name :
-           {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBERS",
-            "TWILIO_API_BASE", "TWILIO_MESSAGING_SERVICE_SID",
-            "JWT_SECRET_KEY", "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS",
-            "SMSGW_TLS_CERT", "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS",
-            "SMSGW_SENDER_RATES", "SMSGW_GLOBAL_RATE", "SMSGW_MAX_BACKLOG"}) {
-        unsetenv(name);
-      }
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      FILE* out = std::fopen(log.c_str(), "a");
-      if (out != nullptr) {
-        dup2(fileno(out), STDOUT_FILENO);
-        dup2(fileno(out), STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-  }
-  ~Child() { Stop(); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
+bool Suite::Wants(const std::string& name) const {
+  return std::find(scenarios.begin(), scenarios.end(), name) !=
+         scenarios.end();
+}
 
-  pid_t pid() const { return pid_; }
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 500; ++i) {
-      if (!Alive()) return;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+nlohmann::json Ratio(double a, double b) {
+  if (b <= 0) return nullptr;
+  return std::round(a / b * 1000) / 1000;
+}
 
- private:
-  pid_t pid_ = -1;
-};
+void Suite::Add(const std::string& name, const LoadResult& r,
+                nlohmann::json extra, bool grpc) {
+  nlohmann::json j = ToJson(r);
+  j["scenario"] = name;
+  if (grpc && noop_qps > 0) j["ratio_to_noop"] = Ratio(r.qps, noop_qps);
+  for (auto& [k, v] : extra.items()) j[k] = v;
+  results.push_back(j);
+  std::cerr << "smsgw-bench: " << name << ": " << j.dump() << std::endl;
+}
 
-// Waits (up to 30 s) for `path` to hold KEY=VALUE lines; returns them.
-std::map<std::string, std::string> WaitForPortFile(const std::string& path,
-                                                   const std::string& key,
-                                                   Child& child) {
-  for (int i = 0; i < 1500; ++i) {
-    std::ifstream in(path);
-    std::map<std::string, std::string> values;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::vector<std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-      if (kv.size() == 2) values[kv[0]] = kv[1];
-    }
-    if (values.count(key)) return values;
-    if (!child.Alive()) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return {};
+void Suite::AddRaw(const std::string& name, nlohmann::json fields) {
+  fields["scenario"] = name;
+  results.push_back(fields);
+  std::cerr << "smsgw-bench: " << name << ": " << fields.dump() << std::endl;
 }
 
 LoadOptions BaseOptions() {
@@ -152,17 +127,97 @@ LoadOptions BaseOptions() {
   return o;
 }
 
-template <typename Service>
-std::vector<std::unique_ptr<typename Service::Stub>> Stubs(
-    const std::string& target, int channels) {
-  std::vector<std::unique_ptr<typename Service::Stub>> stubs;
-  for (auto& channel : MakeChannels(target, channels)) {
-    channel->WaitForConnected(std::chrono::system_clock::now() +
-                              std::chrono::seconds(10));
-    stubs.push_back(Service::NewStub(channel));
-  }
-  return stubs;
+uint64_t ServerSet::Creates() const {
+  httplib::Client client("127.0.0.1", twilio_port);
+  auto res = client.Get("/count");
+  uint64_t n = 0;
+  if (res && res->status == 200) (void)absl::SimpleAtoi(res->body, &n);
+  return n;
 }
+
+bool StartServerSet(const Suite& suite, const std::string& tag,
+                    const std::string& db_path, int twilio_latency_ms,
+                    const std::map<std::string, std::string>& extra_env,
+                    ServerSet& out) {
+  const std::string twilio_port_file = suite.dir + "/" + tag + "-twilio.port";
+  out.twilio = std::make_unique<Child>(
+      std::vector<std::string>{
+          suite.self, "--serve=fake_twilio", "--port_file=" + twilio_port_file,
+          "--account_sid=" + suite.account_sid,
+          absl::StrCat("--latency_ms=", twilio_latency_ms),
+          absl::StrCat("--fake_threads=", absl::GetFlag(FLAGS_fake_threads))},
+      std::map<std::string, std::string>{},
+      suite.dir + "/" + tag + "-twilio.log");
+  auto tports = WaitForPortFile(twilio_port_file, "port", *out.twilio);
+  if (tports.empty()) {
+    std::cerr << "smsgw-bench: fake Twilio did not start" << std::endl;
+    return false;
+  }
+  out.twilio_port = std::stoi(tports["port"]);
+  std::map<std::string, std::string> env = {
+      {"TWILIO_ACCOUNT_SID", suite.account_sid},
+      {"TWILIO_AUTH_TOKEN", kBenchAuthToken},
+      {"TWILIO_API_BASE", absl::StrCat("http://127.0.0.1:", out.twilio_port)},
+      {"TWILIO_PHONE_NUMBERS", kBenchNumber},
+      {"SMSGW_SENDER_RATES", absl::StrCat(kBenchNumber, "=10000")}};
+  for (const auto& [k, v] : extra_env) env[k] = v;
+  const std::string server_port_file = suite.dir + "/" + tag + "-server.port";
+  out.server = std::make_unique<Child>(
+      std::vector<std::string>{
+          suite.server_bin, "--grpc_addr=127.0.0.1:0",
+          "--http_addr=127.0.0.1:0", "--db_path=" + db_path,
+          "--port_file=" + server_port_file, "--simulator_port=0",
+          "--log_level=" + absl::GetFlag(FLAGS_server_log_level)},
+      env, suite.dir + "/" + tag + "-server.log");
+  auto sports = WaitForPortFile(server_port_file, "grpc", *out.server);
+  if (sports.empty()) {
+    std::cerr << "smsgw-bench: smsgw-server did not start; see " << suite.dir
+              << "/" << tag << "-server.log" << std::endl;
+    return false;
+  }
+  out.grpc_target = sports["grpc"];
+  const std::string http = sports["http"];
+  const size_t colon = http.rfind(':');
+  out.http_host = http.substr(0, colon);
+  out.http_port = std::stoi(http.substr(colon + 1));
+  return true;
+}
+
+absl::StatusOr<std::string> GetToken(const std::string& target,
+                                     const std::string& username,
+                                     const std::string& password,
+                                     bool sign_up) {
+  auto channel =
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto auth = smsgw::v1::AuthService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(60));
+  grpc::Status st;
+  std::string token;
+  if (sign_up) {
+    smsgw::v1::SignUpRequest req;
+    req.set_username(username);
+    req.set_password(password);
+    smsgw::v1::SignUpResponse resp;
+    st = auth->SignUp(&ctx, req, &resp);
+    token = resp.access_token();
+  } else {
+    smsgw::v1::LoginRequest req;
+    req.set_username(username);
+    req.set_password(password);
+    smsgw::v1::LoginResponse resp;
+    st = auth->Login(&ctx, req, &resp);
+    token = resp.access_token();
+  }
+  if (!st.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        sign_up ? "SignUp " : "Login ", username, ": ", st.error_message()));
+  }
+  return token;
+}
+
+namespace {
 
 std::string MachineJsonModel() {
   std::ifstream in("/proc/cpuinfo");
@@ -181,25 +236,227 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-int RunSuite() {
-  const std::vector<std::string> scenarios =
-      absl::StrSplit(absl::GetFlag(FLAGS_scenarios), ',', absl::SkipEmpty());
-  auto wants = [&](const std::string& name) {
-    return std::find(scenarios.begin(), scenarios.end(), name) !=
-           scenarios.end();
-  };
-  char tmpl[] = "/tmp/smsgw-bench-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string self = SelfExe();
-  std::string server_bin = absl::GetFlag(FLAGS_server_bin);
-  if (server_bin.empty()) {
-    // The build tree puts smsgw-bench in bench/ and the server one up.
-    const std::filesystem::path here = std::filesystem::path(self).parent_path();
-    server_bin = std::filesystem::exists(here / "smsgw-server")
-                     ? (here / "smsgw-server").string()
-                     : (here.parent_path() / "smsgw-server").string();
+using smsgw::v1::MessagingService;
+
+// SendMessage closed loop from one user (`token`), unique bodies, one
+// recipient; OK responses are counted in `sent_ok` and, when `ids` is set,
+// their message ids are kept there.
+LoadResult RunSend(const LoadOptions& options,
+                   const std::vector<std::unique_ptr<MessagingService::Stub>>&
+                       stubs,
+                   const std::string& nonce, std::atomic<uint64_t>& sent_ok,
+                   std::mutex* ids_mu, std::vector<std::string>* ids) {
+  return RunClosedLoop<MessagingService::Stub, smsgw::v1::SendMessageRequest,
+                       smsgw::v1::SendMessageResponse>(
+      options, stubs,
+      [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
+         const smsgw::v1::SendMessageRequest* req,
+         smsgw::v1::SendMessageResponse* resp,
+         std::function<void(grpc::Status)> done) {
+        stub->async()->SendMessage(ctx, req, resp, std::move(done));
+      },
+      [&](uint64_t seq, smsgw::v1::SendMessageRequest& req) {
+        req.set_to("+14155550100");
+        req.set_body(absl::StrCat("bench ", nonce, " message ", seq));
+      },
+      [&](const smsgw::v1::SendMessageResponse& resp) {
+        sent_ok.fetch_add(1, std::memory_order_relaxed);
+        if (ids == nullptr) return;
+        std::lock_guard<std::mutex> lock(*ids_mu);
+        if (ids->size() < 1000000) ids->push_back(resp.message().id());
+      });
+}
+
+// Waits (up to 120 s) until the fake has answered `target` creates; returns
+// the seconds waited.
+double Drain(const ServerSet& set, uint64_t target) {
+  const absl::Time start = absl::Now();
+  while (set.Creates() < target && absl::Now() - start < absl::Seconds(120)) {
+    absl::SleepFor(absl::Milliseconds(50));
   }
-  const std::string account_sid = absl::GetFlag(FLAGS_account_sid);
+  return absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+void RunNoop(Suite& suite) {
+  Child noop({suite.self, "--serve=noop", "--port_file=" + suite.dir + "/noop.port"},
+             {}, suite.dir + "/noop.log");
+  auto ports = WaitForPortFile(suite.dir + "/noop.port", "port", noop);
+  if (ports.empty()) {
+    std::cerr << "smsgw-bench: no-op server did not start" << std::endl;
+    return;
+  }
+  auto stubs = Stubs<NoopService>("127.0.0.1:" + ports["port"],
+                                  absl::GetFlag(FLAGS_channels));
+  LoadOptions options = BaseOptions();
+  options.server_pid = noop.pid();
+  LoadResult r = RunClosedLoop<NoopService::Stub, NoopRequest, NoopResponse>(
+      options, stubs,
+      [](NoopService::Stub* stub, grpc::ClientContext* ctx,
+         const NoopRequest* req, NoopResponse* resp,
+         std::function<void(grpc::Status)> done) {
+        stub->async()->Noop(ctx, req, resp, std::move(done));
+      },
+      [](uint64_t, NoopRequest&) {});
+  suite.noop_qps = r.qps;
+  suite.Add("noop", r, {{"ratio_to_noop", 1.0}});
+}
+
+bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
+  ServerSet set;
+  if (!StartServerSet(suite, "send", suite.dir + "/send.db", 0, {}, set)) {
+    return false;
+  }
+  const std::string nonce = absl::StrCat(rng() % 1000000000);
+  absl::StatusOr<std::string> token =
+      GetToken(set.grpc_target, "bench" + nonce, "bench-password-" + nonce,
+               /*sign_up=*/true);
+  if (!token.ok()) {
+    std::cerr << "smsgw-bench: " << token.status() << std::endl;
+    return false;
+  }
+  auto stubs = Stubs<MessagingService>(set.grpc_target,
+                                       absl::GetFlag(FLAGS_channels));
+  LoadOptions options = BaseOptions();
+  options.server_pid = set.server->pid();
+  options.metadata = {{"authorization", "Bearer " + *token}};
+  std::mutex ids_mu;
+  std::vector<std::string> ids;
+  std::atomic<uint64_t> sent_ok{0};
+  if (suite.Wants("send_message")) {
+    const uint64_t creates_before = set.Creates();
+    LoadResult r = RunSend(options, stubs, nonce, sent_ok, &ids_mu, &ids);
+    const uint64_t creates_at_end = set.Creates();
+    // Let the dispatcher hand every accepted message to the fake before the
+    // next scenario, so that scenario does not pay for this one.
+    const double drain = Drain(set, sent_ok.load());
+    suite.send_qps = r.qps;
+    suite.Add("send_message", r,
+              {{"fake_twilio_creates_during_run",
+                creates_at_end - creates_before},
+               {"accepted_total", sent_ok.load()},
+               {"dispatch_drain_s", drain},
+               {"fake_twilio_creates_total", set.Creates()}});
+  }
+  if (suite.Wants("get_message")) {
+    if (ids.empty()) {
+      // send_message was not asked for: store messages first, unmeasured.
+      LoadOptions fill = options;
+      fill.warmup_s = 0;
+      fill.duration_s = 3;
+      fill.server_pid = -1;
+      (void)RunSend(fill, stubs, nonce, sent_ok, &ids_mu, &ids);
+    }
+    std::vector<std::string> get_ids;
+    {
+      std::lock_guard<std::mutex> lock(ids_mu);
+      get_ids = ids;
+    }
+    std::shuffle(get_ids.begin(), get_ids.end(), rng);
+    LoadResult r = RunClosedLoop<MessagingService::Stub,
+                                 smsgw::v1::GetMessageRequest,
+                                 smsgw::v1::GetMessageResponse>(
+        options, stubs,
+        [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
+           const smsgw::v1::GetMessageRequest* req,
+           smsgw::v1::GetMessageResponse* resp,
+           std::function<void(grpc::Status)> done) {
+          stub->async()->GetMessage(ctx, req, resp, std::move(done));
+        },
+        [&](uint64_t seq, smsgw::v1::GetMessageRequest& req) {
+          req.set_id(get_ids[seq % get_ids.size()]);
+        });
+    suite.Add("get_message", r,
+              {{"db_messages", sent_ok.load()},
+               {"distinct_ids_read", get_ids.size()}});
+  }
+  set.server->Stop();
+  return true;
+}
+
+// Scenario (2): SendMessage with the fake Twilio answering after 200 ms and
+// 2000 calls in flight, on a server of its own (fresh DB).
+bool RunSendSlow(Suite& suite, std::mt19937_64& rng) {
+  ServerSet set;
+  const int latency_ms = absl::GetFlag(FLAGS_slow_latency_ms);
+  if (!StartServerSet(suite, "slow", suite.dir + "/slow.db", latency_ms, {},
+                      set)) {
+    return false;
+  }
+  const std::string nonce = absl::StrCat(rng() % 1000000000);
+  absl::StatusOr<std::string> token =
+      GetToken(set.grpc_target, "slow" + nonce, "bench-password-" + nonce,
+               /*sign_up=*/true);
+  if (!token.ok()) {
+    std::cerr << "smsgw-bench: " << token.status() << std::endl;
+    return false;
+  }
+  auto stubs = Stubs<MessagingService>(set.grpc_target,
+                                       absl::GetFlag(FLAGS_slow_channels));
+  LoadOptions options = BaseOptions();
+  options.concurrency = absl::GetFlag(FLAGS_slow_concurrency);
+  options.channels = absl::GetFlag(FLAGS_slow_channels);
+  options.server_pid = set.server->pid();
+  options.metadata = {{"authorization", "Bearer " + *token}};
+  std::atomic<uint64_t> sent_ok{0};
+  const uint64_t creates_before = set.Creates();
+  LoadResult r = RunSend(options, stubs, nonce, sent_ok, nullptr, nullptr);
+  const uint64_t creates_at_end = set.Creates();
+  const double drain = Drain(set, sent_ok.load());
+  suite.Add("send_message_slow", r,
+            {{"ratio_to_send_message", Ratio(r.qps, suite.send_qps)},
+             {"twilio_latency_ms", latency_ms},
+             {"concurrency", options.concurrency},
+             {"channels", options.channels},
+             {"fake_twilio_creates_during_run", creates_at_end - creates_before},
+             {"accepted_total", sent_ok.load()},
+             {"dispatch_drain_s", drain}});
+  set.server->Stop();
+  return true;
+}
+
+std::string Canonical(const std::string& name) {
+  if (name == "send") return "send_message";
+  if (name == "get") return "get_message";
+  if (name == "slow") return "send_message_slow";
+  return name;
+}
+
+int RunSuite() {
+  Suite suite;
+  std::vector<std::string> asked;
+  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_scenarios),
+                                            ',', absl::SkipEmpty())) {
+    const std::string name = Canonical(std::string(s));
+    if (std::find(AllScenarios().begin(), AllScenarios().end(), name) ==
+        AllScenarios().end()) {
+      return Fail("unknown scenario " + name + "; known: " +
+                  absl::StrJoin(AllScenarios(), ","));
+    }
+    asked.push_back(name);
+  }
+  for (const std::string& name : AllScenarios()) {
+    if (std::find(asked.begin(), asked.end(), name) != asked.end()) {
+      suite.scenarios.push_back(name);
+    }
+  }
+  char tmpl[] = "/tmp/smsgw-bench-XXXXXX";
+  suite.dir = mkdtemp(tmpl);
+  suite.self = SelfExe();
+  suite.server_bin = absl::GetFlag(FLAGS_server_bin);
+  const std::filesystem::path here =
+      std::filesystem::path(suite.self).parent_path();
+  if (suite.server_bin.empty()) {
+    // The build tree puts smsgw-bench in bench/ and the server one up.
+    suite.server_bin = std::filesystem::exists(here / "smsgw-server")
+                           ? (here / "smsgw-server").string()
+                           : (here.parent_path() / "smsgw-server").string();
+  }
+  suite.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (suite.data_dir.empty()) {
+    suite.data_dir = (here.parent_path() / "bench-data").string();
+  }
+  suite.account_sid = absl::GetFlag(FLAGS_account_sid);
+  std::mt19937_64 rng{std::random_device{}()};
 
   nlohmann::json out;
   out["machine"] = {{"nproc", std::thread::hardware_concurrency()},
@@ -209,180 +466,23 @@ int RunSuite() {
                    {"warmup_s", absl::GetFlag(FLAGS_warmup_s)},
                    {"duration_s", absl::GetFlag(FLAGS_duration_s)},
                    {"server_log_level", absl::GetFlag(FLAGS_server_log_level)}};
-  nlohmann::json results = nlohmann::json::array();
-  double noop_qps = 0;
-  auto add = [&](const std::string& name, const LoadResult& r,
-                 nlohmann::json extra) {
-    nlohmann::json j = ToJson(r);
-    j["scenario"] = name;
-    if (noop_qps > 0) {
-      j["ratio_to_noop"] = std::round(r.qps / noop_qps * 1000) / 1000;
-    }
-    for (auto& [k, v] : extra.items()) j[k] = v;
-    results.push_back(j);
-    std::cerr << "smsgw-bench: " << name << ": " << j.dump() << std::endl;
-  };
-
-  if (wants("noop")) {
-    Child noop({self, "--serve=noop", "--port_file=" + dir + "/noop.port"}, {},
-               dir + "/noop.log");
-    auto ports = WaitForPortFile(dir + "/noop.port", "port", noop);
-    if (ports.empty()) return Fail("no-op server did not start");
-    auto stubs = Stubs<NoopService>("127.0.0.1:" + ports["port"],
-                                    absl::GetFlag(FLAGS_channels));
-    LoadOptions options = BaseOptions();
-    options.server_pid = noop.pid();
-    LoadResult r = RunClosedLoop<NoopService::Stub, NoopRequest, NoopResponse>(
-        options, stubs,
-        [](NoopService::Stub* stub, grpc::ClientContext* ctx,
-           const NoopRequest* req, NoopResponse* resp,
-           std::function<void(grpc::Status)> done) {
-          stub->async()->Noop(ctx, req, resp, std::move(done));
-        },
-        [](uint64_t, NoopRequest&) {});
-    noop_qps = r.qps;
-    add("noop", r, {{"ratio_to_noop", 1.0}});
+  bool ok = true;
+  if (suite.Wants("noop")) RunNoop(suite);
+  if (suite.Wants("send_message") || suite.Wants("get_message")) {
+    ok = RunSendAndGet(suite, rng) && ok;
   }
+  if (suite.Wants("send_message_slow")) ok = RunSendSlow(suite, rng) && ok;
+  ok = RunLargeDbScenarios(suite) && ok;
 
-  if (wants("send") || wants("get")) {
-    Child twilio({self, "--serve=fake_twilio",
-                  "--port_file=" + dir + "/twilio.port",
-                  "--account_sid=" + account_sid},
-                 {}, dir + "/twilio.log");
-    auto tports = WaitForPortFile(dir + "/twilio.port", "port", twilio);
-    if (tports.empty()) return Fail("fake Twilio did not start");
-    const std::string twilio_base = "http://127.0.0.1:" + tports["port"];
-    Child server(
-        {server_bin, "--grpc_addr=127.0.0.1:0", "--http_addr=127.0.0.1:0",
-         "--db_path=" + dir + "/smsgw.db", "--port_file=" + dir + "/server.port",
-         "--simulator_port=0",
-         "--log_level=" + absl::GetFlag(FLAGS_server_log_level)},
-        {{"TWILIO_ACCOUNT_SID", account_sid},
-         {"TWILIO_AUTH_TOKEN", "bench-auth-token"},
-         {"TWILIO_API_BASE", twilio_base},
-         {"TWILIO_PHONE_NUMBERS", "+15005550006"},
-         {"SMSGW_SENDER_RATES", "+15005550006=10000"}},
-        dir + "/server.log");
-    auto sports = WaitForPortFile(dir + "/server.port", "grpc", server);
-    if (sports.empty()) {
-      return Fail("smsgw-server did not start; see " + dir + "/server.log");
-    }
-    const std::string target = sports["grpc"];
-    auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-    auto auth = smsgw::v1::AuthService::NewStub(channel);
-    std::mt19937_64 rng{std::random_device{}()};
-    const std::string nonce = absl::StrCat(rng() % 1000000000);
-    smsgw::v1::SignUpRequest signup;
-    signup.set_username("bench" + nonce);
-    signup.set_password("bench-password-" + nonce);
-    smsgw::v1::SignUpResponse signed_up;
-    grpc::ClientContext signup_ctx;
-    signup_ctx.set_deadline(std::chrono::system_clock::now() +
-                            std::chrono::seconds(30));
-    grpc::Status st = auth->SignUp(&signup_ctx, signup, &signed_up);
-    if (!st.ok()) return Fail("SignUp: " + st.error_message());
-    auto stubs = Stubs<smsgw::v1::MessagingService>(
-        target, absl::GetFlag(FLAGS_channels));
-    LoadOptions options = BaseOptions();
-    options.server_pid = server.pid();
-    options.metadata = {
-        {"authorization", "Bearer " + signed_up.access_token()}};
-
-    std::mutex ids_mu;
-    std::vector<std::string> ids;
-    std::atomic<uint64_t> sent_ok{0};
-    httplib::Client twilio_client("127.0.0.1", std::stoi(tports["port"]));
-    auto creates = [&]() -> uint64_t {
-      auto res = twilio_client.Get("/count");
-      uint64_t n = 0;
-      if (res && res->status == 200) (void)absl::SimpleAtoi(res->body, &n);
-      return n;
-    };
-    auto run_send = [&](const LoadOptions& send_options, bool record) {
-      return RunClosedLoop<smsgw::v1::MessagingService::Stub,
-                           smsgw::v1::SendMessageRequest,
-                           smsgw::v1::SendMessageResponse>(
-          send_options, stubs,
-          [](smsgw::v1::MessagingService::Stub* stub, grpc::ClientContext* ctx,
-             const smsgw::v1::SendMessageRequest* req,
-             smsgw::v1::SendMessageResponse* resp,
-             std::function<void(grpc::Status)> done) {
-            stub->async()->SendMessage(ctx, req, resp, std::move(done));
-          },
-          [&](uint64_t seq, smsgw::v1::SendMessageRequest& req) {
-            req.set_to("+14155550100");
-            req.set_body(absl::StrCat("bench ", nonce, " message ", seq));
-          },
-          [&](const smsgw::v1::SendMessageResponse& resp) {
-            sent_ok.fetch_add(1, std::memory_order_relaxed);
-            if (!record) return;
-            std::lock_guard<std::mutex> lock(ids_mu);
-            if (ids.size() < 1000000) ids.push_back(resp.message().id());
-          });
-    };
-
-    if (wants("send")) {
-      const uint64_t creates_before = creates();
-      LoadResult r = run_send(options, true);
-      const uint64_t creates_at_end = creates();
-      // Let the dispatcher hand every accepted message to the fake before
-      // the next scenario, so that scenario does not pay for this one.
-      const absl::Time drain_start = absl::Now();
-      while (creates() < sent_ok.load() &&
-             absl::Now() - drain_start < absl::Seconds(120)) {
-        absl::SleepFor(absl::Milliseconds(50));
-      }
-      add("send_message", r,
-          {{"fake_twilio_creates_during_run", creates_at_end - creates_before},
-           {"accepted_total", sent_ok.load()},
-           {"dispatch_drain_s",
-            absl::ToDoubleSeconds(absl::Now() - drain_start)},
-           {"fake_twilio_creates_total", creates()}});
-    }
-    if (wants("get")) {
-      if (ids.empty()) {
-        // `send` was not asked for: store messages first, unmeasured.
-        LoadOptions fill = options;
-        fill.warmup_s = 0;
-        fill.duration_s = 3;
-        fill.server_pid = -1;
-        LoadResult ignored = run_send(fill, true);
-        (void)ignored;
-      }
-      std::vector<std::string> get_ids;
-      {
-        std::lock_guard<std::mutex> lock(ids_mu);
-        get_ids = ids;
-      }
-      std::shuffle(get_ids.begin(), get_ids.end(), rng);
-      LoadResult r = RunClosedLoop<smsgw::v1::MessagingService::Stub,
-                                   smsgw::v1::GetMessageRequest,
-                                   smsgw::v1::GetMessageResponse>(
-          options, stubs,
-          [](smsgw::v1::MessagingService::Stub* stub, grpc::ClientContext* ctx,
-             const smsgw::v1::GetMessageRequest* req,
-             smsgw::v1::GetMessageResponse* resp,
-             std::function<void(grpc::Status)> done) {
-            stub->async()->GetMessage(ctx, req, resp, std::move(done));
-          },
-          [&](uint64_t seq, smsgw::v1::GetMessageRequest& req) {
-            req.set_id(get_ids[seq % get_ids.size()]);
-          });
-      add("get_message", r,
-          {{"db_messages", sent_ok.load()},
-           {"distinct_ids_read", get_ids.size()}});
-    }
-    server.Stop();
-  }
-  out["scenarios"] = results;
+  out["scenarios"] = suite.results;
   std::cout << out.dump(2) << std::endl;
   if (!absl::GetFlag(FLAGS_keep_dir)) {
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    std::filesystem::remove_all(suite.dir, ec);
   } else {
-    std::cerr << "smsgw-bench: kept " << dir << std::endl;
+    std::cerr << "smsgw-bench: kept " << suite.dir << std::endl;
   }
-  return 0;
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -390,14 +490,27 @@ int RunSuite() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  signal(SIGPIPE, SIG_IGN);
   const std::string serve = absl::GetFlag(FLAGS_serve);
   if (serve == "noop") {
     return smsgw::bench::RunNoopServer(absl::GetFlag(FLAGS_port_file));
   }
   if (serve == "fake_twilio") {
-    return smsgw::bench::RunFakeTwilio(absl::GetFlag(FLAGS_port_file),
-                                       absl::GetFlag(FLAGS_account_sid));
+    return smsgw::bench::RunFakeTwilio(
+        absl::GetFlag(FLAGS_port_file), absl::GetFlag(FLAGS_account_sid),
+        absl::GetFlag(FLAGS_latency_ms), absl::GetFlag(FLAGS_fake_threads));
+  }
+  if (serve == "http_hello") {
+    return smsgw::bench::RunHttpHello(absl::GetFlag(FLAGS_port_file),
+                                      "/twilio/sms/status");
   }
   if (!serve.empty()) return smsgw::bench::Fail("unknown --serve " + serve);
+  const std::string generate = absl::GetFlag(FLAGS_generate);
+  if (!generate.empty()) {
+    absl::Status st =
+        smsgw::bench::GenerateBenchDb(generate, smsgw::bench::GeneratorOptions());
+    if (!st.ok()) return smsgw::bench::Fail(std::string(st.message()));
+    return 0;
+  }
   return smsgw::bench::RunSuite();
 }

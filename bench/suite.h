@@ -1,0 +1,107 @@
+// File: suite.h
+//
+// What the scenarios of one smsgw-bench invocation share: paths, the
+// same-run baselines' rates (for the ratios) and the JSON results.
+#ifndef SMSGW_BENCH_SUITE_H_
+#define SMSGW_BENCH_SUITE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/child_process.h"
+#include "bench/load_generator.h"
+#include "nlohmann/json.hpp"
+
+namespace smsgw::bench {
+
+struct Suite {
+  std::string self;        // this executable (child modes re-exec it)
+  std::string server_bin;  // smsgw-server
+  std::string dir;         // temp dir of this invocation (DBs, logs)
+  std::string data_dir;    // cache of generated databases
+  std::string account_sid;
+  std::vector<std::string> scenarios;  // canonical names, in order asked
+  // Same-run rates (OK calls per second), 0 when not measured.
+  double noop_qps = 0;
+  double send_qps = 0;
+  double http_hello_qps = 0;
+  nlohmann::json results = nlohmann::json::array();
+
+  bool Wants(const std::string& name) const;
+  // Records one scenario: ToJson(r) + {"scenario": name} + ratio_to_noop
+  // (when `grpc` and the no-op ran) + `extra`; logs it to stderr.
+  void Add(const std::string& name, const LoadResult& r, nlohmann::json extra,
+           bool grpc = true);
+  // Records a scenario that is not a closed loop (no QPS): name + `fields`.
+  void AddRaw(const std::string& name, nlohmann::json fields);
+};
+
+// The closed-loop shape from the command line (--concurrency, --channels,
+// --warmup_s, --duration_s).
+LoadOptions BaseOptions();
+
+// One stub per channel of MakeChannels(target, channels), each connected.
+template <typename Service>
+std::vector<std::unique_ptr<typename Service::Stub>> Stubs(
+    const std::string& target, int channels) {
+  std::vector<std::unique_ptr<typename Service::Stub>> stubs;
+  for (auto& channel : MakeChannels(target, channels)) {
+    channel->WaitForConnected(std::chrono::system_clock::now() +
+                              std::chrono::seconds(10));
+    stubs.push_back(Service::NewStub(channel));
+  }
+  return stubs;
+}
+
+// A running smsgw-server (temp ports) and the fast fake Twilio it sends to.
+struct ServerSet {
+  std::unique_ptr<Child> twilio;
+  std::unique_ptr<Child> server;
+  std::string grpc_target;  // host:port
+  std::string http_host;    // webhook listener
+  int http_port = 0;
+  int twilio_port = 0;
+  // Creates the fake Twilio has answered so far (0 when unreachable).
+  uint64_t Creates() const;
+};
+
+// Starts the fake Twilio (answering after `twilio_latency_ms`) and an
+// smsgw-server on `db_path` sending to it, both logging to
+// <suite.dir>/<tag>-*.log; `extra_env` is added to the server's environment.
+// Returns false (after logging) when either did not start.
+bool StartServerSet(const Suite& suite, const std::string& tag,
+                    const std::string& db_path, int twilio_latency_ms,
+                    const std::map<std::string, std::string>& extra_env,
+                    ServerSet& out);
+
+// AuthService.Login (or SignUp when `sign_up`) on `target`; the access token.
+absl::StatusOr<std::string> GetToken(const std::string& target,
+                                     const std::string& username,
+                                     const std::string& password,
+                                     bool sign_up);
+
+// The auth token every bench server is configured with (TWILIO_AUTH_TOKEN),
+// which signs the webhooks.
+inline constexpr char kBenchAuthToken[] = "bench-auth-token";
+// The server's only sender / pool number.
+inline constexpr char kBenchNumber[] = "+15005550006";
+
+// Ratio a/b rounded to 3 decimals; null when b is 0.
+nlohmann::json Ratio(double a, double b);
+
+// The scenarios run on the generated 1 M-message database: get_message_1m,
+// list_messages_1m, list_messages_search_1m, http_hello, webhook_status,
+// watch_streams, group_fanout (those of suite.scenarios). Returns false (after
+// logging why) when a server or the generator failed.
+bool RunLargeDbScenarios(Suite& suite);
+
+}  // namespace smsgw::bench
+
+#endif  // SMSGW_BENCH_SUITE_H_
