@@ -86,13 +86,18 @@ void Dispatcher::Enqueue(const storage::Message& message) {
     if (stopping_) return;  // stays PENDING; dispatched at the next start
     awaiting_first_.insert(message.id);
   }
-  if (message.dispatch_started_time.has_value() && message.attempts == 0) {
-    // ReserveImmediate() booked its tokens and the marker was committed
-    // with the row: straight to the provider.
-    CallProvider(message);
-    return;
-  }
   Pace(message);
+}
+
+void Dispatcher::EnqueueReserved(const storage::Message& message) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // stays PENDING; reconciled at the next start
+    awaiting_first_.insert(message.id);
+  }
+  // ReserveImmediate() booked its tokens and the marker was committed with
+  // the row: straight to the provider.
+  CallProvider(message);
 }
 
 bool Dispatcher::ReserveImmediate(const storage::Message& message) {
@@ -328,10 +333,10 @@ void Dispatcher::CallProvider(const storage::Message& message) {
   });
 }
 
-std::vector<std::function<void()>> Dispatcher::EraseAwaitingLocked(
+std::vector<Dispatcher::AnswerCallback> Dispatcher::EraseAwaitingLocked(
     const std::string& id) {
   awaiting_first_.erase(id);
-  std::vector<std::function<void()>> ready;
+  std::vector<AnswerCallback> ready;
   auto it = answer_waiters_.find(id);
   if (it != answer_waiters_.end()) {
     for (AnswerWaiter& w : it->second) ready.push_back(std::move(w.done));
@@ -340,17 +345,18 @@ std::vector<std::function<void()>> Dispatcher::EraseAwaitingLocked(
   return ready;
 }
 
-void Dispatcher::MarkAnswered(const std::string& id) {
-  std::vector<std::function<void()>> ready;
+void Dispatcher::MarkAnswered(const std::string& id,
+                              const storage::Message* answered) {
+  std::vector<AnswerCallback> ready;
   {
     absl::MutexLock lock(&mu_);
     ready = EraseAwaitingLocked(id);
   }
-  for (auto& done : ready) done();
+  for (auto& done : ready) done(answered);
 }
 
 void Dispatcher::NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
-                                     std::function<void()> done) {
+                                     AnswerCallback done) {
   {
     absl::MutexLock lock(&mu_);
     const std::string key(id);
@@ -359,11 +365,11 @@ void Dispatcher::NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
       return;
     }
   }
-  done();
+  done(nullptr);
 }
 
 void Dispatcher::FireExpiredWaiters(bool all) {
-  std::vector<std::function<void()>> ready;
+  std::vector<AnswerCallback> ready;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = absl::Now();
@@ -384,7 +390,7 @@ void Dispatcher::FireExpiredWaiters(bool all) {
       }
     }
   }
-  for (auto& done : ready) done();
+  for (auto& done : ready) done(nullptr);
 }
 
 void Dispatcher::OnResult(const std::string& id, int attempts_before,
@@ -393,10 +399,14 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
   storage::StatusUpdate update;
   update.event_time = now;
   absl::Status stored;
+  std::optional<storage::Message> answered;  // as stored, for the waiters
   if (result.accepted) {
     const twilio::ProviderMessage& pm = result.message;
     update = AcceptedUpdate(pm, now, 201);
-    stored = messages_->ApplyStatus(id, update).status();
+    absl::StatusOr<storage::Message> accepted =
+        messages_->ApplyStatus(id, update);
+    stored = accepted.status();
+    if (accepted.ok()) answered = *std::move(accepted);
     SMSGW_LOG(kInfo) << "provider accepted id=" << id << " sid=" << pm.sid
                      << " status=" << pm.status;
   } else {
@@ -441,6 +451,7 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
       absl::StatusOr<storage::Message> failed =
           messages_->ApplyStatus(id, update);
       stored = failed.status();
+      if (failed.ok()) answered = *failed;
       // Twilio 21610: the recipient replied STOP to this sender at Twilio;
       // remember it so the next send is refused before reaching Twilio.
       if (failed.ok() && error.code == 21610) {
@@ -456,7 +467,7 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
     SMSGW_LOG(kError) << "cannot store provider answer id=" << id << ": "
                       << stored;
   }
-  MarkAnswered(id);
+  MarkAnswered(id, answered.has_value() ? &*answered : nullptr);
   absl::MutexLock lock(&mu_);
   --in_flight_;
 }

@@ -112,9 +112,10 @@ class Dispatcher final : public domain::OutboundQueue {
 
   void Enqueue(const storage::Message& message) override;
   bool ReserveImmediate(const storage::Message& message) override;
+  void EnqueueReserved(const storage::Message& message) override;
   void AwaitFirstAnswer(absl::string_view id, absl::Time deadline) override;
   void NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
-                           std::function<void()> done) override;
+                           AnswerCallback done) override;
   // Fetches the message on a worker and stores Twilio's price and segment
   // count (a delivery report with source PROVIDER_RESPONSE). Best effort: a
   // failure is logged, the message keeps its local figures.
@@ -146,10 +147,12 @@ class Dispatcher final : public domain::OutboundQueue {
   void OnResult(const std::string& id, int attempts_before,
                 twilio::SendResult result);
   void TimerLoop();
-  void MarkAnswered(const std::string& id);
+  // `answered`: the message as the answer was stored, when at hand.
+  void MarkAnswered(const std::string& id,
+                    const storage::Message* answered = nullptr);
   // Stops waiting for `id`'s first answer; returns the callbacks to run
   // (outside mu_).
-  std::vector<std::function<void()>> EraseAwaitingLocked(const std::string& id)
+  std::vector<AnswerCallback> EraseAwaitingLocked(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs the callbacks whose deadline passed (all of them when `all`).
   void FireExpiredWaiters(bool all);
@@ -171,7 +174,7 @@ class Dispatcher final : public domain::OutboundQueue {
   // NotifyOnFirstAnswer() callbacks by message id, with their deadlines.
   struct AnswerWaiter {
     absl::Time deadline;
-    std::function<void()> done;
+    AnswerCallback done;
   };
   absl::flat_hash_map<std::string, std::vector<AnswerWaiter>> answer_waiters_
       ABSL_GUARDED_BY(mu_);

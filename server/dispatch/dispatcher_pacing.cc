@@ -33,14 +33,14 @@ void Dispatcher::Pace(const storage::Message& message) {
     Attempt(message);
     return;
   }
-  std::vector<std::function<void()>> ready;
+  std::vector<AnswerCallback> ready;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;  // stays PENDING; dispatched at the next start
     AddTimedLocked(paced_, at, message.id);
     if (at - now > kMaxPacedWait) ready = EraseAwaitingLocked(message.id);
   }
-  for (auto& done : ready) done();  // long wait: answer PENDING at once
+  for (auto& done : ready) done(nullptr);  // long wait: answer PENDING at once
 }
 
 void Dispatcher::ReleaseDueScheduled() {

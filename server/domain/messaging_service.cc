@@ -307,6 +307,21 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   return m;
 }
 
+void MessagingService::Reserve(Message& message) {
+  if (!message.scheduled_time.has_value() && queue_->ReserveImmediate(message)) {
+    message.dispatch_started_time = clock_->Now();
+  }
+}
+
+void MessagingService::HandOver(const Message& stored) {
+  // A marker in a row just created means Reserve() booked it.
+  if (stored.dispatch_started_time.has_value()) {
+    queue_->EnqueueReserved(stored);
+  } else {
+    queue_->Enqueue(stored);
+  }
+}
+
 absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     const storage::User& caller, const SendRequest& request,
     absl::Time deadline) {
@@ -323,9 +338,7 @@ absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     return prepared;
   }
   message.id = NewUuid();
-  if (!message.scheduled_time.has_value() && queue_->ReserveImmediate(message)) {
-    message.dispatch_started_time = clock_->Now();
-  }
+  Reserve(message);
   std::optional<storage::IdempotencyKey> key;
   if (!request.idempotency_key.empty()) {
     key = storage::IdempotencyKey{request.idempotency_key,
@@ -356,7 +369,7 @@ absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     SMSGW_LOG(kInfo) << "message stored id=" << created->message.id
                      << " owner=" << caller.id
                      << " segments=" << created->message.num_segments;
-    queue_->Enqueue(created->message);
+    HandOver(created->message);
   }
   result.message = created->message;
   prepared.wait = true;
@@ -382,9 +395,14 @@ void MessagingService::SendAsync(
   auto shared = std::make_shared<SendResult>(std::move(prepared->result));
   queue_->NotifyOnFirstAnswer(
       id, prepared->wait_until,
-      [this, id, shared, done = std::move(done)]() mutable {
-        absl::StatusOr<Message> current = messages_->Get(id);
-        if (current.ok()) shared->message = *std::move(current);
+      [this, id, shared,
+       done = std::move(done)](const Message* answered) mutable {
+        if (answered != nullptr) {
+          shared->message = *answered;
+        } else {
+          absl::StatusOr<Message> current = messages_->Get(id);
+          if (current.ok()) shared->message = *std::move(current);
+        }
         done(std::move(*shared));
       });
 }
@@ -420,15 +438,13 @@ absl::StatusOr<Message> MessagingService::SendSystem(
   message.id = NewUuid();
   message.group_id = request.group_id;
   message.group_name = request.group_name;
-  if (queue_->ReserveImmediate(message)) {
-    message.dispatch_started_time = clock_->Now();
-  }
+  Reserve(message);
   SMSGW_ASSIGN_OR_RETURN(storage::CreateResult created,
                          messages_->CreateOutbound(message, std::nullopt));
   SMSGW_LOG(kInfo) << "system message stored id=" << created.message.id
                    << " owner=" << request.owner_id
                    << " group=" << request.group_id;
-  queue_->Enqueue(created.message);
+  HandOver(created.message);
   return created.message;
 }
 

@@ -211,6 +211,12 @@ class MessagingService {
   absl::StatusOr<PreparedSend> PrepareSend(const storage::User& caller,
                                            const SendRequest& request,
                                            absl::Time deadline);
+  // For an unscheduled `message` about to be stored: when the dispatcher can
+  // send it at once, books that and sets its in-flight marker, so the row and
+  // the marker commit together (OutboundQueue::ReserveImmediate).
+  void Reserve(storage::Message& message);
+  // Hands a message just stored to the dispatcher, by the way Reserve() went.
+  void HandOver(const storage::Message& stored);
   absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,
                                                  const SendRequest& request,
                                                  SendResult* result);

@@ -21,10 +21,17 @@ class OutboundQueue {
   virtual ~OutboundQueue() = default;
 
   // Hands over `message`, already stored as PENDING. Never blocks on the
-  // provider; the outcome is written to the MessageStore. When the message
-  // was stored with dispatch_started_time set after ReserveImmediate()
-  // answered true, the provider call starts at once, without another write.
+  // provider; the outcome is written to the MessageStore. A message carrying
+  // an in-flight marker (dispatch_started_time) is reconciled with the
+  // provider before any call: it may have been sent before a crash.
   virtual void Enqueue(const storage::Message& message) = 0;
+
+  // Hands over `message`, just stored PENDING with dispatch_started_time set
+  // after ReserveImmediate() answered true for it: the provider call starts
+  // at once, without another write and without reconciling.
+  virtual void EnqueueReserved(const storage::Message& message) {
+    Enqueue(message);
+  }
 
   // For `message`, not stored yet and about to be stored PENDING: books its
   // sender's rate tokens if they are available right now and returns true;
@@ -32,7 +39,7 @@ class OutboundQueue {
   // stopping, or the implementation does not support it. After true, the
   // caller stores the message with dispatch_started_time set (the in-flight
   // marker committed with the row: one commit instead of two) and passes it
-  // to Enqueue(). Why: a send then costs one fsync fewer (issue
+  // to EnqueueReserved(). Why: a send then costs one fsync fewer (issue
   // "Performance"); after a crash such a message is reconciled with the
   // provider before any resend, like any marked one.
   virtual bool ReserveImmediate(const storage::Message& message) {
@@ -47,10 +54,14 @@ class OutboundQueue {
   // The non-blocking form of AwaitFirstAnswer(): runs `done` exactly once,
   // when the first answer for message `id` is stored or at `deadline`
   // (whichever is first; at once when the answer is already in), on a
-  // dispatcher thread. `done` must not block for long. No caller thread is
-  // held while the provider answers.
+  // dispatcher thread. `done` gets the message as the answer left it when
+  // the dispatcher has it at hand (saves the caller a read), else nullptr
+  // (deadline, shutdown, a retry scheduled): then read it from the store.
+  // `done` must not block for long. No caller thread is held while the
+  // provider answers.
+  using AnswerCallback = std::function<void(const storage::Message* answered)>;
   virtual void NotifyOnFirstAnswer(absl::string_view id, absl::Time deadline,
-                                   std::function<void()> done) = 0;
+                                   AnswerCallback done) = 0;
 
   // Asks the provider, in the background, for the final figures of the
   // message with provider SID `provider_sid` (price and segment count: Twilio
