@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 
@@ -14,6 +16,15 @@ WebhookServer::WebhookServer(Options options)
       std::chrono::microseconds(absl::ToInt64Microseconds(options_.read_timeout)));
   server_->set_write_timeout(std::chrono::microseconds(
       absl::ToInt64Microseconds(options_.write_timeout)));
+  server_->set_keep_alive_max_count(options_.keep_alive_max_count);
+  server_->set_keep_alive_timeout(std::max<time_t>(
+      1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  // httplib's default pool is max(8, cores - 1) threads: eight silent
+  // connections would stop all webhooks.
+  const size_t threads = static_cast<size_t>(std::max(1, options_.threads));
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
