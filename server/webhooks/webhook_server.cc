@@ -25,6 +25,22 @@ WebhookServer::WebhookServer(Options options)
   server_->new_task_queue = [threads] {
     return new httplib::ThreadPool(threads);
   };
+  server_->set_pre_routing_handler(
+      [max_headers = options_.max_headers,
+       max_bytes = options_.max_header_bytes](const httplib::Request& req,
+                                              httplib::Response& res) {
+        size_t bytes = 0;
+        for (const auto& [name, value] : req.headers) {
+          bytes += name.size() + value.size();
+        }
+        if (req.headers.size() > max_headers || bytes > max_bytes) {
+          res.status = 431;
+          res.set_content("request header fields too large\n", "text/plain");
+          res.set_header("Connection", "close");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -37,8 +37,14 @@ class WebhookServer {
     int threads = 32;
     // Requests per kept-alive connection, and how long an idle kept-alive
     // connection is held open waiting for the next.
+    // It is also the longest wait for a new connection's first byte.
     size_t keep_alive_max_count = 20;
-    absl::Duration keep_alive_timeout = absl::Seconds(2);
+    absl::Duration keep_alive_timeout = absl::Seconds(1);
+    // Requests with more header fields, or more header bytes (names and
+    // values), are answered 431. httplib 0.11 bounds each header line
+    // (8 KiB) but not their number.
+    size_t max_headers = 64;
+    size_t max_header_bytes = 32 * 1024;
   };
 
   explicit WebhookServer(Options options);

@@ -232,7 +232,8 @@ TEST_F(WebhookAttackTest, OversizedBodiesAreRefused) {
   SendAll(headers, big_headers);
   const ReadResult headers_answer = ReadUntilClose(headers, absl::Seconds(5));
   ::close(headers);
-  EXPECT_NE(HttpStatusOf(headers_answer.bytes), 200);
+  EXPECT_EQ(HttpStatusOf(headers_answer.bytes), 431)
+      << headers_answer.bytes.substr(0, 200);
   EXPECT_EQ(Messages(), before);
   ExpectStillServing();
 }
@@ -330,7 +331,9 @@ TEST_F(WebhookAttackTest, SlowClientsBelowThePoolSizeDoNotBlockOthers) {
   const absl::Time start = absl::Now();
   EXPECT_TRUE(HttpHealthy(*server_, absl::Seconds(2)));
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(800));
-  // More than the pool: honest requests wait at most about one read timeout.
+  // More than the pool: each slow connection holds a thread for at most
+  // the read timeout plus the keep-alive timeout (1 s + 1 s), so an honest
+  // request queued behind 11 of them on 4 threads is served within 3 rounds.
   for (int i = 0; i < 2 * kHttpThreads; ++i) {
     const int fd = ConnectTcp(server_->http_address());
     ASSERT_GE(fd, 0);
@@ -338,8 +341,8 @@ TEST_F(WebhookAttackTest, SlowClientsBelowThePoolSizeDoNotBlockOthers) {
     sockets.push_back(fd);
   }
   const absl::Time flooded = absl::Now();
-  EXPECT_TRUE(HttpHealthy(*server_, absl::Seconds(6)));
-  EXPECT_LT(absl::Now() - flooded, absl::Seconds(4));
+  EXPECT_TRUE(HttpHealthy(*server_, absl::Seconds(10)));
+  EXPECT_LT(absl::Now() - flooded, absl::Seconds(7));
   for (int fd : sockets) ::close(fd);
   ExpectStillServing();
 }
