@@ -92,6 +92,33 @@ ABSL_FLAG(std::string, max_backlog, Env("SMSGW_MAX_BACKLOG", "10h"),
           "SendMessage answers RESOURCE_EXHAUSTED when a sender's queue "
           "would take longer than this at its rate; 0 = no bound (env "
           "SMSGW_MAX_BACKLOG)");
+ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
+          "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
+ABSL_FLAG(int, login_max_failures, -1,
+          "failed logins for one username within the window after which "
+          "logins are refused with RESOURCE_EXHAUSTED (env "
+          "SMSGW_LOGIN_MAX_FAILURES, default 10)");
+ABSL_FLAG(int, login_peer_max_failures, -1,
+          "the same, from one client address (env "
+          "SMSGW_LOGIN_PEER_MAX_FAILURES, default 50)");
+ABSL_FLAG(std::string, login_delay, Env("SMSGW_LOGIN_DELAY", "500ms"),
+          "answer delay of the first slowed failed login; doubles with each "
+          "further failure up to 8s (env SMSGW_LOGIN_DELAY)");
+ABSL_FLAG(int, grpc_max_message_bytes, -1,
+          "largest gRPC request message; bigger ones fail RESOURCE_EXHAUSTED "
+          "(env SMSGW_GRPC_MAX_MESSAGE_BYTES, default 1048576)");
+ABSL_FLAG(std::string, grpc_max_idle, Env("SMSGW_GRPC_MAX_IDLE", "30m"),
+          "close gRPC connections without calls for this long (env "
+          "SMSGW_GRPC_MAX_IDLE)");
+ABSL_FLAG(int, grpc_max_streams, -1,
+          "concurrent calls per gRPC connection (env SMSGW_GRPC_MAX_STREAMS, "
+          "default 100)");
+ABSL_FLAG(int, http_threads, -1,
+          "webhook HTTP worker threads (env SMSGW_HTTP_THREADS, default 32)");
+ABSL_FLAG(std::string, http_read_timeout,
+          Env("SMSGW_HTTP_READ_TIMEOUT", "5s"),
+          "webhook HTTP: longest wait for each read of a request (env "
+          "SMSGW_HTTP_READ_TIMEOUT)");
 // For tests only: lets send_at be seconds ahead instead of 5 minutes.
 ABSL_FLAG(std::string, min_schedule_ahead, "5m",
           "for tests only: the earliest send_at from now");
@@ -108,6 +135,15 @@ std::vector<std::string> SplitList(const std::string& text) {
     if (!part.empty()) out.emplace_back(part);
   }
   return out;
+}
+
+// An int flag whose default (-1) means: read `env`, else `fallback`.
+bool IntSetting(int flag, const char* env, const char* fallback, int* out) {
+  if (flag >= 0) {
+    *out = flag;
+    return true;
+  }
+  return absl::SimpleAtoi(Env(env, fallback), out);
 }
 
 int Fail(const std::string& message) {
@@ -169,6 +205,40 @@ int main(int argc, char** argv) {
       !absl::SimpleAtoi(Env("SMSGW_WATCH_MAX_STREAMS", "16"),
                         &config.watch_max_streams)) {
     return Fail("SMSGW_WATCH_MAX_STREAMS must be a number");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_login_window),
+                           &config.login_window) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_login_delay),
+                           &config.login_delay)) {
+    return Fail("SMSGW_LOGIN_WINDOW and SMSGW_LOGIN_DELAY must be durations "
+                "like 15m, 500ms");
+  }
+  if (!IntSetting(absl::GetFlag(FLAGS_login_max_failures),
+                  "SMSGW_LOGIN_MAX_FAILURES", "10",
+                  &config.login_max_failures) ||
+      !IntSetting(absl::GetFlag(FLAGS_login_peer_max_failures),
+                  "SMSGW_LOGIN_PEER_MAX_FAILURES", "50",
+                  &config.login_peer_max_failures)) {
+    return Fail("SMSGW_LOGIN_MAX_FAILURES and SMSGW_LOGIN_PEER_MAX_FAILURES "
+                "must be numbers");
+  }
+  if (!IntSetting(absl::GetFlag(FLAGS_grpc_max_message_bytes),
+                  "SMSGW_GRPC_MAX_MESSAGE_BYTES", "1048576",
+                  &config.grpc_max_message_bytes) ||
+      !IntSetting(absl::GetFlag(FLAGS_grpc_max_streams),
+                  "SMSGW_GRPC_MAX_STREAMS", "100",
+                  &config.grpc_max_concurrent_streams) ||
+      !IntSetting(absl::GetFlag(FLAGS_http_threads), "SMSGW_HTTP_THREADS",
+                  "32", &config.http_threads)) {
+    return Fail("SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS and "
+                "SMSGW_HTTP_THREADS must be numbers");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_grpc_max_idle),
+                           &config.grpc_max_idle) ||
+      !absl::ParseDuration(absl::GetFlag(FLAGS_http_read_timeout),
+                           &config.http_read_timeout)) {
+    return Fail("SMSGW_GRPC_MAX_IDLE and SMSGW_HTTP_READ_TIMEOUT must be "
+                "durations like 30m, 5s");
   }
   absl::StatusOr<std::map<std::string, double>> rates =
       smsgw::dispatch::ParseSenderRates(absl::GetFlag(FLAGS_sender_rates));

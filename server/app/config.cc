@@ -66,6 +66,29 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "SMSGW_WATCH_BUFFER and SMSGW_WATCH_MAX_STREAMS must be at least 1");
   }
+  if (config.login_window <= absl::ZeroDuration() ||
+      config.login_max_failures < 1 || config.login_peer_max_failures < 1 ||
+      config.login_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SMSGW_LOGIN_WINDOW must be positive, SMSGW_LOGIN_MAX_FAILURES and "
+        "SMSGW_LOGIN_PEER_MAX_FAILURES at least 1, SMSGW_LOGIN_DELAY not "
+        "negative");
+  }
+  if (config.grpc_max_message_bytes < 1024 ||
+      config.grpc_max_concurrent_streams < 1 ||
+      config.grpc_max_idle <= absl::ZeroDuration() ||
+      config.grpc_keepalive_time <= absl::ZeroDuration() ||
+      config.grpc_keepalive_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SMSGW_GRPC_MAX_MESSAGE_BYTES must be at least 1024, "
+        "SMSGW_GRPC_MAX_STREAMS at least 1 and SMSGW_GRPC_MAX_IDLE positive");
+  }
+  if (config.http_threads < 1 ||
+      config.http_read_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SMSGW_HTTP_THREADS must be at least 1 and SMSGW_HTTP_READ_TIMEOUT "
+        "positive");
+  }
   return absl::OkStatus();
 }
 

@@ -58,6 +58,35 @@ struct ServerConfig {
   int watch_buffer = 1000;
   int watch_max_streams = 16;
 
+  // Login throttling (issue 9): failed logins are remembered for
+  // login_window (SMSGW_LOGIN_WINDOW); past login_max_failures for one
+  // username (SMSGW_LOGIN_MAX_FAILURES) or login_peer_max_failures from one
+  // client address (SMSGW_LOGIN_PEER_MAX_FAILURES) logins are refused with
+  // RESOURCE_EXHAUSTED until the window lets them. A third of each limit is
+  // answered at once; failures beyond that are answered after login_delay
+  // (SMSGW_LOGIN_DELAY), doubling each time, at most 8 s.
+  absl::Duration login_window = absl::Minutes(15);
+  int login_max_failures = 10;
+  int login_peer_max_failures = 50;
+  absl::Duration login_delay = absl::Milliseconds(500);
+
+  // gRPC transport limits (issue 9): largest request message
+  // (SMSGW_GRPC_MAX_MESSAGE_BYTES; bigger ones fail RESOURCE_EXHAUSTED),
+  // connections without calls for this long are closed
+  // (SMSGW_GRPC_MAX_IDLE), concurrent calls per connection
+  // (SMSGW_GRPC_MAX_STREAMS), and the server's keepalive pings.
+  int grpc_max_message_bytes = 1 << 20;
+  absl::Duration grpc_max_idle = absl::Minutes(30);
+  int grpc_max_concurrent_streams = 100;
+  absl::Duration grpc_keepalive_time = absl::Minutes(2);
+  absl::Duration grpc_keepalive_timeout = absl::Seconds(20);
+
+  // Webhook HTTP server (issue 9): worker threads (SMSGW_HTTP_THREADS; one
+  // connection each, so this many slow clients can hold them all) and the
+  // longest wait for each read of a request (SMSGW_HTTP_READ_TIMEOUT).
+  int http_threads = 32;
+  absl::Duration http_read_timeout = absl::Seconds(5);
+
   // Pacing of provider calls (issue "Durable dispatch"): per-sender rates in
   // segments per second (SMSGW_SENDER_RATES "sender=rate,..."; others get
   // their kind's default: long code 1, toll-free 3, short code 100,

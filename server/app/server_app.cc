@@ -110,6 +110,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<domain::PasswordHasher> hasher_;
   std::unique_ptr<domain::TokenService> tokens_;
   std::unique_ptr<domain::PhoneNumberParser> phones_;
+  std::unique_ptr<domain::LoginThrottle> login_throttle_;
   std::unique_ptr<domain::AuthService> auth_;
   std::unique_ptr<storage::sqlite::SqliteMessageStore> messages_;
   std::unique_ptr<twilio::TwilioSimulator> simulator_;
@@ -197,7 +198,18 @@ absl::Status ServerAppImpl::BuildDomain() {
       domain::PasswordHasher::Options());
   phones_ = std::make_unique<domain::PhoneNumberParser>(config_.default_region);
 
+  domain::LoginThrottle::Options throttle;
+  throttle.window = config_.login_window;
+  throttle.username_max_failures = config_.login_max_failures;
+  throttle.username_free_failures = config_.login_max_failures / 3;
+  throttle.peer_max_failures = config_.login_peer_max_failures;
+  throttle.peer_free_failures = config_.login_peer_max_failures / 3;
+  throttle.base_delay = config_.login_delay;
+  throttle.max_delay = std::max(config_.login_delay, absl::Seconds(8));
+  SMSGW_ASSIGN_OR_RETURN(login_throttle_, domain::LoginThrottle::Create(
+                                              throttle, Clock::Real()));
   domain::AuthService::Options auth_options;
+  auth_options.login_throttle = login_throttle_.get();
   for (const std::string& name : config_.admin_users) {
     absl::StatusOr<std::string> folded = domain::NormalizeUsername(name);
     if (!folded.ok()) {
@@ -244,6 +256,26 @@ absl::Status ServerAppImpl::StartGrpc() {
   ::grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config_.grpc_addr, credentials, &selected_port);
+  // Transport limits (issue 9): bounded requests, idle connections closed,
+  // bounded calls per connection, dead peers detected by pings, and clients
+  // that ping too often (more than every 10 s without calls) cut off.
+  builder.SetMaxReceiveMessageSize(config_.grpc_max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config_.grpc_max_concurrent_streams);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config_.grpc_max_idle)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config_.grpc_keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(
+          absl::ToInt64Milliseconds(config_.grpc_keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   builder.RegisterService(auth_grpc_.get());
   builder.RegisterService(messaging_grpc_.get());
   builder.RegisterService(group_grpc_.get());
@@ -271,6 +303,8 @@ absl::Status ServerAppImpl::StartHttp() {
   webhooks::WebhookServer::Options options;
   SMSGW_RETURN_IF_ERROR(
       SplitHostPort(config_.http_addr, &options.host, &options.port));
+  options.threads = config_.http_threads;
+  options.read_timeout = config_.http_read_timeout;
   http_ = std::make_unique<webhooks::WebhookServer>(options);
   SMSGW_RETURN_IF_ERROR(http_->Bind());
   http_address_ = absl::StrCat(options.host, ":", http_->port());

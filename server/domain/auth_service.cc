@@ -98,22 +98,45 @@ absl::StatusOr<Session> AuthService::SignUp(absl::string_view username,
 }
 
 absl::StatusOr<Session> AuthService::Login(absl::string_view username,
-                                           absl::string_view password) {
+                                           absl::string_view password,
+                                           absl::string_view peer,
+                                           absl::Duration* failure_delay) {
+  if (failure_delay != nullptr) *failure_delay = absl::ZeroDuration();
   absl::StatusOr<std::string> name = NormalizeUsername(username);
+  LoginThrottle* throttle = options_.login_throttle;
+  // An invalid name counts against the address only: it names no account.
+  const std::string throttle_name = name.ok() ? *name : "";
+  absl::Duration delay = absl::ZeroDuration();
+  if (throttle != nullptr) {
+    absl::StatusOr<absl::Duration> admitted =
+        throttle->Admit(throttle_name, peer);
+    if (!admitted.ok()) {
+      SMSGW_LOG(kWarning) << "login refused (throttled) peer=" << peer;
+      return admitted.status();
+    }
+    delay = *admitted;
+  }
+  auto refuse = [&]() {
+    if (failure_delay != nullptr) *failure_delay = delay;
+    return absl::UnauthenticatedError(kBadCredentials);
+  };
   absl::StatusOr<storage::User> user =
       name.ok() ? users_->FindByUsername(*name)
                 : absl::StatusOr<storage::User>(name.status());
   if (!user.ok()) {
     if (!absl::IsNotFound(user.status()) &&
         !absl::IsInvalidArgument(user.status())) {
+      // Not the caller's fault: do not count it.
+      if (throttle != nullptr) throttle->Succeeded("", peer);
       return user.status();
     }
     (void)hasher_->Verify(password, dummy_hash_);
-    return absl::UnauthenticatedError(kBadCredentials);
+    return refuse();
   }
   if (!hasher_->Verify(password, user->password_hash)) {
-    return absl::UnauthenticatedError(kBadCredentials);
+    return refuse();
   }
+  if (throttle != nullptr) throttle->Succeeded(throttle_name, peer);
   if (hasher_->NeedsRehash(user->password_hash)) {
     absl::StatusOr<std::string> rehashed = hasher_->Hash(password);
     if (rehashed.ok()) {

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/domain/login_throttle.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
 #include "server/domain/token_service.h"
@@ -41,6 +42,9 @@ class AuthService {
   struct Options {
     // Usernames (case-folded) that have the admin role (SMSGW_ADMIN_USERS).
     absl::flat_hash_set<std::string> admin_usernames;
+    // Counts failed logins per username and address; null = no limit. Not
+    // owned.
+    LoginThrottle* login_throttle = nullptr;
   };
 
   AuthService(storage::UserStore* users, PasswordHasher* hasher,
@@ -57,9 +61,16 @@ class AuthService {
 
   // Signs in. Unauthenticated with one identical message for an unknown user
   // and a wrong password, after the same amount of hashing work, so that
-  // usernames cannot be enumerated.
+  // usernames cannot be enumerated. With a login throttle: `peer` is the
+  // client's address (PeerAddress(); empty = unknown); ResourceExhausted
+  // ("... retry in N s") while the username or the address is locked out,
+  // without checking the password; and on Unauthenticated,
+  // `*failure_delay` (if not null) is set to how long the caller should hold
+  // the answer (zero within the free failures).
   absl::StatusOr<Session> Login(absl::string_view username,
-                                absl::string_view password);
+                                absl::string_view password,
+                                absl::string_view peer = "",
+                                absl::Duration* failure_delay = nullptr);
 
   // The user a bearer token belongs to. Unauthenticated for a missing,
   // malformed, expired, tampered or wrong-key token, or one whose user no

@@ -187,6 +187,10 @@ absl::StatusOr<TokenClaims> TokenService::Verify(
     if (typ != nullptr && absl::string_view(typ) != "JWT") {
       return Invalid("unsupported type");
     }
+    // RFC 7515 §4.1.11: a recipient that does not understand a critical
+    // extension must refuse the token; we understand none.
+    CStringPtr crit(jwt_get_headers_json(parsed.get(), "crit"));
+    if (crit != nullptr) return Invalid("unsupported critical header");
   }
 
   std::optional<std::string> signature = DecodeBase64Url(parts[2]);
@@ -246,6 +250,16 @@ absl::StatusOr<TokenClaims> TokenService::Verify(
   const absl::Time now = clock_->Now();
   if (claims.expire_time <= now) {
     return absl::UnauthenticatedError("access token expired");
+  }
+  // RFC 7519 §4.1.5: not to be accepted before "nbf" (we never set it, but a
+  // token that carries one must honour it).
+  CStringPtr nbf_json(jwt_get_grants_json(jwt.get(), "nbf"));
+  if (nbf_json != nullptr) {
+    const std::optional<int64_t> nbf = IntClaim(jwt.get(), "nbf");
+    if (!nbf.has_value()) return Invalid("bad not-before");
+    if (absl::FromUnixSeconds(*nbf) > now + options_.max_clock_skew) {
+      return Invalid("not valid yet");
+    }
   }
   if (claims.issued_at > now + options_.max_clock_skew) {
     return Invalid("issued in the future");

@@ -1,6 +1,16 @@
 #include "server/rpc/auth_grpc_service.h"
 
+#include <functional>
+#include <queue>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "server/domain/login_throttle.h"
 #include "server/rpc/proto_convert.h"
+#include "server/rpc/status_mapping.h"
 
 namespace smsgw::rpc {
 namespace {
@@ -12,6 +22,65 @@ void FillSession(const domain::Session& session, Response* response) {
   ToProto(session.expire_time, response->mutable_expire_time());
 }
 
+// Finishes calls after a delay without holding an RPC worker meanwhile: the
+// slowed answers of throttled logins. One thread for the process; a leaky
+// singleton so that answers still pending at shutdown are sent (gRPC waits
+// for them).
+class DelayedFinisher {
+ public:
+  static DelayedFinisher& Get() {
+    static DelayedFinisher* finisher = new DelayedFinisher();
+    return *finisher;
+  }
+
+  void FinishAfter(absl::Duration delay, ::grpc::ServerUnaryReactor* reactor,
+                   ::grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    queue_.push(Entry{absl::Now() + delay, next_++, reactor, std::move(status)});
+    changed_.Signal();
+  }
+
+ private:
+  struct Entry {
+    absl::Time when;
+    uint64_t order;
+    ::grpc::ServerUnaryReactor* reactor;
+    ::grpc::Status status;
+    bool operator>(const Entry& other) const {
+      return when != other.when ? when > other.when : order > other.order;
+    }
+  };
+
+  DelayedFinisher() {
+    std::thread([this] { Loop(); }).detach();
+  }
+
+  void Loop() {
+    while (true) {
+      std::vector<Entry> due;
+      {
+        absl::MutexLock lock(&mu_);
+        if (queue_.empty()) {
+          changed_.Wait(&mu_);
+        } else if (queue_.top().when > absl::Now()) {
+          changed_.WaitWithDeadline(&mu_, queue_.top().when);
+        }
+        const absl::Time now = absl::Now();
+        while (!queue_.empty() && queue_.top().when <= now) {
+          due.push_back(queue_.top());
+          queue_.pop();
+        }
+      }
+      for (Entry& entry : due) entry.reactor->Finish(std::move(entry.status));
+    }
+  }
+
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 }  // namespace
 
@@ -27,21 +96,47 @@ void FillSession(const domain::Session& session, Response* response) {
   });
 }
 
+// Not through CallRunner::Run: a failed login may have to be answered
+// later (login throttling), and the wait must not hold a worker.
 ::grpc::ServerUnaryReactor* AuthGrpcService::Login(
     ::grpc::CallbackServerContext* context, const v1::LoginRequest* request,
     v1::LoginResponse* response) {
-  return runner_->Run(context, [this, request, response]() -> absl::Status {
-    if (request->username().empty() || request->password().empty()) {
-      return absl::InvalidArgumentError(
-          request->username().empty() ? "username is required"
-                                      : "password is required");
-    }
-    absl::StatusOr<domain::Session> session =
-        runner_->auth()->Login(request->username(), request->password());
-    if (!session.ok()) return session.status();
-    FillSession(*session, response);
-    return absl::OkStatus();
-  });
+  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::string peer = domain::PeerAddress(context->peer());
+  const bool queued = runner_->executor()->TrySchedule(
+      [this, context, reactor, request, response, peer = std::move(peer)] {
+        if (context->IsCancelled()) {
+          reactor->Finish(::grpc::Status(::grpc::StatusCode::CANCELLED,
+                                         "call cancelled before it started"));
+          return;
+        }
+        if (request->username().empty() || request->password().empty()) {
+          reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError(
+              request->username().empty() ? "username is required"
+                                          : "password is required")));
+          return;
+        }
+        absl::Duration delay = absl::ZeroDuration();
+        absl::StatusOr<domain::Session> session = runner_->auth()->Login(
+            request->username(), request->password(), peer, &delay);
+        if (!session.ok()) {
+          if (delay > absl::ZeroDuration()) {
+            DelayedFinisher::Get().FinishAfter(delay, reactor,
+                                               ToGrpcStatus(session.status()));
+          } else {
+            reactor->Finish(ToGrpcStatus(session.status()));
+          }
+          return;
+        }
+        FillSession(*session, response);
+        reactor->Finish(::grpc::Status::OK);
+      });
+  if (!queued) {
+    reactor->Finish(::grpc::Status(
+        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "server is busy (work queue full); retry with backoff"));
+  }
+  return reactor;
 }
 
 ::grpc::ServerUnaryReactor* AuthGrpcService::GetCurrentUser(

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/logging.h"
 
@@ -14,6 +16,31 @@ WebhookServer::WebhookServer(Options options)
       std::chrono::microseconds(absl::ToInt64Microseconds(options_.read_timeout)));
   server_->set_write_timeout(std::chrono::microseconds(
       absl::ToInt64Microseconds(options_.write_timeout)));
+  server_->set_keep_alive_max_count(options_.keep_alive_max_count);
+  server_->set_keep_alive_timeout(std::max<time_t>(
+      1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  // httplib's default pool is max(8, cores - 1) threads: eight silent
+  // connections would stop all webhooks.
+  const size_t threads = static_cast<size_t>(std::max(1, options_.threads));
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
+  server_->set_pre_routing_handler(
+      [max_headers = options_.max_headers,
+       max_bytes = options_.max_header_bytes](const httplib::Request& req,
+                                              httplib::Response& res) {
+        size_t bytes = 0;
+        for (const auto& [name, value] : req.headers) {
+          bytes += name.size() + value.size();
+        }
+        if (req.headers.size() > max_headers || bytes > max_bytes) {
+          res.status = 431;
+          res.set_content("request header fields too large\n", "text/plain");
+          res.set_header("Connection", "close");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

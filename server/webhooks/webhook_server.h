@@ -26,9 +26,25 @@ class WebhookServer {
   struct Options {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0 = any free port
+    // Bodies over this are answered 413 unread (Content-Length) or cut off.
     size_t max_body_bytes = 64 * 1024;
-    absl::Duration read_timeout = absl::Seconds(10);
-    absl::Duration write_timeout = absl::Seconds(10);
+    // Longest wait for each read or write on a connection: a client that
+    // sends half a request and goes quiet is dropped after read_timeout.
+    absl::Duration read_timeout = absl::Seconds(5);
+    absl::Duration write_timeout = absl::Seconds(5);
+    // Worker threads; each serves one connection at a time, so this many
+    // slow clients can hold them all (connections beyond wait their turn).
+    int threads = 32;
+    // Requests per kept-alive connection, and how long an idle kept-alive
+    // connection is held open waiting for the next.
+    // It is also the longest wait for a new connection's first byte.
+    size_t keep_alive_max_count = 20;
+    absl::Duration keep_alive_timeout = absl::Seconds(1);
+    // Requests with more header fields, or more header bytes (names and
+    // values), are answered 431. httplib 0.11 bounds each header line
+    // (8 KiB) but not their number.
+    size_t max_headers = 64;
+    size_t max_header_bytes = 32 * 1024;
   };
 
   explicit WebhookServer(Options options);

@@ -237,6 +237,43 @@ TEST_F(TokenServiceTest, RejectsTokenFromAnotherIssuerSharingTheKey) {
       StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("wrong issuer")));
 }
 
+TEST_F(TokenServiceTest, RejectsCriticalHeaderExtensions) {
+  // RFC 7515 §4.1.11: unknown critical extensions make a token invalid even
+  // with a good signature.
+  EXPECT_THAT(service_->Verify(Sign(R"({"alg":"HS256","crit":["exp"],"exp":1})",
+                                    Claims())),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       HasSubstr("critical")));
+  EXPECT_THAT(service_->Verify(Sign(R"({"alg":"HS256","crit":[]})", Claims())),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  // Other unknown headers are ignored (they decide nothing).
+  EXPECT_THAT(service_->Verify(Sign(R"({"alg":"HS256","kid":"k1"})", Claims())),
+              IsOk());
+}
+
+TEST_F(TokenServiceTest, HonoursNotBefore) {
+  auto with_nbf = [](absl::string_view nbf) {
+    std::string claims = Claims();
+    claims.pop_back();
+    return absl::StrCat(claims, R"(,"nbf":)", nbf, "}");
+  };
+  EXPECT_THAT(service_->Verify(Sign(kHs256Header, with_nbf(absl::StrCat(kNow)))),
+              IsOk());
+  EXPECT_THAT(
+      service_->Verify(Sign(kHs256Header, with_nbf(absl::StrCat(kNow + 60)))),
+      IsOk());  // within the allowed clock skew
+  EXPECT_THAT(
+      service_->Verify(Sign(kHs256Header, with_nbf(absl::StrCat(kNow + 61)))),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not valid yet")));
+  EXPECT_THAT(service_->Verify(Sign(kHs256Header, with_nbf(R"("soon")"))),
+              StatusIs(absl::StatusCode::kUnauthenticated,
+                       HasSubstr("not-before")));
+  clock_->Advance(absl::Seconds(61));
+  EXPECT_THAT(
+      service_->Verify(Sign(kHs256Header, with_nbf(absl::StrCat(kNow + 61)))),
+      IsOk());
+}
+
 // Why Verify() checks "alg" itself: given the key, libjwt 1.10 lets the
 // token's header choose the HMAC variant.
 TEST(LibjwtBehaviourTest, LibjwtAloneAcceptsHs512TokenForAnHs256Key) {

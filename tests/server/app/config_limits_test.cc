@@ -1,0 +1,53 @@
+// ValidateConfig's rules for the hardening settings (issue 9): login
+// throttling, gRPC transport limits and the webhook HTTP pool.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/app/config.h"
+#include "tests/testing/status_matchers.h"
+
+namespace smsgw::app {
+namespace {
+
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::StatusIs;
+using ::testing::HasSubstr;
+
+struct BadSetting {
+  std::string name;  // the environment name the error must mention
+  std::function<void(ServerConfig&)> apply;
+};
+
+TEST(ConfigLimitsTest, DefaultsAreValid) {
+  ServerConfig config;
+  EXPECT_THAT(ValidateConfig(config), IsOk());
+  EXPECT_EQ(config.grpc_max_message_bytes, 1 << 20);
+  EXPECT_GT(config.http_threads, 8);  // more than httplib's own default
+}
+
+TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
+  const std::vector<BadSetting> cases = {
+      {"SMSGW_LOGIN_WINDOW", [](ServerConfig& c) { c.login_window = absl::ZeroDuration(); }},
+      {"SMSGW_LOGIN_MAX_FAILURES", [](ServerConfig& c) { c.login_max_failures = 0; }},
+      {"SMSGW_LOGIN_PEER_MAX_FAILURES", [](ServerConfig& c) { c.login_peer_max_failures = 0; }},
+      {"SMSGW_LOGIN_DELAY", [](ServerConfig& c) { c.login_delay = absl::Milliseconds(-1); }},
+      {"SMSGW_GRPC_MAX_MESSAGE_BYTES", [](ServerConfig& c) { c.grpc_max_message_bytes = 100; }},
+      {"SMSGW_GRPC_MAX_STREAMS", [](ServerConfig& c) { c.grpc_max_concurrent_streams = 0; }},
+      {"SMSGW_GRPC_MAX_IDLE", [](ServerConfig& c) { c.grpc_max_idle = absl::ZeroDuration(); }},
+      {"SMSGW_HTTP_THREADS", [](ServerConfig& c) { c.http_threads = 0; }},
+      {"SMSGW_HTTP_READ_TIMEOUT", [](ServerConfig& c) { c.http_read_timeout = absl::ZeroDuration(); }},
+  };
+  for (const BadSetting& bad : cases) {
+    ServerConfig config;
+    bad.apply(config);
+    EXPECT_THAT(ValidateConfig(config),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(bad.name)))
+        << bad.name;
+  }
+}
+
+}  // namespace
+}  // namespace smsgw::app
