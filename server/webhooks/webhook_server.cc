@@ -11,6 +11,9 @@ namespace smsgw::webhooks {
 
 WebhookServer::WebhookServer(Options options)
     : options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  // Answers leave in more than one write (headers, body): without this,
+  // Nagle holds the second until the peer's delayed ACK, about 40 ms.
+  server_->set_tcp_nodelay(true);
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_read_timeout(
       std::chrono::microseconds(absl::ToInt64Microseconds(options_.read_timeout)));
