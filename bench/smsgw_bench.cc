@@ -145,7 +145,14 @@ bool StartServerSet(const Suite& suite, const std::string& tag,
           suite.self, "--serve=fake_twilio", "--port_file=" + twilio_port_file,
           "--account_sid=" + suite.account_sid,
           absl::StrCat("--latency_ms=", twilio_latency_ms),
-          absl::StrCat("--fake_threads=", absl::GetFlag(FLAGS_fake_threads))},
+          // A sleeping answer holds a fake thread (httplib serves a
+          // connection per thread): with latency, one per call in flight.
+          absl::StrCat("--fake_threads=",
+                       twilio_latency_ms > 0
+                           ? std::max(absl::GetFlag(FLAGS_fake_threads),
+                                      absl::GetFlag(FLAGS_slow_concurrency) +
+                                          64)
+                           : absl::GetFlag(FLAGS_fake_threads))},
       std::map<std::string, std::string>{},
       suite.dir + "/" + tag + "-twilio.log");
   auto tports = WaitForPortFile(twilio_port_file, "port", *out.twilio);
@@ -378,8 +385,14 @@ bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
 bool RunSendSlow(Suite& suite, std::mt19937_64& rng) {
   ServerSet set;
   const int latency_ms = absl::GetFlag(FLAGS_slow_latency_ms);
-  if (!StartServerSet(suite, "slow", suite.dir + "/slow.db", latency_ms, {},
-                      set)) {
+  // The upstream concurrency must cover the calls in flight: at 200 ms per
+  // create, sends/s = in-flight / 0.2 (Twilio accounts need their API
+  // concurrency limit raised alike).
+  if (!StartServerSet(
+          suite, "slow", suite.dir + "/slow.db", latency_ms,
+          {{"SMSGW_TWILIO_MAX_IN_FLIGHT",
+            absl::StrCat(absl::GetFlag(FLAGS_slow_concurrency))}},
+          set)) {
     return false;
   }
   const std::string nonce = absl::StrCat(rng() % 1000000000);

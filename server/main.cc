@@ -113,6 +113,10 @@ ABSL_FLAG(std::string, grpc_max_idle, Env("SMSGW_GRPC_MAX_IDLE", "30m"),
 ABSL_FLAG(int, grpc_max_streams, -1,
           "concurrent calls per gRPC connection (env SMSGW_GRPC_MAX_STREAMS, "
           "default 100)");
+ABSL_FLAG(int, twilio_max_in_flight, -1,
+          "Twilio API requests on the wire at once; more wait in a queue. "
+          "Keep it within your account's API concurrency limit (env "
+          "SMSGW_TWILIO_MAX_IN_FLIGHT, default 64)");
 ABSL_FLAG(int, http_threads, -1,
           "webhook HTTP worker threads (env SMSGW_HTTP_THREADS, default 32)");
 ABSL_FLAG(std::string, http_read_timeout,
@@ -229,9 +233,13 @@ int main(int argc, char** argv) {
                   "SMSGW_GRPC_MAX_STREAMS", "100",
                   &config.grpc_max_concurrent_streams) ||
       !IntSetting(absl::GetFlag(FLAGS_http_threads), "SMSGW_HTTP_THREADS",
-                  "32", &config.http_threads)) {
-    return Fail("SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS and "
-                "SMSGW_HTTP_THREADS must be numbers");
+                  "32", &config.http_threads) ||
+      !IntSetting(absl::GetFlag(FLAGS_twilio_max_in_flight),
+                  "SMSGW_TWILIO_MAX_IN_FLIGHT", "64",
+                  &config.twilio_max_in_flight)) {
+    return Fail("SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS, "
+                "SMSGW_HTTP_THREADS and SMSGW_TWILIO_MAX_IN_FLIGHT must be "
+                "numbers");
   }
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_grpc_max_idle),
                            &config.grpc_max_idle) ||

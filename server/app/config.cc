@@ -89,6 +89,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         "SMSGW_HTTP_THREADS must be at least 1 and SMSGW_HTTP_READ_TIMEOUT "
         "positive");
   }
+  if (config.twilio_max_in_flight < 1) {
+    return absl::InvalidArgumentError(
+        "SMSGW_TWILIO_MAX_IN_FLIGHT must be at least 1");
+  }
   return absl::OkStatus();
 }
 

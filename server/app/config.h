@@ -48,7 +48,9 @@ struct ServerConfig {
   // fsync shared by every write queued meanwhile), not on a core, so there
   // are more of them than cores: concurrent sends then share commits.
   int rpc_workers = 16;
-  int rpc_queue = 1024;
+  // A queued call is a few hundred bytes; sends hold no worker while the
+  // provider answers, so thousands in flight are normal (bench scenario 2).
+  int rpc_queue = 8192;
   // How long graceful shutdown waits for in-flight calls.
   absl::Duration shutdown_grace = absl::Seconds(10);
 
@@ -86,6 +88,12 @@ struct ServerConfig {
   // longest wait for each read of a request (SMSGW_HTTP_READ_TIMEOUT).
   int http_threads = 32;
   absl::Duration http_read_timeout = absl::Seconds(5);
+
+  // Twilio API requests on the wire at once (SMSGW_TWILIO_MAX_IN_FLIGHT);
+  // more wait in the client's queue. Sends per second through Twilio are at
+  // most this divided by Twilio's answer time, so raise it with the
+  // account's API concurrency limit (Twilio answers 429/20429 beyond it).
+  int twilio_max_in_flight = 64;
 
   // Pacing of provider calls (issue "Durable dispatch"): per-sender rates in
   // segments per second (SMSGW_SENDER_RATES "sender=rate,..."; others get

@@ -461,6 +461,7 @@ absl::Status ServerAppImpl::StartMessaging() {
     client.account_sid = config_.twilio_account_sid;
     client.auth_token = config_.twilio_auth_token;
   }
+  client.max_in_flight = config_.twilio_max_in_flight;
   SMSGW_ASSIGN_OR_RETURN(provider_, twilio::TwilioRestClient::Create(client));
 
 

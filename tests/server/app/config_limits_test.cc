@@ -38,6 +38,8 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
       {"SMSGW_GRPC_MAX_STREAMS", [](ServerConfig& c) { c.grpc_max_concurrent_streams = 0; }},
       {"SMSGW_GRPC_MAX_IDLE", [](ServerConfig& c) { c.grpc_max_idle = absl::ZeroDuration(); }},
       {"SMSGW_HTTP_THREADS", [](ServerConfig& c) { c.http_threads = 0; }},
+      {"SMSGW_TWILIO_MAX_IN_FLIGHT",
+       [](ServerConfig& c) { c.twilio_max_in_flight = 0; }},
       {"SMSGW_HTTP_READ_TIMEOUT", [](ServerConfig& c) { c.http_read_timeout = absl::ZeroDuration(); }},
   };
   for (const BadSetting& bad : cases) {
