@@ -81,20 +81,8 @@ LoadResult RunHttpClosedLoop(
       }
     });
   }
-  std::this_thread::sleep_until(window_start);
-  const double client_cpu0 = SelfCpuSeconds();
-  double server_cpu0 = 0;
-  if (options.server_pid > 0) {
-    server_cpu0 = ProcessCpuSeconds(options.server_pid);
-    ResetPeakRss(options.server_pid);
-  }
-  std::this_thread::sleep_until(window_end);
   LoadResult result;
-  result.client_cpu_s = SelfCpuSeconds() - client_cpu0;
-  if (options.server_pid > 0) {
-    result.server_cpu_s = ProcessCpuSeconds(options.server_pid) - server_cpu0;
-    result.server_peak_rss_kb = PeakRssKb(options.server_pid);
-  }
+  MeasureWindow(options.server_pid, window_start, window_end, result);
   for (std::thread& t : threads) t.join();
   result.duration_s = options.duration_s;
   std::vector<double> all;

@@ -438,23 +438,8 @@ bool RunLargeDbScenarios(Suite& suite) {
       absl::SleepFor(absl::Seconds(options.duration_s));
       recording = false;
     });
-    LoadResult r = RunClosedLoop<MessagingService::Stub,
-                                 smsgw::v1::SendMessageRequest,
-                                 smsgw::v1::SendMessageResponse>(
-        options, stubs,
-        [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
-           const smsgw::v1::SendMessageRequest* req,
-           smsgw::v1::SendMessageResponse* resp,
-           std::function<void(grpc::Status)> done) {
-          stub->async()->SendMessage(ctx, req, resp, std::move(done));
-        },
-        [&](uint64_t seq, smsgw::v1::SendMessageRequest& req) {
-          req.set_to("+14155550100");
-          req.set_body(absl::StrCat("watch ", nonce, " message ", seq));
-        },
-        [&](const smsgw::v1::SendMessageResponse& resp) {
-          sent.fetch_add(1, std::memory_order_relaxed);
-        });
+    LoadResult r = RunSend(options, stubs, "watch-" + nonce, sent,
+                           nullptr, nullptr);
     window.join();
     absl::SleepFor(absl::Milliseconds(500));  // events still in flight
     int stream_errors = 0;

@@ -1,5 +1,7 @@
 #include "bench/load_generator.h"
 
+#include <thread>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -68,6 +70,25 @@ long PeakRssKb(pid_t pid) {
     }
   }
   return -1;
+}
+
+void MeasureWindow(pid_t server_pid,
+                   std::chrono::steady_clock::time_point window_start,
+                   std::chrono::steady_clock::time_point window_end,
+                   LoadResult& result) {
+  std::this_thread::sleep_until(window_start);
+  const double client_cpu0 = SelfCpuSeconds();
+  double server_cpu0 = 0;
+  if (server_pid > 0) {
+    server_cpu0 = ProcessCpuSeconds(server_pid);
+    ResetPeakRss(server_pid);
+  }
+  std::this_thread::sleep_until(window_end);
+  result.client_cpu_s = SelfCpuSeconds() - client_cpu0;
+  if (server_pid > 0) {
+    result.server_cpu_s = ProcessCpuSeconds(server_pid) - server_cpu0;
+    result.server_peak_rss_kb = PeakRssKb(server_pid);
+  }
 }
 
 void ResetPeakRss(pid_t pid) {

@@ -74,6 +74,14 @@ double ProcessCpuSeconds(pid_t pid);
 long PeakRssKb(pid_t pid);
 void ResetPeakRss(pid_t pid);
 
+// Sleeps until `window_start`, then until `window_end`, and sets the
+// window's client CPU seconds, and (when server_pid > 0) the server's CPU
+// seconds and peak RSS, in `result`: the measurement common to every load.
+void MeasureWindow(pid_t server_pid,
+                   std::chrono::steady_clock::time_point window_start,
+                   std::chrono::steady_clock::time_point window_end,
+                   LoadResult& result);
+
 // Percentiles and counters; latencies_us is sorted in place.
 void Summarise(std::vector<double>& latencies_us, LoadResult& result);
 
@@ -169,20 +177,8 @@ LoadResult RunClosedLoop(
   }
   for (auto& slot : slots) issue(slot.get());
 
-  double client_cpu0 = 0, server_cpu0 = 0;
-  std::this_thread::sleep_until(window_start);
-  client_cpu0 = SelfCpuSeconds();
-  if (options.server_pid > 0) {
-    server_cpu0 = ProcessCpuSeconds(options.server_pid);
-    ResetPeakRss(options.server_pid);
-  }
-  std::this_thread::sleep_until(window_end);
   LoadResult result;
-  result.client_cpu_s = SelfCpuSeconds() - client_cpu0;
-  if (options.server_pid > 0) {
-    result.server_cpu_s = ProcessCpuSeconds(options.server_pid) - server_cpu0;
-    result.server_peak_rss_kb = PeakRssKb(options.server_pid);
-  }
+  MeasureWindow(options.server_pid, window_start, window_end, result);
   {
     absl::MutexLock lock(&mu);
     mu.Await(absl::Condition(

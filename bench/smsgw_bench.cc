@@ -224,6 +224,32 @@ absl::StatusOr<std::string> GetToken(const std::string& target,
   return token;
 }
 
+LoadResult RunSend(const LoadOptions& options,
+                   const std::vector<std::unique_ptr<smsgw::v1::MessagingService::Stub>>&
+                       stubs,
+                   const std::string& nonce, std::atomic<uint64_t>& sent_ok,
+                   std::mutex* ids_mu, std::vector<std::string>* ids) {
+  return RunClosedLoop<smsgw::v1::MessagingService::Stub, smsgw::v1::SendMessageRequest,
+                       smsgw::v1::SendMessageResponse>(
+      options, stubs,
+      [](smsgw::v1::MessagingService::Stub* stub, grpc::ClientContext* ctx,
+         const smsgw::v1::SendMessageRequest* req,
+         smsgw::v1::SendMessageResponse* resp,
+         std::function<void(grpc::Status)> done) {
+        stub->async()->SendMessage(ctx, req, resp, std::move(done));
+      },
+      [&](uint64_t seq, smsgw::v1::SendMessageRequest& req) {
+        req.set_to("+14155550100");
+        req.set_body(absl::StrCat("bench ", nonce, " message ", seq));
+      },
+      [&](const smsgw::v1::SendMessageResponse& resp) {
+        sent_ok.fetch_add(1, std::memory_order_relaxed);
+        if (ids == nullptr) return;
+        std::lock_guard<std::mutex> lock(*ids_mu);
+        if (ids->size() < 1000000) ids->push_back(resp.message().id());
+      });
+}
+
 namespace {
 
 std::string MachineJsonModel() {
@@ -244,35 +270,6 @@ int Fail(const std::string& message) {
 }
 
 using smsgw::v1::MessagingService;
-
-// SendMessage closed loop from one user (`token`), unique bodies, one
-// recipient; OK responses are counted in `sent_ok` and, when `ids` is set,
-// their message ids are kept there.
-LoadResult RunSend(const LoadOptions& options,
-                   const std::vector<std::unique_ptr<MessagingService::Stub>>&
-                       stubs,
-                   const std::string& nonce, std::atomic<uint64_t>& sent_ok,
-                   std::mutex* ids_mu, std::vector<std::string>* ids) {
-  return RunClosedLoop<MessagingService::Stub, smsgw::v1::SendMessageRequest,
-                       smsgw::v1::SendMessageResponse>(
-      options, stubs,
-      [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
-         const smsgw::v1::SendMessageRequest* req,
-         smsgw::v1::SendMessageResponse* resp,
-         std::function<void(grpc::Status)> done) {
-        stub->async()->SendMessage(ctx, req, resp, std::move(done));
-      },
-      [&](uint64_t seq, smsgw::v1::SendMessageRequest& req) {
-        req.set_to("+14155550100");
-        req.set_body(absl::StrCat("bench ", nonce, " message ", seq));
-      },
-      [&](const smsgw::v1::SendMessageResponse& resp) {
-        sent_ok.fetch_add(1, std::memory_order_relaxed);
-        if (ids == nullptr) return;
-        std::lock_guard<std::mutex> lock(*ids_mu);
-        if (ids->size() < 1000000) ids->push_back(resp.message().id());
-      });
-}
 
 // Waits (up to 120 s) until the fake has answered `target` creates; returns
 // the seconds waited.

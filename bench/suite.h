@@ -7,10 +7,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "bench/child_process.h"
 #include "bench/load_generator.h"
 #include "nlohmann/json.hpp"
+#include "smsgw/v1/messaging.grpc.pb.h"
 
 namespace smsgw::bench {
 
@@ -92,6 +95,17 @@ absl::StatusOr<std::string> GetToken(const std::string& target,
 inline constexpr char kBenchAuthToken[] = "bench-auth-token";
 // The server's only sender / pool number.
 inline constexpr char kBenchNumber[] = "+15005550006";
+
+// SendMessage closed loop (the token comes from options.decorate), unique
+// bodies "bench <nonce> message <n>", one recipient; OK responses are
+// counted in `sent_ok` and, when `ids` is set, their message ids are kept
+// there (under `ids_mu`).
+LoadResult RunSend(
+    const LoadOptions& options,
+    const std::vector<std::unique_ptr<smsgw::v1::MessagingService::Stub>>&
+        stubs,
+    const std::string& nonce, std::atomic<uint64_t>& sent_ok,
+    std::mutex* ids_mu, std::vector<std::string>* ids);
 
 // Ratio a/b rounded to 3 decimals; null when b is 0.
 nlohmann::json Ratio(double a, double b);
