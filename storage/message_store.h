@@ -226,6 +226,13 @@ class MessageStore {
   virtual absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message, const std::optional<IdempotencyKey>& key) = 0;
 
+  // CreateOutbound() for many messages without idempotency keys (a group
+  // fan-out) in ONE transaction: all are stored or none. Returns them as
+  // stored, in order. The errors of CreateOutbound(), for the first message
+  // that fails, naming its id.
+  virtual absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
+      const std::vector<Message>& messages) = 0;
+
   // --- Inbound and status callbacks ---
 
   // Applies a status callback to the message whose provider SID is

@@ -235,6 +235,10 @@ std::vector<GroupDeliveryResult> GroupService::FanOut(
     return out;
   }
   const std::string text = absl::StrCat(sender_username, ": ", body);
+  // Every delivery is stored in one transaction (issue "Performance": a
+  // 500-member group in well under a second), then dispatched.
+  std::vector<SystemSendRequest> sends;
+  std::vector<const storage::GroupMemberRecord*> recipients;
   for (const storage::GroupMemberRecord& m : *members) {
     if (m.user_id == sender_id) continue;
     GroupDeliveryResult d;
@@ -253,17 +257,25 @@ std::vector<GroupDeliveryResult> GroupService::FanOut(
     send.body = text;
     send.conversation_id = GroupConversationId(group.id, m.phone_number);
     send.group_name = group.name;
-    absl::StatusOr<storage::Message> sent = messaging_->SendSystem(send);
-    if (sent.ok()) {
-      sent_ids->push_back(sent->id);
-      d.message = *std::move(sent);
+    sends.push_back(std::move(send));
+    recipients.push_back(&m);
+  }
+  std::vector<absl::StatusOr<storage::Message>> sent =
+      messaging_->SendSystemBatch(sends);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    const storage::GroupMemberRecord& m = *recipients[i];
+    GroupDeliveryResult d;
+    d.username = m.username;
+    if (sent[i].ok()) {
+      sent_ids->push_back(sent[i]->id);
+      d.message = *std::move(sent[i]);
     } else {
       d.skipped = true;
       absl::StatusOr<bool> opted = messages_->IsOptedOut(m.phone_number,
                                                          m.proxy_number);
       d.skip_reason = (opted.ok() && *opted)
                           ? "recipient opted out with STOP"
-                          : std::string(sent.status().message());
+                          : std::string(sent[i].status().message());
     }
     SMSGW_LOG(kInfo) << "group delivery group_id=" << group.id
                      << " to user_id=" << m.user_id

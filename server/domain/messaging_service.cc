@@ -425,27 +425,53 @@ absl::StatusOr<SendResult> MessagingService::Send(const storage::User& caller,
 
 absl::StatusOr<Message> MessagingService::SendSystem(
     const SystemSendRequest& request) {
-  storage::User owner;
-  owner.id = request.owner_id;
-  owner.username = request.owner_username;
-  SendRequest send;
-  send.to = request.to;
-  send.from = request.from;
-  send.body = request.body;
-  send.conversation_id = request.conversation_id;
-  SendResult ignored;
-  SMSGW_ASSIGN_OR_RETURN(Message message, BuildOutbound(owner, send, &ignored));
-  message.id = NewUuid();
-  message.group_id = request.group_id;
-  message.group_name = request.group_name;
-  Reserve(message);
-  SMSGW_ASSIGN_OR_RETURN(storage::CreateResult created,
-                         messages_->CreateOutbound(message, std::nullopt));
-  SMSGW_LOG(kInfo) << "system message stored id=" << created.message.id
-                   << " owner=" << request.owner_id
-                   << " group=" << request.group_id;
-  HandOver(created.message);
-  return created.message;
+  return std::move(SendSystemBatch({request}).front());
+}
+
+std::vector<absl::StatusOr<Message>> MessagingService::SendSystemBatch(
+    const std::vector<SystemSendRequest>& requests) {
+  std::vector<absl::StatusOr<Message>> out(
+      requests.size(), absl::InternalError("not sent"));
+  std::vector<Message> accepted;
+  std::vector<size_t> accepted_index;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const SystemSendRequest& request = requests[i];
+    storage::User owner;
+    owner.id = request.owner_id;
+    owner.username = request.owner_username;
+    SendRequest send;
+    send.to = request.to;
+    send.from = request.from;
+    send.body = request.body;
+    send.conversation_id = request.conversation_id;
+    SendResult ignored;
+    absl::StatusOr<Message> message = BuildOutbound(owner, send, &ignored);
+    if (!message.ok()) {
+      out[i] = message.status();
+      continue;
+    }
+    message->id = NewUuid();
+    message->group_id = request.group_id;
+    message->group_name = request.group_name;
+    Reserve(*message);
+    accepted.push_back(*std::move(message));
+    accepted_index.push_back(i);
+  }
+  if (accepted.empty()) return out;
+  absl::StatusOr<std::vector<Message>> stored =
+      messages_->CreateOutboundBatch(accepted);
+  if (!stored.ok()) {
+    for (size_t i : accepted_index) out[i] = stored.status();
+    return out;
+  }
+  for (size_t k = 0; k < stored->size(); ++k) {
+    const Message& m = (*stored)[k];
+    SMSGW_LOG(kInfo) << "system message stored id=" << m.id
+                     << " owner=" << m.owner_id << " group=" << m.group_id;
+    HandOver(m);
+    out[accepted_index[k]] = m;
+  }
+  return out;
 }
 
 std::vector<Message> MessagingService::AwaitAll(

@@ -144,6 +144,14 @@ class MessagingService {
   // FailedPrecondition when `to` opted out of `from` (Twilio 21610).
   absl::StatusOr<storage::Message> SendSystem(const SystemSendRequest& request);
 
+  // SendSystem() for many requests (a group fan-out): the accepted ones are
+  // stored in ONE transaction (one commit instead of one per recipient) and
+  // handed to the dispatcher. One result per request, in order: the stored
+  // message, or SendSystem()'s error for that request alone; a store error
+  // fails every request that was accepted.
+  std::vector<absl::StatusOr<storage::Message>> SendSystemBatch(
+      const std::vector<SystemSendRequest>& requests);
+
   // Waits for the provider's first answer to each of `ids` until `deadline`
   // (at most now + the wait budget) and returns the messages as they stand.
   std::vector<storage::Message> AwaitAll(const std::vector<std::string>& ids,

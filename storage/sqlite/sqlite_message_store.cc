@@ -452,8 +452,10 @@ absl::Status CheckLimit(int limit) {
 
 }  // namespace
 
-absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
-    const Message& message, const std::optional<IdempotencyKey>& key) {
+namespace {
+
+// What every new outbound message must satisfy before it is stored.
+absl::Status ValidateNewOutbound(const Message& message) {
   if (message.direction != Direction::kOutbound) {
     return absl::InvalidArgumentError(
         "CreateOutbound needs an outbound message");
@@ -473,97 +475,134 @@ absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
   SMSGW_RETURN_IF_ERROR(
       CheckMediaList(message.media_content_types, "media_content_types"));
 
-  CreateResult result;
-  absl::Status status = Write([&](Connection& conn) -> absl::Status {
-    if (key.has_value()) {
-      std::optional<std::pair<std::string, std::string>> stored;
-      {
-        // Keys are kept for kIdempotencyKeyTtl (24 h): an older one is
-        // forgotten, so the key may name a new request.
-        SMSGW_ASSIGN_OR_RETURN(
-            Statement expire,
-            conn.Prepare("DELETE FROM idempotency_keys WHERE owner_id = ? AND"
-                         " key = ? AND create_time < ?"));
-        SMSGW_RETURN_IF_ERROR(expire.Bind(1, message.owner_id)
-                                  .Bind(2, key->key)
-                                  .Bind(3, message.create_time -
-                                               kIdempotencyKeyTtl)
-                                  .Run());
-      }
-      {
-        SMSGW_ASSIGN_OR_RETURN(
-            Statement stmt,
-            conn.Prepare("SELECT request_hash, message_id FROM idempotency_keys"
-                         " WHERE owner_id = ? AND key = ?"));
-        stmt.Bind(1, message.owner_id).Bind(2, key->key);
-        SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
-        if (row) stored.emplace(stmt.Text(0), stmt.Text(1));
-      }
-      if (stored.has_value()) {
-        if (stored->first != key->request_hash) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("idempotency key \"", key->key,
-                           "\" was already used for a different request"));
-        }
-        SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
-                               LoadMessageById(conn, stored->second));
-        if (!original.has_value()) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("idempotency key \"", key->key,
-                           "\" was already used for message ", stored->second,
-                           ", which has since been deleted"));
-        }
-        result.message = *std::move(original);
-        result.replayed = true;
-        return absl::OkStatus();
-      }
-    }
+  return absl::OkStatus();
+}
 
-    if (!message.conversation_id.empty()) {
+}  // namespace
+
+absl::Status SqliteMessageStore::CreateOutboundIn(
+    Connection& conn, const Message& message,
+    const std::optional<IdempotencyKey>& key, CreateResult* result) {
+  if (key.has_value()) {
+    std::optional<std::pair<std::string, std::string>> stored;
+    {
+      // Keys are kept for kIdempotencyKeyTtl (24 h): an older one is
+      // forgotten, so the key may name a new request.
       SMSGW_ASSIGN_OR_RETURN(
-          Statement stmt,
-          conn.Prepare("SELECT peer_number FROM conversations"
-                       " WHERE owner_id = ? AND conversation_id = ?"));
-      stmt.Bind(1, message.owner_id).Bind(2, message.conversation_id);
-      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (row && stmt.Text(0) != message.peer_number) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("conversation_id \"", message.conversation_id,
-                         "\" is already used with another peer number"));
-      }
-    }
-
-    SMSGW_ASSIGN_OR_RETURN(
-        int64_t seq,
-        InsertMessageRow(conn, message,
-                         key.has_value() ? key->key : message.idempotency_key));
-
-    if (!message.conversation_id.empty()) {
-      SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
-    }
-
-    if (key.has_value()) {
-      SMSGW_ASSIGN_OR_RETURN(
-          Statement stmt,
-          conn.Prepare("INSERT INTO idempotency_keys(owner_id, key,"
-                       " request_hash, message_id, create_time)"
-                       " VALUES (?, ?, ?, ?, ?)"));
-      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, message.owner_id)
+          Statement expire,
+          conn.Prepare("DELETE FROM idempotency_keys WHERE owner_id = ? AND"
+                       " key = ? AND create_time < ?"));
+      SMSGW_RETURN_IF_ERROR(expire.Bind(1, message.owner_id)
                                 .Bind(2, key->key)
-                                .Bind(3, key->request_hash)
-                                .Bind(4, message.id)
-                                .Bind(5, message.create_time)
+                                .Bind(3, message.create_time -
+                                             kIdempotencyKeyTtl)
                                 .Run());
     }
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT request_hash, message_id FROM idempotency_keys"
+                       " WHERE owner_id = ? AND key = ?"));
+      stmt.Bind(1, message.owner_id).Bind(2, key->key);
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row) stored.emplace(stmt.Text(0), stmt.Text(1));
+    }
+    if (stored.has_value()) {
+      if (stored->first != key->request_hash) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("idempotency key \"", key->key,
+                         "\" was already used for a different request"));
+      }
+      SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
+                             LoadMessageById(conn, stored->second));
+      if (!original.has_value()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("idempotency key \"", key->key,
+                         "\" was already used for message ", stored->second,
+                         ", which has since been deleted"));
+      }
+      result->message = *std::move(original);
+      result->replayed = true;
+      return absl::OkStatus();
+    }
+  }
 
-    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
-                                     FeedEventType::kCreated,
-                                     message.create_time));
-    SMSGW_ASSIGN_OR_RETURN(result.message, MustLoadMessage(conn, message.id));
-    return absl::OkStatus();
-  });
-  SMSGW_RETURN_IF_ERROR(status);
+  if (!message.conversation_id.empty()) {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT peer_number FROM conversations"
+                     " WHERE owner_id = ? AND conversation_id = ?"));
+    stmt.Bind(1, message.owner_id).Bind(2, message.conversation_id);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row && stmt.Text(0) != message.peer_number) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("conversation_id \"", message.conversation_id,
+                       "\" is already used with another peer number"));
+    }
+  }
+
+  SMSGW_ASSIGN_OR_RETURN(
+      int64_t seq,
+      InsertMessageRow(conn, message,
+                       key.has_value() ? key->key : message.idempotency_key));
+
+  if (!message.conversation_id.empty()) {
+    SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
+  }
+
+  if (key.has_value()) {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("INSERT INTO idempotency_keys(owner_id, key,"
+                     " request_hash, message_id, create_time)"
+                     " VALUES (?, ?, ?, ?, ?)"));
+    SMSGW_RETURN_IF_ERROR(stmt.Bind(1, message.owner_id)
+                              .Bind(2, key->key)
+                              .Bind(3, key->request_hash)
+                              .Bind(4, message.id)
+                              .Bind(5, message.create_time)
+                              .Run());
+  }
+
+  SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                   FeedEventType::kCreated,
+                                   message.create_time));
+  SMSGW_ASSIGN_OR_RETURN(result->message, MustLoadMessage(conn, message.id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
+    const Message& message, const std::optional<IdempotencyKey>& key) {
+  SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
+  CreateResult result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
+    return CreateOutboundIn(conn, message, key, &result);
+  }));
   return result;
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
+    const std::vector<Message>& messages) {
+  for (const Message& message : messages) {
+    absl::Status valid = ValidateNewOutbound(message);
+    if (!valid.ok()) {
+      return absl::Status(valid.code(), absl::StrCat("message ", message.id,
+                                                     ": ", valid.message()));
+    }
+  }
+  std::vector<Message> stored;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    stored.clear();
+    stored.reserve(messages.size());
+    for (const Message& message : messages) {
+      CreateResult result;
+      SMSGW_RETURN_IF_ERROR(
+          CreateOutboundIn(conn, message, std::nullopt, &result));
+      stored.push_back(std::move(result.message));
+    }
+    return absl::OkStatus();
+  }));
+  return stored;
 }
 
 absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(

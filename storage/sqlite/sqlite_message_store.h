@@ -79,6 +79,8 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message,
       const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
+      const std::vector<Message>& messages) override;
   absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
       absl::string_view provider_sid, const StatusUpdate& update) override;
   absl::StatusOr<CreateResult> InsertInbound(const Message& message) override;
@@ -144,6 +146,10 @@ class SqliteMessageStore final : public MessageStore {
   // write of this store must go through it (never db_->Write directly), so
   // that no change that appends feed rows can forget to wake watchers.
   absl::Status Write(const std::function<absl::Status(Connection&)>& fn);
+  // CreateOutbound()'s writes inside the caller's transaction.
+  absl::Status CreateOutboundIn(Connection& conn, const Message& message,
+                                const std::optional<IdempotencyKey>& key,
+                                CreateResult* result);
 
   Database* db_;
   Clock* clock_;

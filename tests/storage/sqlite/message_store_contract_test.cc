@@ -333,6 +333,43 @@ TYPED_TEST(MessageStoreContractTest,
   EXPECT_EQ(this->factory_.CountRows("idempotency_keys"), 0);
 }
 
+TYPED_TEST(MessageStoreContractTest, CreateOutboundBatchStoresAllInOrder) {
+  std::vector<Message> batch = {
+      this->MakeMessage("0b8f6c1e-0000-4000-8000-0000000000b1", this->ann_,
+                        kBobPhone, "fan-out", 0, ""),
+      this->MakeMessage("0b8f6c1e-0000-4000-8000-0000000000b2", this->ann_,
+                        kCarlPhone, "fan-out", 0, "")};
+  absl::StatusOr<std::vector<Message>> stored =
+      this->store()->CreateOutboundBatch(batch);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_THAT(*stored, SizeIs(2));
+  EXPECT_EQ((*stored)[0].id, batch[0].id);
+  EXPECT_EQ((*stored)[1].to, kCarlPhone);
+  EXPECT_GT((*stored)[1].seq, (*stored)[0].seq);
+  EXPECT_THAT(this->store()->Get(batch[1].id), IsOk());
+}
+
+TYPED_TEST(MessageStoreContractTest, CreateOutboundBatchIsAllOrNothing) {
+  Message existing = this->Create(this->MakeMessage(
+      "0b8f6c1e-0000-4000-8000-0000000000c1", this->ann_, kBobPhone, "x", 0, ""));
+  const int64_t before = this->factory_.CountRows("messages");
+  // The second repeats an id: nothing of the batch is stored.
+  std::vector<Message> batch = {
+      this->MakeMessage("0b8f6c1e-0000-4000-8000-0000000000c2", this->ann_,
+                        kCarlPhone, "y", 0, ""),
+      this->MakeMessage(existing.id, this->ann_, kCarlPhone, "z", 0, "")};
+  EXPECT_THAT(this->store()->CreateOutboundBatch(batch),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(this->factory_.CountRows("messages"), before);
+  // An invalid message (no owner) is refused before anything is written.
+  batch[1].id = "0b8f6c1e-0000-4000-8000-0000000000c3";
+  batch[1].owner_id = 0;
+  EXPECT_THAT(this->store()->CreateOutboundBatch(batch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(batch[1].id)));
+  EXPECT_EQ(this->factory_.CountRows("messages"), before);
+}
+
 TYPED_TEST(MessageStoreContractTest, CreateAppendsCreatedFeedEvent) {
   Message m = this->MakeMessage("m1", this->ann_, kBobPhone, "hi", 5);
   this->Create(m);
