@@ -66,10 +66,27 @@ Fn RealFn(const char* prefix, const char* rest) {
   return reinterpret_cast<Fn>(Real(prefix, rest));
 }
 
-#define REAL(type, prefix, rest)                        \
+#define REAL(type, prefix, rest) \
   static const auto real = RealFn<type>(prefix, rest)
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
+
+// Calls inside Abseil between its own entry points (AwaitWithTimeout calls
+// AwaitWithDeadline, Notification uses its Mutex, ...) go through the PLT
+// too and land here again; only the outermost call of a thread is
+// annotated, nested ones go straight to the library.
+thread_local int depth = 0;
+struct Outermost {
+  Outermost() { ++depth; }
+  ~Outermost() { --depth; }
+  Outermost(const Outermost&) = delete;
+  Outermost& operator=(const Outermost&) = delete;
+  static bool Nested() { return depth > 0; }
+};
+
+#define FORWARD_IF_NESTED(...)                   \
+  if (Outermost::Nested()) return __VA_ARGS__;   \
+  Outermost outermost
 
 }  // namespace
 
@@ -80,6 +97,7 @@ ABSL_NAMESPACE_BEGIN
 
 void Mutex::Lock() {
   REAL(void (*)(Mutex*), "_ZN", "5Mutex4LockEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_mutex_pre_lock(this, 0);
   real(this);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -87,6 +105,7 @@ void Mutex::Lock() {
 
 void Mutex::Unlock() {
   REAL(void (*)(Mutex*), "_ZN", "5Mutex6UnlockEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_mutex_pre_unlock(this, 0);
   real(this);
   __tsan_mutex_post_unlock(this, 0);
@@ -94,6 +113,7 @@ void Mutex::Unlock() {
 
 bool Mutex::TryLock() {
   REAL(bool (*)(Mutex*), "_ZN", "5Mutex7TryLockEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
   const bool locked = real(this);
   __tsan_mutex_post_lock(
@@ -103,6 +123,7 @@ bool Mutex::TryLock() {
 
 void Mutex::ReaderLock() {
   REAL(void (*)(Mutex*), "_ZN", "5Mutex10ReaderLockEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_mutex_pre_lock(this, kRead);
   real(this);
   __tsan_mutex_post_lock(this, kRead, 0);
@@ -110,6 +131,7 @@ void Mutex::ReaderLock() {
 
 void Mutex::ReaderUnlock() {
   REAL(void (*)(Mutex*), "_ZN", "5Mutex12ReaderUnlockEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_mutex_pre_unlock(this, kRead);
   real(this);
   __tsan_mutex_post_unlock(this, kRead);
@@ -117,6 +139,7 @@ void Mutex::ReaderUnlock() {
 
 bool Mutex::ReaderTryLock() {
   REAL(bool (*)(Mutex*), "_ZN", "5Mutex13ReaderTryLockEv");
+  FORWARD_IF_NESTED(real(this));
   const unsigned flags = kRead | __tsan_mutex_try_lock;
   __tsan_mutex_pre_lock(this, flags);
   const bool locked = real(this);
@@ -151,24 +174,28 @@ auto ReleaseAndReacquire(Mutex* mu, Call call) {
 void Mutex::LockWhen(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&), "_ZN",
        "5Mutex8LockWhenERKNS0_9ConditionE");
+  FORWARD_IF_NESTED(real(this, cond));
   Acquire(this, 0, [&] { real(this, cond); return 0; });
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&), "_ZN",
        "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
+  FORWARD_IF_NESTED(real(this, cond));
   Acquire(this, kRead, [&] { real(this, cond); return 0; });
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Duration), "_ZN",
        "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  FORWARD_IF_NESTED(real(this, cond, timeout));
   return Acquire(this, 0, [&] { return real(this, cond, timeout); });
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Time), "_ZN",
        "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  FORWARD_IF_NESTED(real(this, cond, deadline));
   return Acquire(this, 0, [&] { return real(this, cond, deadline); });
 }
 
@@ -176,6 +203,7 @@ bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond,
                                       absl::Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Duration), "_ZN",
        "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  FORWARD_IF_NESTED(real(this, cond, timeout));
   return Acquire(this, kRead, [&] { return real(this, cond, timeout); });
 }
 
@@ -183,24 +211,28 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond,
                                        absl::Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Time), "_ZN",
        "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  FORWARD_IF_NESTED(real(this, cond, deadline));
   return Acquire(this, kRead, [&] { return real(this, cond, deadline); });
 }
 
 void Mutex::Await(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition&), "_ZN",
        "5Mutex5AwaitERKNS0_9ConditionE");
+  FORWARD_IF_NESTED(real(this, cond));
   ReleaseAndReacquire(this, [&] { real(this, cond); return 0; });
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Duration), "_ZN",
        "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  FORWARD_IF_NESTED(real(this, cond, timeout));
   return ReleaseAndReacquire(this, [&] { return real(this, cond, timeout); });
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
   REAL(bool (*)(Mutex*, const Condition&, absl::Time), "_ZN",
        "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  FORWARD_IF_NESTED(real(this, cond, deadline));
   return ReleaseAndReacquire(this, [&] { return real(this, cond, deadline); });
 }
 
@@ -210,6 +242,7 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
 
 void CondVar::Wait(Mutex* mu) {
   REAL(void (*)(CondVar*, Mutex*), "_ZN", "7CondVar4WaitEPNS0_5MutexE");
+  FORWARD_IF_NESTED(real(this, mu));
   ReleaseAndReacquire(mu, [&] { real(this, mu); return 0; });
   __tsan_acquire(this);
 }
@@ -217,6 +250,7 @@ void CondVar::Wait(Mutex* mu) {
 bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
   REAL(bool (*)(CondVar*, Mutex*, absl::Duration), "_ZN",
        "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+  FORWARD_IF_NESTED(real(this, mu, timeout));
   const bool timed_out =
       ReleaseAndReacquire(mu, [&] { return real(this, mu, timeout); });
   __tsan_acquire(this);
@@ -226,6 +260,7 @@ bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
 bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
   REAL(bool (*)(CondVar*, Mutex*, absl::Time), "_ZN",
        "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  FORWARD_IF_NESTED(real(this, mu, deadline));
   const bool timed_out =
       ReleaseAndReacquire(mu, [&] { return real(this, mu, deadline); });
   __tsan_acquire(this);
@@ -234,12 +269,14 @@ bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
 
 void CondVar::Signal() {
   REAL(void (*)(CondVar*), "_ZN", "7CondVar6SignalEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_release(this);
   real(this);
 }
 
 void CondVar::SignalAll() {
   REAL(void (*)(CondVar*), "_ZN", "7CondVar9SignalAllEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_release(this);
   real(this);
 }
@@ -257,6 +294,7 @@ void* NotifiedFlag(const Notification* n) {
 
 void Notification::Notify() {
   REAL(void (*)(Notification*), "_ZN", "12Notification6NotifyEv");
+  FORWARD_IF_NESTED(real(this));
   __tsan_release(NotifiedFlag(this));
   __tsan_release(this);
   real(this);
@@ -265,6 +303,7 @@ void Notification::Notify() {
 void Notification::WaitForNotification() const {
   REAL(void (*)(const Notification*), "_ZNK",
        "12Notification19WaitForNotificationEv");
+  FORWARD_IF_NESTED(real(this));
   real(this);
   __tsan_acquire(const_cast<Notification*>(this));
 }
@@ -272,6 +311,7 @@ void Notification::WaitForNotification() const {
 bool Notification::WaitForNotificationWithTimeout(absl::Duration timeout) const {
   REAL(bool (*)(const Notification*, absl::Duration), "_ZNK",
        "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
+  FORWARD_IF_NESTED(real(this, timeout));
   const bool notified = real(this, timeout);
   if (notified) __tsan_acquire(const_cast<Notification*>(this));
   return notified;
@@ -280,6 +320,7 @@ bool Notification::WaitForNotificationWithTimeout(absl::Duration timeout) const 
 bool Notification::WaitForNotificationWithDeadline(absl::Time deadline) const {
   REAL(bool (*)(const Notification*, absl::Time), "_ZNK",
        "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
+  FORWARD_IF_NESTED(real(this, deadline));
   const bool notified = real(this, deadline);
   if (notified) __tsan_acquire(const_cast<Notification*>(this));
   return notified;
