@@ -9,6 +9,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ namespace smsgw::fuzz {
 namespace {
 
 constexpr char kPassword[] = "fuzz-password-1";
+
+struct Server;
+Server* running_server = nullptr;
 
 struct Server {
   std::unique_ptr<app::ServerApp> app;
@@ -74,6 +78,17 @@ Server* StartServer() {
   auto auth = v1::AuthService::NewStub(s->channel);
   s->user_token = SignUp(*auth, "fuzzuser");
   s->admin_token = SignUp(*auth, "fuzzadmin");
+  // libFuzzer ends with exit(): stop the server first, or its HTTP and gRPC
+  // threads keep serving while static destructors run (ASan saw a simulator
+  // thread of cpp-httplib read request-parsing state the exiting main thread
+  // had freed). Registered after the libraries' own destructors, so it runs
+  // before them.
+  running_server = s;
+  std::atexit([] {
+    running_server->channel.reset();
+    running_server->app->Shutdown();
+    running_server->app->Wait();
+  });
   return s;
 }
 
