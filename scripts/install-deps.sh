@@ -13,6 +13,9 @@ BUILD_PKGS=(
 TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
   python3 python3-grpcio python3-protobuf
+  # Sanitizer builds and fuzzers (scripts/test.sh, scripts/fuzz.sh): clang,
+  # its sanitizer and libFuzzer runtimes, llvm-symbolizer for readable stacks.
+  clang libclang-rt-14-dev llvm
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 libsqlite3-0 libcurl4 libphonenumber8 libsodium23

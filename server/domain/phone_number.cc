@@ -185,6 +185,23 @@ absl::StatusOr<std::string> PhoneNumberParser::ToE164(
         absl::StrCat("phone number ", e164, " is shorter than the ",
                      kMinE164Digits, " digits smsgw supports."));
   }
+  // One number, one stored form: for odd input such as "+0049 0049 301555"
+  // (an international dialling prefix after the '+') libphonenumber keeps a
+  // leading zero that it drops when it parses its own output, so the result
+  // would not match the same number written plainly. Such input is refused
+  // rather than stored under an unstable form (found by
+  // tests/fuzz/phone_number_fuzzer.cc).
+  PhoneNumber reparsed;
+  std::string canonical;
+  if (util.Parse(e164, default_region_, &reparsed) !=
+          PhoneNumberUtil::NO_PARSING_ERROR ||
+      (util.Format(reparsed, PhoneNumberUtil::E164, &canonical),
+       canonical != e164)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "phone number has no single E.164 form (it reads as both ", e164,
+        " and ", canonical.empty() ? "nothing" : canonical,
+        "); write it as +<country code><number>."));
+  }
   return e164;
 }
 

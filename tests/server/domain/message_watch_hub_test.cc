@@ -40,7 +40,10 @@ class RecordingSink : public WatchSink {
  public:
   explicit RecordingSink(bool auto_pull) : auto_pull_(auto_pull) {}
 
-  void set_watch(std::shared_ptr<MessageWatch> watch) {
+  // Kept weakly: the watch holds its sink until Close(), so a strong
+  // reference back would be a cycle that leaks both when a test does not
+  // close (LeakSanitizer in the ASan build).
+  void set_watch(const std::shared_ptr<MessageWatch>& watch) {
     {
       absl::MutexLock lock(&mu_);
       watch_ = watch;
@@ -62,7 +65,7 @@ class RecordingSink : public WatchSink {
     std::shared_ptr<MessageWatch> watch;
     {
       absl::MutexLock lock(&mu_);
-      watch = watch_;
+      watch = watch_.lock();
     }
     if (watch == nullptr) return;
     while (std::optional<WatchEvent> event = watch->Next()) {
@@ -111,7 +114,7 @@ class RecordingSink : public WatchSink {
  private:
   const bool auto_pull_;
   absl::Mutex mu_;
-  std::shared_ptr<MessageWatch> watch_;
+  std::weak_ptr<MessageWatch> watch_;
   std::vector<WatchEvent> events_;
   std::optional<absl::Status> ended_;
   int ended_calls_ = 0;

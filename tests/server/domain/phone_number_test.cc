@@ -112,6 +112,23 @@ TEST(PhoneNumberParserTest, RejectsMalformedInputSayingWhy) {
   }
 }
 
+// Found by tests/fuzz/phone_number_fuzzer.cc: with default region DE,
+// libphonenumber formatted these to "+49049301555", which it then parses as
+// "+4949301555".
+TEST(PhoneNumberParserTest, RefusesInputWithoutOneStableE164Form) {
+  const PhoneNumberParser parser("DE");
+  for (const char* input : {"+-0049-0049 3015) 55", "+0049 0049 301555"}) {
+    SCOPED_TRACE(input);
+    EXPECT_THAT(parser.ToE164(input),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("no single E.164 form")));
+  }
+  SMSGW_ASSERT_OK_AND_ASSIGN(std::string plain, parser.ToE164("+49 49 301555"));
+  EXPECT_EQ(plain, "+4949301555");
+  SMSGW_ASSERT_OK_AND_ASSIGN(std::string again, parser.ToE164(plain));
+  EXPECT_EQ(again, plain);
+}
+
 TEST(PhoneNumberParserTest, NationalNumberNeedsAKnownDefaultRegion) {
   const PhoneNumberParser parser("XX");
   EXPECT_THAT(
