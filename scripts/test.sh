@@ -69,6 +69,9 @@ san_cmake=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only")
 supp=$root/tests/sanitizers
 
+# The absolute path of build directory $1 (given relative to the repo or not).
+abs_dir() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
+
 # Prints every report file under $1 and fails if there is one.
 check_reports() {
   local logs=$1 found=0 f
@@ -86,7 +89,7 @@ check_reports() {
 
 # --- AddressSanitizer + UndefinedBehaviorSanitizer, and the fuzz smoke runs
 asan_dir=${ASAN_BUILD_DIR:-build-asan}
-asan_logs=$root/$asan_dir/sanitizer-logs
+asan_logs=$(abs_dir "$asan_dir")/sanitizer-logs
 rm -rf "$asan_logs" && mkdir -p "$asan_logs"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:log_path=$asan_logs/asan"
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
@@ -106,7 +109,7 @@ unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 
 # --- ThreadSanitizer
 tsan_dir=${TSAN_BUILD_DIR:-build-tsan}
-tsan_logs=$root/$tsan_dir/sanitizer-logs
+tsan_logs=$(abs_dir "$tsan_dir")/sanitizer-logs
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp:log_path=$tsan_logs/tsan"
 echo "== build ($tsan_dir: clang, thread; ${TSAN_SUITES[*]})"
