@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/serve_modes.h"
+#include "server/twilio/message_json.h"
 #include "nlohmann/json.hpp"
 
 namespace smsgw::bench {
@@ -39,31 +40,20 @@ int RunFakeTwilio(const std::string& port_file, const std::string& account_sid,
     }
     const uint64_t n = creates.fetch_add(1, std::memory_order_relaxed) + 1;
     const std::string sid = absl::StrFormat("SM%032x", n);
-    const std::string now = absl::FormatTime(
-        "%a, %d %b %Y %H:%M:%S +0000", absl::Now(), absl::UTCTimeZone());
-    nlohmann::json message = {
-        {"account_sid", account_sid},
-        {"api_version", "2010-04-01"},
-        {"body", req.get_param_value("Body")},
-        {"date_created", now},
-        {"date_sent", nullptr},
-        {"date_updated", now},
-        {"direction", "outbound-api"},
-        {"error_code", nullptr},
-        {"error_message", nullptr},
-        {"from", req.get_param_value("From")},
-        {"messaging_service_sid", nullptr},
-        {"num_media", "0"},
-        {"num_segments", "1"},
-        {"price", nullptr},
-        {"price_unit", "USD"},
-        {"sid", sid},
-        {"status", "queued"},
-        {"to", req.get_param_value("To")},
-        {"uri", absl::StrCat("/2010-04-01/Accounts/", account_sid,
-                             "/Messages/", sid, ".json")}};
+    // The Message resource as Twilio writes it (server/twilio/message_json).
+    twilio::ProviderMessage message;
+    message.sid = sid;
+    message.status = "queued";
+    message.direction = "outbound-api";
+    message.from = req.get_param_value("From");
+    message.to = req.get_param_value("To");
+    message.body = req.get_param_value("Body");
+    message.num_segments = 1;
+    message.price_unit = "USD";
+    message.date_created = message.date_updated = absl::Now();
     res.status = 201;
-    res.set_content(message.dump(), "application/json");
+    res.set_content(twilio::MessageToJson(message, account_sid),
+                    "application/json");
   });
   server.Get(list_path, [&](const httplib::Request&, httplib::Response& res) {
     nlohmann::json page = {{"messages", nlohmann::json::array()},

@@ -308,19 +308,9 @@ bool RunLargeDbScenarios(Suite& suite) {
           "authorization",
           "Bearer " + tokens[sample.ids[seq % sample.ids.size()].second]);
     };
-    LoadResult r = RunClosedLoop<MessagingService::Stub,
-                                 smsgw::v1::GetMessageRequest,
-                                 smsgw::v1::GetMessageResponse>(
-        options, stubs,
-        [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
-           const smsgw::v1::GetMessageRequest* req,
-           smsgw::v1::GetMessageResponse* resp,
-           std::function<void(grpc::Status)> done) {
-          stub->async()->GetMessage(ctx, req, resp, std::move(done));
-        },
-        [&](uint64_t seq, smsgw::v1::GetMessageRequest& req) {
-          req.set_id(sample.ids[seq % sample.ids.size()].first);
-        });
+    LoadResult r = RunGet(options, stubs, [&](uint64_t seq) {
+      return sample.ids[seq % sample.ids.size()].first;
+    });
     nlohmann::json extra = db_info;
     extra["distinct_ids"] = sample.ids.size();
     suite.Add("get_message_1m", r, extra);

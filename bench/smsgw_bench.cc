@@ -250,6 +250,26 @@ LoadResult RunSend(const LoadOptions& options,
       });
 }
 
+LoadResult RunGet(
+    const LoadOptions& options,
+    const std::vector<std::unique_ptr<smsgw::v1::MessagingService::Stub>>&
+        stubs,
+    const std::function<std::string(uint64_t seq)>& id_for) {
+  return RunClosedLoop<smsgw::v1::MessagingService::Stub,
+                       smsgw::v1::GetMessageRequest,
+                       smsgw::v1::GetMessageResponse>(
+      options, stubs,
+      [](smsgw::v1::MessagingService::Stub* stub, grpc::ClientContext* ctx,
+         const smsgw::v1::GetMessageRequest* req,
+         smsgw::v1::GetMessageResponse* resp,
+         std::function<void(grpc::Status)> done) {
+        stub->async()->GetMessage(ctx, req, resp, std::move(done));
+      },
+      [&id_for](uint64_t seq, smsgw::v1::GetMessageRequest& req) {
+        req.set_id(id_for(seq));
+      });
+}
+
 namespace {
 
 std::string MachineJsonModel() {
@@ -356,19 +376,9 @@ bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
       get_ids = ids;
     }
     std::shuffle(get_ids.begin(), get_ids.end(), rng);
-    LoadResult r = RunClosedLoop<MessagingService::Stub,
-                                 smsgw::v1::GetMessageRequest,
-                                 smsgw::v1::GetMessageResponse>(
-        options, stubs,
-        [](MessagingService::Stub* stub, grpc::ClientContext* ctx,
-           const smsgw::v1::GetMessageRequest* req,
-           smsgw::v1::GetMessageResponse* resp,
-           std::function<void(grpc::Status)> done) {
-          stub->async()->GetMessage(ctx, req, resp, std::move(done));
-        },
-        [&](uint64_t seq, smsgw::v1::GetMessageRequest& req) {
-          req.set_id(get_ids[seq % get_ids.size()]);
-        });
+    LoadResult r = RunGet(options, stubs, [&](uint64_t seq) {
+      return get_ids[seq % get_ids.size()];
+    });
     suite.Add("get_message", r,
               {{"db_messages", sent_ok.load()},
                {"distinct_ids_read", get_ids.size()}});

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,6 +107,14 @@ LoadResult RunSend(
         stubs,
     const std::string& nonce, std::atomic<uint64_t>& sent_ok,
     std::mutex* ids_mu, std::vector<std::string>* ids);
+
+// GetMessage closed loop (the token comes from options.decorate) for the id
+// `id_for` names for each call's sequence number.
+LoadResult RunGet(
+    const LoadOptions& options,
+    const std::vector<std::unique_ptr<smsgw::v1::MessagingService::Stub>>&
+        stubs,
+    const std::function<std::string(uint64_t seq)>& id_for);
 
 // Ratio a/b rounded to 3 decimals; null when b is 0.
 nlohmann::json Ratio(double a, double b);
