@@ -92,6 +92,13 @@ ABSL_FLAG(std::string, max_backlog, Env("SMSGW_MAX_BACKLOG", "10h"),
           "SendMessage answers RESOURCE_EXHAUSTED when a sender's queue "
           "would take longer than this at its rate; 0 = no bound (env "
           "SMSGW_MAX_BACKLOG)");
+ABSL_FLAG(std::string, retry_horizon, Env("SMSGW_RETRY_HORIZON", "4h"),
+          "retryable provider failures (429, 5xx, timeouts) are retried this "
+          "long after a message was accepted when it has no validity period; "
+          "then it ends EXPIRED (env SMSGW_RETRY_HORIZON)");
+ABSL_FLAG(std::string, default_validity, Env("SMSGW_DEFAULT_VALIDITY", "0"),
+          "validity period of a send that names none, 1s to 10h; 0 = none "
+          "(env SMSGW_DEFAULT_VALIDITY)");
 ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
           "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
 ABSL_FLAG(int, login_max_failures, -1,
@@ -261,6 +268,16 @@ int main(int argc, char** argv) {
                            &config.max_backlog) ||
       config.max_backlog < absl::ZeroDuration()) {
     return Fail("SMSGW_MAX_BACKLOG must be a duration like 10h (0 = none)");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_retry_horizon),
+                           &config.retry_horizon) ||
+      config.retry_horizon <= absl::ZeroDuration()) {
+    return Fail("SMSGW_RETRY_HORIZON must be a duration above 0 like 4h");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_default_validity),
+                           &config.default_validity) ||
+      config.default_validity < absl::ZeroDuration()) {
+    return Fail("SMSGW_DEFAULT_VALIDITY must be a duration like 1h (0 = none)");
   }
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
                            &config.min_schedule_ahead) ||

@@ -20,6 +20,7 @@ int StatusRank(MessageStatus status) {
     case MessageStatus::kFailed:
     case MessageStatus::kCanceled:
     case MessageStatus::kReceived:
+    case MessageStatus::kExpired:
       return 5;
   }
   return 0;

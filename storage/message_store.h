@@ -40,6 +40,17 @@ enum class MessageStatus : int {
   kFailed = 8,
   kCanceled = 9,
   kReceived = 10,
+  kExpired = 11,
+};
+
+// smsgw.v1.MessagePriority numbers: the order in which one sender's queue
+// hands messages to the provider (HIGH, then NORMAL, then BULK; FIFO within a
+// level). kUnspecified is never stored: it means kNormal.
+enum class MessagePriority : int {
+  kUnspecified = 0,
+  kBulk = 1,
+  kNormal = 2,
+  kHigh = 3,
 };
 
 // smsgw.v1.MessageDirection numbers.
@@ -104,6 +115,13 @@ struct Message {
   // stored yet (MarkDispatchStarted()); nullopt otherwise. Set after a crash
   // means the provider may or may not have created the message.
   std::optional<absl::Time> dispatch_started_time;
+  // Outbound only: the lane of the sender's queue this message waits in.
+  MessagePriority priority = MessagePriority::kNormal;
+  // Outbound only: the end of the validity period (SendMessage's
+  // validity_period from the time it was accepted or its send_at). A message
+  // not handed to the provider by then is never sent and ends EXPIRED.
+  // nullopt = no validity period.
+  std::optional<absl::Time> expire_time;
 };
 
 // One status event: a provider answer, a status callback or a dispatch

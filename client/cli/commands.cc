@@ -17,6 +17,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -251,6 +252,26 @@ int Send(Context& ctx) {
     absl::StatusOr<absl::Time> at = ParseSendAt(ctx.options.at, absl::Now());
     if (!at.ok()) return UsageError(ctx, at.status().message());
     request.mutable_send_at()->set_seconds(absl::ToUnixSeconds(*at));
+  }
+  if (!ctx.options.validity.empty()) {
+    absl::Duration validity;
+    if (!absl::ParseDuration(ctx.options.validity, &validity) ||
+        validity <= absl::ZeroDuration()) {
+      return UsageError(ctx, "--validity must be a duration like 30m or 2h");
+    }
+    request.mutable_validity_period()->set_seconds(
+        absl::ToInt64Seconds(validity));
+    request.mutable_validity_period()->set_nanos(static_cast<int32_t>(
+        absl::ToInt64Nanoseconds(validity % absl::Seconds(1))));
+  }
+  if (!ctx.options.priority.empty()) {
+    const std::string name = absl::AsciiStrToUpper(ctx.options.priority);
+    v1::MessagePriority priority;
+    if (!v1::MessagePriority_Parse("MESSAGE_PRIORITY_" + name, &priority) ||
+        priority == v1::MESSAGE_PRIORITY_UNSPECIFIED) {
+      return UsageError(ctx, "--priority must be bulk, normal or high");
+    }
+    request.set_priority(priority);
   }
   auto response = (*client)->SendMessage(request);
   if (!response.ok()) return Refused(ctx, response.status());
@@ -965,6 +986,8 @@ Messages:
        [--idempotency_key K] [--validate_only]      send an SMS/MMS (waits for Twilio's answer)
        [--at T]                                     schedule it instead: T is RFC 3339 or +10m,
                                                     5 minutes to 35 days ahead
+       [--validity D]                               not sent within D (1s..10h) -> EXPIRED
+       [--priority bulk|normal|high]                its lane in the sender's queue
   cancel ID                                         cancel a scheduled message not yet sent
   messages [list] [--conversation ID] [--peer N] [--query TEXT] [--limit N]
   messages get ID [--events]                         one message, with its delivery reports

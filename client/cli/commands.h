@@ -44,6 +44,10 @@ struct CliOptions {
   bool validate_only = false;
   // send --at: when to send (RFC 3339, or "+10m" from now); empty = now.
   std::string at;
+  // send --validity: validity period (e.g. 30m, 1s..10h); empty = server's.
+  std::string validity;
+  // send --priority: bulk, normal or high; empty = normal.
+  std::string priority;
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim

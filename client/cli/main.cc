@@ -41,6 +41,12 @@ ABSL_FLAG(bool, validate_only, false, "send: only validate and count segments");
 ABSL_FLAG(std::string, at, "",
           "send: schedule for this time, RFC 3339 or +DURATION (e.g. +10m); "
           "5 minutes to 35 days ahead");
+ABSL_FLAG(std::string, validity, "",
+          "send: validity period, 1s to 10h (e.g. 30m); not sent by then -> "
+          "EXPIRED");
+ABSL_FLAG(std::string, priority, "",
+          "send: bulk, normal (default) or high: the lane in the sender's "
+          "queue");
 ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
@@ -90,6 +96,8 @@ int main(int argc, char** argv) {
   options.idempotency_key = absl::GetFlag(FLAGS_idempotency_key);
   options.validate_only = absl::GetFlag(FLAGS_validate_only);
   options.at = absl::GetFlag(FLAGS_at);
+  options.validity = absl::GetFlag(FLAGS_validity);
+  options.priority = absl::GetFlag(FLAGS_priority);
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);

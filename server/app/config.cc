@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/domain/messaging_service.h"
 
 namespace smsgw::app {
 namespace {
@@ -57,6 +58,16 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.token_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SMSGW_TOKEN_TTL must be positive");
+  }
+  if (config.retry_horizon <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("SMSGW_RETRY_HORIZON must be positive");
+  }
+  if (config.default_validity != absl::ZeroDuration()) {
+    if (absl::Status s = domain::ValidateValidityPeriod(
+            config.default_validity, "SMSGW_DEFAULT_VALIDITY");
+        !s.ok()) {
+      return s;
+    }
   }
   if (!config.jwt_secret_key.empty() && config.jwt_secret_key.size() < 32) {
     return absl::InvalidArgumentError(

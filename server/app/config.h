@@ -104,6 +104,12 @@ struct ServerConfig {
   std::map<std::string, double> sender_rates;
   double global_rate = 0;
   absl::Duration max_backlog = absl::Hours(10);
+  // Sending policy (issue "Sending policy"): how long retryable provider
+  // failures are retried for a message with no validity period
+  // (SMSGW_RETRY_HORIZON, > 0), and the validity period of a send that names
+  // none (SMSGW_DEFAULT_VALIDITY; zero = none, else 1s..10h).
+  absl::Duration retry_horizon = absl::Hours(4);
+  absl::Duration default_validity = absl::ZeroDuration();
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);

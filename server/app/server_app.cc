@@ -371,6 +371,41 @@ void ServerAppImpl::InstallMetrics() {
       },
       /*counter=*/true);
   metrics_.AddCollected(
+      "smsgw_provider_circuit_state",
+      "The dispatcher's circuit breaker on the SMS provider: 1 for the state "
+      "it is in (closed: sending; open: the provider keeps failing, sends "
+      "wait; half_open: one probe is out), 0 for the others.",
+      {"state"}, [this] {
+        std::vector<metrics::Sample> samples;
+        if (dispatcher_ == nullptr) return samples;
+        const dispatch::CircuitBreaker::State now = dispatcher_->breaker_state();
+        for (auto state : {dispatch::CircuitBreaker::State::kClosed,
+                           dispatch::CircuitBreaker::State::kOpen,
+                           dispatch::CircuitBreaker::State::kHalfOpen}) {
+          samples.push_back(
+              {{std::string(dispatch::CircuitBreaker::StateName(state))},
+               state == now ? 1.0 : 0.0});
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
+      "smsgw_dispatch_queued_messages",
+      "Outbound messages waiting in the dispatcher's sender queues (for "
+      "their sender's rate or for the provider to answer again), by "
+      "priority.",
+      {"priority"}, [this] {
+        std::vector<metrics::Sample> samples;
+        if (dispatcher_ == nullptr) return samples;
+        for (auto [p, name] :
+             {std::pair{storage::MessagePriority::kHigh, "high"},
+              std::pair{storage::MessagePriority::kNormal, "normal"},
+              std::pair{storage::MessagePriority::kBulk, "bulk"}}) {
+          samples.push_back(
+              {{name}, static_cast<double>(dispatcher_->QueuedAt(p))});
+        }
+        return samples;
+      });
+  metrics_.AddCollected(
       "smsgw_dispatch_backlog_segments",
       "Outbound segments stored PENDING (not yet accepted by the provider), "
       "per sender number.",
@@ -468,6 +503,7 @@ absl::Status ServerAppImpl::StartMessaging() {
   dispatch::Dispatcher::Options dispatch_options;
   dispatch_options.metrics = &metrics_;
   dispatch_options.status_callback_url = public_url_ + "/twilio/sms/status";
+  dispatch_options.retry_horizon = config_.retry_horizon;
   if (config_.pacing_enabled()) {
     dispatch::RateLimiter::Options rates;
     rates.sender_rates = config_.sender_rates;
@@ -495,6 +531,7 @@ absl::Status ServerAppImpl::StartMessaging() {
   SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
 
   domain::MessagingService::Options messaging;
+  messaging.default_validity = config_.default_validity;
   messaging.phone_numbers = phone_numbers_;
   messaging.sender_ids = config_.sender_ids;
   messaging.blocked_keywords = config_.blocked_keywords;

@@ -19,7 +19,8 @@ Dispatcher::Dispatcher(storage::MessageStore* messages,
       provider_(provider),
       clock_(clock),
       options_(std::move(options)),
-      workers_("dispatch", options_.workers, /*max_queue=*/1 << 20) {
+      workers_("dispatch", options_.workers, /*max_queue=*/1 << 20),
+      breaker_(options_.breaker) {
   if (options_.metrics != nullptr) {
     provider_requests_ = options_.metrics->AddCounter(
         "smsgw_provider_requests_total",
@@ -103,7 +104,11 @@ void Dispatcher::EnqueueReserved(const storage::Message& message) {
 bool Dispatcher::ReserveImmediate(const storage::Message& message) {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return false;
+    // Only when nothing would be overtaken and the provider is answering.
+    if (stopping_ || !breaker_.Closed() ||
+        queue_.Head(message.our_number) != nullptr) {
+      return false;
+    }
   }
   if (options_.rate_limiter == nullptr) return true;
   return options_.rate_limiter->TryReserveNow(message.our_number,
@@ -154,6 +159,51 @@ int64_t Dispatcher::possible_duplicates() const {
 int Dispatcher::in_flight() const {
   absl::MutexLock lock(&mu_);
   return in_flight_;
+}
+
+CircuitBreaker::State Dispatcher::breaker_state() const {
+  absl::MutexLock lock(&mu_);
+  return breaker_.state();
+}
+
+int64_t Dispatcher::QueuedAt(storage::MessagePriority priority) const {
+  absl::MutexLock lock(&mu_);
+  return queue_.CountAt(priority);
+}
+
+std::optional<absl::Time> Dispatcher::RetryDeadline(
+    const storage::Message& message) const {
+  const absl::Time horizon =
+      message.scheduled_time.value_or(message.create_time) +
+      options_.retry_horizon;
+  return message.expire_time.has_value() ? std::min(*message.expire_time, horizon)
+                                         : horizon;
+}
+
+void Dispatcher::ProviderAnswered(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  if (probe_id_ == id) probe_id_.clear();
+  if (breaker_.OnProviderAnswered()) {
+    SMSGW_LOG(kInfo) << "provider answering again: circuit closed, draining "
+                     << queue_.size() << " queued message(s)";
+    timer_kicked_ = true;
+  }
+}
+
+bool Dispatcher::ProviderFailed(const std::string& id, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (probe_id_ == id) probe_id_.clear();
+  const CircuitBreaker::State before = breaker_.state();
+  breaker_.OnRetryableFailure(now);
+  if (breaker_.state() == CircuitBreaker::State::kOpen &&
+      before != CircuitBreaker::State::kOpen) {
+    SMSGW_LOG(kWarning) << "provider failing: circuit open until "
+                        << absl::FormatTime(breaker_.ReopenTime())
+                        << "; sends wait in their queues ("
+                        << queue_.size() << " queued)";
+    timer_kicked_ = true;
+  }
+  return breaker_.Closed();
 }
 
 void Dispatcher::RecordProviderCall(const char* operation, const char* outcome,
@@ -217,13 +267,16 @@ void Dispatcher::Reconcile(const std::string& id) {
                      absl::Now() - list_start);
   const absl::Time now = clock_->Now();
   if (!listed.ok()) {
+    const bool closed = ProviderFailed(id, now);
     int failures = 0;
     {
       absl::MutexLock lock(&mu_);
       failures = ++reconcile_failures_[id];
     }
     if (now - started < options_.reconcile_give_up_after) {
-      const absl::Time next = now + Backoff(failures);
+      // With the breaker open the message waits in its queue for the probe
+      // instead of on a timer of its own.
+      const absl::Time next = closed ? now + Backoff(failures) : now;
       SMSGW_LOG(kWarning) << "cannot reconcile unanswered send, will ask again"
                           << " id=" << id << " failures=" << failures << ": "
                           << listed.status();
@@ -244,6 +297,7 @@ void Dispatcher::Reconcile(const std::string& id) {
     StartCall(*message);
     return;
   }
+  ProviderAnswered(id);
   {
     absl::MutexLock lock(&mu_);
     reconcile_failures_.erase(id);
@@ -279,6 +333,12 @@ void Dispatcher::Reconcile(const std::string& id) {
 }
 
 void Dispatcher::StartCall(const storage::Message& message) {
+  const absl::Time now = clock_->Now();
+  if ((message.expire_time.has_value() && now >= *message.expire_time) ||
+      (message.attempts > 0 && now >= *RetryDeadline(message))) {
+    Expire(message, message.attempts);
+    return;
+  }
   // Committed before the call: after a crash the marker says "maybe sent".
   absl::Status marked =
       messages_->MarkDispatchStarted(message.id, clock_->Now());
@@ -305,14 +365,23 @@ void Dispatcher::CallProvider(const storage::Message& message) {
   sms.body = message.body;
   sms.media_urls = message.media_urls;
   sms.status_callback = options_.status_callback_url;
+  if (message.expire_time.has_value()) {
+    // Twilio's own queue honours what is left of the validity period
+    // (ValidityPeriod, whole seconds, 1..36000).
+    const absl::Duration left = *message.expire_time - clock_->Now();
+    sms.validity_period_s = static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Seconds(absl::Ceil(left, absl::Seconds(1))), 1, 36000));
+  }
   {
     absl::MutexLock lock(&mu_);
     ++in_flight_;
   }
   const std::string id = message.id;
   const int attempts_before = message.attempts;
+  const std::optional<absl::Time> retry_deadline = RetryDeadline(message);
   const absl::Time call_start = absl::Now();
-  provider_->SendAsync(std::move(sms), [this, id, attempts_before, call_start](
+  provider_->SendAsync(std::move(sms), [this, id, attempts_before,
+                                        retry_deadline, call_start](
                                            twilio::SendResult result) {
     RecordProviderCall("create",
                        result.accepted               ? "accepted"
@@ -322,8 +391,9 @@ void Dispatcher::CallProvider(const storage::Message& message) {
     // On the provider's I/O thread: hand the (blocking) store write to our
     // workers. The queue is effectively unbounded so no answer is dropped.
     auto shared = std::make_shared<twilio::SendResult>(std::move(result));
-    if (!workers_.TrySchedule([this, id, attempts_before, shared] {
-          OnResult(id, attempts_before, std::move(*shared));
+    if (!workers_.TrySchedule([this, id, attempts_before, retry_deadline,
+                               shared] {
+          OnResult(id, attempts_before, retry_deadline, std::move(*shared));
         })) {
       SMSGW_LOG(kWarning) << "dropping provider answer during shutdown id="
                           << id << "; the message stays PENDING";
@@ -351,6 +421,14 @@ void Dispatcher::MarkAnswered(const std::string& id,
   {
     absl::MutexLock lock(&mu_);
     ready = EraseAwaitingLocked(id);
+    last_errors_.erase(id);
+    if (probe_id_ == id) {
+      // The probe ended without a provider verdict (deleted, expired, or
+      // answered meanwhile): let the next one go.
+      probe_id_.clear();
+      breaker_.ProbeAbandoned(clock_->Now());
+      timer_kicked_ = true;
+    }
   }
   for (auto& done : ready) done(answered);
 }
@@ -394,13 +472,16 @@ void Dispatcher::FireExpiredWaiters(bool all) {
 }
 
 void Dispatcher::OnResult(const std::string& id, int attempts_before,
+                          std::optional<absl::Time> retry_deadline,
                           twilio::SendResult result) {
   const absl::Time now = clock_->Now();
   storage::StatusUpdate update;
   update.event_time = now;
   absl::Status stored;
   std::optional<storage::Message> answered;  // as stored, for the waiters
+  bool expired = false;
   if (result.accepted) {
+    ProviderAnswered(id);
     const twilio::ProviderMessage& pm = result.message;
     update = AcceptedUpdate(pm, now, 201);
     absl::StatusOr<storage::Message> accepted =
@@ -417,37 +498,11 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
     update.error_message = error.message;
     update.http_status = error.http_status;
     const int attempts = attempts_before + 1;
-    bool stopping = false;
-    {
-      absl::MutexLock lock(&mu_);
-      stopping = stopping_;
-    }
-    if (error.retryable && attempts < options_.max_attempts && !stopping) {
-      const absl::Time next = now + Backoff(attempts);
-      update.status = MessageStatus::kPending;
-      update.source = storage::ReportSource::kDispatchAttempt;
-      stored = messages_->RecordRetry(id, update, next);
-      if (stored.ok()) {
-        absl::MutexLock lock(&mu_);
-        AddTimedLocked(retries_, next, id);
-      }
-      SMSGW_LOG(kWarning) << "provider call failed, will retry id=" << id
-                          << " attempt=" << attempts << " http="
-                          << error.http_status << " code=" << error.code
-                          << " error=\"" << error.message << "\"";
-    } else if (error.retryable && stopping) {
-      // Leave it PENDING: the next start dispatches it again.
-      update.status = MessageStatus::kPending;
-      update.source = storage::ReportSource::kDispatchAttempt;
-      stored = messages_->RecordRetry(id, update, now);
-    } else {
+    if (!error.retryable) {
+      // A final refusal still shows the provider is up.
+      ProviderAnswered(id);
       update.status = MessageStatus::kFailed;
-      update.source = error.retryable ? storage::ReportSource::kDispatchAttempt
-                                      : storage::ReportSource::kProviderResponse;
-      if (error.retryable) {
-        update.error_message = absl::StrCat("gave up after ", attempts,
-                                            " attempts: ", error.message);
-      }
+      update.source = storage::ReportSource::kProviderResponse;
       absl::StatusOr<storage::Message> failed =
           messages_->ApplyStatus(id, update);
       stored = failed.status();
@@ -461,15 +516,113 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
       SMSGW_LOG(kInfo) << "provider refused id=" << id << " http="
                        << error.http_status << " code=" << error.code
                        << " error=\"" << error.message << "\"";
+    } else {
+      const bool closed = ProviderFailed(id, now);
+      bool stopping = false;
+      {
+        absl::MutexLock lock(&mu_);
+        stopping = stopping_;
+        last_errors_[id] = LastError{error.code, error.http_status,
+                                     error.message};
+      }
+      update.status = MessageStatus::kPending;
+      update.source = storage::ReportSource::kDispatchAttempt;
+      // A 4xx answer (429) proves the create was refused; without an answer,
+      // or with a 5xx, the provider may have the message, and only
+      // reconciliation (on the next attempt) may end it.
+      const bool refused =
+          error.http_status >= 400 && error.http_status <= 499;
+      if (stopping) {
+        // Leave it PENDING: the next start dispatches it again.
+        stored = messages_->RecordRetry(id, update, now);
+      } else if (refused && retry_deadline.has_value() &&
+                 now >= *retry_deadline) {
+        stored = messages_->RecordRetry(id, update, now);
+        absl::StatusOr<storage::Message> current = messages_->Get(id);
+        if (stored.ok() && current.ok()) {
+          Expire(*current, attempts);
+          expired = true;
+        }
+      } else {
+        // With the breaker open, the message waits in its queue for the
+        // probe rather than on a timer of its own.
+        absl::Time next = closed ? now + Backoff(attempts) : now;
+        if (retry_deadline.has_value()) next = std::min(next, *retry_deadline);
+        stored = messages_->RecordRetry(id, update, next);
+        if (stored.ok()) {
+          absl::MutexLock lock(&mu_);
+          AddTimedLocked(retries_, next, id);
+        }
+        SMSGW_LOG(kWarning) << "provider call failed, will retry id=" << id
+                            << " attempt=" << attempts << " http="
+                            << error.http_status << " code=" << error.code
+                            << " error=\"" << error.message << "\"";
+      }
     }
   }
   if (!stored.ok()) {
     SMSGW_LOG(kError) << "cannot store provider answer id=" << id << ": "
                       << stored;
   }
-  MarkAnswered(id, answered.has_value() ? &*answered : nullptr);
+  if (!expired) MarkAnswered(id, answered.has_value() ? &*answered : nullptr);
   absl::MutexLock lock(&mu_);
   --in_flight_;
+}
+
+void Dispatcher::Expire(const storage::Message& message, int attempts) {
+  const absl::Time now = clock_->Now();
+  LastError last;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = last_errors_.find(message.id);
+    if (it != last_errors_.end()) last = it->second;
+  }
+  if (last.http_status == 0 && last.message.empty() && attempts > 0) {
+    // After a restart the last error is in the delivery reports only.
+    absl::StatusOr<std::vector<storage::DeliveryReport>> reports =
+        messages_->ListReports(message.id);
+    if (reports.ok()) {
+      for (auto r = reports->rbegin(); r != reports->rend(); ++r) {
+        if (r->source != storage::ReportSource::kDispatchAttempt) continue;
+        last = LastError{r->error_code.value_or(0), r->http_status,
+                         r->error_message};
+        break;
+      }
+    }
+  }
+  storage::StatusUpdate update;
+  update.status = MessageStatus::kExpired;
+  update.event_time = now;
+  update.source = storage::ReportSource::kDispatchAttempt;
+  update.http_status = last.http_status;
+  if (last.code != 0) update.error_code = last.code;
+  const bool validity_ended =
+      message.expire_time.has_value() && now >= *message.expire_time;
+  std::string why =
+      validity_ended
+          ? absl::StrCat("not sent: its validity period ended at ",
+                         absl::FormatTime(absl::RFC3339_sec,
+                                          *message.expire_time,
+                                          absl::UTCTimeZone()))
+          : absl::StrCat("not sent: the provider still failed when the retry "
+                         "horizon (SMSGW_RETRY_HORIZON, ",
+                         absl::FormatDuration(options_.retry_horizon),
+                         ") ended");
+  absl::StrAppend(&why, " after ", attempts, " attempt(s)");
+  if (last.http_status != 0 || !last.message.empty()) {
+    absl::StrAppend(&why, "; last provider error: HTTP ", last.http_status,
+                    last.message.empty() ? "" : " ", last.message);
+  }
+  update.error_message = why;
+  absl::StatusOr<storage::Message> stored =
+      messages_->ApplyStatus(message.id, update);
+  if (!stored.ok()) {
+    SMSGW_LOG(kError) << "cannot store expiry id=" << message.id << ": "
+                      << stored.status();
+  } else {
+    SMSGW_LOG(kInfo) << "message expired id=" << message.id << ": " << why;
+  }
+  MarkAnswered(message.id, stored.ok() ? &*stored : nullptr);
 }
 
 void Dispatcher::AwaitFirstAnswer(absl::string_view id, absl::Time deadline) {
@@ -535,13 +688,24 @@ void Dispatcher::HandDue(std::vector<DueMessage> due) {
       }
       absl::StatusOr<storage::Message> message = messages_->Get(next.id);
       if (!message.ok() || message->status != MessageStatus::kPending) {
+        MarkAnswered(next.id);  // deleted, canceled or answered meanwhile
         continue;
       }
-      // A retry books tokens like a first attempt; a paced one has them.
-      if (next.paced) {
-        Attempt(*message);
-      } else {
-        Pace(*message);
+      switch (next.kind) {
+        case DueMessage::Kind::kSend:  // released with its tokens
+          Attempt(*message);
+          break;
+        case DueMessage::Kind::kRetry:  // waits for tokens like a first try
+          Pace(*message);
+          break;
+        case DueMessage::Kind::kExpire:
+          if (message->dispatch_started_time.has_value()) {
+            // Its outcome is unknown: only the provider can end it.
+            Pace(*message);
+          } else {
+            Expire(*message, message->attempts);
+          }
+          break;
       }
     }
   });
@@ -575,7 +739,9 @@ void Dispatcher::TimerLoop() {
       auto next_due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         absl::Time next = next_schedule_poll_;
         if (!retries_.empty()) next = std::min(next, retries_.begin()->first);
-        if (!paced_.empty()) next = std::min(next, paced_.begin()->first);
+        next = std::min(next, release_wake_);
+        next = std::min(next, queue_.NextDeadline());
+        next = std::min(next, breaker_.ReopenTime());
         return next;
       };
       auto ready = [this, &next_due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -591,14 +757,14 @@ void Dispatcher::TimerLoop() {
       timer_wake_ = absl::InfinitePast();  // awake: nothing to kick
       if (stopping_) return;
       const absl::Time now = clock_->Now();
-      while (!paced_.empty() && paced_.begin()->first <= now) {
-        due.push_back({paced_.begin()->second, /*paced=*/true});
-        paced_.erase(paced_.begin());
-      }
       while (!retries_.empty() && retries_.begin()->first <= now) {
-        due.push_back({retries_.begin()->second, /*paced=*/false});
+        due.push_back({retries_.begin()->second, DueMessage::Kind::kRetry});
         retries_.erase(retries_.begin());
       }
+      for (SendQueue::Entry& e : queue_.PopExpired(now)) {
+        due.push_back({std::move(e.id), DueMessage::Kind::kExpire});
+      }
+      ReleaseQueuedLocked(now, &due);
       if (next_schedule_poll_ <= now) {
         next_schedule_poll_ = now + options_.schedule_poll;
         poll_scheduled = true;

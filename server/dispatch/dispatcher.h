@@ -3,10 +3,30 @@
 // The outbox dispatcher: owns every provider call for outbound messages that
 // are stored PENDING. Provider calls are asynchronous (SmsProvider::SendAsync),
 // so a slow provider holds no thread per message; answers are written to the
-// MessageStore on the dispatcher's own workers. Retryable failures (HTTP 429,
+// MessageStore on the dispatcher's own workers. At start-up every message
+// still PENDING is queued again.
+//
+// Sender queues (send_queue.h): a message that cannot go at once (its
+// sender's rate, or the provider is failing) waits in its sender's queue,
+// HIGH before NORMAL before BULK and in store order within a level; the
+// timer hands the head of each queue to the provider as the sender's tokens
+// allow. The store is the record, so the order survives restarts.
+//
+// Retries (issue "Sending policy", item 5): retryable failures (HTTP 429,
 // 5xx, timeouts, connection errors) are retried with exponential backoff and
-// full jitter; after `max_attempts` the message ends FAILED with the last
-// error. At start-up every message still PENDING is dispatched again.
+// full jitter, capped at `backoff_cap`, for as long as the message is worth
+// sending: until its validity period ends (Message::expire_time), and at the
+// latest until `retry_horizon` after it was accepted (or due, when
+// scheduled). Then it ends EXPIRED with the last provider error kept. A
+// message whose validity period ends while it waits is never sent. Twilio is
+// told the time left as ValidityPeriod.
+//
+// Circuit breaker (circuit_breaker.h): after `breaker.failure_threshold`
+// retryable failures in a row the dispatcher stops calling the provider as a
+// whole; failing messages wait in their queues instead of each on a timer.
+// One probe (the first message of the queues) goes when the breaker's time
+// is up; when the provider answers again, the queues drain in priority and
+// queue order at the senders' rates.
 //
 // Crash safety (issue "Durable dispatch"): before each create call the
 // dispatcher commits an in-flight marker (MessageStore::MarkDispatchStarted);
@@ -15,19 +35,19 @@
 // is RECONCILED before any resend: the provider's list of messages To/From
 // the same numbers is searched for the same body created since the attempt
 // started (minus `reconcile_clock_skew`). Found: its SID and status are
-// stored and nothing is resent. Not found, with the list answered: resent.
-// List failed: reconciliation is retried with backoff; only after
-// `reconcile_give_up_after` since the attempt is the message resent without
-// proof, logged as WARNING "possible duplicate" and counted
-// (possible_duplicates()).
+// stored and nothing is resent. Not found, with the list answered: resent
+// (or EXPIRED when its time is up). List failed: reconciliation is retried
+// with backoff; only after `reconcile_give_up_after` since the attempt is the
+// message resent without proof, logged as WARNING "possible duplicate" and
+// counted (possible_duplicates()). A message with the marker set is never
+// declared EXPIRED before the provider has been asked.
 //
-// Pacing (dispatcher_pacing.cc): every provider call, first or retry, books
-// its segments on a RateLimiter and waits on the timer, never on a thread,
-// until its sender's bucket allows it; CheckBacklog() refuses new messages
-// when a sender's PENDING backlog (counted in the store) would exceed
-// `max_backlog` at that sender's rate. Scheduled sends: the timer polls the
-// store for SCHEDULED messages that are due and hands them over as PENDING,
-// so they survive restarts.
+// Pacing (dispatcher_pacing.cc): every provider call, first or retry, takes
+// its segments from a RateLimiter bucket, never waiting on a thread;
+// CheckBacklog() refuses new messages when a sender's PENDING backlog
+// (counted in the store) would exceed `max_backlog` at that sender's rate.
+// Scheduled sends: the timer polls the store for SCHEDULED messages that are
+// due and hands them over as PENDING, so they survive restarts.
 #ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 #define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 
@@ -48,7 +68,9 @@
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "server/common/executor.h"
+#include "server/dispatch/circuit_breaker.h"
 #include "server/dispatch/rate_limiter.h"
+#include "server/dispatch/send_queue.h"
 #include "server/domain/outbound_queue.h"
 #include "server/twilio/sms_provider.h"
 #include "server/common/metrics.h"
@@ -64,9 +86,15 @@ class Dispatcher final : public domain::OutboundQueue {
     // Absolute URL of our status webhook, sent as Twilio's StatusCallback;
     // empty sends none.
     std::string status_callback_url;
-    int max_attempts = 8;  // provider calls per message, first one included
+    // Retry delays: full jitter in [0, min(cap, base * 2^(n-1))].
     absl::Duration backoff_base = absl::Seconds(1);
-    absl::Duration backoff_cap = absl::Minutes(5);
+    absl::Duration backoff_cap = absl::Minutes(2);
+    // SMSGW_RETRY_HORIZON: how long after a message was accepted (or due)
+    // retryable failures are retried when it has no validity period (and at
+    // most, when it has one).
+    absl::Duration retry_horizon = absl::Hours(4);
+    // When the dispatcher as a whole stops calling a failing provider.
+    CircuitBreaker::Options breaker;
     // Threads that store provider answers and run due messages. They mostly
     // wait on the store's group commit, so more of them means bigger batches.
     int workers = 8;
@@ -131,6 +159,11 @@ class Dispatcher final : public domain::OutboundQueue {
   int64_t reconciled_found() const;
   // Provider create calls under way (answers not yet stored).
   int in_flight() const;
+  // The circuit breaker's state (metrics: smsgw_provider_circuit_state).
+  CircuitBreaker::State breaker_state() const;
+  // Messages waiting in the sender queues, by priority (metrics:
+  // smsgw_dispatch_queued_messages).
+  int64_t QueuedAt(storage::MessagePriority priority) const;
   // See OutboundQueue: counts the sender's PENDING segments in the store.
   absl::Status CheckBacklog(const storage::Message& message) override;
 
@@ -144,8 +177,23 @@ class Dispatcher final : public domain::OutboundQueue {
   void CallProvider(const storage::Message& message);
   // On a worker: asks the provider whether an unanswered create happened.
   void Reconcile(const std::string& id);
+  // Stores a create answer. `retry_deadline`: when a retryable failure is
+  // no longer retried (validity period or retry horizon).
   void OnResult(const std::string& id, int attempts_before,
+                std::optional<absl::Time> retry_deadline,
                 twilio::SendResult result);
+  // Ends a PENDING message EXPIRED (never sent), keeping the last provider
+  // error; `attempts` provider calls were made.
+  void Expire(const storage::Message& message, int attempts);
+  // When `message`, having failed at least once, stops being retried:
+  // the earlier of its expire_time and the retry horizon.
+  std::optional<absl::Time> RetryDeadline(const storage::Message& message) const;
+  // The provider answered (breaker bookkeeping; drains the queues when this
+  // closed the breaker).
+  void ProviderAnswered(const std::string& id);
+  // A retryable provider failure at `now` (breaker bookkeeping). Returns
+  // whether the breaker is closed afterwards.
+  bool ProviderFailed(const std::string& id, absl::Time now);
   void TimerLoop();
   // `answered`: the message as the answer was stored, when at hand.
   void MarkAnswered(const std::string& id,
@@ -156,9 +204,11 @@ class Dispatcher final : public domain::OutboundQueue {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs the callbacks whose deadline passed (all of them when `all`).
   void FireExpiredWaiters(bool all);
-  // Books the message's segments on the rate limiter and attempts it now, or
-  // parks it in `paced_` for the timer (dispatcher_pacing.cc).
+  // Attempts the message now when the breaker is closed, nothing waits ahead
+  // of it and its sender has tokens; otherwise queues it in `queue_` for the
+  // timer (dispatcher_pacing.cc).
   void Pace(const storage::Message& message);
+
   // Moves due SCHEDULED messages to PENDING and paces them; on the timer.
   void ReleaseDueScheduled();
 
@@ -180,9 +230,21 @@ class Dispatcher final : public domain::OutboundQueue {
       ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
-  // Messages whose tokens are booked, by the instant they may be sent.
-  std::multimap<absl::Time, std::string> paced_ ABSL_GUARDED_BY(mu_);
-  // Adds `id` to `queue` (retries_ or paced_) due at `at`, and wakes the
+  // Messages waiting for their sender's tokens or for the breaker.
+  SendQueue queue_ ABSL_GUARDED_BY(mu_);
+  CircuitBreaker breaker_ ABSL_GUARDED_BY(mu_);
+  // The message sent as the breaker's probe, while its answer is out.
+  std::string probe_id_ ABSL_GUARDED_BY(mu_);
+  // When the first queued head could get its sender's tokens.
+  absl::Time release_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // The last provider error of messages being retried (kept on EXPIRED).
+  struct LastError {
+    int code = 0;
+    int http_status = 0;
+    std::string message;
+  };
+  absl::flat_hash_map<std::string, LastError> last_errors_ ABSL_GUARDED_BY(mu_);
+  // Adds `id` to `queue` (retries_) due at `at`, and wakes the
   // timer when that is earlier than the instant it sleeps until: a paced
   // message is often due within a millisecond.
   void AddTimedLocked(std::multimap<absl::Time, std::string>& queue,
@@ -191,13 +253,26 @@ class Dispatcher final : public domain::OutboundQueue {
   // A paced or retried message that is due, handed from the timer to the
   // workers.
   struct DueMessage {
+    enum class Kind {
+      kSend,    // released from its queue, tokens booked: attempt at once
+      kRetry,   // its retry time came: back into its sender's queue
+      kExpire,  // its deadline passed while it waited
+    };
     std::string id;
-    bool paced = false;  // tokens booked: attempt at once
+    Kind kind = Kind::kSend;
   };
   // Appends `due` to due_ and makes sure one worker drains it: in order, so
   // a sender's paced messages reach the provider in the order they were
   // booked, and off the timer thread, which must keep time.
   void HandDue(std::vector<DueMessage> due);
+  // On the timer: takes the heads of the sender queues that may go now
+  // (tokens booked; one probe when the breaker allows it) into `due`, and
+  // sets release_wake_ to when the next head could go.
+  void ReleaseQueuedLocked(absl::Time now, std::vector<DueMessage>* due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The queue entry for `message` (its deadline unless its outcome is
+  // unknown).
+  SendQueue::Entry EntryFor(const storage::Message& message) const;
   std::deque<DueMessage> due_ ABSL_GUARDED_BY(mu_);
   bool due_draining_ ABSL_GUARDED_BY(mu_) = false;
   // The instant the timer sleeps until, and whether it was asked to wake

@@ -12,7 +12,7 @@
 namespace smsgw::dispatch {
 namespace {
 
-// A message paced further out than this does not keep SendMessage waiting:
+// A message queued further out than this does not keep SendMessage waiting:
 // it answers PENDING at once and the client follows the message.
 constexpr absl::Duration kMaxPacedWait = absl::Seconds(2);
 
@@ -21,26 +21,90 @@ constexpr int kReleaseBatch = 200;
 
 }  // namespace
 
+SendQueue::Entry Dispatcher::EntryFor(const storage::Message& message) const {
+  SendQueue::Entry entry;
+  entry.id = message.id;
+  entry.sender = message.our_number;
+  entry.priority = message.priority;
+  entry.seq = message.seq;
+  entry.segments = std::max(message.num_segments, 1);
+  // A message whose last attempt may have reached the provider is never
+  // expired from the queue: it is reconciled first (StartCall decides).
+  if (!message.dispatch_started_time.has_value()) {
+    entry.deadline = message.expire_time;
+    if (message.attempts > 0) entry.deadline = RetryDeadline(message);
+  }
+  return entry;
+}
+
 void Dispatcher::Pace(const storage::Message& message) {
-  if (options_.rate_limiter == nullptr) {
-    Attempt(message);
-    return;
-  }
-  const absl::Time now = clock_->Now();
-  const absl::Time at =
-      options_.rate_limiter->Reserve(message.our_number, message.num_segments);
-  if (at <= now) {
-    Attempt(message);
-    return;
-  }
+  bool send_now = false;
   std::vector<AnswerCallback> ready;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;  // stays PENDING; dispatched at the next start
-    AddTimedLocked(paced_, at, message.id);
-    if (at - now > kMaxPacedWait) ready = EraseAwaitingLocked(message.id);
+    if (queue_.Contains(message.id)) return;
+    RateLimiter* limiter = options_.rate_limiter;
+    if (breaker_.Closed() && queue_.Head(message.our_number) == nullptr &&
+        (limiter == nullptr ||
+         limiter->TryReserveNow(message.our_number, message.num_segments))) {
+      send_now = true;
+    } else {
+      queue_.Push(EntryFor(message));
+      timer_kicked_ = true;  // the timer recomputes when a head can go
+      // A long wait does not keep SendMessage waiting: it answers PENDING
+      // at once and the client follows the message.
+      bool long_wait = !breaker_.Closed();
+      if (!long_wait && limiter != nullptr) {
+        const int64_t ahead = queue_.SegmentsOf(message.our_number);
+        long_wait = limiter->EarliestAt(message.our_number,
+                                        static_cast<int>(ahead)) -
+                        clock_->Now() >
+                    kMaxPacedWait;
+      }
+      if (long_wait) ready = EraseAwaitingLocked(message.id);
+    }
   }
-  for (auto& done : ready) done(nullptr);  // long wait: answer PENDING at once
+  for (auto& done : ready) done(nullptr);
+  if (send_now) Attempt(message);
+}
+
+void Dispatcher::ReleaseQueuedLocked(absl::Time now,
+                                     std::vector<DueMessage>* due) {
+  release_wake_ = absl::InfiniteFuture();
+  RateLimiter* limiter = options_.rate_limiter;
+  // Takes `sender`'s head if its tokens are there; else notes when they
+  // will be.
+  auto take_head = [&](const std::string& sender) {
+    const SendQueue::Entry* head = queue_.Head(sender);
+    if (head == nullptr) return false;
+    if (limiter != nullptr &&
+        !limiter->TryReserveNow(sender, head->segments)) {
+      release_wake_ = std::min(release_wake_,
+                               limiter->EarliestAt(sender, head->segments));
+      return false;
+    }
+    due->push_back({queue_.PopHead(sender).id, DueMessage::Kind::kSend});
+    return true;
+  };
+  if (breaker_.Closed()) {
+    for (const std::string& sender : queue_.Senders()) {
+      while (take_head(sender)) {
+      }
+    }
+    return;
+  }
+  if (!breaker_.ProbeDue(now) || !probe_id_.empty()) return;
+  // One probe: the message that would go first of all.
+  std::optional<std::string> sender = queue_.FirstSender();
+  if (!sender.has_value()) return;
+  const std::string probe = queue_.Head(*sender)->id;
+  if (take_head(*sender)) {
+    probe_id_ = probe;
+    breaker_.ProbeStarted();
+    SMSGW_LOG(kInfo) << "circuit half open: probing the provider with id="
+                     << probe;
+  }
 }
 
 void Dispatcher::ReleaseDueScheduled() {

@@ -140,4 +140,15 @@ bool RateLimiter::TryReserveNow(absl::string_view sender, int segments) {
   return true;
 }
 
+absl::Time RateLimiter::EarliestAt(absl::string_view sender, int segments) {
+  const double tokens = std::max(segments, 1);
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  auto it = sender_tat_.find(sender);
+  absl::Time sender_tat =
+      it != sender_tat_.end() ? it->second : absl::InfinitePast();
+  absl::Time global_tat = global_tat_;
+  return BookLocked(sender, tokens, now, &sender_tat, &global_tat);
+}
+
 }  // namespace smsgw::dispatch

@@ -74,6 +74,10 @@ class RateLimiter {
   // it returns false.
   bool TryReserveNow(absl::string_view sender, int segments);
 
+  // When `segments` tokens of `sender` (and of the global bucket) would be
+  // available, without booking them: Now() or a later instant.
+  absl::Time EarliestAt(absl::string_view sender, int segments);
+
  private:
   // GCRA: books `tokens` on a bucket of `rate` whose theoretical arrival
   // time is `*tat`, no earlier than `not_before`; returns the send instant.

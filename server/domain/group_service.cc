@@ -225,7 +225,7 @@ absl::StatusOr<GroupPage> GroupService::List(const storage::User& caller,
 std::vector<GroupDeliveryResult> GroupService::FanOut(
     const storage::GroupRecord& group, int64_t sender_id,
     absl::string_view sender_username, absl::string_view body,
-    std::vector<std::string>* sent_ids) {
+    const SendPolicy& policy, std::vector<std::string>* sent_ids) {
   std::vector<GroupDeliveryResult> out;
   absl::StatusOr<std::vector<storage::GroupMemberRecord>> members =
       groups_->ListMembers(group.id);
@@ -257,6 +257,7 @@ std::vector<GroupDeliveryResult> GroupService::FanOut(
     send.body = text;
     send.conversation_id = GroupConversationId(group.id, m.phone_number);
     send.group_name = group.name;
+    send.policy = policy;
     sends.push_back(std::move(send));
     recipients.push_back(&m);
   }
@@ -287,8 +288,10 @@ std::vector<GroupDeliveryResult> GroupService::FanOut(
 
 absl::StatusOr<GroupSendResult> GroupService::Send(
     const storage::User& caller, absl::string_view name, absl::string_view body,
-    absl::string_view idempotency_key, absl::Time deadline) {
+    absl::string_view idempotency_key, absl::Time deadline,
+    const SendPolicy& policy) {
   SMSGW_RETURN_IF_ERROR(RequireName(name));
+  SMSGW_RETURN_IF_ERROR(ValidateSendPolicy(policy));
   if (body.empty()) return absl::InvalidArgumentError("body is required");
   absl::StatusOr<SegmentInfo> segments =
       CountSegments(absl::StrCat(caller.username, ": ", body));
@@ -361,7 +364,7 @@ absl::StatusOr<GroupSendResult> GroupService::Send(
 
   std::vector<std::string> ids;
   result.deliveries =
-      FanOut(view.group, caller.id, caller.username, body, &ids);
+      FanOut(view.group, caller.id, caller.username, body, policy, &ids);
   std::vector<storage::Message> now = messaging_->AwaitAll(ids, deadline);
   for (GroupDeliveryResult& d : result.deliveries) {
     if (!d.message.has_value()) continue;
@@ -439,7 +442,8 @@ void GroupService::FanOutInbound(const storage::Message& post) {
   }
   std::vector<std::string> ids;
   std::vector<GroupDeliveryResult> deliveries =
-      FanOut(*group, post.owner_id, post.owner_username, post.body, &ids);
+      FanOut(*group, post.owner_id, post.owner_username, post.body,
+             SendPolicy{}, &ids);
   SMSGW_LOG(kInfo) << "inbound group post fanned out id=" << post.id
                    << " deliveries=" << deliveries.size()
                    << " sent=" << ids.size();

@@ -111,12 +111,15 @@ class GroupService final : public GroupRouter {
   // `deadline`). InvalidArgument (body empty or too long with the prefix;
   // idempotency key); NotFound (no such group or not a member);
   // AlreadyExists (idempotency key reused for another request). A replayed
-  // request returns the original post and no deliveries.
+  // request returns the original post and no deliveries. `policy` applies
+  // to every delivery (InvalidArgument for a validity period outside 1s..10h
+  // or an unknown priority, before anything is stored).
   absl::StatusOr<GroupSendResult> Send(const storage::User& caller,
                                        absl::string_view name,
                                        absl::string_view body,
                                        absl::string_view idempotency_key,
-                                       absl::Time deadline);
+                                       absl::Time deadline,
+                                       const SendPolicy& policy = {});
 
   // The group's posts, newest first. NotFound unless member or admin;
   // InvalidArgument for a negative page size or a malformed token.
@@ -136,7 +139,7 @@ class GroupService final : public GroupRouter {
   std::vector<GroupDeliveryResult> FanOut(
       const storage::GroupRecord& group, int64_t sender_id,
       absl::string_view sender_username, absl::string_view body,
-      std::vector<std::string>* sent_ids);
+      const SendPolicy& policy, std::vector<std::string>* sent_ids);
 
   storage::GroupStore* groups_;
   storage::MessageStore* messages_;

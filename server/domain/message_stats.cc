@@ -17,6 +17,7 @@ double DeliveryRate(const std::vector<storage::StatusCount>& outbound_counts) {
         break;
       case storage::MessageStatus::kUndelivered:
       case storage::MessageStatus::kFailed:
+      case storage::MessageStatus::kExpired:
         terminal += c.count;
         break;
       default:

@@ -46,6 +46,8 @@ absl::string_view StatusName(MessageStatus status) {
       return "CANCELED";
     case MessageStatus::kReceived:
       return "RECEIVED";
+    case MessageStatus::kExpired:
+      return "EXPIRED";
   }
   return "UNSPECIFIED";
 }

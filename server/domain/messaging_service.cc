@@ -105,6 +105,11 @@ std::string RequestHash(const Message& m, const SendRequest& request) {
   add(request.send_at.has_value()
           ? absl::StrCat(absl::ToUnixMicros(*request.send_at))
           : "");
+  add(request.policy.validity_period.has_value()
+          ? absl::StrCat(
+                absl::ToInt64Microseconds(*request.policy.validity_period))
+          : "");
+  add(absl::StrCat(static_cast<int>(m.priority)));
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(canonical.data()),
          canonical.size(), digest);
@@ -153,6 +158,33 @@ std::string FilterFingerprint(int64_t owner, const storage::MessageQuery& q) {
 }
 
 }  // namespace
+
+absl::Status ValidateValidityPeriod(absl::Duration validity,
+                                    absl::string_view field) {
+  if (validity < kMinValidity || validity > kMaxValidity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " must be between 1s and 10h (Twilio's ValidityPeriod range); "
+        "got ", absl::FormatDuration(validity)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSendPolicy(const SendPolicy& policy) {
+  if (policy.validity_period.has_value()) {
+    SMSGW_RETURN_IF_ERROR(
+        ValidateValidityPeriod(*policy.validity_period, "validity_period"));
+  }
+  switch (policy.priority) {
+    case storage::MessagePriority::kUnspecified:
+    case storage::MessagePriority::kBulk:
+    case storage::MessagePriority::kNormal:
+    case storage::MessagePriority::kHigh:
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "priority: unknown value ", static_cast<int>(policy.priority),
+      "; use MESSAGE_PRIORITY_BULK, _NORMAL or _HIGH"));
+}
 
 std::string NewUuid() {
   uuid_t uuid;
@@ -294,6 +326,18 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   }
   m.idempotency_key = request.idempotency_key;
   m.create_time = m.update_time = now;
+  SMSGW_RETURN_IF_ERROR(ValidateSendPolicy(request.policy));
+  m.priority = request.policy.priority == storage::MessagePriority::kUnspecified
+                   ? storage::MessagePriority::kNormal
+                   : request.policy.priority;
+  std::optional<absl::Duration> validity = request.policy.validity_period;
+  if (!validity.has_value() &&
+      options_.default_validity > absl::ZeroDuration()) {
+    validity = options_.default_validity;
+  }
+  if (validity.has_value()) {
+    m.expire_time = m.scheduled_time.value_or(now) + *validity;
+  }
 
   // Opt-outs are per (recipient, our number), as Twilio keeps them.
   SMSGW_ASSIGN_OR_RETURN(bool opted_out,
@@ -444,6 +488,7 @@ std::vector<absl::StatusOr<Message>> MessagingService::SendSystemBatch(
     send.from = request.from;
     send.body = request.body;
     send.conversation_id = request.conversation_id;
+    send.policy = request.policy;
     SendResult ignored;
     absl::StatusOr<Message> message = BuildOutbound(owner, send, &ignored);
     if (!message.ok()) {

@@ -25,6 +25,29 @@
 namespace smsgw::domain {
 
 // What a client asks to send.
+// The range of a validity period (Twilio's ValidityPeriod: 1 to 36000 s).
+inline constexpr absl::Duration kMinValidity = absl::Seconds(1);
+inline constexpr absl::Duration kMaxValidity = absl::Hours(10);
+
+// Checks a validity period against [kMinValidity, kMaxValidity]; `field` names
+// it in the InvalidArgument message ("validity_period",
+// "SMSGW_DEFAULT_VALIDITY").
+absl::Status ValidateValidityPeriod(absl::Duration validity,
+                                    absl::string_view field);
+
+// How one send waits (issue "Sending policy").
+struct SendPolicy {
+  // Validity period, kMinValidity to kMaxValidity, counted from acceptance
+  // or `send_at`; nullopt = MessagingService::Options::default_validity.
+  std::optional<absl::Duration> validity_period;
+  // The lane in the sender's queue; kUnspecified = kNormal.
+  storage::MessagePriority priority = storage::MessagePriority::kUnspecified;
+};
+
+// Checks a request's policy: the validity period's range and a known
+// priority. InvalidArgument naming the field otherwise.
+absl::Status ValidateSendPolicy(const SendPolicy& policy);
+
 struct SendRequest {
   std::string to;    // E.164, or national in the default region
   std::string body;  // UTF-8, ≤ 1600 UTF-16 code units (Twilio 21617)
@@ -36,6 +59,7 @@ struct SendRequest {
   // days, as Twilio's SendAt allows.
   std::optional<absl::Time> send_at;
   bool validate_only = false;           // AIP-163: check, store nothing
+  SendPolicy policy;
 };
 
 // A send the server makes on a user's behalf (group deliveries, phone
@@ -51,6 +75,7 @@ struct SystemSendRequest {
   std::string conversation_id;  // required label
   int64_t group_id = 0;         // 0 = not a group delivery
   std::string group_name;
+  SendPolicy policy;  // verification codes go kHigh
 };
 
 struct SendResult {
@@ -107,6 +132,9 @@ class MessagingService {
     // hidden server flag --min_schedule_ahead.
     absl::Duration min_schedule_ahead = absl::Minutes(5);
     absl::Duration max_schedule_ahead = absl::Hours(24 * 35);
+    // SMSGW_DEFAULT_VALIDITY: the validity period of a send that names none;
+    // zero = none. Must lie in [kMinValidity, kMaxValidity] when set.
+    absl::Duration default_validity = absl::ZeroDuration();
   };
 
   MessagingService(storage::MessageStore* messages, storage::UserStore* users,

@@ -1,5 +1,7 @@
 #include "server/domain/phone_verification.h"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -123,6 +125,11 @@ absl::StatusOr<VerificationStarted> PhoneVerificationService::Start(
   send.body = absl::StrCat("Your smsgw verification code is ", code,
                            ". It expires in 10 minutes.");
   send.conversation_id = "verification";
+  // A code is worth sending only while it is valid, and ahead of any
+  // campaign waiting on the same sender.
+  send.policy.priority = storage::MessagePriority::kHigh;
+  send.policy.validity_period =
+      std::clamp(options_.code_ttl, kMinValidity, kMaxValidity);
   absl::StatusOr<storage::Message> sent = messaging_->SendSystem(send);
   if (absl::IsInvalidArgument(sent.status())) {
     // The conversation label is taken with another peer (phone changed):
@@ -135,7 +142,8 @@ absl::StatusOr<VerificationStarted> PhoneVerificationService::Start(
       messaging_->AwaitAll({sent->id}, deadline);
   if (!now_state.empty() &&
       (now_state[0].status == storage::MessageStatus::kFailed ||
-       now_state[0].status == storage::MessageStatus::kUndelivered)) {
+       now_state[0].status == storage::MessageStatus::kUndelivered ||
+       now_state[0].status == storage::MessageStatus::kExpired)) {
     return absl::UnavailableError(absl::StrCat(
         "the SMS provider did not take the code message (",
         now_state[0].error_message, "); retry later"));

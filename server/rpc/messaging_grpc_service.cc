@@ -54,6 +54,18 @@ namespace {
           }
           send.send_at = *at;
         }
+        if (request->has_validity_period()) {
+          absl::StatusOr<absl::Duration> validity =
+              FromProto(request->validity_period(), "validity_period");
+          if (!validity.ok()) {
+            fail(validity.status());
+            return;
+          }
+          send.policy.validity_period = *validity;
+        }
+        // Unknown numbers pass through; the domain refuses them.
+        send.policy.priority =
+            static_cast<storage::MessagePriority>(request->priority());
         send.validate_only = request->validate_only();
         messaging_->SendAsync(
             user, send, deadline,

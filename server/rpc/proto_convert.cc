@@ -33,6 +33,19 @@ absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
+absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
+                                         absl::string_view field) {
+  constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+  const bool sign_ok = d.nanos() == 0 || d.seconds() == 0 ||
+                       (d.seconds() < 0) == (d.nanos() < 0);
+  if (d.seconds() < -kMaxDurationSeconds || d.seconds() > kMaxDurationSeconds ||
+      d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000 || !sign_ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not a valid duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
 void ToProto(const storage::User& user, v1::User* out) {
   out->set_username(user.username);
   out->set_phone_number(user.phone_number);
@@ -74,6 +87,10 @@ void ToProto(const storage::Message& m, v1::Message* out) {
   if (m.scheduled_time) {
     ToProto(*m.scheduled_time, out->mutable_scheduled_time());
   }
+  if (m.direction == storage::Direction::kOutbound) {
+    out->set_priority(static_cast<v1::MessagePriority>(m.priority));
+  }
+  if (m.expire_time) ToProto(*m.expire_time, out->mutable_expire_time());
 }
 
 void ToProto(const storage::DeliveryReport& r, v1::DeliveryReport* out) {

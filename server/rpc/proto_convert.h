@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "smsgw/v1/common.pb.h"
+#include "google/protobuf/duration.pb.h"
 #include "storage/message_store.h"
 #include "storage/user_store.h"
 
@@ -25,6 +26,12 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 // (0001-01-01 to 9999-12-31, nanos 0..999999999).
 absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
                                      absl::string_view field);
+
+// Reads a Duration. `field` names it in the error. InvalidArgument when the
+// seconds or nanos are outside google.protobuf.Duration's documented range
+// (±315,576,000,000 s, |nanos| < 10^9 with the sign of seconds).
+absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
+                                         absl::string_view field);
 
 // The user as clients see it: never the password hash.
 void ToProto(const storage::User& user, v1::User* out);

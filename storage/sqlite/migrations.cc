@@ -202,6 +202,14 @@ CREATE INDEX messages_pending_sender ON messages(our_number, num_segments)
   WHERE status = 1 AND direction = 1;
 )sql";
 
+// Sending policy: the priority lane of an outbound message (smsgw.v1
+// MessagePriority numbers; 2 = NORMAL for every older row) and the end of
+// its validity period (NULL = none).
+constexpr char kPriorityAndValidity[] = R"sql(
+ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
+ALTER TABLE messages ADD COLUMN expire_time INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -210,6 +218,7 @@ const std::vector<Migration>& AllMigrations() {
       {2, "watch feed conversation and status", kWatchFeedColumns},
       {3, "dispatch in-flight marker", kDispatchStarted},
       {4, "pending segments by sender", kPendingBySender},
+      {5, "priority and validity period", kPriorityAndValidity},
   };
   return *migrations;
 }

@@ -22,7 +22,8 @@ constexpr char kMessageColumns[] =
     "m.status, COALESCE(m.provider_sid, ''), m.error_code, m.error_message, "
     "m.num_segments, m.encoding, m.price, m.price_unit, m.idempotency_key, "
     "m.attempts, m.next_attempt_time, m.create_time, m.scheduled_time, "
-    "m.send_time, m.deliver_time, m.update_time, m.dispatch_started_time";
+    "m.send_time, m.deliver_time, m.update_time, m.dispatch_started_time, "
+    "m.priority, m.expire_time";
 
 constexpr char kMessageFrom[] =
     " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
@@ -75,6 +76,8 @@ Message ReadMessage(const Statement& row, int base = 0) {
   m.deliver_time = row.OptTime(c++);
   m.update_time = row.Time(c++);
   m.dispatch_started_time = row.OptTime(c++);
+  m.priority = static_cast<MessagePriority>(row.Int(c++));
+  m.expire_time = row.OptTime(c++);
   return m;
 }
 
@@ -227,9 +230,9 @@ absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
             " error_message, num_segments, encoding, price, price_unit,"
             " idempotency_key, attempts, next_attempt_time, create_time,"
             " scheduled_time, send_time, deliver_time, update_time,"
-            " dispatch_started_time)"
+            " dispatch_started_time, priority, expire_time)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     stmt.Bind(1, message.id)
         .Bind(2, message.owner_id)
         .Bind(3, message.conversation_id)
@@ -258,7 +261,12 @@ absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
         .Bind(28, message.send_time)
         .Bind(29, message.deliver_time)
         .Bind(30, message.update_time)
-        .Bind(31, message.dispatch_started_time);
+        .Bind(31, message.dispatch_started_time)
+        .Bind(32, static_cast<int>(
+                      message.priority == MessagePriority::kUnspecified
+                          ? MessagePriority::kNormal
+                          : message.priority))
+        .Bind(33, message.expire_time);
     if (message.group_id != 0) {
       stmt.Bind(4, message.group_id);
     } else {
@@ -321,7 +329,8 @@ absl::StatusOr<Message> ApplyStatusInTx(
   if (applied) {
     next.status = update.status;
     if (update.status == MessageStatus::kUndelivered ||
-        update.status == MessageStatus::kFailed) {
+        update.status == MessageStatus::kFailed ||
+        update.status == MessageStatus::kExpired) {
       next.error_code = update.error_code;
       next.error_message = update.error_message;
     }
@@ -1394,6 +1403,7 @@ const char* LifecycleName(MessageStatus status) {
     case MessageStatus::kFailed: return "FAILED";
     case MessageStatus::kCanceled: return "CANCELED";
     case MessageStatus::kReceived: return "RECEIVED";
+    case MessageStatus::kExpired: return "EXPIRED";
     default: return "UNSPECIFIED";
   }
 }

@@ -30,22 +30,35 @@ using storage::MessageStatus;
 
 constexpr char kOurNumber[] = "+15005550006";
 
-// Accepts every message at once and remembers (body, fake time) per call.
+// Accepts every message at once and remembers (body, fake time) per call,
+// or, while FailWith() is in force, answers every create with that HTTP
+// status (a retryable failure) and every list with Unavailable.
 class RecordingProvider final : public twilio::SmsProvider {
  public:
   explicit RecordingProvider(Clock* clock) : clock_(clock) {}
 
   void SendAsync(twilio::OutboundSms sms, SendCallback done) override {
     twilio::SendResult result;
-    result.accepted = true;
     {
       absl::MutexLock lock(&mu_);
-      bodies_.push_back(sms.body);
-      times_.push_back(clock_->Now());
-      result.message.sid = absl::StrCat("SM", 1000 + bodies_.size());
+      ++calls_;
+      validity_.push_back(sms.validity_period_s);
+      if (fail_status_ != 0) {
+        result.error.http_status = fail_status_;
+        result.error.code = fail_status_ == 429 ? 20429 : 0;
+        result.error.message = absl::StrCat("outage answer ", fail_status_);
+        result.error.retryable = true;
+      } else {
+        result.accepted = true;
+        bodies_.push_back(sms.body);
+        times_.push_back(clock_->Now());
+        result.message.sid = absl::StrCat("SM", 1000 + bodies_.size());
+      }
     }
-    result.message.status = "queued";
-    result.message.num_segments = 1;
+    if (result.accepted) {
+      result.message.status = "queued";
+      result.message.num_segments = 1;
+    }
     done(std::move(result));
   }
   absl::StatusOr<twilio::ProviderMessage> Fetch(absl::string_view) override {
@@ -53,7 +66,25 @@ class RecordingProvider final : public twilio::SmsProvider {
   }
   absl::StatusOr<std::vector<twilio::ProviderMessage>> List(
       const twilio::ListFilter&, int) override {
-    return absl::UnimplementedError("not in this test");
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    if (fail_status_ != 0) return absl::UnavailableError("outage");
+    return std::vector<twilio::ProviderMessage>{};  // it has none of ours
+  }
+
+  // 0: accept again.
+  void FailWith(int http_status) {
+    absl::MutexLock lock(&mu_);
+    fail_status_ = http_status;
+  }
+  // Provider calls of any kind (creates and lists), failed ones included.
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  std::vector<int> validity() {
+    absl::MutexLock lock(&mu_);
+    return validity_;
   }
 
   // Waits (real time, up to 5 s) until at least `n` calls were made.
@@ -78,6 +109,9 @@ class RecordingProvider final : public twilio::SmsProvider {
   absl::Mutex mu_;
   std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Time> times_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> validity_ ABSL_GUARDED_BY(mu_);
+  int fail_status_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class DispatcherPacingTest : public ::testing::Test {
@@ -104,9 +138,10 @@ class DispatcherPacingTest : public ::testing::Test {
     if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(2));
   }
 
-  void StartDispatcher(absl::Duration max_backlog = absl::Hours(10)) {
-    Dispatcher::Options options;
-    options.rate_limiter = limiter_.get();
+  void StartDispatcher(absl::Duration max_backlog = absl::Hours(10),
+                       bool paced = true) {
+    Dispatcher::Options options = options_;
+    options.rate_limiter = paced ? limiter_.get() : nullptr;
     options.max_backlog = max_backlog;
     options.schedule_poll = absl::Seconds(1);
     dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &provider_,
@@ -117,7 +152,10 @@ class DispatcherPacingTest : public ::testing::Test {
   // Stores an outbound message; SCHEDULED at `send_at` when given.
   Message Store(const std::string& body,
                 std::optional<absl::Time> send_at = std::nullopt,
-                int segments = 1) {
+                int segments = 1,
+                storage::MessagePriority priority =
+                    storage::MessagePriority::kNormal,
+                std::optional<absl::Time> expire_time = std::nullopt) {
     Message m;
     m.id = absl::StrCat("00000000-0000-4000-8000-", 100000000000 + ++count_);
     m.owner_id = owner_;
@@ -134,6 +172,8 @@ class DispatcherPacingTest : public ::testing::Test {
       m.scheduled_time = m.next_attempt_time = send_at;
     }
     m.create_time = m.update_time = clock_.Now();
+    m.priority = priority;
+    m.expire_time = expire_time;
     absl::StatusOr<storage::CreateResult> created =
         store_->CreateOutbound(m, std::nullopt);
     EXPECT_THAT(created, IsOk());
@@ -148,6 +188,24 @@ class DispatcherPacingTest : public ::testing::Test {
   // Lets the timer run for a while of real time.
   static void Settle() { absl::SleepFor(absl::Milliseconds(600)); }
 
+  // Moves fake time on by `total` in steps of `step`, letting the timer
+  // (which looks at the clock at least every 200 ms) run after each.
+  void AdvanceInSteps(absl::Duration total, absl::Duration step) {
+    for (absl::Duration done; done < total; done += step) {
+      clock_.Advance(step);
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+  }
+
+  // Waits (real time, up to 10 s) until `id` reaches `status`.
+  bool AwaitStatus(const std::string& id, MessageStatus status) {
+    for (int i = 0; i < 200; ++i) {
+      if (StatusOf(id) == status) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
   smsgw::testing::TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<storage::sqlite::Database> db_;
@@ -156,6 +214,7 @@ class DispatcherPacingTest : public ::testing::Test {
   std::unique_ptr<RateLimiter> limiter_;
   RecordingProvider provider_{&clock_};
   std::unique_ptr<Dispatcher> dispatcher_;
+  Dispatcher::Options options_;  // what StartDispatcher() starts from
   int64_t owner_ = 0;
   int count_ = 0;
 };
@@ -300,6 +359,145 @@ TEST_F(DispatcherPacingTest, NoBacklogBoundWhenZero) {
   next.our_number = kOurNumber;
   next.num_segments = 1;
   EXPECT_THAT(dispatcher_->CheckBacklog(next), IsOk());
+}
+
+
+// --- Sending policy: priority lanes, retries to the horizon, the breaker,
+// validity periods (issue "Sending policy", items 1, 2 and 5).
+
+TEST_F(DispatcherPacingTest, HighPriorityMessageOvertakesAQueuedBulkCampaign) {
+  StartDispatcher();
+  for (int i = 0; i < 5; ++i) {
+    dispatcher_->Enqueue(Store(absl::StrCat("bulk", i), std::nullopt, 1,
+                               storage::MessagePriority::kBulk));
+  }
+  ASSERT_TRUE(provider_.AwaitCalls(1));  // bulk0 had the sender's token
+  dispatcher_->Enqueue(Store("normal", std::nullopt, 1));
+  dispatcher_->Enqueue(
+      Store("code", std::nullopt, 1, storage::MessagePriority::kHigh));
+  Settle();
+  EXPECT_EQ(dispatcher_->QueuedAt(storage::MessagePriority::kBulk), 4);
+  EXPECT_EQ(dispatcher_->QueuedAt(storage::MessagePriority::kHigh), 1);
+  for (int n = 2; n <= 4; ++n) {
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_TRUE(provider_.AwaitCalls(n));
+  }
+  EXPECT_THAT(provider_.bodies(),
+              ElementsAre("bulk0", "code", "normal", "bulk1"));
+}
+
+TEST_F(DispatcherPacingTest, PriorityOrderSurvivesARestart) {
+  // Stored PENDING before the dispatcher starts, as after a crash.
+  Store("bulk-a", std::nullopt, 1, storage::MessagePriority::kBulk);
+  Store("bulk-b", std::nullopt, 1, storage::MessagePriority::kBulk);
+  Store("normal", std::nullopt, 1);
+  Store("high", std::nullopt, 1, storage::MessagePriority::kHigh);
+  StartDispatcher();
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  for (int n = 2; n <= 4; ++n) {
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_TRUE(provider_.AwaitCalls(n));
+  }
+  // The first stored one had the bucket's token when the backlog was
+  // queued; from then on the lanes decide.
+  EXPECT_THAT(provider_.bodies(),
+              ElementsAre("bulk-a", "high", "normal", "bulk-b"));
+}
+
+TEST_F(DispatcherPacingTest, RetriesOutlastHoursOfOutageWithOneProbeAtATime) {
+  options_.breaker.max_open = absl::Minutes(10);
+  options_.backoff_cap = absl::Minutes(10);
+  // 429: the provider refused each create, so nothing needs reconciling and
+  // the drain order is the queue order exactly.
+  provider_.FailWith(429);
+  StartDispatcher(absl::Hours(10), /*paced=*/false);
+  std::vector<Message> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back(Store(absl::StrCat("m", i)));
+    dispatcher_->Enqueue(sent.back());
+  }
+  Settle();
+  EXPECT_EQ(dispatcher_->breaker_state(), CircuitBreaker::State::kOpen);
+  const int calls_at_open = provider_.calls();
+  // Three hours of outage: the messages wait; the breaker probes once per
+  // open interval (doubling to 10 minutes), not every message on its own.
+  AdvanceInSteps(absl::Hours(3), absl::Minutes(10));
+  const int outage_calls = provider_.calls() - calls_at_open;
+  EXPECT_LE(outage_calls, 3 * 6 + 8);
+  for (const Message& m : sent) EXPECT_EQ(StatusOf(m.id), MessageStatus::kPending);
+  provider_.FailWith(0);
+  AdvanceInSteps(absl::Minutes(20), absl::Minutes(10));
+  for (const Message& m : sent) {
+    EXPECT_TRUE(AwaitStatus(m.id, MessageStatus::kQueued)) << m.body;
+  }
+  EXPECT_EQ(dispatcher_->breaker_state(), CircuitBreaker::State::kClosed);
+  // Each created exactly once, in the order they were accepted.
+  std::vector<std::string> expected;
+  for (const Message& m : sent) expected.push_back(m.body);
+  EXPECT_EQ(provider_.bodies(), expected);
+}
+
+TEST_F(DispatcherPacingTest, RetryHorizonEndsAMessageExpiredWithTheLastError) {
+  options_.retry_horizon = absl::Hours(1);
+  options_.breaker.max_open = absl::Minutes(10);
+  provider_.FailWith(429);
+  StartDispatcher(absl::Hours(10), /*paced=*/false);
+  const Message m = Store("too late");
+  dispatcher_->Enqueue(m);
+  AdvanceInSteps(absl::Minutes(70), absl::Minutes(10));
+  ASSERT_TRUE(AwaitStatus(m.id, MessageStatus::kExpired));
+  absl::StatusOr<Message> after = store_->Get(m.id);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->error_code, 20429);
+  EXPECT_THAT(after->error_message, HasSubstr("retry horizon"));
+  EXPECT_THAT(after->error_message, HasSubstr("outage answer 429"));
+  // Never sent later, even once the provider answers again.
+  provider_.FailWith(0);
+  AdvanceInSteps(absl::Minutes(20), absl::Minutes(10));
+  EXPECT_TRUE(provider_.bodies().empty());
+  EXPECT_EQ(StatusOf(m.id), MessageStatus::kExpired);
+}
+
+TEST_F(DispatcherPacingTest, MessageWhoseValidityEndsWhileQueuedIsNeverSent) {
+  StartDispatcher();
+  for (int i = 0; i < 3; ++i) dispatcher_->Enqueue(Store(absl::StrCat("a", i)));
+  const Message brief = Store("brief", std::nullopt, 1,
+                              storage::MessagePriority::kNormal,
+                              clock_.Now() + absl::Seconds(2));
+  dispatcher_->Enqueue(brief);
+  ASSERT_TRUE(provider_.AwaitCalls(1));
+  AdvanceInSteps(absl::Seconds(4), absl::Seconds(1));
+  ASSERT_TRUE(AwaitStatus(brief.id, MessageStatus::kExpired));
+  EXPECT_THAT(provider_.bodies(), ::testing::Not(::testing::Contains("brief")));
+  absl::StatusOr<Message> after = store_->Get(brief.id);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_THAT(after->error_message, HasSubstr("validity period ended"));
+}
+
+TEST_F(DispatcherPacingTest, TimeLeftOfTheValidityPeriodGoesToTwilio) {
+  StartDispatcher(absl::Hours(10), /*paced=*/false);
+  dispatcher_->Enqueue(Store("valid", std::nullopt, 1,
+                             storage::MessagePriority::kNormal,
+                             clock_.Now() + absl::Minutes(30)));
+  dispatcher_->Enqueue(Store("no validity"));
+  ASSERT_TRUE(provider_.AwaitCalls(2));
+  EXPECT_THAT(provider_.validity(), ElementsAre(1800, 0));
+}
+
+TEST_F(DispatcherPacingTest, BreakerStaysClosedThroughIsolatedFailures) {
+  options_.breaker.failure_threshold = 5;
+  StartDispatcher(absl::Hours(10), /*paced=*/false);
+  provider_.FailWith(500);
+  const Message m = Store("flaky");
+  dispatcher_->Enqueue(m);
+  Settle();
+  EXPECT_EQ(dispatcher_->breaker_state(), CircuitBreaker::State::kClosed);
+  provider_.FailWith(0);
+  AdvanceInSteps(absl::Seconds(4), absl::Seconds(1));
+  // The 500 left the outcome unknown: reconciled (list answered, not
+  // found), then sent once.
+  ASSERT_TRUE(AwaitStatus(m.id, MessageStatus::kQueued));
+  EXPECT_THAT(provider_.bodies(), ElementsAre("flaky"));
 }
 
 }  // namespace
