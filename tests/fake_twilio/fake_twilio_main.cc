@@ -15,6 +15,7 @@
 //        first, filtered by To and From, paged by PageSize/Page
 //   POST /control/outage?ms=N -> for N ms every Twilio call answers 503
 //   GET  /control/messages    -> JSON array of every accepted message
+//   GET  /control/refused     -> {"refused": N}: Twilio calls answered 503
 //
 // It does not use production JSON code (message_json.h) so a bug there
 // cannot hide in both the client and its fake.
@@ -116,12 +117,18 @@ class FakeTwilio {
       absl::MutexLock lock(&mu_);
       res.set_content(Json(messages_).dump(), "application/json");
     });
+    server.Get("/control/refused", [this](const httplib::Request&,
+                                          httplib::Response& res) {
+      absl::MutexLock lock(&mu_);
+      res.set_content(Json{{"refused", refused_}}.dump(), "application/json");
+    });
   }
 
  private:
   bool InOutage(httplib::Response& res) {
     absl::MutexLock lock(&mu_);
     if (absl::Now() >= outage_until_) return false;
+    ++refused_;
     res.status = 503;
     res.set_content(TwilioError(503, 20500, "Service Unavailable").dump(),
                     "application/json");
@@ -227,6 +234,7 @@ class FakeTwilio {
   uint64_t next_sid_ = 1;
   std::FILE* out_ = nullptr;
   absl::Time outage_until_ = absl::InfinitePast();
+  int64_t refused_ = 0;  // calls answered 503 during outages
   std::mt19937 rng_{std::random_device{}()};
 };
 

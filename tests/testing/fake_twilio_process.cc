@@ -62,4 +62,12 @@ bool FakeTwilioProcess::Outage(absl::Duration duration) const {
   return res && res->status / 100 == 2;
 }
 
+int64_t FakeTwilioProcess::Refused() const {
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Get("/control/refused");
+  if (!res || res->status != 200) return -1;
+  nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
+  return body.is_object() ? body.value("refused", int64_t{-1}) : -1;
+}
+
 }  // namespace smsgw::testing

@@ -36,6 +36,9 @@ class FakeTwilioProcess {
   nlohmann::json Messages() const;
   // For `duration`, every Twilio call answers 503. False if not reachable.
   bool Outage(absl::Duration duration) const;
+  // Twilio calls (creates and lists) answered 503 so far; -1 if not
+  // reachable.
+  int64_t Refused() const;
 
  private:
   std::string dir_;

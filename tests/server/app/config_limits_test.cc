@@ -41,6 +41,10 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
       {"SMSGW_TWILIO_MAX_IN_FLIGHT",
        [](ServerConfig& c) { c.twilio_max_in_flight = 0; }},
       {"SMSGW_HTTP_READ_TIMEOUT", [](ServerConfig& c) { c.http_read_timeout = absl::ZeroDuration(); }},
+      {"SMSGW_RETRY_HORIZON", [](ServerConfig& c) { c.retry_horizon = absl::ZeroDuration(); }},
+      {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Milliseconds(500); }},
+      {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Hours(11); }},
+      {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = -absl::Seconds(5); }},
   };
   for (const BadSetting& bad : cases) {
     ServerConfig config;
