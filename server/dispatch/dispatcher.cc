@@ -741,7 +741,9 @@ void Dispatcher::TimerLoop() {
         if (!retries_.empty()) next = std::min(next, retries_.begin()->first);
         next = std::min(next, release_wake_);
         next = std::min(next, queue_.NextDeadline());
-        next = std::min(next, breaker_.ReopenTime());
+        // An open breaker matters only when something waits for it (else
+        // the timer would spin on a reopen time in the past).
+        if (!queue_.empty()) next = std::min(next, breaker_.ReopenTime());
         return next;
       };
       auto ready = [this, &next_due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -50,6 +50,12 @@ void Dispatcher::Pace(const storage::Message& message) {
          limiter->TryReserveNow(message.our_number, message.num_segments))) {
       send_now = true;
     } else {
+      if (probe_id_ == message.id) {
+        // The probe is back without a provider verdict (its marker could
+        // not be stored): another probe may go.
+        probe_id_.clear();
+        breaker_.ProbeAbandoned(clock_->Now());
+      }
       queue_.Push(EntryFor(message));
       timer_kicked_ = true;  // the timer recomputes when a head can go
       // A long wait does not keep SendMessage waiting: it answers PENDING
