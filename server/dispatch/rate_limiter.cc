@@ -124,15 +124,23 @@ absl::Time RateLimiter::Reserve(absl::string_view sender, int segments) {
   return BookLocked(sender, tokens, now, &it->second, &global_tat_);
 }
 
+absl::Time RateLimiter::BookOnCopiesLocked(absl::string_view sender,
+                                           int segments, absl::Time now,
+                                           absl::Time* sender_tat,
+                                           absl::Time* global_tat) {
+  auto it = sender_tat_.find(sender);
+  *sender_tat = it != sender_tat_.end() ? it->second : absl::InfinitePast();
+  *global_tat = global_tat_;
+  return BookLocked(sender, std::max(segments, 1), now, sender_tat,
+                    global_tat);
+}
+
 bool RateLimiter::TryReserveNow(absl::string_view sender, int segments) {
-  const double tokens = std::max(segments, 1);
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
-  auto it = sender_tat_.find(sender);
-  absl::Time sender_tat =
-      it != sender_tat_.end() ? it->second : absl::InfinitePast();
-  absl::Time global_tat = global_tat_;
-  if (BookLocked(sender, tokens, now, &sender_tat, &global_tat) > now) {
+  absl::Time sender_tat, global_tat;
+  if (BookOnCopiesLocked(sender, segments, now, &sender_tat, &global_tat) >
+      now) {
     return false;
   }
   sender_tat_.insert_or_assign(std::string(sender), sender_tat);
@@ -141,14 +149,10 @@ bool RateLimiter::TryReserveNow(absl::string_view sender, int segments) {
 }
 
 absl::Time RateLimiter::EarliestAt(absl::string_view sender, int segments) {
-  const double tokens = std::max(segments, 1);
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
-  auto it = sender_tat_.find(sender);
-  absl::Time sender_tat =
-      it != sender_tat_.end() ? it->second : absl::InfinitePast();
-  absl::Time global_tat = global_tat_;
-  return BookLocked(sender, tokens, now, &sender_tat, &global_tat);
+  absl::Time sender_tat, global_tat;
+  return BookOnCopiesLocked(sender, segments, now, &sender_tat, &global_tat);
 }
 
 }  // namespace smsgw::dispatch

@@ -88,6 +88,13 @@ class RateLimiter {
   absl::Time BookLocked(absl::string_view sender, double tokens,
                         absl::Time now, absl::Time* sender_tat,
                         absl::Time* global_tat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // BookLocked() of `segments` (at least 1) on copies of the buckets,
+  // loaded into `*sender_tat` and `*global_tat`: nothing is kept until the
+  // caller stores them back.
+  absl::Time BookOnCopiesLocked(absl::string_view sender, int segments,
+                                absl::Time now, absl::Time* sender_tat,
+                                absl::Time* global_tat)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* clock_;
   const Options options_;

@@ -10,12 +10,9 @@
 #include "gtest/gtest.h"
 #include "server/dispatch/dispatcher.h"
 #include "server/dispatch/rate_limiter.h"
-#include "storage/sqlite/database.h"
-#include "storage/sqlite/sqlite_message_store.h"
-#include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sqlite_stores.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
 
 namespace smsgw::dispatch {
 namespace {
@@ -117,20 +114,7 @@ class RecordingProvider final : public twilio::SmsProvider {
 class DispatcherPacingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    db_ = *storage::sqlite::Database::Open(options);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
-                                                                   &clock_);
-    storage::User user;
-    user.username = "ann";
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = clock_.Now();
-    absl::StatusOr<storage::User> stored = users_->Insert(user);
-    ASSERT_THAT(stored, IsOk());
-    owner_ = stored->id;
+    owner_ = stores_.AddUser("ann").id;
     limiter_ = std::make_unique<RateLimiter>(&clock_, RateLimiter::Options{});
   }
 
@@ -144,7 +128,7 @@ class DispatcherPacingTest : public ::testing::Test {
     options.rate_limiter = paced ? limiter_.get() : nullptr;
     options.max_backlog = max_backlog;
     options.schedule_poll = absl::Seconds(1);
-    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &provider_,
+    dispatcher_ = std::make_unique<Dispatcher>(store_, &provider_,
                                                &clock_, options);
     ASSERT_THAT(dispatcher_->Start(), IsOk());
   }
@@ -206,11 +190,9 @@ class DispatcherPacingTest : public ::testing::Test {
     return false;
   }
 
-  smsgw::testing::TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
+  smsgw::testing::SqliteStores stores_{&clock_};
+  storage::sqlite::SqliteMessageStore* store_ = stores_.messages.get();
   std::unique_ptr<RateLimiter> limiter_;
   RecordingProvider provider_{&clock_};
   std::unique_ptr<Dispatcher> dispatcher_;

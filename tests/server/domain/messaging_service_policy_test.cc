@@ -10,12 +10,9 @@
 #include "gtest/gtest.h"
 #include "server/domain/messaging_service.h"
 #include "server/domain/phone_number.h"
-#include "storage/sqlite/database.h"
-#include "storage/sqlite/sqlite_message_store.h"
-#include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sqlite_stores.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_dir.h"
 
 namespace smsgw::domain {
 namespace {
@@ -50,27 +47,15 @@ class RecordingQueue final : public OutboundQueue {
 
 class MessagingServicePolicyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    db_ = *storage::sqlite::Database::Open(options);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
-                                                                   &clock_);
-    storage::User user;
-    user.username = "ann";
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = clock_.Now();
-    caller_ = *users_->Insert(user);
-  }
+  void SetUp() override { caller_ = stores_.AddUser("ann"); }
 
   void StartService(absl::Duration default_validity = absl::ZeroDuration()) {
     MessagingService::Options options;
     options.phone_numbers = {"+15005550006"};
     options.default_validity = default_validity;
     service_ = std::make_unique<MessagingService>(
-        store_.get(), users_.get(), &queue_, &phones_, &clock_, options);
+        stores_.messages.get(), stores_.users.get(), &queue_, &phones_, &clock_,
+        options);
   }
 
   absl::StatusOr<SendResult> Send(SendPolicy policy,
@@ -87,15 +72,12 @@ class MessagingServicePolicyTest : public ::testing::Test {
     storage::MessageQuery query;
     query.owner_id = caller_.id;
     query.limit = 100;
-    absl::StatusOr<std::vector<storage::Message>> all = store_->List(query);
+    absl::StatusOr<std::vector<storage::Message>> all = stores_.messages->List(query);
     return all.ok() ? static_cast<int64_t>(all->size()) : -1;
   }
 
-  smsgw::testing::TempDir dir_;
   smsgw::testing::FakeClock clock_;
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
+  smsgw::testing::SqliteStores stores_{&clock_};
   RecordingQueue queue_;
   PhoneNumberParser phones_{"US"};
   std::unique_ptr<MessagingService> service_;
@@ -140,7 +122,7 @@ TEST_F(MessagingServicePolicyTest, ValidityCountsFromAcceptanceOrSendAt) {
   ASSERT_THAT(later, IsOk());
   EXPECT_EQ(later->message.expire_time, at + absl::Minutes(30));
   // Both as stored, too.
-  absl::StatusOr<storage::Message> stored = store_->Get(later->message.id);
+  absl::StatusOr<storage::Message> stored = stores_.messages->Get(later->message.id);
   ASSERT_THAT(stored, IsOk());
   EXPECT_EQ(stored->expire_time, at + absl::Minutes(30));
   EXPECT_EQ(stored->priority, MessagePriority::kHigh);
