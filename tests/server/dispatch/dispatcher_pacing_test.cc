@@ -14,6 +14,8 @@
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/fake_sms_provider.h"
+#include "tests/testing/outbound_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -21,6 +23,7 @@ namespace smsgw::dispatch {
 namespace {
 
 using ::smsgw::testing::FakeClock;
+using ::smsgw::testing::FakeSmsProvider;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -30,73 +33,9 @@ using storage::MessageStatus;
 
 constexpr char kOurNumber[] = "+15005550006";
 
-// Accepts every message at once and remembers (body, fake time) per call.
-class RecordingProvider final : public twilio::SmsProvider {
- public:
-  explicit RecordingProvider(Clock* clock) : clock_(clock) {}
-
-  void SendAsync(twilio::OutboundSms sms, SendCallback done) override {
-    twilio::SendResult result;
-    result.accepted = true;
-    {
-      absl::MutexLock lock(&mu_);
-      bodies_.push_back(sms.body);
-      times_.push_back(clock_->Now());
-      result.message.sid = absl::StrCat("SM", 1000 + bodies_.size());
-    }
-    result.message.status = "queued";
-    result.message.num_segments = 1;
-    done(std::move(result));
-  }
-  absl::StatusOr<twilio::ProviderMessage> Fetch(absl::string_view) override {
-    return absl::UnimplementedError("not in this test");
-  }
-  absl::StatusOr<std::vector<twilio::ProviderMessage>> List(
-      const twilio::ListFilter&, int) override {
-    return absl::UnimplementedError("not in this test");
-  }
-
-  // Waits (real time, up to 5 s) until at least `n` calls were made.
-  bool AwaitCalls(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return bodies_.size() >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
-  }
-  std::vector<std::string> bodies() {
-    absl::MutexLock lock(&mu_);
-    return bodies_;
-  }
-  std::vector<absl::Time> times() {
-    absl::MutexLock lock(&mu_);
-    return times_;
-  }
-
- private:
-  Clock* clock_;
-  absl::Mutex mu_;
-  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Time> times_ ABSL_GUARDED_BY(mu_);
-};
-
 class DispatcherPacingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    db_ = *storage::sqlite::Database::Open(options);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
-                                                                   &clock_);
-    storage::User user;
-    user.username = "ann";
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = clock_.Now();
-    absl::StatusOr<storage::User> stored = users_->Insert(user);
-    ASSERT_THAT(stored, IsOk());
-    owner_ = stored->id;
     limiter_ = std::make_unique<RateLimiter>(&clock_, RateLimiter::Options{});
   }
 
@@ -109,7 +48,7 @@ class DispatcherPacingTest : public ::testing::Test {
     options.rate_limiter = limiter_.get();
     options.max_backlog = max_backlog;
     options.schedule_poll = absl::Seconds(1);
-    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), &provider_,
+    dispatcher_ = std::make_unique<Dispatcher>(store_, &provider_,
                                                &clock_, options);
     ASSERT_THAT(dispatcher_->Start(), IsOk());
   }
@@ -118,31 +57,17 @@ class DispatcherPacingTest : public ::testing::Test {
   Message Store(const std::string& body,
                 std::optional<absl::Time> send_at = std::nullopt,
                 int segments = 1) {
-    Message m;
-    m.id = absl::StrCat("00000000-0000-4000-8000-", 100000000000 + ++count_);
-    m.owner_id = owner_;
-    m.conversation_id = "+14155550100";
-    m.direction = storage::Direction::kOutbound;
-    m.from = m.our_number = kOurNumber;
-    m.to = m.peer_number = "+14155550100";
-    m.body = body;
+    Message m = outbound_.NewMessage(body);
     m.num_segments = segments;
-    m.encoding = storage::Encoding::kGsm7;
-    m.status = MessageStatus::kPending;
     if (send_at.has_value()) {
       m.status = MessageStatus::kScheduled;
       m.scheduled_time = m.next_attempt_time = send_at;
     }
-    m.create_time = m.update_time = clock_.Now();
-    absl::StatusOr<storage::CreateResult> created =
-        store_->CreateOutbound(m, std::nullopt);
-    EXPECT_THAT(created, IsOk());
-    return created.ok() ? created->message : m;
+    return outbound_.Create(m);
   }
 
   MessageStatus StatusOf(const std::string& id) {
-    absl::StatusOr<Message> m = store_->Get(id);
-    return m.ok() ? m->status : MessageStatus::kUnspecified;
+    return outbound_.StatusOf(id);
   }
 
   // Lets the timer run for a while of real time.
@@ -150,14 +75,11 @@ class DispatcherPacingTest : public ::testing::Test {
 
   smsgw::testing::TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
+  smsgw::testing::OutboundStore outbound_{dir_.File("smsgw.db"), &clock_};
+  storage::sqlite::SqliteMessageStore* store_ = outbound_.store();
   std::unique_ptr<RateLimiter> limiter_;
-  RecordingProvider provider_{&clock_};
+  FakeSmsProvider provider_{&clock_};
   std::unique_ptr<Dispatcher> dispatcher_;
-  int64_t owner_ = 0;
-  int count_ = 0;
 };
 
 TEST_F(DispatcherPacingTest, LongCodeMessagesGoOutOneASecondInOrder) {
