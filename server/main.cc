@@ -92,6 +92,12 @@ ABSL_FLAG(std::string, max_backlog, Env("SMSGW_MAX_BACKLOG", "10h"),
           "SendMessage answers RESOURCE_EXHAUSTED when a sender's queue "
           "would take longer than this at its rate; 0 = no bound (env "
           "SMSGW_MAX_BACKLOG)");
+ABSL_FLAG(std::string, status_reconcile_after,
+          Env("SMSGW_STATUS_RECONCILE_AFTER", "10m"),
+          "fetch a message's status from Twilio when no final status "
+          "callback came this long after Twilio accepted it, then again at "
+          "doubling intervals until final or 72h old; 0 = never (env "
+          "SMSGW_STATUS_RECONCILE_AFTER)");
 ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
           "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
 ABSL_FLAG(int, login_max_failures, -1,
@@ -261,6 +267,12 @@ int main(int argc, char** argv) {
                            &config.max_backlog) ||
       config.max_backlog < absl::ZeroDuration()) {
     return Fail("SMSGW_MAX_BACKLOG must be a duration like 10h (0 = none)");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_status_reconcile_after),
+                           &config.status_reconcile_after) ||
+      config.status_reconcile_after < absl::ZeroDuration()) {
+    return Fail("SMSGW_STATUS_RECONCILE_AFTER must be a duration like 10m "
+                "(0 = never)");
   }
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
                            &config.min_schedule_ahead) ||
