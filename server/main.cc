@@ -99,6 +99,12 @@ ABSL_FLAG(std::string, retry_horizon, Env("SMSGW_RETRY_HORIZON", "4h"),
 ABSL_FLAG(std::string, default_validity, Env("SMSGW_DEFAULT_VALIDITY", "0"),
           "validity period of a send that names none, 1s to 10h; 0 = none "
           "(env SMSGW_DEFAULT_VALIDITY)");
+ABSL_FLAG(std::string, status_reconcile_after,
+          Env("SMSGW_STATUS_RECONCILE_AFTER", "10m"),
+          "fetch a message's status from Twilio when no final status "
+          "callback came this long after Twilio accepted it, then again at "
+          "doubling intervals until final or 72h old; 0 = never (env "
+          "SMSGW_STATUS_RECONCILE_AFTER)");
 ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
           "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
 ABSL_FLAG(int, login_max_failures, -1,
@@ -278,6 +284,12 @@ int main(int argc, char** argv) {
                            &config.default_validity) ||
       config.default_validity < absl::ZeroDuration()) {
     return Fail("SMSGW_DEFAULT_VALIDITY must be a duration like 1h (0 = none)");
+  }
+  if (!absl::ParseDuration(absl::GetFlag(FLAGS_status_reconcile_after),
+                           &config.status_reconcile_after) ||
+      config.status_reconcile_after < absl::ZeroDuration()) {
+    return Fail("SMSGW_STATUS_RECONCILE_AFTER must be a duration like 10m "
+                "(0 = never)");
   }
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
                            &config.min_schedule_ahead) ||

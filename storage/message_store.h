@@ -221,6 +221,21 @@ struct StatusUpdate {
   absl::Time event_time;
 };
 
+// An outbound message whose status the provider may have moved without
+// telling us (a lost status callback), as ListDueStatusChecks() returns it.
+struct StatusCheck {
+  std::string message_id;
+  std::string provider_sid;
+  MessageStatus status = MessageStatus::kUnspecified;  // QUEUED/SENDING/SENT
+  // When the provider accepted the message: its send_time (create_time for
+  // a row that has none).
+  absl::Time accepted_time;
+  // Checks recorded so far by RecordStatusCheck(); 0 = never checked.
+  int checks = 0;
+  // When this check fell due.
+  absl::Time due_time;
+};
+
 // The lifecycle order: PENDING/SCHEDULED < QUEUED < SENDING < SENT <
 // terminal (DELIVERED, UNDELIVERED, FAILED, CANCELED, RECEIVED). A message
 // moves only to a higher rank (DESIGN.md §5).
@@ -434,6 +449,29 @@ class MessageStore {
   // pace out for that sender.
   virtual absl::StatusOr<int64_t> PendingSegments(
       absl::string_view our_number) = 0;
+
+  // --- Status checks (issue 17: lost status callbacks) ---
+  // Twilio does not retry a status callback that failed, so the status of
+  // an outbound message that stays short of final is fetched from the
+  // provider on a schedule kept here, which survives restarts.
+
+  // Outbound messages with a provider SID whose status is QUEUED, SENDING or
+  // SENT and whose status check is due at `now`: those never checked whose
+  // accepted time (send_time) is at or before `now - first_check_after`, and
+  // those whose next check, set by RecordStatusCheck(), is at or before
+  // `now`. Earliest due first, at most `limit`. A message leaves the list
+  // for good when its status becomes final or its checks are stopped.
+  // InvalidArgument when `limit` < 1 or `first_check_after` is negative.
+  virtual absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
+      absl::Time now, absl::Duration first_check_after, int limit) = 0;
+
+  // Records one status check of message `id` (its result is stored apart,
+  // through ApplyStatus()): checks + 1, and the next check due at
+  // `next_check_time`, or none ever again when it is nullopt. Changes
+  // nothing else about the message (no report, no feed event). NotFound if
+  // no such message.
+  virtual absl::Status RecordStatusCheck(
+      absl::string_view id, std::optional<absl::Time> next_check_time) = 0;
 };
 
 }  // namespace smsgw::storage

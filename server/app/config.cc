@@ -1,10 +1,13 @@
 #include "server/app/config.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/domain/messaging_service.h"
+#include "server/dispatch/status_reconciler.h"
 
 namespace smsgw::app {
 namespace {
@@ -28,6 +31,10 @@ std::string ServerConfig::EffectivePublicUrl() const {
       public_url.empty() ? absl::StrCat("http://", http_addr) : public_url;
   while (absl::EndsWith(url, "/")) url.pop_back();
   return url;
+}
+
+int ServerConfig::status_fetches_in_flight() const {
+  return std::clamp(twilio_max_in_flight / 16, 1, 4);
 }
 
 absl::Status ValidateConfig(const ServerConfig& config) {
@@ -103,6 +110,16 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.twilio_max_in_flight < 1) {
     return absl::InvalidArgumentError(
         "SMSGW_TWILIO_MAX_IN_FLIGHT must be at least 1");
+  }
+  const absl::Duration horizon =
+      dispatch::StatusReconciler::Options().give_up_after;
+  if (config.status_reconcile_after < absl::ZeroDuration() ||
+      config.status_reconcile_after >= horizon) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SMSGW_STATUS_RECONCILE_AFTER must be at least 0 (0 = never fetch) "
+        "and less than ",
+        absl::FormatDuration(horizon), " (when status checks stop), got ",
+        absl::FormatDuration(config.status_reconcile_after)));
   }
   return absl::OkStatus();
 }

@@ -110,6 +110,11 @@ struct ServerConfig {
   // none (SMSGW_DEFAULT_VALIDITY; zero = none, else 1s..10h).
   absl::Duration retry_horizon = absl::Hours(4);
   absl::Duration default_validity = absl::ZeroDuration();
+  // Lost status callbacks (issue 17): a message still short of a final
+  // status this long after Twilio accepted it is fetched from Twilio, and
+  // again at doubling intervals until it is final or 72 h old
+  // (SMSGW_STATUS_RECONCILE_AFTER; 0 = never fetch; less than 72 h).
+  absl::Duration status_reconcile_after = absl::Minutes(10);
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);
@@ -122,6 +127,10 @@ struct ServerConfig {
   bool pacing_enabled() const {
     return !use_simulator() || !sender_rates.empty() || global_rate > 0;
   }
+  // Status fetches on the wire at once: they share the account's API
+  // concurrency with the sends, so a sixteenth of twilio_max_in_flight,
+  // from 1 to 4.
+  int status_fetches_in_flight() const;
   // public_url, or http://<http_addr> when unset; no trailing '/'.
   std::string EffectivePublicUrl() const;
 };

@@ -36,6 +36,7 @@
 #include "server/domain/messaging_service.h"
 #include "server/domain/token_service.h"
 #include "server/dispatch/dispatcher.h"
+#include "server/dispatch/status_reconciler.h"
 #include "server/twilio/simulator.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
@@ -117,6 +118,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<twilio::TwilioRestClient> provider_;
   std::unique_ptr<dispatch::RateLimiter> rate_limiter_;  // used by dispatcher_
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  std::unique_ptr<dispatch::StatusReconciler> reconciler_;  // null when off
   std::unique_ptr<domain::MessagingService> messaging_;
   std::unique_ptr<domain::DeliveryService> delivery_;
   std::unique_ptr<webhooks::TwilioWebhookHandler> webhook_handler_;
@@ -529,6 +531,17 @@ absl::Status ServerAppImpl::StartMessaging() {
   webhook_handler_->Register(http_->http());
   http_->Serve();
   SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
+  if (config_.status_reconcile_after > absl::ZeroDuration()) {
+    dispatch::StatusReconciler::Options reconcile;
+    reconcile.first_check_after = config_.status_reconcile_after;
+    reconcile.max_interval =
+        std::max(reconcile.max_interval, config_.status_reconcile_after);
+    reconcile.max_in_flight = config_.status_fetches_in_flight();
+    reconcile.metrics = &metrics_;
+    reconciler_ = std::make_unique<dispatch::StatusReconciler>(
+        messages_.get(), provider_.get(), Clock::Real(), reconcile);
+    SMSGW_RETURN_IF_ERROR(reconciler_->Start());
+  }
 
   domain::MessagingService::Options messaging;
   messaging.default_validity = config_.default_validity;
@@ -613,6 +626,7 @@ void ServerAppImpl::Shutdown() {
   // stay PENDING and are dispatched at the next start.
   if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(5));
   SMSGW_LOG(kDebug) << "shutdown: dispatcher stopped";
+  if (reconciler_ != nullptr) reconciler_->Shutdown();
   if (http_ != nullptr) http_->Stop();
   SMSGW_LOG(kDebug) << "shutdown: http stopped";
   provider_.reset();

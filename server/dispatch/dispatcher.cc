@@ -121,21 +121,12 @@ namespace {
 // message reconciliation found).
 storage::StatusUpdate AcceptedUpdate(const twilio::ProviderMessage& pm,
                                      absl::Time now, int http_status) {
-  storage::StatusUpdate update;
-  update.event_time = now;
-  update.status = domain::FromTwilioStatus(pm.status);
+  storage::StatusUpdate update = domain::ProviderStatusUpdate(pm, now,
+                                                              http_status);
+  // The provider has it, whatever word it used.
   if (update.status == MessageStatus::kUnspecified) {
     update.status = MessageStatus::kQueued;
   }
-  update.provider_status = pm.status;
-  update.provider_sid = pm.sid;
-  update.num_segments = pm.num_segments;
-  update.price = pm.price.value_or("");
-  update.price_unit = pm.price_unit;
-  update.error_code = pm.error_code;
-  update.error_message = pm.error_message;
-  update.source = storage::ReportSource::kProviderResponse;
-  update.http_status = http_status;
   return update;
 }
 

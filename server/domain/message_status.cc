@@ -22,6 +22,24 @@ MessageStatus FromTwilioStatus(absl::string_view status) {
   return MessageStatus::kUnspecified;
 }
 
+storage::StatusUpdate ProviderStatusUpdate(
+    const twilio::ProviderMessage& message, absl::Time event_time,
+    int http_status) {
+  storage::StatusUpdate update;
+  update.status = FromTwilioStatus(message.status);
+  update.provider_status = message.status;
+  update.provider_sid = message.sid;
+  update.num_segments = message.num_segments;
+  update.price = message.price.value_or("");
+  update.price_unit = message.price_unit;
+  update.error_code = message.error_code;
+  update.error_message = message.error_message;
+  update.source = storage::ReportSource::kProviderResponse;
+  update.http_status = http_status;
+  update.event_time = event_time;
+  return update;
+}
+
 absl::string_view StatusName(MessageStatus status) {
   switch (status) {
     case MessageStatus::kUnspecified:

@@ -6,6 +6,8 @@
 #define SMSGW_SERVER_DOMAIN_MESSAGE_STATUS_H_
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/twilio/sms_provider.h"
 #include "storage/message_store.h"
 
 namespace smsgw::domain {
@@ -16,6 +18,15 @@ namespace smsgw::domain {
 // Service's first state); "read" (WhatsApp/RCS, after delivered) is
 // DELIVERED; "partially_delivered" is SENT. Unknown words give kUnspecified.
 storage::MessageStatus FromTwilioStatus(absl::string_view status);
+
+// The store update for what the provider says about a message (a create
+// answer, a fetch, a listed message): the status FromTwilioStatus() maps
+// `message.status` to (kUnspecified for an unknown word: the caller
+// decides), Twilio's word, the SID, segments, price, error, source
+// PROVIDER_RESPONSE, and the given `http_status` and `event_time`.
+storage::StatusUpdate ProviderStatusUpdate(
+    const twilio::ProviderMessage& message, absl::Time event_time,
+    int http_status);
 
 // The proto-style name, e.g. "DELIVERED", for logs and errors.
 absl::string_view StatusName(storage::MessageStatus status);

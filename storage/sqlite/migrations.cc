@@ -210,6 +210,26 @@ ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 2;
 ALTER TABLE messages ADD COLUMN expire_time INTEGER;
 )sql";
 
+// Lost status callbacks (issue 17): Twilio does not retry a callback that
+// failed, so a non-final outbound message is fetched from Twilio on a
+// schedule (server/dispatch/status_reconciler.h). NULL next_status_check_time
+// with status_checks 0 means "never checked": the first check is due a
+// configured time after send_time, which is a setting, not a column, so it is
+// not written per message. NULL with status_checks > 0 means "stopped" (final
+// at Twilio, 20404, or given up after 72 h), and the partial index leaves
+// such rows out: it holds only the messages still to be asked about. The
+// literals must match storage::MessageStatus (QUEUED 3, SENDING 4, SENT 5),
+// Direction::kOutbound (1) and the queries in
+// SqliteMessageStore::ListDueStatusChecks, or SQLite cannot use the index.
+constexpr char kStatusChecks[] = R"sql(
+ALTER TABLE messages ADD COLUMN next_status_check_time INTEGER;
+ALTER TABLE messages ADD COLUMN status_checks INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_status_check
+  ON messages(next_status_check_time, send_time)
+  WHERE direction = 1 AND status IN (3, 4, 5) AND provider_sid IS NOT NULL
+    AND (next_status_check_time IS NOT NULL OR status_checks = 0);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -219,6 +239,7 @@ const std::vector<Migration>& AllMigrations() {
       {3, "dispatch in-flight marker", kDispatchStarted},
       {4, "pending segments by sender", kPendingBySender},
       {5, "priority and validity period", kPriorityAndValidity},
+      {6, "status checks of non-final messages", kStatusChecks},
   };
   return *migrations;
 }

@@ -1528,4 +1528,88 @@ absl::StatusOr<int64_t> SqliteMessageStore::PendingSegments(
   return segments;
 }
 
+// --- Status checks ---
+
+absl::StatusOr<std::vector<StatusCheck>>
+SqliteMessageStore::ListDueStatusChecks(absl::Time now,
+                                        absl::Duration first_check_after,
+                                        int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  if (first_check_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "first status check delay must not be negative");
+  }
+  static_assert(static_cast<int>(MessageStatus::kQueued) == 3);
+  static_assert(static_cast<int>(MessageStatus::kSending) == 4);
+  static_assert(static_cast<int>(MessageStatus::kSent) == 5);
+  static_assert(static_cast<int>(Direction::kOutbound) == 1);
+  // Literal values, and the index's WHERE repeated word for word: SQLite
+  // uses the partial index messages_status_check (migration 6) only then.
+  constexpr char kColumns[] =
+      "SELECT id, provider_sid, status, COALESCE(send_time, create_time),"
+      " status_checks, ";
+  constexpr char kIndexed[] =
+      " FROM messages WHERE direction = 1 AND status IN (3, 4, 5) AND"
+      " provider_sid IS NOT NULL AND"
+      " (next_status_check_time IS NOT NULL OR status_checks = 0) AND ";
+  const std::string never_checked = absl::StrCat(
+      kColumns, "send_time + ?3", kIndexed,
+      "next_status_check_time IS NULL AND status_checks = 0 AND"
+      " send_time <= ?1 ORDER BY next_status_check_time, send_time LIMIT ?2");
+  const std::string scheduled = absl::StrCat(
+      kColumns, "next_status_check_time", kIndexed,
+      "next_status_check_time <= ?1 ORDER BY next_status_check_time LIMIT ?2");
+  std::vector<StatusCheck> due;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    due.clear();
+    // Reads `sql`, whose ?1 is the latest due instant it lists.
+    auto read = [&](const std::string& sql, absl::Time latest,
+                    bool never) -> absl::Status {
+      SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+      stmt.Bind(1, latest).Bind(2, limit);
+      if (never) stmt.Bind(3, absl::ToInt64Microseconds(first_check_after));
+      while (true) {
+        SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) return absl::OkStatus();
+        StatusCheck check;
+        check.message_id = stmt.Text(0);
+        check.provider_sid = stmt.Text(1);
+        check.status = static_cast<MessageStatus>(stmt.Int(2));
+        check.accepted_time = stmt.Time(3);
+        check.checks = static_cast<int>(stmt.Int(4));
+        check.due_time = stmt.Time(5);
+        due.push_back(std::move(check));
+      }
+    };
+    // One snapshot: a check recorded between the two reads cannot make a
+    // message show in neither or both.
+    SMSGW_RETURN_IF_ERROR(conn.Exec("BEGIN"));
+    SMSGW_RETURN_IF_ERROR(
+        read(never_checked, now - first_check_after, /*never=*/true));
+    SMSGW_RETURN_IF_ERROR(read(scheduled, now, /*never=*/false));
+    return conn.Exec("COMMIT");
+  }));
+  std::stable_sort(due.begin(), due.end(),
+                   [](const StatusCheck& a, const StatusCheck& b) {
+                     return a.due_time < b.due_time;
+                   });
+  if (due.size() > static_cast<size_t>(limit)) due.resize(limit);
+  return due;
+}
+
+absl::Status SqliteMessageStore::RecordStatusCheck(
+    absl::string_view id, std::optional<absl::Time> next_check_time) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status_checks = status_checks + 1,"
+                     " next_status_check_time = ? WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(stmt.Bind(1, next_check_time).Bind(2, id).Run());
+    if (conn.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace smsgw::storage::sqlite

@@ -121,6 +121,15 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
                                   absl::string_view our_number) override;
 
+  // --- Status checks ---
+  // Two reads in one snapshot, each ordered by the messages_status_check
+  // index (never-checked by send_time, scheduled by next check), merged.
+  absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
+      absl::Time now, absl::Duration first_check_after, int limit) override;
+  absl::Status RecordStatusCheck(
+      absl::string_view id,
+      std::optional<absl::Time> next_check_time) override;
+
   // --- Stats ---
 
   // One SELECT … GROUP BY (day, status, direction, price_unit): a single

@@ -296,6 +296,20 @@ void FakeTwilioServer::AddMessage(std::string message_json) {
   messages_.push_back(std::move(message_json));
 }
 
+bool FakeTwilioServer::SetMessageStatus(absl::string_view sid,
+                                        absl::string_view status) {
+  absl::MutexLock lock(&mu_);
+  for (std::string& text : messages_) {
+    Json m = Json::parse(text, nullptr, false);
+    if (!m.is_object() || m.value("sid", "") != sid) continue;
+    m["status"] = std::string(status);
+    m["date_updated"] = Rfc2822Now();
+    text = m.dump();
+    return true;
+  }
+  return false;
+}
+
 std::vector<RecordedRequest> FakeTwilioServer::requests() const {
   absl::MutexLock lock(&mu_);
   return requests_;

@@ -13,6 +13,10 @@
 //        with next_page_uri
 //   anything else                                      -> 404 20404
 //
+// It never sends status callbacks: a test that needs a message to move on
+// at "Twilio" without smsgw hearing of it (a lost callback) calls
+// SetMessageStatus().
+//
 //   FakeTwilioServer twilio;
 //   twilio.Enqueue(ScriptedResponse::TwilioError(400, 21211, "Invalid 'To'"));
 //   client options.api_base = twilio.base_url();
@@ -114,6 +118,11 @@ class FakeTwilioServer {
   // Stores a Message resource (a JSON object text) for the GET endpoints, as
   // if created before the test; it lists as the newest so far.
   void AddMessage(std::string message_json);
+
+  // Sets the "status" (Twilio's word, e.g. "delivered") of the stored
+  // message `sid`, as Twilio's GET then reports it. False when no message
+  // with that SID is stored.
+  bool SetMessageStatus(absl::string_view sid, absl::string_view status);
 
   std::vector<RecordedRequest> requests() const;
   size_t request_count() const;

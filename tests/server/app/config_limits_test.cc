@@ -2,6 +2,7 @@
 // throttling, gRPC transport limits and the webhook HTTP pool.
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -45,6 +46,12 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Milliseconds(500); }},
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Hours(11); }},
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = -absl::Seconds(5); }},
+      {"SMSGW_STATUS_RECONCILE_AFTER",
+       [](ServerConfig& c) { c.status_reconcile_after = -absl::Seconds(1); }},
+      {"SMSGW_STATUS_RECONCILE_AFTER",
+       [](ServerConfig& c) { c.status_reconcile_after = absl::Hours(72); }},
+      {"SMSGW_STATUS_RECONCILE_AFTER",
+       [](ServerConfig& c) { c.status_reconcile_after = absl::InfiniteDuration(); }},
   };
   for (const BadSetting& bad : cases) {
     ServerConfig config;
@@ -52,6 +59,26 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
     EXPECT_THAT(ValidateConfig(config),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(bad.name)))
         << bad.name;
+  }
+}
+
+TEST(ConfigLimitsTest, StatusReconcileDelayMayBeZeroOrUnder72Hours) {
+  ServerConfig config;
+  EXPECT_EQ(config.status_reconcile_after, absl::Minutes(10));
+  for (absl::Duration ok : {absl::ZeroDuration(), absl::Seconds(1),
+                            absl::Hours(72) - absl::Seconds(1)}) {
+    config.status_reconcile_after = ok;
+    EXPECT_THAT(ValidateConfig(config), IsOk()) << ok;
+  }
+}
+
+TEST(ConfigLimitsTest, StatusFetchesInFlightAreASixteenthOfTwilioRequests) {
+  const std::vector<std::pair<int, int>> cases = {
+      {1, 1}, {16, 1}, {32, 2}, {64, 4}, {1000, 4}};
+  for (const auto& [twilio, fetches] : cases) {
+    ServerConfig config;
+    config.twilio_max_in_flight = twilio;
+    EXPECT_EQ(config.status_fetches_in_flight(), fetches) << twilio;
   }
 }
 

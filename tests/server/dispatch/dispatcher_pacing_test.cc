@@ -10,14 +10,20 @@
 #include "gtest/gtest.h"
 #include "server/dispatch/dispatcher.h"
 #include "server/dispatch/rate_limiter.h"
+#include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
-#include "tests/testing/sqlite_stores.h"
+#include "tests/testing/fake_sms_provider.h"
+#include "tests/testing/outbound_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace smsgw::dispatch {
 namespace {
 
 using ::smsgw::testing::FakeClock;
+using ::smsgw::testing::FakeSmsProvider;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -27,94 +33,9 @@ using storage::MessageStatus;
 
 constexpr char kOurNumber[] = "+15005550006";
 
-// Accepts every message at once and remembers (body, fake time) per call,
-// or, while FailWith() is in force, answers every create with that HTTP
-// status (a retryable failure) and every list with Unavailable.
-class RecordingProvider final : public twilio::SmsProvider {
- public:
-  explicit RecordingProvider(Clock* clock) : clock_(clock) {}
-
-  void SendAsync(twilio::OutboundSms sms, SendCallback done) override {
-    twilio::SendResult result;
-    {
-      absl::MutexLock lock(&mu_);
-      ++calls_;
-      validity_.push_back(sms.validity_period_s);
-      if (fail_status_ != 0) {
-        result.error.http_status = fail_status_;
-        result.error.code = fail_status_ == 429 ? 20429 : 0;
-        result.error.message = absl::StrCat("outage answer ", fail_status_);
-        result.error.retryable = true;
-      } else {
-        result.accepted = true;
-        bodies_.push_back(sms.body);
-        times_.push_back(clock_->Now());
-        result.message.sid = absl::StrCat("SM", 1000 + bodies_.size());
-      }
-    }
-    if (result.accepted) {
-      result.message.status = "queued";
-      result.message.num_segments = 1;
-    }
-    done(std::move(result));
-  }
-  absl::StatusOr<twilio::ProviderMessage> Fetch(absl::string_view) override {
-    return absl::UnimplementedError("not in this test");
-  }
-  absl::StatusOr<std::vector<twilio::ProviderMessage>> List(
-      const twilio::ListFilter&, int) override {
-    absl::MutexLock lock(&mu_);
-    ++calls_;
-    if (fail_status_ != 0) return absl::UnavailableError("outage");
-    return std::vector<twilio::ProviderMessage>{};  // it has none of ours
-  }
-
-  // 0: accept again.
-  void FailWith(int http_status) {
-    absl::MutexLock lock(&mu_);
-    fail_status_ = http_status;
-  }
-  // Provider calls of any kind (creates and lists), failed ones included.
-  int calls() {
-    absl::MutexLock lock(&mu_);
-    return calls_;
-  }
-  std::vector<int> validity() {
-    absl::MutexLock lock(&mu_);
-    return validity_;
-  }
-
-  // Waits (real time, up to 5 s) until at least `n` calls were made.
-  bool AwaitCalls(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return bodies_.size() >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
-  }
-  std::vector<std::string> bodies() {
-    absl::MutexLock lock(&mu_);
-    return bodies_;
-  }
-  std::vector<absl::Time> times() {
-    absl::MutexLock lock(&mu_);
-    return times_;
-  }
-
- private:
-  Clock* clock_;
-  absl::Mutex mu_;
-  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Time> times_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> validity_ ABSL_GUARDED_BY(mu_);
-  int fail_status_ ABSL_GUARDED_BY(mu_) = 0;
-  int calls_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 class DispatcherPacingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    owner_ = stores_.AddUser("ann").id;
     limiter_ = std::make_unique<RateLimiter>(&clock_, RateLimiter::Options{});
   }
 
@@ -140,33 +61,19 @@ class DispatcherPacingTest : public ::testing::Test {
                 storage::MessagePriority priority =
                     storage::MessagePriority::kNormal,
                 std::optional<absl::Time> expire_time = std::nullopt) {
-    Message m;
-    m.id = absl::StrCat("00000000-0000-4000-8000-", 100000000000 + ++count_);
-    m.owner_id = owner_;
-    m.conversation_id = "+14155550100";
-    m.direction = storage::Direction::kOutbound;
-    m.from = m.our_number = kOurNumber;
-    m.to = m.peer_number = "+14155550100";
-    m.body = body;
+    Message m = outbound_.NewMessage(body);
     m.num_segments = segments;
-    m.encoding = storage::Encoding::kGsm7;
-    m.status = MessageStatus::kPending;
+    m.priority = priority;
+    m.expire_time = expire_time;
     if (send_at.has_value()) {
       m.status = MessageStatus::kScheduled;
       m.scheduled_time = m.next_attempt_time = send_at;
     }
-    m.create_time = m.update_time = clock_.Now();
-    m.priority = priority;
-    m.expire_time = expire_time;
-    absl::StatusOr<storage::CreateResult> created =
-        store_->CreateOutbound(m, std::nullopt);
-    EXPECT_THAT(created, IsOk());
-    return created.ok() ? created->message : m;
+    return outbound_.Create(m);
   }
 
   MessageStatus StatusOf(const std::string& id) {
-    absl::StatusOr<Message> m = store_->Get(id);
-    return m.ok() ? m->status : MessageStatus::kUnspecified;
+    return outbound_.StatusOf(id);
   }
 
   // Lets the timer run for a while of real time.
@@ -190,15 +97,14 @@ class DispatcherPacingTest : public ::testing::Test {
     return false;
   }
 
+  smsgw::testing::TempDir dir_;
   FakeClock clock_;
-  smsgw::testing::SqliteStores stores_{&clock_};
-  storage::sqlite::SqliteMessageStore* store_ = stores_.messages.get();
+  smsgw::testing::OutboundStore outbound_{dir_.File("smsgw.db"), &clock_};
+  storage::sqlite::SqliteMessageStore* store_ = outbound_.store();
   std::unique_ptr<RateLimiter> limiter_;
-  RecordingProvider provider_{&clock_};
+  FakeSmsProvider provider_{&clock_};
   std::unique_ptr<Dispatcher> dispatcher_;
   Dispatcher::Options options_;  // what StartDispatcher() starts from
-  int64_t owner_ = 0;
-  int count_ = 0;
 };
 
 TEST_F(DispatcherPacingTest, LongCodeMessagesGoOutOneASecondInOrder) {

@@ -11,8 +11,9 @@
 #include "server/domain/messaging_service.h"
 #include "server/domain/phone_number.h"
 #include "tests/testing/fake_clock.h"
-#include "tests/testing/sqlite_stores.h"
+#include "tests/testing/outbound_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace smsgw::domain {
 namespace {
@@ -47,14 +48,17 @@ class RecordingQueue final : public OutboundQueue {
 
 class MessagingServicePolicyTest : public ::testing::Test {
  protected:
-  void SetUp() override { caller_ = stores_.AddUser("ann"); }
+  void SetUp() override {
+    caller_.id = outbound_.owner();
+    caller_.username = "ann";
+  }
 
   void StartService(absl::Duration default_validity = absl::ZeroDuration()) {
     MessagingService::Options options;
     options.phone_numbers = {"+15005550006"};
     options.default_validity = default_validity;
     service_ = std::make_unique<MessagingService>(
-        stores_.messages.get(), stores_.users.get(), &queue_, &phones_, &clock_,
+        outbound_.store(), outbound_.users(), &queue_, &phones_, &clock_,
         options);
   }
 
@@ -72,12 +76,13 @@ class MessagingServicePolicyTest : public ::testing::Test {
     storage::MessageQuery query;
     query.owner_id = caller_.id;
     query.limit = 100;
-    absl::StatusOr<std::vector<storage::Message>> all = stores_.messages->List(query);
+    absl::StatusOr<std::vector<storage::Message>> all = outbound_.store()->List(query);
     return all.ok() ? static_cast<int64_t>(all->size()) : -1;
   }
 
+  smsgw::testing::TempDir dir_;
   smsgw::testing::FakeClock clock_;
-  smsgw::testing::SqliteStores stores_{&clock_};
+  smsgw::testing::OutboundStore outbound_{dir_.File("smsgw.db"), &clock_};
   RecordingQueue queue_;
   PhoneNumberParser phones_{"US"};
   std::unique_ptr<MessagingService> service_;
@@ -122,7 +127,7 @@ TEST_F(MessagingServicePolicyTest, ValidityCountsFromAcceptanceOrSendAt) {
   ASSERT_THAT(later, IsOk());
   EXPECT_EQ(later->message.expire_time, at + absl::Minutes(30));
   // Both as stored, too.
-  absl::StatusOr<storage::Message> stored = stores_.messages->Get(later->message.id);
+  absl::StatusOr<storage::Message> stored = outbound_.store()->Get(later->message.id);
   ASSERT_THAT(stored, IsOk());
   EXPECT_EQ(stored->expire_time, at + absl::Minutes(30));
   EXPECT_EQ(stored->priority, MessagePriority::kHigh);

@@ -215,6 +215,15 @@ class MessageStoreContractTest : public ::testing::Test {
     return u;
   }
 
+  // Creates an outbound message `id` of ann's and applies `status`
+  // (carrying `sid`) at Update()'s time `seconds`.
+  void CreateWithStatus(const std::string& id, MessageStatus status,
+                        int seconds, const std::string& sid = "") {
+    this->Create(this->MakeMessage(id, ann_, kBobPhone, "x", 0));
+    EXPECT_THAT(this->store()->ApplyStatus(id, Update(status, seconds, sid)),
+                IsOk());
+  }
+
   std::vector<std::string> Ids(const std::vector<Message>& messages) {
     std::vector<std::string> ids;
     for (const Message& m : messages) ids.push_back(m.id);
@@ -1151,6 +1160,116 @@ TYPED_TEST(MessageStoreContractTest, IsOptedOutMatchesPeerAndOurNumber) {
   EXPECT_EQ(*this->store()->IsOptedOut(kBobPhone, "+15005550007"), false);
   EXPECT_EQ(*this->store()->IsOptedOut(kCarlPhone, kOurNumber), false);
   EXPECT_EQ(*this->store()->IsOptedOut("' OR 1=1 --", kOurNumber), false);
+}
+
+// --- Status checks (lost status callbacks)
+// ---------------------------------------------------
+
+TYPED_TEST(MessageStoreContractTest,
+           DueStatusChecksAreAcceptedNonFinalOutboundMessagesPastTheDelay) {
+  this->Create(this->MakeMessage("p1", this->ann_, kBobPhone, "x", 0));
+  // Accepted 1, 2 and 3 s past kT0 + 1 h (Update()'s event times).
+  this->CreateWithStatus("q1", MessageStatus::kQueued, 1, "SMq1");
+  this->CreateWithStatus("s1", MessageStatus::kSent, 2, "SMs1");
+  this->CreateWithStatus("x1", MessageStatus::kSending, 3, "SMx1");
+  this->CreateWithStatus("d1", MessageStatus::kDelivered, 1, "SMd1");
+  // Refused at once: no SID, final.
+  this->CreateWithStatus("f1", MessageStatus::kFailed, 1);
+  const absl::Time accepted = kT0 + absl::Hours(1);
+  const absl::Duration delay = absl::Minutes(10);
+
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      auto due, this->store()->ListDueStatusChecks(
+                    accepted + delay + absl::Seconds(1) - absl::Microseconds(1),
+                    delay, 10));
+  EXPECT_THAT(due, IsEmpty());
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      due, this->store()->ListDueStatusChecks(
+               accepted + delay + absl::Seconds(2), delay, 10));
+  ASSERT_THAT(due, SizeIs(2));
+  EXPECT_EQ(due[0].message_id, "q1");
+  EXPECT_EQ(due[0].provider_sid, "SMq1");
+  EXPECT_EQ(due[0].status, MessageStatus::kQueued);
+  EXPECT_EQ(due[0].accepted_time, accepted + absl::Seconds(1));
+  EXPECT_EQ(due[0].due_time, accepted + absl::Seconds(1) + delay);
+  EXPECT_EQ(due[0].checks, 0);
+  EXPECT_EQ(due[1].message_id, "s1");
+  EXPECT_EQ(due[1].status, MessageStatus::kSent);
+
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      due, this->store()->ListDueStatusChecks(kT0 + absl::Hours(100), delay, 2));
+  ASSERT_THAT(due, SizeIs(2));
+  EXPECT_EQ(due[0].message_id, "q1");
+  EXPECT_EQ(due[1].message_id, "s1");
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      due, this->store()->ListDueStatusChecks(kT0 + absl::Hours(100), delay, 10));
+  ASSERT_THAT(due, SizeIs(3));
+  EXPECT_EQ(due[2].message_id, "x1");
+  EXPECT_EQ(due[2].status, MessageStatus::kSending);
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           RecordedStatusCheckSetsTheNextOneOrStopsThem) {
+  this->CreateWithStatus("q1", MessageStatus::kQueued, 1, "SMq1");
+  this->CreateWithStatus("q2", MessageStatus::kQueued, 2, "SMq2");
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message before, this->store()->Get("q1"));
+  SMSGW_ASSERT_OK_AND_ASSIGN(auto reports_before,
+                             this->store()->ListReports("q1"));
+  const absl::Duration delay = absl::Minutes(10);
+  const absl::Time next = kT0 + absl::Hours(3);
+  ASSERT_THAT(this->store()->RecordStatusCheck("q1", next), IsOk());
+
+  // q1 waits for its next check even though the first delay has passed;
+  // q2, never checked, is due.
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      auto due, this->store()->ListDueStatusChecks(
+                    next - absl::Microseconds(1), delay, 10));
+  ASSERT_THAT(due, SizeIs(1));
+  EXPECT_EQ(due[0].message_id, "q2");
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      due, this->store()->ListDueStatusChecks(next, delay, 10));
+  ASSERT_THAT(due, SizeIs(2));
+  EXPECT_EQ(due[0].message_id, "q2");  // due at 1 h 10 min: earliest first
+  EXPECT_EQ(due[1].message_id, "q1");
+  EXPECT_EQ(due[1].due_time, next);
+  EXPECT_EQ(due[1].checks, 1);
+
+  // Recording changes nothing else about the message.
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message after, this->store()->Get("q1"));
+  ExpectSameMessage(after, before);
+  SMSGW_ASSERT_OK_AND_ASSIGN(auto reports_after,
+                             this->store()->ListReports("q1"));
+  EXPECT_EQ(reports_after.size(), reports_before.size());
+
+  ASSERT_THAT(this->store()->RecordStatusCheck("q1", std::nullopt), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      due, this->store()->ListDueStatusChecks(kT0 + absl::Hours(1000), delay,
+                                              10));
+  ASSERT_THAT(due, SizeIs(1));
+  EXPECT_EQ(due[0].message_id, "q2");
+
+  EXPECT_THAT(this->store()->RecordStatusCheck("nope", next),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TYPED_TEST(MessageStoreContractTest, FinalMessageLeavesTheStatusCheckList) {
+  this->CreateWithStatus("q1", MessageStatus::kQueued, 1, "SMq1");
+  ASSERT_THAT(this->store()->RecordStatusCheck("q1", kT0 + absl::Hours(2)),
+              IsOk());
+  ASSERT_THAT(this->store()->ApplyStatus(
+                  "q1", this->Update(MessageStatus::kDelivered, 5)),
+              IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      auto due, this->store()->ListDueStatusChecks(kT0 + absl::Hours(1000),
+                                                   absl::Minutes(10), 10));
+  EXPECT_THAT(due, IsEmpty());
+}
+
+TYPED_TEST(MessageStoreContractTest, DueStatusChecksRejectBadArguments) {
+  EXPECT_THAT(this->store()->ListDueStatusChecks(kT0, absl::Minutes(10), 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(this->store()->ListDueStatusChecks(kT0, -absl::Seconds(1), 10),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // --- Concurrency
