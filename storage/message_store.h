@@ -166,6 +166,17 @@ struct ConversationRef {
   std::string owner_username;
 };
 
+// Which of our numbers are in conversation with one peer, seen from one
+// owner (the sender pool's facts, server/domain/sender_pool.h).
+struct PeerNumbers {
+  // our_number of the owner's most recently updated conversation with the
+  // peer; empty when the owner has none.
+  std::string owner_last;
+  // The distinct our_numbers of other owners' conversations with the peer,
+  // ascending.
+  std::vector<std::string> other_owners;
+};
+
 // The result of CreateOutbound().
 struct CreateResult {
   Message message;
@@ -258,6 +269,23 @@ class MessageStore {
   // id is already used by the owner with another peer.
   virtual absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+
+  // CreateOutbound() for a message whose sender the pool chose because no
+  // other owner was in conversation with `message.peer_number` on
+  // `message.our_number`: in the same transaction, after the idempotency
+  // check (a replay returns the original whatever its number), returns
+  // Aborted and writes nothing when another owner has such a conversation
+  // by now (two sends raced for the number; the caller chooses again).
+  // Otherwise, and with the same errors, exactly CreateOutbound().
+  virtual absl::StatusOr<CreateResult> CreateOutboundOnFreeNumber(
+      const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+
+  // The facts the sender pool decides on for `owner_id` writing to `peer`
+  // (E.164), from one snapshot. Conversations without an owner (unrouted
+  // inbound) do not count. InvalidArgument when `owner_id` < 1 or `peer` is
+  // empty; an unknown owner or peer just has no conversations.
+  virtual absl::StatusOr<PeerNumbers> FindPeerNumbers(
+      int64_t owner_id, absl::string_view peer) = 0;
 
   // CreateOutbound() for many messages without idempotency keys (a group
   // fan-out) in ONE transaction: all are stored or none. Returns them as

@@ -166,6 +166,8 @@ class Dispatcher final : public domain::OutboundQueue {
   int64_t QueuedAt(storage::MessagePriority priority) const;
   // See OutboundQueue: counts the sender's PENDING segments in the store.
   absl::Status CheckBacklog(const storage::Message& message) override;
+  // See OutboundQueue: the sender's PENDING segments over its rate.
+  absl::StatusOr<absl::Duration> Backlog(absl::string_view sender) override;
 
  private:
   // Reconciles first when the message carries an in-flight marker.

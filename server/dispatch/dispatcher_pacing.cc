@@ -165,4 +165,16 @@ absl::Status Dispatcher::CheckBacklog(const storage::Message& message) {
       absl::ToDoubleHours(options_.max_backlog)));
 }
 
+absl::StatusOr<absl::Duration> Dispatcher::Backlog(absl::string_view sender) {
+  if (options_.rate_limiter == nullptr) return absl::ZeroDuration();
+  absl::StatusOr<int64_t> queued = messages_->PendingSegments(sender);
+  if (!queued.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot count the backlog of ", sender, ": ",
+        queued.status().message(), "; retry"));
+  }
+  return absl::Seconds(static_cast<double>(*queued) /
+                       options_.rate_limiter->RateFor(sender));
+}
+
 }  // namespace smsgw::dispatch

@@ -97,7 +97,9 @@ std::string RequestHash(const Message& m, const SendRequest& request) {
     absl::StrAppend(&canonical, field.size(), ":", field, ";");
   };
   add(m.to);
-  add(m.from);
+  // The request's sender, not the pool's pick: a retry may be picked another
+  // number (the first one got taken meanwhile) and is still the same request.
+  add(request.from.empty() ? "" : m.from);
   add(m.messaging_service_sid);
   add(m.body);
   add(m.conversation_id);
@@ -220,8 +222,12 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   if (request.from.empty()) {
     if (!options_.messaging_service_sid.empty()) {
       m.messaging_service_sid = options_.messaging_service_sid;
-    } else if (!options_.phone_numbers.empty()) {
+    } else if (options_.phone_numbers.size() == 1) {
       m.from = options_.phone_numbers.front();
+    } else if (!options_.phone_numbers.empty()) {
+      SMSGW_ASSIGN_OR_RETURN(SenderPick pick, ChooseSender(caller, m.to));
+      m.from = pick.number;
+      result->sender_pick = std::move(pick);
     } else {
       return absl::FailedPreconditionError(
           "no sender configured: set TWILIO_PHONE_NUMBERS or "
@@ -369,6 +375,23 @@ void MessagingService::HandOver(const Message& stored) {
 absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     const storage::User& caller, const SendRequest& request,
     absl::Time deadline) {
+  absl::StatusOr<PreparedSend> prepared =
+      PrepareSendOnce(caller, request, deadline);
+  // Aborted: a concurrent send took the pool's pick first. Each loss means
+  // one more number taken, so after as many tries as numbers the pool is
+  // full and picks a shared number, which cannot be refused.
+  for (size_t tries = 0; absl::IsAborted(prepared.status()) &&
+                         tries < options_.phone_numbers.size();
+       ++tries) {
+    prepared = PrepareSendOnce(caller, request, deadline);
+  }
+  return prepared;
+}
+
+absl::StatusOr<MessagingService::PreparedSend>
+MessagingService::PrepareSendOnce(const storage::User& caller,
+                                  const SendRequest& request,
+                                  absl::Time deadline) {
   PreparedSend prepared;
   SendResult& result = prepared.result;
   SMSGW_ASSIGN_OR_RETURN(Message message,
@@ -388,8 +411,11 @@ absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
     key = storage::IdempotencyKey{request.idempotency_key,
                                   RequestHash(message, request)};
   }
+  // A pool pick needs its number still free when the row is written.
   absl::StatusOr<storage::CreateResult> created =
-      messages_->CreateOutbound(message, key);
+      result.sender_pick.has_value() && !result.sender_pick->shared
+          ? messages_->CreateOutboundOnFreeNumber(message, key)
+          : messages_->CreateOutbound(message, key);
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "idempotency_key \"", request.idempotency_key,
@@ -397,6 +423,7 @@ absl::StatusOr<MessagingService::PreparedSend> MessagingService::PrepareSend(
   }
   SMSGW_RETURN_IF_ERROR(created.status());
   result.replayed = created->replayed;
+  if (result.replayed) result.sender_pick.reset();  // nothing was chosen now
   if (created->message.status == MessageStatus::kScheduled ||
       created->message.scheduled_time.has_value()) {
     // Scheduled: the dispatcher's timer releases it when due; no waiting.
@@ -571,6 +598,32 @@ absl::StatusOr<std::vector<storage::DeliveryReport>> MessagingService::Reports(
     const storage::User& caller, absl::string_view id) {
   SMSGW_RETURN_IF_ERROR(Get(caller, id).status());
   return messages_->ListReports(id);
+}
+
+absl::StatusOr<SenderPick> MessagingService::ChooseSender(
+    const storage::User& caller, absl::string_view to) {
+  SMSGW_ASSIGN_OR_RETURN(storage::PeerNumbers peer,
+                         messages_->FindPeerNumbers(caller.id, to));
+  SMSGW_ASSIGN_OR_RETURN(std::string to_area, phones_->AreaOf(to));
+  std::vector<SenderCandidate> candidates;
+  for (const std::string& number : options_.phone_numbers) {
+    if (number == to) continue;  // texting one of our own numbers
+    SenderCandidate c;
+    c.number = number;
+    absl::StatusOr<std::string> area = phones_->AreaOf(number);
+    c.same_area = area.ok() && *area == to_area;
+    SMSGW_ASSIGN_OR_RETURN(c.backlog, queue_->Backlog(number));
+    c.taken_by_other_user =
+        std::binary_search(peer.other_owners.begin(), peer.other_owners.end(),
+                           number);
+    candidates.push_back(std::move(c));
+  }
+  SMSGW_ASSIGN_OR_RETURN(SenderPick pick, PickSender(candidates, peer.owner_last));
+  SMSGW_LOG(kInfo) << "sender pool picked " << pick.number << " ("
+                   << SenderChoiceName(pick.choice)
+                   << (pick.shared ? ", shared: no free number" : "")
+                   << ") owner=" << caller.id;
+  return pick;
 }
 
 absl::StatusOr<int64_t> MessagingService::ResolveOwner(

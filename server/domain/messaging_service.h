@@ -19,6 +19,7 @@
 #include "server/domain/message_stats.h"
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
+#include "server/domain/sender_pool.h"
 #include "storage/message_store.h"
 #include "storage/user_store.h"
 
@@ -82,6 +83,10 @@ struct SendResult {
   storage::Message message;
   std::vector<std::string> non_gsm_characters;  // what forces UCS-2
   bool replayed = false;  // an earlier identical request's message
+  // How the sender pool chose `message.from` (a send without `from`, with
+  // two or more TWILIO_PHONE_NUMBERS and no Messaging Service); nullopt
+  // otherwise, and for a replay.
+  std::optional<SenderPick> sender_pick;
 };
 
 // Filters of ListMessages (all optional).
@@ -114,8 +119,9 @@ struct ConversationPage {
 class MessagingService {
  public:
   struct Options {
-    // TWILIO_PHONE_NUMBERS (E.164): allowed `from` numbers; the first is the
-    // default sender when no Messaging Service is configured.
+    // TWILIO_PHONE_NUMBERS (E.164): allowed `from` numbers. Without a
+    // Messaging Service, a send without `from` goes out on the only number,
+    // or with several on the sender pool's pick (sender_pool.h).
     std::vector<std::string> phone_numbers;
     // SMSGW_SENDER_IDS: allowed alphanumeric sender IDs.
     std::vector<std::string> sender_ids;
@@ -148,6 +154,8 @@ class MessagingService {
   // Twilio's code, or still PENDING). InvalidArgument names the bad field;
   // FailedPrecondition for an opted-out recipient (Twilio 21610);
   // AlreadyExists for a reused idempotency key with another request;
+  // Aborted when concurrent sends to the same recipient kept taking the
+  // sender pool's picks (retry);
   // ResourceExhausted when the sender's backlog is full (the queue's
   // CheckBacklog()). With `send_at` the message is stored SCHEDULED and
   // returned at once; the dispatcher releases it when due. InvalidArgument
@@ -247,6 +255,11 @@ class MessagingService {
   absl::StatusOr<PreparedSend> PrepareSend(const storage::User& caller,
                                            const SendRequest& request,
                                            absl::Time deadline);
+  // One try of PrepareSend(): Aborted when the sender pool's pick was taken
+  // by a concurrent send before the message was stored (nothing stored).
+  absl::StatusOr<PreparedSend> PrepareSendOnce(const storage::User& caller,
+                                               const SendRequest& request,
+                                               absl::Time deadline);
   // For an unscheduled `message` about to be stored: when the dispatcher can
   // send it at once, books that and sets its in-flight marker, so the row and
   // the marker commit together (OutboundQueue::ReserveImmediate).
@@ -256,6 +269,9 @@ class MessagingService {
   absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,
                                                  const SendRequest& request,
                                                  SendResult* result);
+  // The sender pool's pick for `caller` writing to `to` (E.164).
+  absl::StatusOr<SenderPick> ChooseSender(const storage::User& caller,
+                                          absl::string_view to);
   absl::StatusOr<int64_t> ResolveOwner(const storage::User& caller,
                                        absl::string_view username);
 

@@ -6,9 +6,10 @@
 #ifndef SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
 #define SMSGW_SERVER_DOMAIN_OUTBOUND_QUEUE_H_
 
-#include "absl/status/status.h"
 #include <functional>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/message_store.h"
@@ -74,6 +75,13 @@ class OutboundQueue {
   // default (no bound).
   virtual absl::Status CheckBacklog(const storage::Message& message) {
     return absl::OkStatus();
+  }
+
+  // How long `sender` needs, at its rate, for the segments already waiting
+  // on it (the sender pool's "least backlog" rule). Zero by default (no
+  // pacing). Unavailable when the backlog cannot be counted.
+  virtual absl::StatusOr<absl::Duration> Backlog(absl::string_view sender) {
+    return absl::ZeroDuration();
   }
 };
 

@@ -205,6 +205,34 @@ absl::StatusOr<std::string> PhoneNumberParser::ToE164(
   return e164;
 }
 
+absl::StatusOr<std::string> PhoneNumberParser::AreaOf(
+    absl::string_view e164) const {
+  if (!IsE164(e164)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", e164.substr(0, 20), "\" is not an E.164 number"));
+  }
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  if (util.Parse(std::string(e164), std::string(kUnknownRegion), &number) !=
+      PhoneNumberUtil::NO_PARSING_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(e164, " cannot be parsed as a phone number"));
+  }
+  std::string national;
+  util.GetNationalSignificantNumber(number, &national);
+  // libphonenumber derives the destination code from formatting rules that
+  // skip numbers it deems invalid (Twilio's +1500 test numbers, fictional
+  // 555 numbers), while every NANP area code is simply the first 3 digits.
+  const size_t length =
+      number.country_code() == kNanpCountryCode
+          ? 3
+          : static_cast<size_t>(util.GetLengthOfNationalDestinationCode(number));
+  if (length == 0 || length > national.size()) {
+    return absl::StrCat(number.country_code());
+  }
+  return absl::StrCat(number.country_code(), "-", national.substr(0, length));
+}
+
 bool IsE164(absl::string_view s) {
   if (s.size() < 1 + kMinE164Digits || s.size() > 1 + kMaxE164Digits) {
     return false;

@@ -58,6 +58,16 @@ class PhoneNumberParser {
   // dialable locally (no area code), or is not a possible NANP number.
   absl::StatusOr<std::string> ToE164(absl::string_view input) const;
 
+  // Where `e164` (strict E.164, as ToE164() returns) is, for the sender
+  // pool's "same area" rule: "<country calling code>-<national destination
+  // code>", e.g. "1-415" for +14155550100 and "44-20" for +442079460000.
+  // NANP (+1) numbers use their 3-digit area code; elsewhere the destination
+  // code is libphonenumber's GetLengthOfNationalDestinationCode(), and where
+  // it reports none the area is the country code alone ("65"). Two numbers
+  // are in the same area when these strings are equal. InvalidArgument when
+  // `e164` is not E.164.
+  absl::StatusOr<std::string> AreaOf(absl::string_view e164) const;
+
   const std::string& default_region() const { return default_region_; }
 
  private:

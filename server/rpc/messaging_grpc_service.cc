@@ -76,6 +76,11 @@ namespace {
                   response->add_non_gsm_characters(c);
                 }
                 response->set_idempotent_replay(result->replayed);
+                if (result->sender_pick.has_value()) {
+                  response->set_sender_choice(
+                      ToProto(result->sender_pick->choice));
+                  response->set_sender_shared(result->sender_pick->shared);
+                }
               }
               finish(result.status());
             });

@@ -105,4 +105,16 @@ void ToProto(const storage::DeliveryReport& r, v1::DeliveryReport* out) {
   out->set_http_status(r.http_status);
 }
 
+v1::SenderChoice ToProto(domain::SenderChoice choice) {
+  switch (choice) {
+    case domain::SenderChoice::kSticky:
+      return v1::SENDER_CHOICE_STICKY;
+    case domain::SenderChoice::kAreaCode:
+      return v1::SENDER_CHOICE_AREA_CODE;
+    case domain::SenderChoice::kLeastBacklog:
+      return v1::SENDER_CHOICE_LEAST_BACKLOG;
+  }
+  return v1::SENDER_CHOICE_UNSPECIFIED;
+}
+
 }  // namespace smsgw::rpc

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "smsgw/v1/common.pb.h"
 #include "google/protobuf/duration.pb.h"
+#include "server/domain/sender_pool.h"
 #include "storage/message_store.h"
 #include "storage/user_store.h"
 
@@ -41,6 +42,9 @@ void ToProto(const storage::Message& message, v1::Message* out);
 
 // One delivery report.
 void ToProto(const storage::DeliveryReport& report, v1::DeliveryReport* out);
+
+// The proto form of a sender pool reason (smsgw.v1.SenderChoice).
+v1::SenderChoice ToProto(domain::SenderChoice choice);
 
 }  // namespace smsgw::rpc
 

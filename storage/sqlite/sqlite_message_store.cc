@@ -491,7 +491,8 @@ absl::Status ValidateNewOutbound(const Message& message) {
 
 absl::Status SqliteMessageStore::CreateOutboundIn(
     Connection& conn, const Message& message,
-    const std::optional<IdempotencyKey>& key, CreateResult* result) {
+    const std::optional<IdempotencyKey>& key, CreateResult* result,
+    bool require_free_number) {
   if (key.has_value()) {
     std::optional<std::pair<std::string, std::string>> stored;
     {
@@ -533,6 +534,25 @@ absl::Status SqliteMessageStore::CreateOutboundIn(
       result->message = *std::move(original);
       result->replayed = true;
       return absl::OkStatus();
+    }
+  }
+
+  if (require_free_number) {
+    // Writes are serialised (Database::Write), so nothing can claim the
+    // number between this check and the insert below.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT owner_id FROM conversations"
+                     " WHERE peer_number = ? AND our_number = ?"
+                     " AND owner_id <> ? LIMIT 1"));
+    stmt.Bind(1, message.peer_number)
+        .Bind(2, message.our_number)
+        .Bind(3, message.owner_id);
+    SMSGW_ASSIGN_OR_RETURN(bool taken, stmt.Step());
+    if (taken) {
+      return absl::AbortedError(absl::StrCat(
+          "another user is now in conversation with this recipient on ",
+          message.our_number, "; choose the sender again"));
     }
   }
 
@@ -588,6 +608,51 @@ absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
     return CreateOutboundIn(conn, message, key, &result);
   }));
   return result;
+}
+
+absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutboundOnFreeNumber(
+    const Message& message, const std::optional<IdempotencyKey>& key) {
+  SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
+  CreateResult result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
+    return CreateOutboundIn(conn, message, key, &result,
+                            /*require_free_number=*/true);
+  }));
+  return result;
+}
+
+absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
+    int64_t owner_id, absl::string_view peer) {
+  if (owner_id < 1) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs an owner");
+  }
+  if (peer.empty()) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs a peer number");
+  }
+  PeerNumbers found;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    // One statement, hence one snapshot for both facts.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT owner_id = ?1, our_number, MAX(update_time)"
+                     " FROM conversations WHERE peer_number = ?2"
+                     " GROUP BY owner_id = ?1, our_number"
+                     " ORDER BY our_number"));
+    stmt.Bind(1, owner_id).Bind(2, peer);
+    std::optional<absl::Time> owner_latest;
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      if (stmt.Int(0) == 0) {
+        found.other_owners.push_back(stmt.Text(1));
+      } else if (!owner_latest.has_value() || stmt.Time(2) > *owner_latest) {
+        owner_latest = stmt.Time(2);
+        found.owner_last = stmt.Text(1);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return found;
 }
 
 absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(

@@ -79,6 +79,11 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message,
       const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<CreateResult> CreateOutboundOnFreeNumber(
+      const Message& message,
+      const std::optional<IdempotencyKey>& key) override;
+  absl::StatusOr<PeerNumbers> FindPeerNumbers(int64_t owner_id,
+                                              absl::string_view peer) override;
   absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
       const std::vector<Message>& messages) override;
   absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
@@ -155,10 +160,12 @@ class SqliteMessageStore final : public MessageStore {
   // write of this store must go through it (never db_->Write directly), so
   // that no change that appends feed rows can forget to wake watchers.
   absl::Status Write(const std::function<absl::Status(Connection&)>& fn);
-  // CreateOutbound()'s writes inside the caller's transaction.
+  // CreateOutbound()'s writes inside the caller's transaction; with
+  // `require_free_number`, CreateOutboundOnFreeNumber()'s check too.
   absl::Status CreateOutboundIn(Connection& conn, const Message& message,
                                 const std::optional<IdempotencyKey>& key,
-                                CreateResult* result);
+                                CreateResult* result,
+                                bool require_free_number = false);
 
   Database* db_;
   Clock* clock_;

@@ -51,7 +51,8 @@ class WebhookIntegrationTest : public ::testing::Test {
 
   // Posts a signed inbound webhook; returns the HTTP status.
   int PostInbound(const std::string& from, const std::string& body,
-                  const std::string& sid, bool sign_correctly = true) {
+                  const std::string& sid, bool sign_correctly = true,
+                  const std::string& to = kOurNumber) {
     twilio::TwilioSimulator::Options sim;
     twilio::FormParams params = {
         {"AccountSid", sim.account_sid}, {"ApiVersion", "2010-04-01"},
@@ -59,7 +60,7 @@ class WebhookIntegrationTest : public ::testing::Test {
         {"MessageSid", sid},             {"NumMedia", "0"},
         {"NumSegments", "1"},            {"SmsMessageSid", sid},
         {"SmsSid", sid},                 {"SmsStatus", "received"},
-        {"To", kOurNumber},
+        {"To", to},
     };
     const std::string path = "/twilio/sms/inbound";
     std::string signature = twilio::ComputeTwilioSignature(
@@ -174,6 +175,59 @@ TEST_F(WebhookIntegrationTest, InboundReplyJoinsTheSendersConversation) {
   EXPECT_EQ(orphans->messages(0).body(), "who is this?");
   EXPECT_THAT(ann_->ListMessages(unrouted),
               StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// Issue 17 item 4: before the sender pool, alice and bobby both texted
+// +14155550177 from +15005550006 and the reply meant for alice went to bobby.
+TEST_F(WebhookIntegrationTest, SenderPoolRoutesEachUsersReplyToThatUser) {
+  StartServer();
+  constexpr char kPerson[] = "+14155550177";
+  auto alice = SignedIn("alice");
+  auto bobby = SignedIn("bobby");
+  auto send = [&](SmsgwClient& client, const std::string& from) {
+    v1::SendMessageRequest request;
+    request.set_to(kPerson);
+    request.set_body("hi, it's me");
+    request.set_from(from);
+    auto sent = client.SendMessage(request);
+    EXPECT_THAT(sent, IsOk());
+    return sent.ok() ? *sent : v1::SendMessageResponse();
+  };
+  const v1::SendMessageResponse to_alice = send(*alice, "");
+  const v1::SendMessageResponse to_bobby = send(*bobby, "");
+  const std::string alices = to_alice.message().from();
+  const std::string bobbys = to_bobby.message().from();
+  EXPECT_EQ(alices, "+15005550006");
+  EXPECT_EQ(bobbys, "+15005550020");
+  EXPECT_EQ(to_bobby.sender_choice(), v1::SENDER_CHOICE_LEAST_BACKLOG);
+  EXPECT_FALSE(to_bobby.sender_shared());
+
+  // The same user writing again stays on its number.
+  const v1::SendMessageResponse again = send(*alice, "");
+  EXPECT_EQ(again.message().from(), alices);
+  EXPECT_EQ(again.sender_choice(), v1::SENDER_CHOICE_STICKY);
+
+  ASSERT_EQ(PostInbound(kPerson, "for alice",
+                        "SM00000000000000000000000000000071", true, alices),
+            200);
+  ASSERT_EQ(PostInbound(kPerson, "for bobby",
+                        "SM00000000000000000000000000000072", true, bobbys),
+            200);
+  v1::ListMessagesRequest inbound;
+  inbound.set_direction(v1::MESSAGE_DIRECTION_INBOUND);
+  auto alices_inbox = alice->ListMessages(inbound);
+  auto bobbys_inbox = bobby->ListMessages(inbound);
+  ASSERT_THAT(alices_inbox, IsOk());
+  ASSERT_THAT(bobbys_inbox, IsOk());
+  ASSERT_EQ(alices_inbox->messages_size(), 1);
+  EXPECT_EQ(alices_inbox->messages(0).body(), "for alice");
+  ASSERT_EQ(bobbys_inbox->messages_size(), 1);
+  EXPECT_EQ(bobbys_inbox->messages(0).body(), "for bobby");
+
+  // An explicit `from` wins, even a number alice uses with this person.
+  const v1::SendMessageResponse explicit_from = send(*bobby, alices);
+  EXPECT_EQ(explicit_from.message().from(), alices);
+  EXPECT_EQ(explicit_from.sender_choice(), v1::SENDER_CHOICE_UNSPECIFIED);
 }
 
 TEST_F(WebhookIntegrationTest, StopBlocksSendsAndStartLiftsIt) {

@@ -240,6 +240,19 @@ TEST_F(DispatcherPacingTest, BacklogPastTheBoundIsResourceExhausted) {
   EXPECT_THAT(dispatcher_->CheckBacklog(next), IsOk());
 }
 
+TEST_F(DispatcherPacingTest, BacklogIsTheQueuedSegmentsAtTheSendersRate) {
+  // Long code at 1 segment/s: 3 queued segments take 3 s.
+  StartDispatcher();
+  Store("a", std::nullopt, 2);
+  Store("b", std::nullopt, 1);
+  absl::StatusOr<absl::Duration> backlog = dispatcher_->Backlog(kOurNumber);
+  ASSERT_THAT(backlog, IsOk());
+  EXPECT_EQ(*backlog, absl::Seconds(3));
+  backlog = dispatcher_->Backlog("+15005550007");
+  ASSERT_THAT(backlog, IsOk());
+  EXPECT_EQ(*backlog, absl::ZeroDuration());
+}
+
 TEST_F(DispatcherPacingTest, NoBacklogBoundWhenZero) {
   StartDispatcher(/*max_backlog=*/absl::ZeroDuration());
   for (int i = 0; i < 5; ++i) Store("a");

@@ -211,5 +211,24 @@ TEST(MaskPhoneNumberTest, HidesInputThatIsNotE164) {
   EXPECT_EQ(MaskPhoneNumber(""), "\u2022\u2022\u2022");
 }
 
+TEST(PhoneNumberParserTest, AreaOfIsCountryCodeAndDestinationCode) {
+  const PhoneNumberParser parser("US");
+  const std::pair<const char*, const char*> cases[] = {
+      {"+14155550177", "1-415"},   // NANP: the area code
+      {"+15005550006", "1-500"},   // Twilio's test numbers too
+      {"+12125550100", "1-212"},
+      {"+442079460000", "44-20"},  // London
+      {"+447700900123", "44-7700"},
+  };
+  for (const auto& [e164, area] : cases) {
+    absl::StatusOr<std::string> got = parser.AreaOf(e164);
+    ASSERT_TRUE(got.ok()) << e164 << ": " << got.status();
+    EXPECT_EQ(*got, area) << e164;
+  }
+  EXPECT_THAT(parser.AreaOf("4155550177"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(parser.AreaOf(""), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace smsgw::domain

@@ -1298,5 +1298,115 @@ TYPED_TEST(MessageStoreContractTest, ConcurrentCreatesAndReadsAllLand) {
   EXPECT_EQ(this->factory_.CountRows("messages"), kThreads * kPerThread);
 }
 
+// --- Sender pool facts (FindPeerNumbers, CreateOutboundOnFreeNumber) ---
+
+constexpr char kPoolSecond[] = "+15005550020";
+constexpr char kPoolThird[] = "+15005550021";
+
+TYPED_TEST(MessageStoreContractTest,
+           FindPeerNumbersNamesTheOwnersLastNumberAndOtherOwnersNumbers) {
+  Message first = this->MakeMessage("pool-1", this->ann_, kCarlPhone, "a", 0);
+  Message later =
+      this->MakeMessage("pool-2", this->ann_, kCarlPhone, "b", 5, "work");
+  later.from = later.our_number = kPoolSecond;
+  Message bobs = this->MakeMessage("pool-3", this->bob_, kCarlPhone, "c", 1);
+  bobs.from = bobs.our_number = kPoolThird;
+  Message elsewhere = this->MakeMessage("pool-4", this->bob_, kBobPhone, "d");
+  for (const Message& m : {first, later, bobs, elsewhere}) this->Create(m);
+
+  absl::StatusOr<PeerNumbers> ann = this->store()->FindPeerNumbers(
+      this->ann_, kCarlPhone);
+  ASSERT_THAT(ann, IsOk());
+  EXPECT_EQ(ann->owner_last, kPoolSecond);  // the most recently updated
+  EXPECT_THAT(ann->other_owners, ElementsAre(kPoolThird));
+
+  absl::StatusOr<PeerNumbers> bob = this->store()->FindPeerNumbers(
+      this->bob_, kCarlPhone);
+  ASSERT_THAT(bob, IsOk());
+  EXPECT_EQ(bob->owner_last, kPoolThird);
+  EXPECT_THAT(bob->other_owners, ElementsAre(kOurNumber, kPoolSecond));
+
+  absl::StatusOr<PeerNumbers> nobody = this->store()->FindPeerNumbers(
+      this->ann_, "+14155550199");
+  ASSERT_THAT(nobody, IsOk());
+  EXPECT_EQ(nobody->owner_last, "");
+  EXPECT_THAT(nobody->other_owners, IsEmpty());
+}
+
+TYPED_TEST(MessageStoreContractTest, FindPeerNumbersRejectsMissingOwnerOrPeer) {
+  EXPECT_THAT(this->store()->FindPeerNumbers(0, kCarlPhone),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(this->store()->FindPeerNumbers(this->ann_, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           CreateOnFreeNumberIsAbortedWhenAnotherOwnerHoldsTheNumber) {
+  this->Create(this->MakeMessage("held", this->bob_, kCarlPhone, "bob's"));
+  const int64_t before = this->factory_.CountRows("messages");
+  EXPECT_THAT(this->store()->CreateOutboundOnFreeNumber(
+                  this->MakeMessage("lost", this->ann_, kCarlPhone, "ann's"),
+                  IdempotencyKey{"k-lost", "hash"}),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr(kOurNumber)));
+  EXPECT_EQ(this->factory_.CountRows("messages"), before);
+  EXPECT_EQ(this->factory_.CountRows("idempotency_keys"), 0);
+  EXPECT_THAT(this->store()->Get("lost"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           CreateOnFreeNumberStoresWhenOnlyTheOwnerHoldsTheNumber) {
+  this->Create(this->MakeMessage("mine-1", this->ann_, kCarlPhone, "one"));
+  Message other_number =
+      this->MakeMessage("bobs", this->bob_, kCarlPhone, "bob's", 0, "b");
+  other_number.from = other_number.our_number = kPoolSecond;
+  this->Create(other_number);
+  absl::StatusOr<CreateResult> again = this->store()->CreateOutboundOnFreeNumber(
+      this->MakeMessage("mine-2", this->ann_, kCarlPhone, "two", 1), {});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(again->message.our_number, kOurNumber);
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           CreateOnFreeNumberReplaysAKeyEvenWhenTheNumberWasTakenSince) {
+  const IdempotencyKey key{"k-replay", "hash"};
+  ASSERT_THAT(this->store()->CreateOutboundOnFreeNumber(
+                  this->MakeMessage("orig", this->ann_, kCarlPhone, "hi"), key),
+              IsOk());
+  this->Create(this->MakeMessage("bobs", this->bob_, kCarlPhone, "bob's", 1));
+  absl::StatusOr<CreateResult> replay = this->store()->CreateOutboundOnFreeNumber(
+      this->MakeMessage("retry", this->ann_, kCarlPhone, "hi", 2), key);
+  ASSERT_THAT(replay, IsOk());
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->message.id, "orig");
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           ConcurrentCreatesOnAFreeNumberLetExactlyOneOwnerHaveIt) {
+  constexpr int kOwners = 6;
+  std::vector<int64_t> owners;
+  for (int i = 0; i < kOwners; ++i) {
+    owners.push_back(this->AddUser(absl::StrCat("racer", i)));
+  }
+  std::vector<absl::StatusCode> codes(kOwners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOwners; ++i) {
+    threads.emplace_back([this, i, &owners, &codes] {
+      codes[i] = this->store()
+                     ->CreateOutboundOnFreeNumber(
+                         this->MakeMessage(absl::StrCat("race-", i), owners[i],
+                                           kCarlPhone, "hi"),
+                         {})
+                     .status()
+                     .code();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), absl::StatusCode::kOk), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), absl::StatusCode::kAborted),
+            kOwners - 1);
+}
+
 }  // namespace
 }  // namespace smsgw::storage
