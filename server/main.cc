@@ -99,6 +99,10 @@ ABSL_FLAG(std::string, retry_horizon, Env("SMSGW_RETRY_HORIZON", "4h"),
 ABSL_FLAG(std::string, default_validity, Env("SMSGW_DEFAULT_VALIDITY", "0"),
           "validity period of a send that names none, 1s to 10h; 0 = none "
           "(env SMSGW_DEFAULT_VALIDITY)");
+ABSL_FLAG(std::string, quiet_hours, Env("SMSGW_QUIET_HOURS", ""),
+          "HH:MM-HH:MM, e.g. 21:00-08:00: sends that would reach a recipient "
+          "inside this window of their local time are scheduled for its end; "
+          "empty = none (env SMSGW_QUIET_HOURS)");
 ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
           "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
 ABSL_FLAG(int, login_max_failures, -1,
@@ -279,6 +283,7 @@ int main(int argc, char** argv) {
       config.default_validity < absl::ZeroDuration()) {
     return Fail("SMSGW_DEFAULT_VALIDITY must be a duration like 1h (0 = none)");
   }
+  config.quiet_hours = absl::GetFlag(FLAGS_quiet_hours);
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
                            &config.min_schedule_ahead) ||
       config.min_schedule_ahead < absl::ZeroDuration()) {

@@ -110,6 +110,9 @@ struct ServerConfig {
   // none (SMSGW_DEFAULT_VALIDITY; zero = none, else 1s..10h).
   absl::Duration retry_horizon = absl::Hours(4);
   absl::Duration default_validity = absl::ZeroDuration();
+  // SMSGW_QUIET_HOURS as given, "HH:MM-HH:MM" in the recipient's local time
+  // (domain/quiet_hours.h); empty = none. ValidateConfig parses it.
+  std::string quiet_hours;
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);

@@ -45,6 +45,9 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Milliseconds(500); }},
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = absl::Hours(11); }},
       {"SMSGW_DEFAULT_VALIDITY", [](ServerConfig& c) { c.default_validity = -absl::Seconds(5); }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "21-08"; }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "25:00-08:00"; }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "08:00-08:00"; }},
   };
   for (const BadSetting& bad : cases) {
     ServerConfig config;
@@ -52,6 +55,15 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
     EXPECT_THAT(ValidateConfig(config),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(bad.name)))
         << bad.name;
+  }
+}
+
+TEST(ConfigLimitsTest, QuietHoursAreOffByDefaultAndAcceptHHMMWindows) {
+  ServerConfig config;
+  EXPECT_TRUE(config.quiet_hours.empty());
+  for (const char* ok : {"21:00-08:00", "00:00-06:00", "12:30-13:30"}) {
+    config.quiet_hours = ok;
+    EXPECT_THAT(ValidateConfig(config), IsOk()) << ok;
   }
 }
 
