@@ -9,6 +9,9 @@ BUILD_PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
   libphonenumber-dev nlohmann-json3-dev libsodium-dev libjwt-dev uuid-dev
+  # Quiet hours: the number -> time zone table is generated from
+  # python3-phonenumbers at build time; tzdata is the zoneinfo Abseil reads.
+  python3 python3-phonenumbers tzdata
 )
 TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
@@ -19,7 +22,7 @@ TEST_PKGS=(
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 libsqlite3-0 libcurl4 libphonenumber8 libsodium23
-  libcpp-httplib0.11 libjwt0 libuuid1 ca-certificates
+  libcpp-httplib0.11 libjwt0 libuuid1 ca-certificates tzdata
 )
 
 usage() {

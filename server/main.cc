@@ -105,6 +105,10 @@ ABSL_FLAG(std::string, status_reconcile_after,
           "callback came this long after Twilio accepted it, then again at "
           "doubling intervals until final or 72h old; 0 = never (env "
           "SMSGW_STATUS_RECONCILE_AFTER)");
+ABSL_FLAG(std::string, quiet_hours, Env("SMSGW_QUIET_HOURS", ""),
+          "HH:MM-HH:MM, e.g. 21:00-08:00: sends that would reach a recipient "
+          "inside this window of their local time are scheduled for its end; "
+          "empty = none (env SMSGW_QUIET_HOURS)");
 ABSL_FLAG(std::string, login_window, Env("SMSGW_LOGIN_WINDOW", "15m"),
           "failed logins are remembered this long (env SMSGW_LOGIN_WINDOW)");
 ABSL_FLAG(int, login_max_failures, -1,
@@ -291,6 +295,7 @@ int main(int argc, char** argv) {
     return Fail("SMSGW_STATUS_RECONCILE_AFTER must be a duration like 10m "
                 "(0 = never)");
   }
+  config.quiet_hours = absl::GetFlag(FLAGS_quiet_hours);
   if (!absl::ParseDuration(absl::GetFlag(FLAGS_min_schedule_ahead),
                            &config.min_schedule_ahead) ||
       config.min_schedule_ahead < absl::ZeroDuration()) {

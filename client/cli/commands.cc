@@ -273,6 +273,7 @@ int Send(Context& ctx) {
     }
     request.set_priority(priority);
   }
+  if (ctx.options.ignore_quiet_hours) request.set_respect_quiet_hours(false);
   auto response = (*client)->SendMessage(request);
   if (!response.ok()) return Refused(ctx, response.status());
   if (ctx.options.json) {
@@ -284,6 +285,9 @@ int Send(Context& ctx) {
     ctx.out << "valid: to " << m.to() << ", "
             << (m.encoding() == v1::MESSAGE_ENCODING_UCS2 ? "UCS-2" : "GSM-7")
             << ", " << m.num_segments() << " segment(s)";
+    if (m.has_scheduled_time()) {
+      ctx.out << "; would be scheduled for " << FormatTime(m.scheduled_time());
+    }
     if (response->non_gsm_characters_size() > 0) {
       ctx.out << "; UCS-2 because of:";
       for (const std::string& c : response->non_gsm_characters()) {
@@ -901,6 +905,7 @@ int Groups(Context& ctx) {
     request.set_name(name);
     request.set_body(ctx.options.body);
     request.set_idempotency_key(ctx.options.idempotency_key);
+    if (ctx.options.ignore_quiet_hours) request.set_respect_quiet_hours(false);
     auto r = c.SendGroupMessage(request);
     if (!r.ok()) return Refused(ctx, r.status());
     if (json) return PrintJson(ctx, *r);
@@ -988,6 +993,7 @@ Messages:
                                                     5 minutes to 35 days ahead
        [--validity D]                               not sent within D (1s..10h) -> EXPIRED
        [--priority bulk|normal|high]                its lane in the sender's queue
+       [--ignore-quiet-hours]                       send now even in the recipient's quiet hours
   cancel ID                                         cancel a scheduled message not yet sent
   messages [list] [--conversation ID] [--peer N] [--query TEXT] [--limit N]
   messages get ID [--events]                         one message, with its delivery reports

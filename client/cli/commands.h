@@ -48,6 +48,8 @@ struct CliOptions {
   std::string validity;
   // send --priority: bulk, normal or high; empty = normal.
   std::string priority;
+  // send / groups send --ignore-quiet-hours: respect_quiet_hours = false.
+  bool ignore_quiet_hours = false;
   bool events = false;
   int limit = 20;
   std::string simulator_url = "http://127.0.0.1:8081";  // --sim

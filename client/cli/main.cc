@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -47,6 +48,9 @@ ABSL_FLAG(std::string, validity, "",
 ABSL_FLAG(std::string, priority, "",
           "send: bulk, normal (default) or high: the lane in the sender's "
           "queue");
+ABSL_FLAG(bool, ignore_quiet_hours, false,
+          "send, groups send: go out now even inside the recipient's quiet "
+          "hours (SMSGW_QUIET_HOURS); for transactional messages");
 ABSL_FLAG(bool, events, false, "messages get: include delivery reports");
 ABSL_FLAG(int, limit, 20, "how many items to list");
 ABSL_FLAG(std::string, sim, Env("SMSGW_SIMULATOR_URL", "http://127.0.0.1:8081"),
@@ -72,6 +76,14 @@ ABSL_FLAG(std::string, description, "", "groups create: the group's description"
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
+  // Abseil flag names cannot hold '-', and the documented spelling of this
+  // one does.
+  static char kIgnoreQuietHours[] = "--ignore_quiet_hours";
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--ignore-quiet-hours") {
+      argv[i] = kIgnoreQuietHours;
+    }
+  }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   smsgw::cli::CliOptions options;
   options.server = absl::GetFlag(FLAGS_server);
@@ -98,6 +110,7 @@ int main(int argc, char** argv) {
   options.at = absl::GetFlag(FLAGS_at);
   options.validity = absl::GetFlag(FLAGS_validity);
   options.priority = absl::GetFlag(FLAGS_priority);
+  options.ignore_quiet_hours = absl::GetFlag(FLAGS_ignore_quiet_hours);
   options.events = absl::GetFlag(FLAGS_events);
   options.limit = absl::GetFlag(FLAGS_limit);
   options.simulator_url = absl::GetFlag(FLAGS_sim);

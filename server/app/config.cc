@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "server/domain/messaging_service.h"
 #include "server/dispatch/status_reconciler.h"
+#include "server/domain/quiet_hours.h"
 
 namespace smsgw::app {
 namespace {
@@ -74,6 +75,14 @@ absl::Status ValidateConfig(const ServerConfig& config) {
             config.default_validity, "SMSGW_DEFAULT_VALIDITY");
         !s.ok()) {
       return s;
+    }
+  }
+  if (!config.quiet_hours.empty()) {
+    absl::StatusOr<domain::QuietHours> quiet =
+        domain::ParseQuietHours(config.quiet_hours);
+    if (!quiet.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SMSGW_QUIET_HOURS: ", quiet.status().message()));
     }
   }
   if (!config.jwt_secret_key.empty() && config.jwt_secret_key.size() < 32) {

@@ -115,6 +115,9 @@ struct ServerConfig {
   // again at doubling intervals until it is final or 72 h old
   // (SMSGW_STATUS_RECONCILE_AFTER; 0 = never fetch; less than 72 h).
   absl::Duration status_reconcile_after = absl::Minutes(10);
+  // SMSGW_QUIET_HOURS as given, "HH:MM-HH:MM" in the recipient's local time
+  // (domain/quiet_hours.h); empty = none. ValidateConfig parses it.
+  std::string quiet_hours;
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);

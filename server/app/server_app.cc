@@ -550,6 +550,11 @@ absl::Status ServerAppImpl::StartMessaging() {
   messaging.blocked_keywords = config_.blocked_keywords;
   messaging.messaging_service_sid = config_.twilio_messaging_service_sid;
   messaging.min_schedule_ahead = config_.min_schedule_ahead;
+  if (!config_.quiet_hours.empty()) {
+    // ValidateConfig() has parsed it already.
+    SMSGW_ASSIGN_OR_RETURN(messaging.quiet_hours,
+                           domain::ParseQuietHours(config_.quiet_hours));
+  }
   messaging_ = std::make_unique<domain::MessagingService>(
       messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),
       Clock::Real(), messaging);

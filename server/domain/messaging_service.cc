@@ -17,6 +17,7 @@
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/domain/conversation_id.h"
+#include "server/domain/number_time_zones.h"
 #include "server/domain/segments.h"
 #include "server/domain/sender_id.h"
 
@@ -330,6 +331,7 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
     m.status = MessageStatus::kScheduled;
     m.scheduled_time = m.next_attempt_time = *request.send_at;
   }
+  ApplyQuietHours(request.policy, now, m);
   m.idempotency_key = request.idempotency_key;
   m.create_time = m.update_time = now;
   SMSGW_RETURN_IF_ERROR(ValidateSendPolicy(request.policy));
@@ -357,6 +359,20 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
   return m;
 }
 
+void MessagingService::ApplyQuietHours(const SendPolicy& policy,
+                                       absl::Time now, Message& m) const {
+  if (!options_.quiet_hours.has_value() || !policy.respect_quiet_hours) return;
+  const absl::Time due = m.scheduled_time.value_or(now);
+  const absl::Time allowed =
+      NextAllowedTime(*options_.quiet_hours, TimeZonesForNumber(m.to), due,
+                      options_.server_time_zone);
+  if (allowed == due) return;
+  // The scheduled-send path does the rest: stored SCHEDULED, cancellable,
+  // released by the dispatcher's timer when due.
+  m.status = MessageStatus::kScheduled;
+  m.scheduled_time = m.next_attempt_time = allowed;
+}
+
 void MessagingService::Reserve(Message& message) {
   if (!message.scheduled_time.has_value() && queue_->ReserveImmediate(message)) {
     message.dispatch_started_time = clock_->Now();
@@ -364,6 +380,9 @@ void MessagingService::Reserve(Message& message) {
 }
 
 void MessagingService::HandOver(const Message& stored) {
+  // A group delivery moved out of quiet hours: the dispatcher's timer
+  // releases it.
+  if (stored.status == MessageStatus::kScheduled) return;
   // A marker in a row just created means Reserve() booked it.
   if (stored.dispatch_started_time.has_value()) {
     queue_->EnqueueReserved(stored);
@@ -400,7 +419,10 @@ MessagingService::PrepareSendOnce(const storage::User& caller,
     SMSGW_RETURN_IF_ERROR(queue_->CheckBacklog(message));
   }
   if (request.validate_only) {
-    message.status = MessageStatus::kUnspecified;
+    // A scheduled answer tells the caller when it would go (quiet hours).
+    if (!message.scheduled_time.has_value()) {
+      message.status = MessageStatus::kUnspecified;
+    }
     result.message = std::move(message);
     return prepared;
   }

@@ -20,6 +20,7 @@
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
 #include "server/domain/sender_pool.h"
+#include "server/domain/quiet_hours.h"
 #include "storage/message_store.h"
 #include "storage/user_store.h"
 
@@ -43,6 +44,9 @@ struct SendPolicy {
   std::optional<absl::Duration> validity_period;
   // The lane in the sender's queue; kUnspecified = kNormal.
   storage::MessagePriority priority = storage::MessagePriority::kUnspecified;
+  // False lets a transactional message through the server's quiet hours
+  // (MessagingService::Options::quiet_hours); no effect when none are set.
+  bool respect_quiet_hours = true;
 };
 
 // Checks a request's policy: the validity period's range and a known
@@ -141,6 +145,13 @@ class MessagingService {
     // SMSGW_DEFAULT_VALIDITY: the validity period of a send that names none;
     // zero = none. Must lie in [kMinValidity, kMaxValidity] when set.
     absl::Duration default_validity = absl::ZeroDuration();
+    // SMSGW_QUIET_HOURS, in the recipient's local time (the zones of the
+    // number's prefix, all of them; unknown numbers: `server_time_zone`).
+    // A send that would go out inside them, at once or at send_at, is stored
+    // SCHEDULED for the window's end unless its policy says
+    // respect_quiet_hours = false. nullopt = none.
+    std::optional<QuietHours> quiet_hours;
+    absl::TimeZone server_time_zone = absl::LocalTimeZone();
   };
 
   MessagingService(storage::MessageStore* messages, storage::UserStore* users,
@@ -159,7 +170,11 @@ class MessagingService {
   // ResourceExhausted when the sender's backlog is full (the queue's
   // CheckBacklog()). With `send_at` the message is stored SCHEDULED and
   // returned at once; the dispatcher releases it when due. InvalidArgument
-  // when send_at is outside [now + min_schedule_ahead, now + 35 days].
+  // when send_at is outside [now + min_schedule_ahead, now + 35 days]. A send
+  // (at once or at `send_at`) into the recipient's quiet hours is stored
+  // SCHEDULED for their end, and its validity counts from then. With
+  // validate_only nothing is stored and the message comes back with status
+  // UNSPECIFIED, or SCHEDULED with the scheduled_time it would get.
   absl::StatusOr<SendResult> Send(const storage::User& caller,
                                   const SendRequest& request,
                                   absl::Time deadline);
@@ -272,6 +287,10 @@ class MessagingService {
   // The sender pool's pick for `caller` writing to `to` (E.164).
   absl::StatusOr<SenderPick> ChooseSender(const storage::User& caller,
                                           absl::string_view to);
+  // Moves `message` (its `to` and any scheduled_time set) out of the quiet
+  // hours, as Options::quiet_hours describes.
+  void ApplyQuietHours(const SendPolicy& policy, absl::Time now,
+                       storage::Message& message) const;
   absl::StatusOr<int64_t> ResolveOwner(const storage::User& caller,
                                        absl::string_view username);
 

@@ -126,8 +126,10 @@ absl::StatusOr<VerificationStarted> PhoneVerificationService::Start(
                            ". It expires in 10 minutes.");
   send.conversation_id = "verification";
   // A code is worth sending only while it is valid, and ahead of any
-  // campaign waiting on the same sender.
+  // campaign waiting on the same sender; the user who asked for it is awake,
+  // whatever the hour at their number's prefix.
   send.policy.priority = storage::MessagePriority::kHigh;
+  send.policy.respect_quiet_hours = false;
   send.policy.validity_period =
       std::clamp(options_.code_ttl, kMinValidity, kMaxValidity);
   absl::StatusOr<storage::Message> sent = messaging_->SendSystem(send);

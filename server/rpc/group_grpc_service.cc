@@ -113,6 +113,9 @@ absl::Status NoService() {
         }
         policy.priority =
             static_cast<storage::MessagePriority>(request->priority());
+        if (request->has_respect_quiet_hours()) {
+          policy.respect_quiet_hours = request->respect_quiet_hours();
+        }
         absl::StatusOr<domain::GroupSendResult> sent =
             groups_->Send(user, request->name(), request->body(),
                           request->idempotency_key(), deadline, policy);

@@ -66,6 +66,9 @@ namespace {
         // Unknown numbers pass through; the domain refuses them.
         send.policy.priority =
             static_cast<storage::MessagePriority>(request->priority());
+        if (request->has_respect_quiet_hours()) {
+          send.policy.respect_quiet_hours = request->respect_quiet_hours();
+        }
         send.validate_only = request->validate_only();
         messaging_->SendAsync(
             user, send, deadline,

@@ -52,6 +52,9 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
        [](ServerConfig& c) { c.status_reconcile_after = absl::Hours(72); }},
       {"SMSGW_STATUS_RECONCILE_AFTER",
        [](ServerConfig& c) { c.status_reconcile_after = absl::InfiniteDuration(); }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "21-08"; }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "25:00-08:00"; }},
+      {"SMSGW_QUIET_HOURS", [](ServerConfig& c) { c.quiet_hours = "08:00-08:00"; }},
   };
   for (const BadSetting& bad : cases) {
     ServerConfig config;
@@ -68,6 +71,15 @@ TEST(ConfigLimitsTest, StatusReconcileDelayMayBeZeroOrUnder72Hours) {
   for (absl::Duration ok : {absl::ZeroDuration(), absl::Seconds(1),
                             absl::Hours(72) - absl::Seconds(1)}) {
     config.status_reconcile_after = ok;
+    EXPECT_THAT(ValidateConfig(config), IsOk()) << ok;
+  }
+}
+
+TEST(ConfigLimitsTest, QuietHoursAreOffByDefaultAndAcceptHHMMWindows) {
+  ServerConfig config;
+  EXPECT_TRUE(config.quiet_hours.empty());
+  for (const char* ok : {"21:00-08:00", "00:00-06:00", "12:30-13:30"}) {
+    config.quiet_hours = ok;
     EXPECT_THAT(ValidateConfig(config), IsOk()) << ok;
   }
 }

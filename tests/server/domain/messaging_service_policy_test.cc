@@ -1,7 +1,7 @@
 // MessagingService's sending-policy rules (issue "Sending policy", items 1
-// and 2; issue 17 item 4, the sender pool) in process: the real SQLite store
-// on a temp file, a FakeClock and a queue that only records what it was
-// handed.
+// and 2; issue 17 item 3, quiet hours; item 4, the sender pool) in
+// process: the real SQLite store on a temp file, a FakeClock and a queue
+// that only records what it was handed.
 #include <map>
 #include <memory>
 #include <set>
@@ -28,6 +28,7 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 using storage::MessagePriority;
+using storage::MessageStatus;
 
 // Keeps what it is handed; answers every waiter at once (PENDING).
 class RecordingQueue final : public OutboundQueue {
@@ -77,22 +78,27 @@ class MessagingServicePolicyTest : public ::testing::Test {
 
   void StartService(absl::Duration default_validity = absl::ZeroDuration(),
                     std::vector<std::string> numbers = {"+15005550006"},
-                    std::string messaging_service_sid = "") {
+                    std::string messaging_service_sid = "",
+                    std::optional<QuietHours> quiet_hours = std::nullopt) {
     MessagingService::Options options;
     options.phone_numbers = std::move(numbers);
     options.default_validity = default_validity;
     options.messaging_service_sid = std::move(messaging_service_sid);
+    options.quiet_hours = quiet_hours;
+    options.server_time_zone = absl::UTCTimeZone();
     service_ = std::make_unique<MessagingService>(
         store_.get(), users_.get(), &queue_, &phones_, &clock_, options);
   }
 
   absl::StatusOr<SendResult> Send(SendPolicy policy,
-                                  std::optional<absl::Time> send_at = {}) {
+                                  std::optional<absl::Time> send_at = {},
+                                  bool validate_only = false) {
     SendRequest request;
-    request.to = "+14155550100";
+    request.to = kLosAngelesPhone;
     request.body = "hello";
     request.policy = policy;
     request.send_at = send_at;
+    request.validate_only = validate_only;
     return service_->Send(caller_, request, clock_.Now() + absl::Seconds(5));
   }
 
@@ -105,6 +111,20 @@ class MessagingServicePolicyTest : public ::testing::Test {
     EXPECT_THAT(stored, IsOk());
     return stored.ok() ? *stored : storage::User();
   }
+
+  // SMSGW_QUIET_HOURS=21:00-08:00, the clock at `local` Los Angeles time on
+  // 2026-01-15 (PST, UTC-8).
+  void StartAtLosAngelesTime(int hour, int minute) {
+    absl::TimeZone la;
+    ASSERT_TRUE(absl::LoadTimeZone("America/Los_Angeles", &la));
+    clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 15, hour, minute), la));
+    StartService(absl::ZeroDuration(), {"+15005550006"}, "",
+                 *ParseQuietHours("21:00-08:00"));
+  }
+
+  static constexpr char kLosAngelesPhone[] = "+14155550100";
+  // 08:00 PST on 2026-01-16.
+  const absl::Time kLosAngelesMorning = absl::FromUnixSeconds(1768579200);
 
   int64_t StoredCount() {
     storage::MessageQuery query;
@@ -355,6 +375,102 @@ TEST_F(MessagingServiceSenderPoolTest, ABadRecipientIsRefusedAndStoresNothing) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to:")));
   EXPECT_EQ(StoredCount(), 0);
   EXPECT_EQ(queue_.handed(), 0u);
+}
+
+TEST_F(MessagingServicePolicyTest, SendAt2300RecipientTimeIsStoredScheduledFor0800) {
+  StartAtLosAngelesTime(23, 0);
+  absl::StatusOr<SendResult> sent = Send(SendPolicy{});
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message.status, MessageStatus::kScheduled);
+  EXPECT_EQ(sent->message.scheduled_time, kLosAngelesMorning);
+  absl::StatusOr<storage::Message> stored = store_->Get(sent->message.id);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->status, MessageStatus::kScheduled);
+  EXPECT_EQ(stored->scheduled_time, kLosAngelesMorning);
+  EXPECT_EQ(stored->next_attempt_time, kLosAngelesMorning);
+  EXPECT_EQ(queue_.handed(), 0u);  // the scheduled-release timer sends it
+  absl::StatusOr<storage::Message> canceled =
+      service_->Cancel(caller_, sent->message.id);
+  ASSERT_THAT(canceled, IsOk());
+  EXPECT_EQ(canceled->status, MessageStatus::kCanceled);
+}
+
+TEST_F(MessagingServicePolicyTest, RespectQuietHoursFalseSendsAtOnce) {
+  StartAtLosAngelesTime(23, 0);
+  SendPolicy transactional;
+  transactional.respect_quiet_hours = false;
+  absl::StatusOr<SendResult> sent = Send(transactional);
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message.status, MessageStatus::kPending);
+  EXPECT_FALSE(sent->message.scheduled_time.has_value());
+  EXPECT_EQ(queue_.handed(), 1u);
+}
+
+TEST_F(MessagingServicePolicyTest, SendOutsideQuietHoursGoesAtOnce) {
+  StartAtLosAngelesTime(14, 0);
+  absl::StatusOr<SendResult> sent = Send(SendPolicy{});
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message.status, MessageStatus::kPending);
+  EXPECT_EQ(queue_.handed(), 1u);
+}
+
+TEST_F(MessagingServicePolicyTest, SendAtInsideQuietHoursMovesToTheWindowEnd) {
+  StartAtLosAngelesTime(14, 0);
+  SendPolicy policy;
+  policy.validity_period = absl::Hours(1);
+  // 22:00 the same evening.
+  absl::StatusOr<SendResult> sent =
+      Send(policy, clock_.Now() + absl::Hours(8));
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message.status, MessageStatus::kScheduled);
+  EXPECT_EQ(sent->message.scheduled_time, kLosAngelesMorning);
+  // The validity counts from when it may go, as from send_at.
+  EXPECT_EQ(sent->message.expire_time, kLosAngelesMorning + absl::Hours(1));
+}
+
+TEST_F(MessagingServicePolicyTest, SendAtOutsideQuietHoursIsKept) {
+  StartAtLosAngelesTime(14, 0);
+  const absl::Time at = clock_.Now() + absl::Hours(2);
+  absl::StatusOr<SendResult> sent = Send(SendPolicy{}, at);
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_EQ(sent->message.scheduled_time, at);
+}
+
+TEST_F(MessagingServicePolicyTest, ValidateOnlyReportsTheQuietHoursScheduleAndStoresNothing) {
+  StartAtLosAngelesTime(23, 0);
+  absl::StatusOr<SendResult> checked =
+      Send(SendPolicy{}, std::nullopt, /*validate_only=*/true);
+  ASSERT_THAT(checked, IsOk());
+  EXPECT_EQ(checked->message.status, MessageStatus::kScheduled);
+  EXPECT_EQ(checked->message.scheduled_time, kLosAngelesMorning);
+  EXPECT_TRUE(checked->message.id.empty());
+  EXPECT_EQ(StoredCount(), 0);
+  EXPECT_EQ(queue_.handed(), 0u);
+}
+
+TEST_F(MessagingServicePolicyTest, QuietHoursAreJudgedPerGroupRecipient) {
+  // 07:00 UTC: 23:00 in Los Angeles, 16:00 in Tokyo.
+  StartAtLosAngelesTime(23, 0);
+  std::vector<SystemSendRequest> sends(2);
+  for (SystemSendRequest& send : sends) {
+    send.owner_id = caller_.id;
+    send.owner_username = caller_.username;
+    send.from = "+15005550006";
+    send.body = "group: hello";
+  }
+  sends[0].to = kLosAngelesPhone;
+  sends[0].conversation_id = "group-la";
+  sends[1].to = "+81312345678";
+  sends[1].conversation_id = "group-tokyo";
+  std::vector<absl::StatusOr<storage::Message>> stored =
+      service_->SendSystemBatch(sends);
+  ASSERT_EQ(stored.size(), 2u);
+  ASSERT_THAT(stored[0], IsOk());
+  ASSERT_THAT(stored[1], IsOk());
+  EXPECT_EQ(stored[0]->status, MessageStatus::kScheduled);
+  EXPECT_EQ(stored[0]->scheduled_time, kLosAngelesMorning);
+  EXPECT_EQ(stored[1]->status, MessageStatus::kPending);
+  EXPECT_EQ(queue_.handed(), 1u);  // only Tokyo's goes now
 }
 
 }  // namespace
