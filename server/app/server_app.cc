@@ -435,6 +435,8 @@ absl::Status ServerAppImpl::StartMessaging() {
   if (config_.use_simulator()) {
     twilio::TwilioSimulator::Options sim;
     sim.port = config_.simulator_port;
+    sim.max_connections =
+        config_.twilio_max_in_flight + twilio::TwilioSimulator::kSpareConnections;
     if (!phone_numbers_.empty()) sim.phone_numbers = phone_numbers_;
     phone_numbers_ = sim.phone_numbers;
     sim.inbound_webhook_url = public_url_ + "/twilio/sms/inbound";

@@ -37,6 +37,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/logging.h"
 #include "server/twilio/form_encoding.h"
+#include "server/twilio/simulator_connections.h"
 
 namespace smsgw::twilio {
 namespace {
@@ -60,6 +61,11 @@ constexpr char kMessagePattern[] =
 constexpr char kControlInboundPath[] = "/sim/v1/inbound";
 constexpr char kControlOutboxPath[] = "/sim/v1/outbox";
 constexpr char kControlInboxPath[] = "/sim/v1/inbox";
+// Requests on one kept-alive API connection before the simulator closes it.
+// Reconnecting costs a handshake and a trip through the accept thread, so
+// it is rare; finite so that connections beyond max_connections get a
+// thread at some point even from a client that never idles.
+constexpr size_t kKeepAliveMaxRequests = 1000;
 
 // ---------------------------------------------------------------------------
 // Wire helpers.
@@ -561,7 +567,7 @@ class TwilioSimulator::Impl {
   void ConfigureClient(httplib::Client& client) const;
 
   const Options options_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<BackloggedServer> server_;
   std::thread listen_thread_;
   std::unique_ptr<Scheduler> scheduler_;
   int port_ = 0;
@@ -602,9 +608,22 @@ absl::Status TwilioSimulator::Impl::Start() {
   if (options_.repeat_callbacks < 1) {
     return absl::InvalidArgumentError("repeat_callbacks must be >= 1");
   }
+  if (options_.max_connections < 1) {
+    return absl::InvalidArgumentError("max_connections must be >= 1");
+  }
   started_ = true;
 
-  server_ = std::make_unique<httplib::Server>();
+  server_ = std::make_unique<BackloggedServer>();
+  // httplib answers in two writes (headers, body): without this, Nagle holds
+  // the second until the client's delayed ACK, ~40 ms per request. Accepted
+  // sockets inherit it from the listener.
+  server_->set_tcp_nodelay(true);
+  // httplib's default pool (max(8, cores - 1) threads) would leave all but
+  // eight of the REST client's kept-alive connections unserved.
+  server_->new_task_queue = [n = options_.max_connections] {
+    return new ConnectionThreads(static_cast<size_t>(n));
+  };
+  server_->set_keep_alive_max_count(kKeepAliveMaxRequests);
   // POST bodies are read through a content reader: httplib's own form
   // parsing refuses bodies over 8 KB with 413, while a 1600-character
   // emoji body is ~19 KB form-encoded and Twilio accepts it.
@@ -679,6 +698,12 @@ absl::Status TwilioSimulator::Impl::Start() {
     server_.reset();
     return absl::UnavailableError(
         absl::StrCat("cannot bind ", options_.host, ":", options_.port));
+  }
+  // A client opening all its connections at once (the REST client does, at
+  // its first burst of sends) must find room in the accept queue.
+  if (!server_->SetListenBacklog(SOMAXCONN)) {
+    SMSGW_LOG(kWarning) << "twilio simulator cannot raise the listen backlog"
+                        << " port=" << port_;
   }
   scheduler_ = std::make_unique<Scheduler>();
   listen_thread_ = std::thread([this] { server_->listen_after_bind(); });
@@ -1029,6 +1054,8 @@ void TwilioSimulator::Impl::ConfigureClient(httplib::Client& client) const {
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   client.set_keep_alive(false);
+  // A POST leaves in two writes (headers, body); see Start().
+  client.set_tcp_nodelay(true);
   // Send the target byte-for-byte: the signature covers the URL as configured.
   client.set_url_encode(false);
 }

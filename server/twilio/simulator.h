@@ -100,6 +100,11 @@
 // go out one at a time from a single thread; a failed one (no answer or
 // non-2xx) is logged and retried once.
 //
+// Connections: every API connection is served on a thread of its own, so up
+// to `max_connections` kept-alive connections are served at once (threads
+// start as connections arrive); further ones wait for one of those to close.
+// Answers are written with TCP_NODELAY (no Nagle wait on the second write).
+//
 // Thread-safe. Not copyable.
 #ifndef SMSGW_SERVER_TWILIO_SIMULATOR_H_
 #define SMSGW_SERVER_TWILIO_SIMULATOR_H_
@@ -129,6 +134,13 @@ class TwilioSimulator {
   // token; injected so the simulator does not depend on the signer's code.
   using Signer =
       std::function<std::string(const std::string& url, const Params& params)>;
+
+  // Connections the simulator serves beyond the REST client's
+  // `max_in_flight` (server_app.cc passes their sum as `max_connections`):
+  // the client's blocking Fetch()/List() calls, the control API, and
+  // connections a client has dropped before the simulator has seen them
+  // close.
+  static constexpr int kSpareConnections = 64;
 
   struct Options {
     // The simulated account; the REST client authenticates as
@@ -163,6 +175,10 @@ class TwilioSimulator {
     // Sets X-Twilio-Signature on callbacks and inbound webhooks; empty means
     // the header is not sent.
     Signer signer;
+    // Kept-alive API connections served at once (one thread each, started
+    // on demand); the default covers TwilioRestClient's default
+    // max_in_flight (64) plus kSpareConnections.
+    int max_connections = 64 + kSpareConnections;
     // Connect/read timeout of one webhook POST. A failed callback POST is
     // retried once after `callback_delay`.
     absl::Duration webhook_timeout = absl::Seconds(5);
@@ -184,7 +200,8 @@ class TwilioSimulator {
 
   // Binds the HTTP server and starts serving and the callback thread.
   // Returns InvalidArgument for a port outside 0..65535, an account SID not
-  // shaped ^AC[0-9a-fA-F]{32}$, an empty auth token or repeat_callbacks < 1;
+  // shaped ^AC[0-9a-fA-F]{32}$, an empty auth token, or repeat_callbacks or
+  // max_connections < 1;
   // Unavailable when the address cannot be bound; FailedPrecondition when
   // already started (a stopped simulator cannot be restarted).
   absl::Status Start();

@@ -1008,6 +1008,59 @@ TEST_F(TwilioSimulatorTest, StopAbortsAnInFlightCallback) {
 }
 
 // ---------------------------------------------------------------------------
+// Connections.
+
+TEST_F(TwilioSimulatorTest, AnswersEveryOneOfManyKeptAliveConnections) {
+  // More connections than httplib's default pool serves (8) and than the
+  // REST client opens by default (64), all held open at once: each sends
+  // its first create, waits until every other connection got its first
+  // answer, then sends the rest on the same connection.
+  constexpr int kConnections = 100;
+  constexpr int kCreatesEach = 3;
+  StartSim();
+  absl::Mutex mu;
+  int first_answers = 0;
+  std::vector<std::string> failures;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kConnections; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client(sim_->base_url());
+      client.set_basic_auth(sim_->account_sid(), sim_->auth_token());
+      client.set_keep_alive(true);
+      // A bound on a broken simulator, not a latency target.
+      client.set_read_timeout(std::chrono::seconds(30));
+      for (int k = 0; k < kCreatesEach; ++k) {
+        httplib::Result r = client.Post(
+            MessagesPath(),
+            EncodeForm({{"To", kTo},
+                        {"From", kFrom},
+                        {"Body", absl::StrCat("connection ", c, " #", k)}}),
+            "application/x-www-form-urlencoded");
+        absl::MutexLock lock(&mu);
+        if (!r) {
+          failures.push_back(absl::StrCat("connection ", c, " create ", k,
+                                          ": ", httplib::to_string(r.error())));
+        } else if (r->status != 201) {
+          failures.push_back(absl::StrCat("connection ", c, " create ", k,
+                                          ": HTTP ", r->status));
+        }
+        if (k == 0) {
+          ++first_answers;
+          auto all_answered = [&first_answers]() {
+            return first_answers == kConnections;
+          };
+          mu.Await(absl::Condition(&all_answered));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_THAT(failures, IsEmpty());
+  EXPECT_EQ(sim_->Outbox().size(),
+            static_cast<size_t>(kConnections * kCreatesEach));
+}
+
+// ---------------------------------------------------------------------------
 // Inbound.
 
 TEST_F(TwilioSimulatorTest, InjectInboundPostsSignedTwilioParams) {
@@ -1146,7 +1199,8 @@ TEST_F(TwilioSimulatorTest, StartFailsOnABusyPortOrBadOptions) {
               o.account_sid = "XX5ea7c0de5ea7c0de5ea7c0de5ea7c0de";
             }},
            {"token", [](auto& o) { o.auth_token = ""; }},
-           {"repeat", [](auto& o) { o.repeat_callbacks = 0; }}}) {
+           {"repeat", [](auto& o) { o.repeat_callbacks = 0; }},
+           {"connections", [](auto& o) { o.max_connections = 0; }}}) {
     TwilioSimulator::Options options;
     c.tweak(options);
     EXPECT_THAT(TwilioSimulator(options).Start(),
