@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/hash/hash.h"
+
 namespace smsgw::twilio {
 
 bool BackloggedServer::SetListenBacklog(int backlog) {
@@ -62,6 +64,98 @@ void ConnectionThreads::WorkerLoop() {
     fn();
     fn = nullptr;  // the connection's state goes before the lock is retaken
     mu_.Lock();
+  }
+}
+
+KeyedWorkers::KeyedWorkers(int shards, absl::Duration idle_after,
+                           std::function<void(int shard)> on_idle)
+    : idle_after_(idle_after), on_idle_(std::move(on_idle)) {
+  shards = std::max(1, shards);
+  for (int i = 0; i < shards; ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+  }
+  // Started only once every shard exists: a thread reads only its own.
+  for (int i = 0; i < shards; ++i) {
+    shards_[i]->thread = std::thread([this, i] { Loop(i); });
+  }
+}
+
+KeyedWorkers::~KeyedWorkers() { Stop(); }
+
+void KeyedWorkers::Run(absl::string_view key,
+                       std::function<void(int shard)> fn) {
+  Shard& shard = *shards_[absl::Hash<absl::string_view>{}(key) %
+                          shards_.size()];
+  absl::MutexLock lock(&shard.mu);
+  if (shard.stopping) return;
+  shard.queue.push_back(std::move(fn));
+}
+
+void KeyedWorkers::RequestStop() {
+  stop_requested_ = true;
+  for (auto& shard : shards_) {
+    std::deque<std::function<void(int)>> dropped;
+    {
+      absl::MutexLock lock(&shard->mu);
+      shard->stopping = true;
+      dropped.swap(shard->queue);
+    }
+  }
+}
+
+bool KeyedWorkers::stopping() const { return stop_requested_; }
+
+bool KeyedWorkers::WaitStopped(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (auto& shard : shards_) {
+    absl::MutexLock lock(&shard->mu);
+    if (!shard->mu.AwaitWithDeadline(absl::Condition(&shard->done),
+                                     deadline)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void KeyedWorkers::Stop() {
+  RequestStop();
+  for (auto& shard : shards_) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
+}
+
+void KeyedWorkers::Loop(int index) {
+  Shard& shard = *shards_[index];
+  // Nothing to report before the first closure ran.
+  bool idle_reported = true;
+  while (true) {
+    std::function<void(int)> fn;
+    {
+      absl::MutexLock lock(&shard.mu);
+      auto ready = [&shard]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+        return shard.stopping || !shard.queue.empty();
+      };
+      if (idle_reported) {
+        shard.mu.Await(absl::Condition(&ready));
+      } else {
+        shard.mu.AwaitWithTimeout(absl::Condition(&ready), idle_after_);
+      }
+      if (shard.stopping) {
+        shard.done = true;
+        return;
+      }
+      if (!shard.queue.empty()) {
+        fn = std::move(shard.queue.front());
+        shard.queue.pop_front();
+      }
+    }
+    if (fn) {
+      fn(index);
+      idle_reported = false;
+    } else {
+      if (on_idle_) on_idle_(index);
+      idle_reported = true;
+    }
   }
 }
 

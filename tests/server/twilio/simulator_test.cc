@@ -107,12 +107,15 @@ struct Received {
   Params params;  // decoded form body
 };
 
-// A loopback HTTP server standing in for smsgw's webhook adapter.
+// A loopback HTTP server standing in for smsgw's webhook adapter. With
+// `rendezvous` > 0, the first requests wait in the handler until that many
+// are in it at once (or 10 s pass), which only concurrent senders achieve.
 class WebhookReceiver {
  public:
   explicit WebhookReceiver(int status = 200,
-                           absl::Duration delay = absl::ZeroDuration())
-      : status_(status), delay_(delay) {
+                           absl::Duration delay = absl::ZeroDuration(),
+                           int rendezvous = 0)
+      : status_(status), delay_(delay), rendezvous_(rendezvous) {
     server_.Post(".*", [this](const httplib::Request& req,
                               httplib::Response& res) {
       Received r;
@@ -123,8 +126,16 @@ class WebhookReceiver {
       {
         absl::MutexLock lock(&mu_);
         received_.push_back(std::move(r));
+        ++inside_;
+        max_inside_ = std::max(max_inside_, inside_);
+        if (inside_ >= rendezvous_) met_ = true;
+        mu_.AwaitWithTimeout(absl::Condition(&met_), absl::Seconds(10));
       }
       if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);
+      {
+        absl::MutexLock lock(&mu_);
+        --inside_;
+      }
       res.status = status_;
       res.set_content(R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)",
                       "text/xml");
@@ -154,14 +165,24 @@ class WebhookReceiver {
     return received_;
   }
 
+  // The most requests that were in the handler at once.
+  int max_inside() {
+    absl::MutexLock lock(&mu_);
+    return max_inside_;
+  }
+
  private:
   const int status_;
   const absl::Duration delay_;
+  const int rendezvous_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   absl::Mutex mu_;
   std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
+  int inside_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_inside_ ABSL_GUARDED_BY(mu_) = 0;
+  bool met_ ABSL_GUARDED_BY(mu_) = false;  // the rendezvous happened
 };
 
 class TwilioSimulatorTest : public ::testing::Test {
@@ -1007,6 +1028,43 @@ TEST_F(TwilioSimulatorTest, StopAbortsAnInFlightCallback) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
+TEST_F(TwilioSimulatorTest,
+       CallbacksOfEachMessageStayInOrderWhileOthersAreInFlight) {
+  // The receiver holds the first kInFlight callbacks until that many are in
+  // it at once, so the other messages' steps pile up behind them in the
+  // posters' queues meanwhile.
+  constexpr int kMessages = 32;
+  constexpr int kInFlight = 4;
+  WebhookReceiver receiver(/*status=*/200, absl::ZeroDuration(), kInFlight);
+  StartSim([](TwilioSimulator::Options& o) {
+    o.callback_delay = absl::Milliseconds(2);
+  });
+  std::vector<std::string> sids;
+  for (int i = 0; i < kMessages; ++i) {
+    auto [status, m] = Create({{"To", kTo},
+                               {"From", kFrom},
+                               {"Body", absl::StrCat("hi ", i)},
+                               {"StatusCallback", receiver.url("/s")}});
+    ASSERT_EQ(status, 201) << m.dump();
+    sids.push_back(m["sid"]);
+  }
+  std::vector<Received> got =
+      receiver.WaitFor(3 * kMessages, absl::Seconds(30));
+  ASSERT_EQ(got.size(), 3u * kMessages);
+  std::map<std::string, std::vector<std::string>> per_sid;
+  for (const Received& r : got) {
+    per_sid[Value(r.params, "MessageSid")].push_back(
+        Value(r.params, "MessageStatus"));
+  }
+  for (const std::string& sid : sids) {
+    EXPECT_THAT(per_sid[sid], ElementsAre("sending", "sent", "delivered"))
+        << sid;
+  }
+  // 32 random SIDs over the 8 posters fall on fewer than 4 of them with
+  // probability ~1e-11.
+  EXPECT_GE(receiver.max_inside(), kInFlight);
+}
+
 // ---------------------------------------------------------------------------
 // Connections.
 
@@ -1200,7 +1258,8 @@ TEST_F(TwilioSimulatorTest, StartFailsOnABusyPortOrBadOptions) {
             }},
            {"token", [](auto& o) { o.auth_token = ""; }},
            {"repeat", [](auto& o) { o.repeat_callbacks = 0; }},
-           {"connections", [](auto& o) { o.max_connections = 0; }}}) {
+           {"connections", [](auto& o) { o.max_connections = 0; }},
+           {"posters", [](auto& o) { o.callback_posters = 0; }}}) {
     TwilioSimulator::Options options;
     c.tweak(options);
     EXPECT_THAT(TwilioSimulator(options).Start(),
