@@ -185,8 +185,11 @@ class TwilioSimulator {
     int max_connections = 64 + kSpareConnections;
     // Threads posting status callbacks (see the file comment). Several let
     // the webhook receiver work on more than one at a time (smsgw commits
-    // concurrent callbacks together).
-    int callback_posters = 8;
+    // concurrent callbacks together). Each waits for smsgw's commit, so this
+    // bounds the callback rate: with 8, the three callbacks per message fell
+    // behind SendMessage at 64 calls in flight (bench send_message_default);
+    // 16 kept up and stays within smsgw's 32 webhook threads.
+    int callback_posters = 16;
     // Connect/read timeout of one webhook POST. A failed callback POST is
     // retried once after `callback_delay`.
     absl::Duration webhook_timeout = absl::Seconds(5);

@@ -1060,8 +1060,8 @@ TEST_F(TwilioSimulatorTest,
     EXPECT_THAT(per_sid[sid], ElementsAre("sending", "sent", "delivered"))
         << sid;
   }
-  // 32 random SIDs over the 8 posters fall on fewer than 4 of them with
-  // probability ~1e-11.
+  // 32 random SIDs over the default 16 posters fall on fewer than 4 of them
+  // with probability ~1e-20.
   EXPECT_GE(receiver.max_inside(), kInFlight);
 }
 
