@@ -578,10 +578,12 @@ void ServerAppImpl::Shutdown() {
   // stay PENDING and are dispatched at the next start.
   if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(5));
   SMSGW_LOG(kDebug) << "shutdown: dispatcher stopped";
+  // Before the webhook port closes: the simulator's queued status callbacks
+  // would each fail against it (and log a warning) instead of being dropped.
+  if (simulator_ != nullptr) simulator_->Stop();
   if (http_ != nullptr) http_->Stop();
   SMSGW_LOG(kDebug) << "shutdown: http stopped";
   provider_.reset();
-  if (simulator_ != nullptr) simulator_->Stop();
   if (grpc_server_ != nullptr) grpc_server_->Wait();
   db_.reset();  // checkpoints the WAL and closes the file
   stopped_.Notify();
