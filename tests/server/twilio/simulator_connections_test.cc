@@ -1,6 +1,5 @@
 #include "server/twilio/simulator_connections.h"
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,46 +9,13 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/rendezvous.h"
 
 namespace smsgw::twilio {
 namespace {
 
+using ::smsgw::testing::Rendezvous;
 using ::testing::ElementsAreArray;
-
-// Counts tasks running at once; each waits (at most 10 s) until `target`
-// are running, which only tasks on separate threads can reach.
-class Rendezvous {
- public:
-  explicit Rendezvous(int target) : target_(target) {}
-
-  void Arrive() {
-    absl::MutexLock lock(&mu_);
-    ++inside_;
-    max_inside_ = std::max(max_inside_, inside_);
-    if (inside_ >= target_) met_ = true;
-    mu_.AwaitWithTimeout(absl::Condition(&met_), absl::Seconds(10));
-    --inside_;
-    ++finished_;
-  }
-
-  int max_inside() {
-    absl::MutexLock lock(&mu_);
-    return max_inside_;
-  }
-
-  int finished() {
-    absl::MutexLock lock(&mu_);
-    return finished_;
-  }
-
- private:
-  const int target_;
-  absl::Mutex mu_;
-  int inside_ ABSL_GUARDED_BY(mu_) = 0;
-  int max_inside_ ABSL_GUARDED_BY(mu_) = 0;
-  int finished_ ABSL_GUARDED_BY(mu_) = 0;
-  bool met_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 TEST(ConnectionThreadsTest, RunsAsManyTasksAtOnceAsItsCap) {
   constexpr int kCap = 16;

@@ -20,12 +20,14 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/rendezvous.h"
 #include "tests/testing/status_matchers.h"
 
 namespace smsgw::twilio {
 namespace {
 
 using ::smsgw::testing::IsOk;
+using ::smsgw::testing::Rendezvous;
 using ::smsgw::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -126,16 +128,9 @@ class WebhookReceiver {
       {
         absl::MutexLock lock(&mu_);
         received_.push_back(std::move(r));
-        ++inside_;
-        max_inside_ = std::max(max_inside_, inside_);
-        if (inside_ >= rendezvous_) met_ = true;
-        mu_.AwaitWithTimeout(absl::Condition(&met_), absl::Seconds(10));
       }
+      rendezvous_.Arrive();
       if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);
-      {
-        absl::MutexLock lock(&mu_);
-        --inside_;
-      }
       res.status = status_;
       res.set_content(R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)",
                       "text/xml");
@@ -165,24 +160,18 @@ class WebhookReceiver {
     return received_;
   }
 
-  // The most requests that were in the handler at once.
-  int max_inside() {
-    absl::MutexLock lock(&mu_);
-    return max_inside_;
-  }
+  // The most requests that were in the handler's rendezvous at once.
+  int max_inside() { return rendezvous_.max_inside(); }
 
  private:
   const int status_;
   const absl::Duration delay_;
-  const int rendezvous_;
+  Rendezvous rendezvous_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   absl::Mutex mu_;
   std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
-  int inside_ ABSL_GUARDED_BY(mu_) = 0;
-  int max_inside_ ABSL_GUARDED_BY(mu_) = 0;
-  bool met_ ABSL_GUARDED_BY(mu_) = false;  // the rendezvous happened
 };
 
 class TwilioSimulatorTest : public ::testing::Test {
