@@ -53,7 +53,8 @@ keys = [("qps", ["qps"]), ("ratio_to_noop", ["ratio_to_noop"]),
         ("fanout_all_ms", ["all_handed_to_twilio_ms", "median"]),
         ("fanout_all_max_ms", ["all_handed_to_twilio_ms", "max"]),
         ("fanout_call_return_ms", ["call_return_ms", "median"]),
-        ("fanout_deliveries", ["deliveries_per_post"])]
+        ("fanout_deliveries", ["deliveries_per_post"]),
+        ("callbacks_per_s", ["status_callbacks_per_s"])]
 medians = {}
 for name in names:
     per = [s for r in runs for s in r["scenarios"] if s["scenario"] == name]
@@ -94,6 +95,8 @@ for name in names:
         other.append(f"event latency p50/p99/p99.9 {m['event_p50_us']/1000:.1f}/"
                      f"{m['event_p99_us']/1000:.1f}/{m['event_p99.9_us']/1000:.1f} ms"
                      f" ({m.get('events_per_s', 0):.0f} events/s)")
+    if "callbacks_per_s" in m:
+        other.append(f"status callbacks {m['callbacks_per_s']:.0f}/s")
     if "server_rss_streams_open_kb" in m:
         other.append(f"RSS with streams open {m['server_rss_streams_open_kb']/1024:.0f} MB")
     if "fanout_all_ms" in m:

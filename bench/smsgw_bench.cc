@@ -4,6 +4,8 @@
 //   send_message            SendMessage end to end, fake Twilio at 0 ms
 //   get_message             GetMessage on the messages `send_message` stored
 //   send_message_slow       SendMessage, fake Twilio at 200 ms, 2000 in flight
+//   send_message_default    SendMessage on the defaults of run-server.sh: the
+//                           built-in simulator and its status callbacks
 //   http_hello              cpp-httplib hello world (the HTTP ceiling)
 //   get_message_1m, list_messages_1m, list_messages_search_1m,
 //   webhook_status, watch_streams, group_fanout
@@ -58,11 +60,12 @@ ABSL_FLAG(int, fake_threads, 256,
 ABSL_FLAG(std::string, account_sid, "AC0123456789abcdef0123456789abcdef",
           "Twilio account SID the fake answers for");
 ABSL_FLAG(std::string, scenarios,
-          "noop,send_message,get_message,send_message_slow,http_hello,"
-          "get_message_1m,list_messages_1m,list_messages_search_1m,"
-          "webhook_status,watch_streams,group_fanout",
-          "comma-separated scenarios (aliases: send, get, slow); they run in "
-          "the order of the default list, whatever the order given");
+          "noop,send_message,get_message,send_message_slow,"
+          "send_message_default,http_hello,get_message_1m,list_messages_1m,"
+          "list_messages_search_1m,webhook_status,watch_streams,group_fanout",
+          "comma-separated scenarios (aliases: send, get, slow, default); "
+          "they run in the order of the default list, whatever the order "
+          "given");
 ABSL_FLAG(double, duration_s, 10, "measurement window per scenario, seconds");
 ABSL_FLAG(double, warmup_s, 2, "warm-up excluded before each window, seconds");
 ABSL_FLAG(int, concurrency, 64, "calls in flight");
@@ -86,7 +89,8 @@ namespace smsgw::bench {
 const std::vector<std::string>& AllScenarios() {
   static const auto* all = new std::vector<std::string>{
       "noop",           "send_message",     "get_message",
-      "send_message_slow", "http_hello",    "get_message_1m",
+      "send_message_slow", "send_message_default", "http_hello",
+      "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
       "watch_streams",  "group_fanout"};
   return *all;
@@ -168,6 +172,13 @@ bool StartServerSet(const Suite& suite, const std::string& tag,
       {"TWILIO_PHONE_NUMBERS", kBenchNumber},
       {"SMSGW_SENDER_RATES", absl::StrCat(kBenchNumber, "=10000")}};
   for (const auto& [k, v] : extra_env) env[k] = v;
+  return StartSmsgwServer(suite, tag, db_path, env, out);
+}
+
+bool StartSmsgwServer(const Suite& suite, const std::string& tag,
+                      const std::string& db_path,
+                      const std::map<std::string, std::string>& env,
+                      ServerSet& out) {
   const std::string server_port_file = suite.dir + "/" + tag + "-server.port";
   out.server = std::make_unique<Child>(
       std::vector<std::string>{
@@ -325,24 +336,45 @@ void RunNoop(Suite& suite) {
   suite.Add("noop", r, {{"ratio_to_noop", 1.0}});
 }
 
-bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
-  ServerSet set;
-  if (!StartServerSet(suite, "send", suite.dir + "/send.db", 0, {}, set)) {
-    return false;
-  }
-  const std::string nonce = absl::StrCat(rng() % 1000000000);
+// What a SendMessage scenario needs of its server: a new user's token in
+// the options (with the server's pid and --concurrency), stubs on `channels`
+// channels, and the nonce that keeps the run's bodies unique.
+struct SendSetup {
+  std::string nonce;
+  std::vector<std::unique_ptr<MessagingService::Stub>> stubs;
+  LoadOptions options;
+};
+
+// Signs up user <user_prefix><nonce> on `set`. False (after logging) when
+// SignUp failed.
+bool SetUpSend(const ServerSet& set, const std::string& user_prefix,
+               int channels, std::mt19937_64& rng, SendSetup& out) {
+  out.nonce = absl::StrCat(rng() % 1000000000);
   absl::StatusOr<std::string> token =
-      GetToken(set.grpc_target, "bench" + nonce, "bench-password-" + nonce,
-               /*sign_up=*/true);
+      GetToken(set.grpc_target, user_prefix + out.nonce,
+               "bench-password-" + out.nonce, /*sign_up=*/true);
   if (!token.ok()) {
     std::cerr << "smsgw-bench: " << token.status() << std::endl;
     return false;
   }
-  auto stubs = Stubs<MessagingService>(set.grpc_target,
-                                       absl::GetFlag(FLAGS_channels));
-  LoadOptions options = BaseOptions();
-  options.server_pid = set.server->pid();
-  options.metadata = {{"authorization", "Bearer " + *token}};
+  out.stubs = Stubs<MessagingService>(set.grpc_target, channels);
+  out.options = BaseOptions();
+  out.options.channels = channels;
+  out.options.server_pid = set.server->pid();
+  out.options.metadata = {{"authorization", "Bearer " + *token}};
+  return true;
+}
+
+bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
+  ServerSet set;
+  SendSetup send;
+  if (!StartServerSet(suite, "send", suite.dir + "/send.db", 0, {}, set) ||
+      !SetUpSend(set, "bench", absl::GetFlag(FLAGS_channels), rng, send)) {
+    return false;
+  }
+  const std::string& nonce = send.nonce;
+  const auto& stubs = send.stubs;
+  const LoadOptions& options = send.options;
   std::mutex ids_mu;
   std::vector<std::string> ids;
   std::atomic<uint64_t> sent_ok{0};
@@ -402,24 +434,17 @@ bool RunSendSlow(Suite& suite, std::mt19937_64& rng) {
           set)) {
     return false;
   }
-  const std::string nonce = absl::StrCat(rng() % 1000000000);
-  absl::StatusOr<std::string> token =
-      GetToken(set.grpc_target, "slow" + nonce, "bench-password-" + nonce,
-               /*sign_up=*/true);
-  if (!token.ok()) {
-    std::cerr << "smsgw-bench: " << token.status() << std::endl;
+  SendSetup send;
+  if (!SetUpSend(set, "slow", absl::GetFlag(FLAGS_slow_channels), rng,
+                 send)) {
     return false;
   }
-  auto stubs = Stubs<MessagingService>(set.grpc_target,
-                                       absl::GetFlag(FLAGS_slow_channels));
-  LoadOptions options = BaseOptions();
+  LoadOptions& options = send.options;
   options.concurrency = absl::GetFlag(FLAGS_slow_concurrency);
-  options.channels = absl::GetFlag(FLAGS_slow_channels);
-  options.server_pid = set.server->pid();
-  options.metadata = {{"authorization", "Bearer " + *token}};
   std::atomic<uint64_t> sent_ok{0};
   const uint64_t creates_before = set.Creates();
-  LoadResult r = RunSend(options, stubs, nonce, sent_ok, nullptr, nullptr);
+  LoadResult r =
+      RunSend(options, send.stubs, send.nonce, sent_ok, nullptr, nullptr);
   const uint64_t creates_at_end = set.Creates();
   const double drain = Drain(set, sent_ok.load());
   suite.Add("send_message_slow", r,
@@ -434,10 +459,113 @@ bool RunSendSlow(Suite& suite, std::mt19937_64& rng) {
   return true;
 }
 
+// The samples of a GET /metrics answer, keyed by name{labels}; empty when
+// the server did not answer.
+std::map<std::string, double> ScrapeMetrics(const ServerSet& set) {
+  std::map<std::string, double> samples;
+  httplib::Client client(set.http_host, set.http_port);
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return samples;
+  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    double value = 0;
+    if (space == absl::string_view::npos ||
+        !absl::SimpleAtod(line.substr(space + 1), &value)) {
+      continue;
+    }
+    samples[std::string(line.substr(0, space))] = value;
+  }
+  return samples;
+}
+
+// What the server did between two scrapes: status callbacks ingested (by
+// HTTP answer), status changes committed (by status entered) and the mean
+// group-commit batch.
+nlohmann::json MetricsDelta(const std::map<std::string, double>& before,
+                            const std::map<std::string, double>& after) {
+  auto delta = [&](const std::string& key) {
+    auto b = before.find(key);
+    auto a = after.find(key);
+    return (a == after.end() ? 0 : a->second) -
+           (b == before.end() ? 0 : b->second);
+  };
+  // The value of `label` in a key `name{a="x",label="y"}`.
+  auto label = [](const std::string& key, const std::string& name) {
+    const std::string open = name + "=\"";
+    const size_t start = key.find(open) + open.size();
+    return key.substr(start, key.find('"', start) - start);
+  };
+  nlohmann::json callbacks = nlohmann::json::object();
+  nlohmann::json changes = nlohmann::json::object();
+  for (const auto& [key, value] : after) {
+    if (absl::StartsWith(key, "smsgw_http_requests_total{") &&
+        absl::StrContains(key, "path=\"/twilio/sms/status\"")) {
+      callbacks[label(key, "code")] = delta(key);
+    } else if (absl::StartsWith(key, "smsgw_message_events_total{") &&
+               absl::StrContains(key, "event=\"status_changed\"")) {
+      changes[label(key, "status")] = delta(key);
+    }
+  }
+  const double commits = delta("smsgw_db_commits_total");
+  return {{"status_callbacks_by_http_code", callbacks},
+          {"status_changes_by_status", changes},
+          {"db_writes_per_commit",
+           commits > 0 ? Ratio(delta("smsgw_db_writes_total"), commits)
+                       : nlohmann::json(nullptr)}};
+}
+
+// SendMessage against smsgw-server started as scripts/run-server.sh starts
+// it: no Twilio settings, so the built-in simulator answers the REST client
+// and posts every message's status callbacks back to the webhook port. Only
+// the ports (ephemeral) and the database (fresh, in the temp dir) differ.
+// One call in flight first (`unloaded`, on the fresh server, before any
+// backlog of callbacks), then --concurrency.
+bool RunSendDefault(Suite& suite, std::mt19937_64& rng) {
+  ServerSet set;
+  SendSetup send;
+  if (!StartSmsgwServer(suite, "default", suite.dir + "/default.db", {},
+                        set) ||
+      !SetUpSend(set, "default", absl::GetFlag(FLAGS_channels), rng, send)) {
+    return false;
+  }
+  std::atomic<uint64_t> sent_ok{0};
+  LoadOptions unloaded = send.options;
+  unloaded.concurrency = 1;
+  const LoadResult u =
+      RunSend(unloaded, send.stubs, send.nonce, sent_ok, nullptr, nullptr);
+  const std::map<std::string, double> before = ScrapeMetrics(set);
+  const absl::Time start = absl::Now();
+  const LoadResult r = RunSend(send.options, send.stubs, send.nonce, sent_ok,
+                               nullptr, nullptr);
+  const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const nlohmann::json during = MetricsDelta(before, ScrapeMetrics(set));
+  double callbacks = 0;
+  for (const auto& [code, n] : during["status_callbacks_by_http_code"].items()) {
+    callbacks += n.get<double>();
+  }
+  nlohmann::json extra = {
+      {"twilio", "built-in simulator (no TWILIO_* settings)"},
+      {"target_ratio_to_noop", 0.10},
+      {"target_unloaded_p50_us", 5000},
+      {"accepted_total", sent_ok.load()},
+      {"server_during_run", during},
+      {"run_s_with_warmup", std::round(run_s * 10) / 10},
+      // Three callbacks per message (sending, sent, delivered): below 3 x
+      // qps the simulator's posters fall behind.
+      {"status_callbacks_per_s", std::round(callbacks / run_s)}};
+  extra["unloaded"] = ToJson(u);
+  extra["unloaded"]["concurrency"] = 1;
+  suite.Add("send_message_default", r, extra);
+  set.server->Stop();
+  return true;
+}
+
 std::string Canonical(const std::string& name) {
   if (name == "send") return "send_message";
   if (name == "get") return "get_message";
   if (name == "slow") return "send_message_slow";
+  if (name == "default") return "send_message_default";
   return name;
 }
 
@@ -492,6 +620,9 @@ int RunSuite() {
     ok = RunSendAndGet(suite, rng) && ok;
   }
   if (suite.Wants("send_message_slow")) ok = RunSendSlow(suite, rng) && ok;
+  if (suite.Wants("send_message_default")) {
+    ok = RunSendDefault(suite, rng) && ok;
+  }
   ok = RunLargeDbScenarios(suite) && ok;
 
   out["scenarios"] = suite.results;

@@ -64,7 +64,8 @@ std::vector<std::unique_ptr<typename Service::Stub>> Stubs(
   return stubs;
 }
 
-// A running smsgw-server (temp ports) and the fast fake Twilio it sends to.
+// A running smsgw-server (temp ports) and the fast fake Twilio it sends to
+// (no fake when the server uses its built-in simulator).
 struct ServerSet {
   std::unique_ptr<Child> twilio;
   std::unique_ptr<Child> server;
@@ -75,6 +76,17 @@ struct ServerSet {
   // Creates the fake Twilio has answered so far (0 when unreachable).
   uint64_t Creates() const;
 };
+
+// Starts an smsgw-server on `db_path` with ephemeral gRPC, webhook and
+// simulator ports, the suite's --server_log_level and `env` added to the
+// environment (Child first clears the Twilio and pacing settings a shell may
+// have set), logging to <suite.dir>/<tag>-server.log; fills out.server,
+// grpc_target, http_host and http_port. Returns false (after logging) when
+// it did not start.
+bool StartSmsgwServer(const Suite& suite, const std::string& tag,
+                      const std::string& db_path,
+                      const std::map<std::string, std::string>& env,
+                      ServerSet& out);
 
 // Starts the fake Twilio (answering after `twilio_latency_ms`) and an
 // smsgw-server on `db_path` sending to it, both logging to

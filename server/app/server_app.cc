@@ -472,6 +472,8 @@ absl::Status ServerAppImpl::StartMessaging() {
   if (config_.use_simulator()) {
     twilio::TwilioSimulator::Options sim;
     sim.port = config_.simulator_port;
+    sim.max_connections =
+        config_.twilio_max_in_flight + twilio::TwilioSimulator::kSpareConnections;
     if (!phone_numbers_.empty()) sim.phone_numbers = phone_numbers_;
     phone_numbers_ = sim.phone_numbers;
     sim.inbound_webhook_url = public_url_ + "/twilio/sms/inbound";
@@ -632,10 +634,12 @@ void ServerAppImpl::Shutdown() {
   if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(5));
   SMSGW_LOG(kDebug) << "shutdown: dispatcher stopped";
   if (reconciler_ != nullptr) reconciler_->Shutdown();
+  // Before the webhook port closes: the simulator's queued status callbacks
+  // would each fail against it (and log a warning) instead of being dropped.
+  if (simulator_ != nullptr) simulator_->Stop();
   if (http_ != nullptr) http_->Stop();
   SMSGW_LOG(kDebug) << "shutdown: http stopped";
   provider_.reset();
-  if (simulator_ != nullptr) simulator_->Stop();
   if (grpc_server_ != nullptr) grpc_server_->Wait();
   db_.reset();  // checkpoints the WAL and closes the file
   stopped_.Notify();

@@ -37,6 +37,7 @@
 #include "nlohmann/json.hpp"
 #include "server/common/logging.h"
 #include "server/twilio/form_encoding.h"
+#include "server/twilio/simulator_connections.h"
 
 namespace smsgw::twilio {
 namespace {
@@ -60,6 +61,16 @@ constexpr char kMessagePattern[] =
 constexpr char kControlInboundPath[] = "/sim/v1/inbound";
 constexpr char kControlOutboxPath[] = "/sim/v1/outbox";
 constexpr char kControlInboxPath[] = "/sim/v1/inbox";
+// Requests on one kept-alive API connection before the simulator closes it.
+// Reconnecting costs a handshake and a trip through the accept thread, so
+// it is rare; finite so that connections beyond max_connections get a
+// thread at some point even from a client that never idles.
+constexpr size_t kKeepAliveMaxRequests = 1000;
+// A callback poster closes its kept-alive connection after this long
+// without work: sooner than smsgw's webhook server drops an idle one (1 s),
+// so a POST does not race the server's close, and an idle simulator does
+// not hold threads of a thread-per-connection receiver.
+constexpr absl::Duration kPosterIdleClose = absl::Milliseconds(500);
 
 // ---------------------------------------------------------------------------
 // Wire helpers.
@@ -402,28 +413,15 @@ class Scheduler {
     cv_.Signal();
   }
 
-  // Drops pending tasks; the running task (if any) finishes.
-  void RequestStop() {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    tasks_.clear();
-    cv_.Signal();
-  }
-
-  // Waits up to `timeout` for the thread to leave its loop.
-  bool WaitDone(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&done_), timeout);
-  }
-
+  // Drops pending tasks, lets the running task (if any) finish and joins.
   void Stop() {
-    RequestStop();
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      tasks_.clear();
+      cv_.Signal();
+    }
     if (thread_.joinable()) thread_.join();
-  }
-
-  bool stopping() const {
-    absl::MutexLock lock(&mu_);
-    return stopping_;
   }
 
  private:
@@ -445,13 +443,11 @@ class Scheduler {
       fn();
       mu_.Lock();
     }
-    done_ = true;
   }
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::pair<absl::Time, uint64_t>, std::function<void()>> tasks_
       ABSL_GUARDED_BY(mu_);
@@ -552,26 +548,38 @@ class TwilioSimulator::Impl {
   void ApplyStep(const std::string& sid, const std::string& status);
   Params CallbackParams(const ProviderMessage& m, const std::string& status,
                         const std::string& from);
-  void SendCallback(const std::string& url, const Params& params,
+  // Hands a callback to the poster that owns its MessageSid.
+  void QueueCallback(const std::string& url, const Params& params,
+                     bool is_retry);
+  // Posts one callback on poster `shard`'s thread.
+  void SendCallback(int shard, const std::string& url, const Params& params,
                     bool is_retry);
+  // Aborts every callback POST in flight (Stop()).
+  void AbortPosts();
   // Posts `params` to `url` with `client`; returns the answer or an error.
   absl::StatusOr<httplib::Response> PostWebhook(httplib::Client& client,
                                                 const WebhookTarget& target,
                                                 const Params& params);
   void ConfigureClient(httplib::Client& client) const;
 
+  // One callback poster's connections, by webhook origin. Only the poster's
+  // own thread touches `clients`; Stop() aborts `in_flight` from another.
+  struct Poster {
+    absl::flat_hash_map<std::string, std::unique_ptr<httplib::Client>>
+        clients;
+    absl::Mutex mu;
+    httplib::Client* in_flight ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
   const Options options_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<BackloggedServer> server_;
   std::thread listen_thread_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::vector<std::unique_ptr<Poster>> posters_;  // index = shard
+  std::unique_ptr<KeyedWorkers> poster_threads_;
   int port_ = 0;
   std::atomic<bool> running_{false};
   bool started_ = false;  // guarded by the owner's single-threaded Start/Stop
-
-  // Only the scheduler thread uses these clients; Stop() aborts `in_flight_`.
-  absl::flat_hash_map<std::string, std::unique_ptr<httplib::Client>> clients_;
-  absl::Mutex in_flight_mu_;
-  httplib::Client* in_flight_ ABSL_GUARDED_BY(in_flight_mu_) = nullptr;
 
   mutable absl::Mutex mu_;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
@@ -602,9 +610,23 @@ absl::Status TwilioSimulator::Impl::Start() {
   if (options_.repeat_callbacks < 1) {
     return absl::InvalidArgumentError("repeat_callbacks must be >= 1");
   }
+  if (options_.max_connections < 1 || options_.callback_posters < 1) {
+    return absl::InvalidArgumentError(
+        "max_connections and callback_posters must be >= 1");
+  }
   started_ = true;
 
-  server_ = std::make_unique<httplib::Server>();
+  server_ = std::make_unique<BackloggedServer>();
+  // httplib answers in two writes (headers, body): without this, Nagle holds
+  // the second until the client's delayed ACK, ~40 ms per request. Accepted
+  // sockets inherit it from the listener.
+  server_->set_tcp_nodelay(true);
+  // httplib's default pool (max(8, cores - 1) threads) would leave all but
+  // eight of the REST client's kept-alive connections unserved.
+  server_->new_task_queue = [n = options_.max_connections] {
+    return new ConnectionThreads(static_cast<size_t>(n));
+  };
+  server_->set_keep_alive_max_count(kKeepAliveMaxRequests);
   // POST bodies are read through a content reader: httplib's own form
   // parsing refuses bodies over 8 KB with 413, while a 1600-character
   // emoji body is ~19 KB form-encoded and Twilio accepts it.
@@ -680,6 +702,18 @@ absl::Status TwilioSimulator::Impl::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot bind ", options_.host, ":", options_.port));
   }
+  // A client opening all its connections at once (the REST client does, at
+  // its first burst of sends) must find room in the accept queue.
+  if (!server_->SetListenBacklog(SOMAXCONN)) {
+    SMSGW_LOG(kWarning) << "twilio simulator cannot raise the listen backlog"
+                        << " port=" << port_;
+  }
+  for (int i = 0; i < options_.callback_posters; ++i) {
+    posters_.push_back(std::make_unique<Poster>());
+  }
+  poster_threads_ = std::make_unique<KeyedWorkers>(
+      options_.callback_posters, kPosterIdleClose,
+      [this](int shard) { posters_[shard]->clients.clear(); });
   scheduler_ = std::make_unique<Scheduler>();
   listen_thread_ = std::thread([this] { server_->listen_after_bind(); });
   // httplib's stop() is a no-op until the accept loop runs, so a Stop()
@@ -697,14 +731,14 @@ void TwilioSimulator::Impl::Stop() {
   if (!running_.exchange(false)) return;
   server_->stop();
   if (listen_thread_.joinable()) listen_thread_.join();
+  // The scheduler's tasks only update the store and queue posts: its join
+  // is prompt, and no post is queued after it.
+  scheduler_->Stop();
   // A callback POST may be blocked on a slow webhook: abort it (repeatedly,
   // since it may not have opened its socket at the first try).
-  scheduler_->RequestStop();
-  while (!scheduler_->WaitDone(absl::Milliseconds(20))) {
-    absl::MutexLock lock(&in_flight_mu_);
-    if (in_flight_ != nullptr) in_flight_->stop();
-  }
-  scheduler_->Stop();
+  poster_threads_->RequestStop();
+  while (!poster_threads_->WaitStopped(absl::Milliseconds(20))) AbortPosts();
+  poster_threads_->Stop();
   SMSGW_LOG(kInfo) << "twilio simulator stopped port=" << port_;
 }
 
@@ -968,7 +1002,7 @@ void TwilioSimulator::Impl::ScheduleProgress(const StoredMessage& stored) {
     Params params = CallbackParams(m, steps[order[k]], stored.from_when_queued);
     scheduler_->At(slot_time(slot), [this, url = stored.status_callback,
                                      params = std::move(params)] {
-      SendCallback(url, params, /*is_retry=*/false);
+      QueueCallback(url, params, /*is_retry=*/false);
     });
   }
 }
@@ -1029,6 +1063,8 @@ void TwilioSimulator::Impl::ConfigureClient(httplib::Client& client) const {
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
   client.set_keep_alive(false);
+  // A POST leaves in two writes (headers, body); see Start().
+  client.set_tcp_nodelay(true);
   // Send the target byte-for-byte: the signature covers the URL as configured.
   client.set_url_encode(false);
 }
@@ -1052,28 +1088,48 @@ absl::StatusOr<httplib::Response> TwilioSimulator::Impl::PostWebhook(
   return result.value();
 }
 
-void TwilioSimulator::Impl::SendCallback(const std::string& url,
+void TwilioSimulator::Impl::QueueCallback(const std::string& url,
+                                          const Params& params,
+                                          bool is_retry) {
+  poster_threads_->Run(ParamOr(params, "MessageSid"),
+                       [this, url, params, is_retry](int shard) {
+                         SendCallback(shard, url, params, is_retry);
+                       });
+}
+
+void TwilioSimulator::Impl::AbortPosts() {
+  for (const std::unique_ptr<Poster>& poster : posters_) {
+    absl::MutexLock lock(&poster->mu);
+    if (poster->in_flight != nullptr) poster->in_flight->stop();
+  }
+}
+
+void TwilioSimulator::Impl::SendCallback(int shard, const std::string& url,
                                          const Params& params, bool is_retry) {
   absl::StatusOr<WebhookTarget> target = SplitWebhookUrl(url);
   if (!target.ok()) {
     SMSGW_LOG(kWarning) << "twilio simulator bad StatusCallback url=" << url;
     return;
   }
-  std::unique_ptr<httplib::Client>& client = clients_[target->origin];
+  Poster& poster = *posters_[shard];
+  std::unique_ptr<httplib::Client>& client = poster.clients[target->origin];
   if (client == nullptr) {
     client = std::make_unique<httplib::Client>(target->origin);
     ConfigureClient(*client);
+    // Callbacks to one receiver come in runs under load: one connection
+    // for the run (the poster closes it when idle, see kPosterIdleClose).
+    client->set_keep_alive(true);
   }
   {
-    absl::MutexLock lock(&in_flight_mu_);
-    if (scheduler_->stopping()) return;
-    in_flight_ = client.get();
+    absl::MutexLock lock(&poster.mu);
+    if (poster_threads_->stopping()) return;
+    poster.in_flight = client.get();
   }
   absl::StatusOr<httplib::Response> answer =
       PostWebhook(*client, *target, params);
   {
-    absl::MutexLock lock(&in_flight_mu_);
-    in_flight_ = nullptr;
+    absl::MutexLock lock(&poster.mu);
+    poster.in_flight = nullptr;
   }
   std::string failure;
   if (!answer.ok()) {
@@ -1089,7 +1145,7 @@ void TwilioSimulator::Impl::SendCallback(const std::string& url,
                       << " error=" << failure;
   if (!is_retry) {
     scheduler_->At(absl::Now() + options_.callback_delay,
-                   [this, url, params] { SendCallback(url, params, true); });
+                   [this, url, params] { QueueCallback(url, params, true); });
   }
 }
 

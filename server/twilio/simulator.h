@@ -97,8 +97,17 @@
 // create request had a StatusCallback and `send_status_callbacks` is on, each
 // step after the initial one is POSTed to it (form-encoded, signed, no
 // callback for the initial status, twilio-reference.md §2, §3). Callbacks
-// go out one at a time from a single thread; a failed one (no answer or
-// non-2xx) is logged and retried once.
+// are posted by `callback_posters` threads; each message's callbacks all go
+// through the one poster its SID hashes to, so they leave in order (unless
+// shuffled) while other messages' callbacks are in flight beside them. A
+// poster keeps its connection alive while it has work and closes it after
+// 500 ms idle. A failed callback (no answer or non-2xx) is logged and
+// retried once.
+//
+// Connections: every API connection is served on a thread of its own, so up
+// to `max_connections` kept-alive connections are served at once (threads
+// start as connections arrive); further ones wait for one of those to close.
+// Answers are written with TCP_NODELAY (no Nagle wait on the second write).
 //
 // Thread-safe. Not copyable.
 #ifndef SMSGW_SERVER_TWILIO_SIMULATOR_H_
@@ -129,6 +138,13 @@ class TwilioSimulator {
   // token; injected so the simulator does not depend on the signer's code.
   using Signer =
       std::function<std::string(const std::string& url, const Params& params)>;
+
+  // Connections the simulator serves beyond the REST client's
+  // `max_in_flight` (server_app.cc passes their sum as `max_connections`):
+  // the client's blocking Fetch()/List() calls, the control API, and
+  // connections a client has dropped before the simulator has seen them
+  // close.
+  static constexpr int kSpareConnections = 64;
 
   struct Options {
     // The simulated account; the REST client authenticates as
@@ -163,6 +179,17 @@ class TwilioSimulator {
     // Sets X-Twilio-Signature on callbacks and inbound webhooks; empty means
     // the header is not sent.
     Signer signer;
+    // Kept-alive API connections served at once (one thread each, started
+    // on demand); the default covers TwilioRestClient's default
+    // max_in_flight (64) plus kSpareConnections.
+    int max_connections = 64 + kSpareConnections;
+    // Threads posting status callbacks (see the file comment). Several let
+    // the webhook receiver work on more than one at a time (smsgw commits
+    // concurrent callbacks together). Each waits for smsgw's commit, so this
+    // bounds the callback rate: with 8, the three callbacks per message fell
+    // behind SendMessage at 64 calls in flight (bench send_message_default);
+    // 16 kept up and stays within smsgw's 32 webhook threads.
+    int callback_posters = 16;
     // Connect/read timeout of one webhook POST. A failed callback POST is
     // retried once after `callback_delay`.
     absl::Duration webhook_timeout = absl::Seconds(5);
@@ -182,15 +209,16 @@ class TwilioSimulator {
   TwilioSimulator(const TwilioSimulator&) = delete;
   TwilioSimulator& operator=(const TwilioSimulator&) = delete;
 
-  // Binds the HTTP server and starts serving and the callback thread.
+  // Binds the HTTP server and starts serving and the callback threads.
   // Returns InvalidArgument for a port outside 0..65535, an account SID not
-  // shaped ^AC[0-9a-fA-F]{32}$, an empty auth token or repeat_callbacks < 1;
+  // shaped ^AC[0-9a-fA-F]{32}$, an empty auth token, or repeat_callbacks,
+  // max_connections or callback_posters < 1;
   // Unavailable when the address cannot be bound; FailedPrecondition when
   // already started (a stopped simulator cannot be restarted).
   absl::Status Start();
 
-  // Stops the HTTP server and the callback thread; pending callbacks are
-  // dropped and an in-flight callback POST is aborted. Idempotent; returns
+  // Stops the HTTP server and the callback threads; pending callbacks are
+  // dropped and in-flight callback POSTs are aborted. Idempotent; returns
   // promptly (does not wait for callback delays).
   void Stop();
 

@@ -20,12 +20,14 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/rendezvous.h"
 #include "tests/testing/status_matchers.h"
 
 namespace smsgw::twilio {
 namespace {
 
 using ::smsgw::testing::IsOk;
+using ::smsgw::testing::Rendezvous;
 using ::smsgw::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -107,12 +109,15 @@ struct Received {
   Params params;  // decoded form body
 };
 
-// A loopback HTTP server standing in for smsgw's webhook adapter.
+// A loopback HTTP server standing in for smsgw's webhook adapter. With
+// `rendezvous` > 0, the first requests wait in the handler until that many
+// are in it at once (or 10 s pass), which only concurrent senders achieve.
 class WebhookReceiver {
  public:
   explicit WebhookReceiver(int status = 200,
-                           absl::Duration delay = absl::ZeroDuration())
-      : status_(status), delay_(delay) {
+                           absl::Duration delay = absl::ZeroDuration(),
+                           int rendezvous = 0)
+      : status_(status), delay_(delay), rendezvous_(rendezvous) {
     server_.Post(".*", [this](const httplib::Request& req,
                               httplib::Response& res) {
       Received r;
@@ -124,6 +129,7 @@ class WebhookReceiver {
         absl::MutexLock lock(&mu_);
         received_.push_back(std::move(r));
       }
+      rendezvous_.Arrive();
       if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);
       res.status = status_;
       res.set_content(R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)",
@@ -154,9 +160,13 @@ class WebhookReceiver {
     return received_;
   }
 
+  // The most requests that were in the handler's rendezvous at once.
+  int max_inside() { return rendezvous_.max_inside(); }
+
  private:
   const int status_;
   const absl::Duration delay_;
+  Rendezvous rendezvous_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -1007,6 +1017,96 @@ TEST_F(TwilioSimulatorTest, StopAbortsAnInFlightCallback) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
+TEST_F(TwilioSimulatorTest,
+       CallbacksOfEachMessageStayInOrderWhileOthersAreInFlight) {
+  // The receiver holds the first kInFlight callbacks until that many are in
+  // it at once, so the other messages' steps pile up behind them in the
+  // posters' queues meanwhile.
+  constexpr int kMessages = 32;
+  constexpr int kInFlight = 4;
+  WebhookReceiver receiver(/*status=*/200, absl::ZeroDuration(), kInFlight);
+  StartSim([](TwilioSimulator::Options& o) {
+    o.callback_delay = absl::Milliseconds(2);
+  });
+  std::vector<std::string> sids;
+  for (int i = 0; i < kMessages; ++i) {
+    auto [status, m] = Create({{"To", kTo},
+                               {"From", kFrom},
+                               {"Body", absl::StrCat("hi ", i)},
+                               {"StatusCallback", receiver.url("/s")}});
+    ASSERT_EQ(status, 201) << m.dump();
+    sids.push_back(m["sid"]);
+  }
+  std::vector<Received> got =
+      receiver.WaitFor(3 * kMessages, absl::Seconds(30));
+  ASSERT_EQ(got.size(), 3u * kMessages);
+  std::map<std::string, std::vector<std::string>> per_sid;
+  for (const Received& r : got) {
+    per_sid[Value(r.params, "MessageSid")].push_back(
+        Value(r.params, "MessageStatus"));
+  }
+  for (const std::string& sid : sids) {
+    EXPECT_THAT(per_sid[sid], ElementsAre("sending", "sent", "delivered"))
+        << sid;
+  }
+  // 32 random SIDs over the default 16 posters fall on fewer than 4 of them
+  // with probability ~1e-20.
+  EXPECT_GE(receiver.max_inside(), kInFlight);
+}
+
+// ---------------------------------------------------------------------------
+// Connections.
+
+TEST_F(TwilioSimulatorTest, AnswersEveryOneOfManyKeptAliveConnections) {
+  // More connections than httplib's default pool serves (8) and than the
+  // REST client opens by default (64), all held open at once: each sends
+  // its first create, waits until every other connection got its first
+  // answer, then sends the rest on the same connection.
+  constexpr int kConnections = 100;
+  constexpr int kCreatesEach = 3;
+  StartSim();
+  absl::Mutex mu;
+  int first_answers = 0;
+  std::vector<std::string> failures;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kConnections; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client(sim_->base_url());
+      client.set_basic_auth(sim_->account_sid(), sim_->auth_token());
+      client.set_keep_alive(true);
+      // A bound on a broken simulator, not a latency target.
+      client.set_read_timeout(std::chrono::seconds(30));
+      for (int k = 0; k < kCreatesEach; ++k) {
+        httplib::Result r = client.Post(
+            MessagesPath(),
+            EncodeForm({{"To", kTo},
+                        {"From", kFrom},
+                        {"Body", absl::StrCat("connection ", c, " #", k)}}),
+            "application/x-www-form-urlencoded");
+        absl::MutexLock lock(&mu);
+        if (!r) {
+          failures.push_back(absl::StrCat("connection ", c, " create ", k,
+                                          ": ", httplib::to_string(r.error())));
+        } else if (r->status != 201) {
+          failures.push_back(absl::StrCat("connection ", c, " create ", k,
+                                          ": HTTP ", r->status));
+        }
+        if (k == 0) {
+          ++first_answers;
+          auto all_answered = [&first_answers]() {
+            return first_answers == kConnections;
+          };
+          mu.Await(absl::Condition(&all_answered));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_THAT(failures, IsEmpty());
+  EXPECT_EQ(sim_->Outbox().size(),
+            static_cast<size_t>(kConnections * kCreatesEach));
+}
+
 // ---------------------------------------------------------------------------
 // Inbound.
 
@@ -1146,7 +1246,9 @@ TEST_F(TwilioSimulatorTest, StartFailsOnABusyPortOrBadOptions) {
               o.account_sid = "XX5ea7c0de5ea7c0de5ea7c0de5ea7c0de";
             }},
            {"token", [](auto& o) { o.auth_token = ""; }},
-           {"repeat", [](auto& o) { o.repeat_callbacks = 0; }}}) {
+           {"repeat", [](auto& o) { o.repeat_callbacks = 0; }},
+           {"connections", [](auto& o) { o.max_connections = 0; }},
+           {"posters", [](auto& o) { o.callback_posters = 0; }}}) {
     TwilioSimulator::Options options;
     c.tweak(options);
     EXPECT_THAT(TwilioSimulator(options).Start(),
