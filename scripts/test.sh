@@ -119,6 +119,7 @@ rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp:log_path=$tsan_logs/tsan"
 echo "== build ($tsan_dir: clang, thread; ${TSAN_SUITES[*]})"
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}  # as scripts/build.sh
 cmake -S . -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSMSGW_BUILD_TESTS=ON "${san_cmake[@]}" -DSMSGW_SANITIZE=thread >/dev/null
 cmake --build "$tsan_dir" -j "$(nproc)" --target "${TSAN_SUITES[@]}"
