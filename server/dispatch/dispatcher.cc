@@ -634,16 +634,9 @@ void Dispatcher::RefreshFromProvider(absl::string_view provider_sid) {
                           << fetched.status();
       return;
     }
-    storage::StatusUpdate update;
-    update.status = domain::FromTwilioStatus(fetched->status);
+    const storage::StatusUpdate update = domain::ProviderStatusUpdate(
+        *fetched, clock_->Now(), /*http_status=*/200);
     if (update.status == MessageStatus::kUnspecified) return;
-    update.provider_status = fetched->status;
-    update.num_segments = fetched->num_segments;
-    update.price = fetched->price.value_or("");
-    update.price_unit = fetched->price_unit;
-    update.source = storage::ReportSource::kProviderResponse;
-    update.http_status = 200;
-    update.event_time = clock_->Now();
     absl::Status stored = messages_->ApplyStatusBySid(sid, update).status();
     if (!stored.ok()) {
       SMSGW_LOG(kWarning) << "cannot store final figures sid=" << sid << ": "

@@ -207,7 +207,13 @@ MessagingService::MessagingService(storage::MessageStore* messages,
       queue_(queue),
       phones_(phones),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  // The pool's numbers do not change: split each into its area once.
+  for (const std::string& number : options_.phone_numbers) {
+    absl::StatusOr<std::string> area = phones_->AreaOf(number);
+    if (area.ok()) number_areas_.emplace(number, *std::move(area));
+  }
+}
 
 absl::StatusOr<Message> MessagingService::BuildOutbound(
     const storage::User& caller, const SendRequest& request,
@@ -632,8 +638,8 @@ absl::StatusOr<SenderPick> MessagingService::ChooseSender(
     if (number == to) continue;  // texting one of our own numbers
     SenderCandidate c;
     c.number = number;
-    absl::StatusOr<std::string> area = phones_->AreaOf(number);
-    c.same_area = area.ok() && *area == to_area;
+    auto area = number_areas_.find(number);
+    c.same_area = area != number_areas_.end() && area->second == to_area;
     SMSGW_ASSIGN_OR_RETURN(c.backlog, queue_->Backlog(number));
     c.taken_by_other_user =
         std::binary_search(peer.other_owners.begin(), peer.other_owners.end(),

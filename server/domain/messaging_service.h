@@ -8,6 +8,7 @@
 #define SMSGW_SERVER_DOMAIN_MESSAGING_SERVICE_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -300,6 +301,8 @@ class MessagingService {
   const PhoneNumberParser* phones_;
   Clock* clock_;
   const Options options_;
+  // Options::phone_numbers -> PhoneNumberParser::AreaOf (those it can split).
+  std::map<std::string, std::string> number_areas_;
 };
 
 // A random (version 4) UUID in its canonical 36-character form (libuuid).

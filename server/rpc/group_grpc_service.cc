@@ -104,21 +104,11 @@ absl::Status NoService() {
   return runner_->RunAuthenticated(
       context, [this, request, response, deadline](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
-        domain::SendPolicy policy;
-        if (request->has_validity_period()) {
-          absl::StatusOr<absl::Duration> validity =
-              FromProto(request->validity_period(), "validity_period");
-          if (!validity.ok()) return validity.status();
-          policy.validity_period = *validity;
-        }
-        policy.priority =
-            static_cast<storage::MessagePriority>(request->priority());
-        if (request->has_respect_quiet_hours()) {
-          policy.respect_quiet_hours = request->respect_quiet_hours();
-        }
+        absl::StatusOr<domain::SendPolicy> policy = PolicyFromProto(*request);
+        if (!policy.ok()) return policy.status();
         absl::StatusOr<domain::GroupSendResult> sent =
             groups_->Send(user, request->name(), request->body(),
-                          request->idempotency_key(), deadline, policy);
+                          request->idempotency_key(), deadline, *policy);
         if (!sent.ok()) return sent.status();
         ToProto(sent->post, response->mutable_message());
         for (const domain::GroupDeliveryResult& d : sent->deliveries) {

@@ -54,21 +54,12 @@ namespace {
           }
           send.send_at = *at;
         }
-        if (request->has_validity_period()) {
-          absl::StatusOr<absl::Duration> validity =
-              FromProto(request->validity_period(), "validity_period");
-          if (!validity.ok()) {
-            fail(validity.status());
-            return;
-          }
-          send.policy.validity_period = *validity;
+        absl::StatusOr<domain::SendPolicy> policy = PolicyFromProto(*request);
+        if (!policy.ok()) {
+          fail(policy.status());
+          return;
         }
-        // Unknown numbers pass through; the domain refuses them.
-        send.policy.priority =
-            static_cast<storage::MessagePriority>(request->priority());
-        if (request->has_respect_quiet_hours()) {
-          send.policy.respect_quiet_hours = request->respect_quiet_hours();
-        }
+        send.policy = *std::move(policy);
         send.validate_only = request->validate_only();
         messaging_->SendAsync(
             user, send, deadline,

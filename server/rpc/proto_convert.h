@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "smsgw/v1/common.pb.h"
 #include "google/protobuf/duration.pb.h"
+#include "server/domain/messaging_service.h"
 #include "server/domain/sender_pool.h"
 #include "storage/message_store.h"
 #include "storage/user_store.h"
@@ -33,6 +34,26 @@ absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
 // (±315,576,000,000 s, |nanos| < 10^9 with the sign of seconds).
 absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
                                          absl::string_view field);
+
+// The sending policy of a SendMessageRequest or SendGroupMessageRequest
+// (both carry validity_period, priority and respect_quiet_hours). Unknown
+// priority numbers pass through: the domain refuses them
+// (ValidateSendPolicy). InvalidArgument for a malformed Duration.
+template <typename Request>
+absl::StatusOr<domain::SendPolicy> PolicyFromProto(const Request& request) {
+  domain::SendPolicy policy;
+  if (request.has_validity_period()) {
+    absl::StatusOr<absl::Duration> validity =
+        FromProto(request.validity_period(), "validity_period");
+    if (!validity.ok()) return validity.status();
+    policy.validity_period = *validity;
+  }
+  policy.priority = static_cast<storage::MessagePriority>(request.priority());
+  if (request.has_respect_quiet_hours()) {
+    policy.respect_quiet_hours = request.respect_quiet_hours();
+  }
+  return policy;
+}
 
 // The user as clients see it: never the password hash.
 void ToProto(const storage::User& user, v1::User* out);
