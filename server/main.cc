@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "server/app/config.h"
 #include "server/app/server_app.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/dispatch/rate_limiter.h"
 
 namespace {

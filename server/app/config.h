@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 
 namespace smsgw::app {
 

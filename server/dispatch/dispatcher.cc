@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/domain/message_status.h"
 
 namespace smsgw::dispatch {

@@ -66,14 +66,14 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
-#include "server/common/executor.h"
+#include "common/clock.h"
+#include "common/executor.h"
 #include "server/dispatch/circuit_breaker.h"
 #include "server/dispatch/rate_limiter.h"
 #include "server/dispatch/send_queue.h"
 #include "server/domain/outbound_queue.h"
 #include "server/twilio/sms_provider.h"
-#include "server/common/metrics.h"
+#include "common/metrics.h"
 #include "storage/message_store.h"
 
 namespace smsgw::dispatch {

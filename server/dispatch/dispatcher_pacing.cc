@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/dispatch/dispatcher.h"
 
 namespace smsgw::dispatch {

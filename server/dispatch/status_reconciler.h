@@ -34,9 +34,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
-#include "server/common/executor.h"
-#include "server/common/metrics.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/metrics.h"
 #include "server/twilio/sms_provider.h"
 #include "storage/message_store.h"
 

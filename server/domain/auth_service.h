@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
+#include "common/clock.h"
 #include "server/domain/login_throttle.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"

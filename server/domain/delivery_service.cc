@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/logging.h"
-#include "server/common/status_macros.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 #include "server/domain/message_status.h"
 #include "server/domain/messaging_service.h"
 #include "server/domain/segments.h"

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
+#include "common/clock.h"
 #include "server/domain/group_router.h"
 #include "server/domain/opt_out.h"
 #include "server/domain/outbound_queue.h"

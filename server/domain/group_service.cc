@@ -12,8 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "server/common/logging.h"
-#include "server/common/status_macros.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 #include "server/domain/segments.h"
 
 namespace smsgw::domain {

@@ -25,7 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
+#include "common/clock.h"
 #include "server/domain/group_router.h"
 #include "server/domain/messaging_service.h"
 #include "storage/group_store.h"

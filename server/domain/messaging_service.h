@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/common/clock.h"
+#include "common/clock.h"
 #include "server/domain/message_stats.h"
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"

@@ -12,8 +12,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/common/logging.h"
-#include "server/common/status_macros.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 
 namespace smsgw::domain {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "server/common/executor.h"
+#include "common/executor.h"
 #include "server/domain/auth_service.h"
 #include "storage/user_store.h"
 

@@ -11,7 +11,7 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
-#include "server/common/metrics.h"
+#include "common/metrics.h"
 
 namespace smsgw::rpc {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "server/common/logging.h"
+#include "common/logging.h"
 
 namespace smsgw::rpc {
 

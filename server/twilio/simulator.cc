@@ -35,7 +35,7 @@
 #include "absl/time/time.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/simulator_connections.h"
 

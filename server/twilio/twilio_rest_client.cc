@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/twilio/message_json.h"
 
 namespace smsgw::twilio {

@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/twilio_signature.h"
 #include "server/webhooks/http_status.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 
 namespace smsgw::webhooks {
 

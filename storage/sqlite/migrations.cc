@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/common/logging.h"
-#include "server/common/status_macros.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 
 namespace smsgw::storage::sqlite {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/common/status_macros.h"
+#include "common/status_macros.h"
 
 namespace smsgw::storage::sqlite {
 namespace {

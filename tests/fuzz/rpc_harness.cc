@@ -20,7 +20,7 @@
 #include "absl/time/time.h"
 #include "server/app/config.h"
 #include "server/app/server_app.h"
-#include "server/common/logging.h"
+#include "common/logging.h"
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "tests/fuzz/fuzz_support.h"
 

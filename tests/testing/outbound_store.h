@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
+#include "common/clock.h"
 #include "storage/message_store.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"

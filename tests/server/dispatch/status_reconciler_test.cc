@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/metrics.h"
+#include "common/metrics.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_sms_provider.h"
 #include "tests/testing/outbound_store.h"

@@ -18,7 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/status_macros.h"
+#include "common/status_macros.h"
 #include "server/domain/delivery_service.h"
 #include "server/domain/phone_number.h"
 #include "server/twilio/form_encoding.h"

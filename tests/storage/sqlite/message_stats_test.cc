@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/status_macros.h"
+#include "common/status_macros.h"
 #include "storage/message_store.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"

@@ -2,8 +2,8 @@
 //
 // A source of the current time, so that expiry, backoff and scheduling can be
 // tested with a fake clock (tests/testing/fake_clock.h).
-#ifndef SMSGW_SERVER_COMMON_CLOCK_H_
-#define SMSGW_SERVER_COMMON_CLOCK_H_
+#ifndef SMSGW_COMMON_CLOCK_H_
+#define SMSGW_COMMON_CLOCK_H_
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -22,4 +22,4 @@ class Clock {
 
 }  // namespace smsgw
 
-#endif  // SMSGW_SERVER_COMMON_CLOCK_H_
+#endif  // SMSGW_COMMON_CLOCK_H_

@@ -8,8 +8,8 @@
 //
 // Thread-safe: each line is formatted in the caller's thread and written with
 // a single write(2).
-#ifndef SMSGW_SERVER_COMMON_LOGGING_H_
-#define SMSGW_SERVER_COMMON_LOGGING_H_
+#ifndef SMSGW_COMMON_LOGGING_H_
+#define SMSGW_COMMON_LOGGING_H_
 
 #include <sstream>
 #include <string>
@@ -52,4 +52,4 @@ class LogLine {
                               __LINE__)                                  \
         .stream()
 
-#endif  // SMSGW_SERVER_COMMON_LOGGING_H_
+#endif  // SMSGW_COMMON_LOGGING_H_

@@ -1,4 +1,4 @@
-#include "server/common/logging.h"
+#include "common/logging.h"
 
 #include <unistd.h>
 

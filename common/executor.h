@@ -4,8 +4,8 @@
 // hand blocking work (SQLite, password hashing, provider calls) to it, so that
 // gRPC's own threads never block; a full queue is reported to the caller,
 // which answers RESOURCE_EXHAUSTED instead of queueing without bound.
-#ifndef SMSGW_SERVER_COMMON_EXECUTOR_H_
-#define SMSGW_SERVER_COMMON_EXECUTOR_H_
+#ifndef SMSGW_COMMON_EXECUTOR_H_
+#define SMSGW_COMMON_EXECUTOR_H_
 
 #include <cstddef>
 #include <deque>
@@ -53,4 +53,4 @@ class Executor {
 
 }  // namespace smsgw
 
-#endif  // SMSGW_SERVER_COMMON_EXECUTOR_H_
+#endif  // SMSGW_COMMON_EXECUTOR_H_

@@ -1,4 +1,4 @@
-#include "server/common/executor.h"
+#include "common/executor.h"
 
 #include <atomic>
 

@@ -6,8 +6,8 @@
 //
 //   SMSGW_RETURN_IF_ERROR(store->Insert(user));
 //   SMSGW_ASSIGN_OR_RETURN(User user, store->FindByName(name));
-#ifndef SMSGW_SERVER_COMMON_STATUS_MACROS_H_
-#define SMSGW_SERVER_COMMON_STATUS_MACROS_H_
+#ifndef SMSGW_COMMON_STATUS_MACROS_H_
+#define SMSGW_COMMON_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,4 +35,4 @@
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 
-#endif  // SMSGW_SERVER_COMMON_STATUS_MACROS_H_
+#endif  // SMSGW_COMMON_STATUS_MACROS_H_

@@ -10,8 +10,8 @@
 // thread-safe and cheap: one short mutex hold to find the labelled child.
 // Label values are free text and escaped on output; keep their number
 // bounded (method names, status codes, configured numbers — never ids).
-#ifndef SMSGW_SERVER_COMMON_METRICS_H_
-#define SMSGW_SERVER_COMMON_METRICS_H_
+#ifndef SMSGW_COMMON_METRICS_H_
+#define SMSGW_COMMON_METRICS_H_
 
 #include <cstdint>
 #include <functional>
@@ -139,4 +139,4 @@ inline constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8
 
 }  // namespace smsgw::metrics
 
-#endif  // SMSGW_SERVER_COMMON_METRICS_H_
+#endif  // SMSGW_COMMON_METRICS_H_
