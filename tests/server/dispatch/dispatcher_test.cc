@@ -72,6 +72,21 @@ class DispatcherTest : public ::testing::Test {
     return Stored(m.id);
   }
 
+  // `body` in flight after a crash, the next `failures` lookups failing,
+  // and the dispatcher started (backoff 1 s doubling to `cap`); returns
+  // once the first lookup was made.
+  Message StartWithLookupsFailing(const std::string& body, int failures,
+                                  absl::Duration cap) {
+    options_.backoff_base = absl::Seconds(1);
+    options_.backoff_cap = cap;
+    provider_.FailNextLists(failures,
+                            absl::UnavailableError("twilio unreachable"));
+    const Message m = StoreInFlight(body);
+    StartDispatcher();
+    EXPECT_TRUE(provider_.AwaitLists(1));
+    return m;
+  }
+
   Message Stored(const std::string& id) {
     absl::StatusOr<Message> m = outbound_.store()->Get(id);
     EXPECT_THAT(m, IsOk());
@@ -103,13 +118,31 @@ class DispatcherTest : public ::testing::Test {
     return false;
   }
 
-  // Waits (real time, up to 5 s) until `n` creates are held.
-  bool AwaitHeld(size_t n) {
-    for (int i = 0; i < 100; ++i) {
-      if (provider_.held_creates() >= n) return true;
+  // Starts the dispatcher with the provider holding creates and hands it
+  // `bodies`, stored; returns once all their creates are in flight.
+  std::vector<Message> EnqueueHeld(const std::vector<std::string>& bodies) {
+    provider_.HoldCreates(true);
+    StartDispatcher();
+    std::vector<Message> stored;
+    for (const std::string& body : bodies) {
+      stored.push_back(Store(body));
+      dispatcher_->Enqueue(stored.back());
+    }
+    for (int i = 0; i < 100 && provider_.held_creates() < bodies.size(); ++i) {
       absl::SleepFor(absl::Milliseconds(50));
     }
-    return false;
+    EXPECT_EQ(provider_.held_creates(), bodies.size());
+    return stored;
+  }
+
+  // Waits (real time, up to 5 s) until the dispatcher counts `n` messages
+  // found at the provider: the count follows the stored answer.
+  bool AwaitReconciledFound(int64_t n) {
+    for (int i = 0; i < 100; ++i) {
+      if (dispatcher_->reconciled_found() >= n) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return dispatcher_->reconciled_found() == n;
   }
 
   // Lets the timer (which looks at the clock at least every 200 ms) run.
@@ -225,8 +258,13 @@ TEST_F(DispatcherTest, Twilio21610FailsTheMessageAndRecordsTheOptOut) {
   dispatcher_->Enqueue(m);
   ASSERT_TRUE(AwaitStatus(m.id, MessageStatus::kFailed));
   EXPECT_EQ(Stored(m.id).error_code, 21610);
-  absl::StatusOr<bool> opted = outbound_.store()->IsOptedOut(
-      OutboundStore::kPeer, OutboundStore::kOurNumber);
+  // The opt-out is written right after the FAILED answer.
+  absl::StatusOr<bool> opted = false;
+  for (int i = 0; i < 100 && opted.ok() && !*opted; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    opted = outbound_.store()->IsOptedOut(OutboundStore::kPeer,
+                                          OutboundStore::kOurNumber);
+  }
   ASSERT_THAT(opted, IsOk());
   EXPECT_TRUE(*opted);
 }
@@ -242,7 +280,7 @@ TEST_F(DispatcherTest, AMessageTheProviderListsIsAdoptedAndNotResent) {
   EXPECT_EQ(Stored(m.id).provider_sid, "SM77");
   EXPECT_EQ(provider_.lists(), 1);
   EXPECT_EQ(provider_.creates(), 0);
-  EXPECT_EQ(dispatcher_->reconciled_found(), 1);
+  EXPECT_TRUE(AwaitReconciledFound(1));
   EXPECT_EQ(dispatcher_->possible_duplicates(), 0);
 }
 
@@ -264,12 +302,7 @@ TEST_F(DispatcherTest, AMessageTheProviderDoesNotListIsResentOnce) {
 }
 
 TEST_F(DispatcherTest, AFailedLookupIsAskedAgainLaterBeforeAnyResend) {
-  options_.backoff_base = absl::Seconds(1);
-  options_.backoff_cap = absl::Seconds(1);
-  provider_.FailNextLists(1, absl::UnavailableError("twilio unreachable"));
-  const Message m = StoreInFlight("ask again");
-  StartDispatcher();
-  ASSERT_TRUE(provider_.AwaitLists(1));
+  const Message m = StartWithLookupsFailing("ask again", 1, absl::Seconds(1));
   Settle();
   EXPECT_EQ(provider_.creates(), 0);  // no proof either way: no resend yet
   EXPECT_EQ(outbound_.StatusOf(m.id), MessageStatus::kPending);
@@ -281,13 +314,9 @@ TEST_F(DispatcherTest, AFailedLookupIsAskedAgainLaterBeforeAnyResend) {
 }
 
 TEST_F(DispatcherTest, AfterTheGiveUpTimeItIsResentAndCountedAPossibleDuplicate) {
-  options_.backoff_base = absl::Seconds(1);
-  options_.backoff_cap = absl::Seconds(5);
   options_.reconcile_give_up_after = absl::Minutes(1);
-  provider_.FailNextLists(1000, absl::UnavailableError("twilio unreachable"));
-  const Message m = StoreInFlight("maybe twice");
-  StartDispatcher();
-  ASSERT_TRUE(provider_.AwaitLists(1));
+  const Message m =
+      StartWithLookupsFailing("maybe twice", 1000, absl::Seconds(5));
   AdvanceUntilSent(absl::Seconds(5), absl::Minutes(5));
   ASSERT_TRUE(AwaitStatus(m.id, MessageStatus::kQueued));
   EXPECT_THAT(provider_.bodies(), ElementsAre("maybe twice"));
@@ -299,11 +328,7 @@ TEST_F(DispatcherTest, AfterTheGiveUpTimeItIsResentAndCountedAPossibleDuplicate)
 // --- First answers ---
 
 TEST_F(DispatcherTest, NotifyOnFirstAnswerGetsTheMessageAsTheAnswerLeftIt) {
-  provider_.HoldCreates(true);
-  StartDispatcher();
-  const Message m = Store("watched");
-  dispatcher_->Enqueue(m);
-  ASSERT_TRUE(AwaitHeld(1));
+  const Message m = EnqueueHeld({"watched"})[0];
   EXPECT_EQ(dispatcher_->in_flight(), 1);
   absl::Notification notified;
   absl::Mutex mu;
@@ -330,11 +355,7 @@ TEST_F(DispatcherTest, NotifyOnFirstAnswerGetsTheMessageAsTheAnswerLeftIt) {
 }
 
 TEST_F(DispatcherTest, AWaiterWhoseDeadlinePassesGetsNothing) {
-  provider_.HoldCreates(true);
-  StartDispatcher();
-  const Message m = Store("slow provider");
-  dispatcher_->Enqueue(m);
-  ASSERT_TRUE(AwaitHeld(1));
+  const Message m = EnqueueHeld({"slow provider"})[0];
   absl::Notification notified;
   bool got_message = true;
   dispatcher_->NotifyOnFirstAnswer(m.id, absl::Now() + absl::Milliseconds(300),
@@ -350,11 +371,7 @@ TEST_F(DispatcherTest, AWaiterWhoseDeadlinePassesGetsNothing) {
 // --- Shutdown ---
 
 TEST_F(DispatcherTest, ShutdownWaitsForAnswersThatArriveWithinTheGrace) {
-  provider_.HoldCreates(true);
-  StartDispatcher();
-  const Message m = Store("answered late");
-  dispatcher_->Enqueue(m);
-  ASSERT_TRUE(AwaitHeld(1));
+  const Message m = EnqueueHeld({"answered late"})[0];
   std::thread answer([this] {
     absl::SleepFor(absl::Milliseconds(300));
     provider_.HoldCreates(false);
@@ -367,13 +384,9 @@ TEST_F(DispatcherTest, ShutdownWaitsForAnswersThatArriveWithinTheGrace) {
 }
 
 TEST_F(DispatcherTest, NothingInFlightAtShutdownIsLostOrSentTwiceAfterARestart) {
-  provider_.HoldCreates(true);
-  StartDispatcher();
-  const Message first = Store("first");
-  const Message second = Store("second");
-  dispatcher_->Enqueue(first);
-  dispatcher_->Enqueue(second);
-  ASSERT_TRUE(AwaitHeld(2));
+  const std::vector<Message> held = EnqueueHeld({"first", "second"});
+  const Message& first = held[0];
+  const Message& second = held[1];
   EXPECT_EQ(dispatcher_->in_flight(), 2);
   dispatcher_->Shutdown(absl::Milliseconds(200));
   // Stopped: new work is not taken.
@@ -400,7 +413,7 @@ TEST_F(DispatcherTest, NothingInFlightAtShutdownIsLostOrSentTwiceAfterARestart) 
   }
   EXPECT_THAT(provider_.bodies(), UnorderedElementsAre("first", "second", "third"));
   EXPECT_EQ(provider_.creates(), 3);
-  EXPECT_EQ(dispatcher_->reconciled_found(), 2);
+  EXPECT_TRUE(AwaitReconciledFound(2));
   EXPECT_EQ(Stored(first.id).provider_sid, "SM1001");
   EXPECT_EQ(Stored(second.id).provider_sid, "SM1002");
 }
