@@ -325,6 +325,27 @@ TEST_F(DispatcherTest, AfterTheGiveUpTimeItIsResentAndCountedAPossibleDuplicate)
   EXPECT_EQ(dispatcher_->reconciled_found(), 0);
 }
 
+TEST_F(DispatcherTest, AnInFlightMessagePastItsValidityIsAskedAboutBeforeItExpires) {
+  Message listed = outbound_.NewMessage("listed late");
+  Message unlisted = outbound_.NewMessage("unlisted late");
+  for (Message* m : {&listed, &unlisted}) {
+    m->expire_time = clock_.Now() + absl::Minutes(1);
+    *m = outbound_.Create(*m);
+    ASSERT_THAT(outbound_.store()->MarkDispatchStarted(m->id, clock_.Now()),
+                IsOk());
+  }
+  provider_.AddListed(Listed("SM88", "listed late", clock_.Now()));
+  clock_.Advance(absl::Minutes(2));  // both validity periods are over
+  StartDispatcher();
+  // The provider has one: adopted, whatever its validity said.
+  ASSERT_TRUE(AwaitStatus(listed.id, MessageStatus::kSent));
+  EXPECT_EQ(Stored(listed.id).provider_sid, "SM88");
+  // The other was never created: now it may expire, unsent.
+  ASSERT_TRUE(AwaitStatus(unlisted.id, MessageStatus::kExpired));
+  EXPECT_EQ(provider_.lists(), 2);
+  EXPECT_EQ(provider_.creates(), 0);
+}
+
 // --- First answers ---
 
 TEST_F(DispatcherTest, NotifyOnFirstAnswerGetsTheMessageAsTheAnswerLeftIt) {

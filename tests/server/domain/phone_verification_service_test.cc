@@ -97,6 +97,19 @@ TEST_F(PhoneVerificationServiceTest, StartWithoutANumberUsesTheStoredOne) {
   EXPECT_EQ(queue_->handed()[0].to, "+14155550111");
 }
 
+TEST_F(PhoneVerificationServiceTest, StartWithANewNumberClearsTheOldVerification) {
+  const storage::User carl = AddUser("carl", "+14155550122", /*verified=*/true);
+  SMSGW_ASSERT_OK_AND_ASSIGN(VerificationStarted started, Start(carl, kPeer));
+  EXPECT_EQ(started.phone_number, kPeer);
+  const storage::User after = Reload(carl);
+  EXPECT_EQ(after.phone_number, kPeer);
+  EXPECT_FALSE(after.phone_verified);
+  // Asking again for the number one has keeps it verified.
+  const storage::User dave = AddUser("dave", "+14155550133", /*verified=*/true);
+  ASSERT_THAT(Start(dave, "+14155550133"), IsOk());
+  EXPECT_TRUE(Reload(dave).phone_verified);
+}
+
 TEST_F(PhoneVerificationServiceTest, StartWithNoPhoneAtAllIsFailedPrecondition) {
   EXPECT_THAT(Start(ann_, ""), StatusIs(absl::StatusCode::kFailedPrecondition,
                                         HasSubstr("phone_number")));
