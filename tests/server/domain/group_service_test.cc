@@ -151,8 +151,7 @@ TEST_F(GroupServiceTest, JoinAddsTheMemberOnTheirOwnFreeNumber) {
 }
 
 TEST_F(GroupServiceTest, JoiningTwiceAnswersWithTheMembershipAlreadyHeld) {
-  // group_service.h still lists AlreadyExists for this; the service answers
-  // a retried join with the membership instead (issue "Groups").
+  // A retried join answers with the membership (groups.proto, JoinGroup).
   ASSERT_THAT(service_->Create(ann_, "Hikers", ""), IsOk());
   SMSGW_ASSERT_OK_AND_ASSIGN(GroupView first, service_->Join(bob_, "Hikers"));
   SMSGW_ASSERT_OK_AND_ASSIGN(GroupView again, service_->Join(bob_, "HIKERS"));
