@@ -30,7 +30,7 @@
 #include "client/smsgw_client.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
 

@@ -29,7 +29,7 @@
 #include "client/smsgw_client.h"
 #include "gtest/gtest.h"
 #include "server/twilio/form_encoding.h"
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_signature.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"

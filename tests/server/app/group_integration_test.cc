@@ -23,7 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/twilio/form_encoding.h"
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
 #include "tests/testing/server_process.h"
