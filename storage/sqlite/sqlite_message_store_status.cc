@@ -39,6 +39,32 @@ bool ProviderAccepted(MessageStatus status) {
   }
 }
 
+// Lifecycle map (for issue 13's extraction): the rule ApplyStatusInTx
+// decides, for one update `u` on message `m`:
+// - Status move: only when StatusRank(u.status) > StatusRank(m.status)
+//   ("applied"); so PENDING/SCHEDULED < QUEUED < SENDING < SENT < terminal,
+//   an equal rank changes nothing, and among terminal statuses the first
+//   one wins. UNSPECIFIED (rank 0) never moves (callers refuse it first).
+// - Fields set only when applied: status = u.status; error_code and
+//   error_message = u's (even if empty) when u.status is UNDELIVERED,
+//   FAILED or EXPIRED; send_time = u.event_time when u.status is one the
+//   provider accepted (ProviderAccepted()) and send_time is unset;
+//   deliver_time = u.event_time when u.status is DELIVERED.
+// - Fields set whatever the rank: provider_sid = u's when m has none (a
+//   stored SID is never replaced); num_segments = u's when given; price
+//   and price_unit = u's when not empty (the provider's figures win).
+// - When any of those fields changed: one UPDATE of the row, update_time =
+//   max(m.update_time, u.event_time) (never backwards); AlreadyExists when
+//   the new SID is another message's.
+// - Always exactly one report: the parked one `parked_report_id` gets
+//   message_seq and `applied`; otherwise a new one with u's fields, SID =
+//   u's or else the message's, source u.source.
+// - A STATUS_CHANGED feed event at u.event_time only when applied.
+// Decided by the callers, not here: ApplyStatus() runs ApplyParkedReports()
+// when this update first stored an SID, and then clears
+// dispatch_started_time once the status is not PENDING; ApplyStatusBySid()
+// parks the update when no message has its SID, and otherwise does neither.
+//
 // Applies `update` to `before` inside the caller's write transaction: moves
 // the status only forward, records the report (or attaches the parked one
 // `parked_report_id`), appends a feed event when the status moved, and
@@ -131,6 +157,18 @@ absl::StatusOr<Message> ApplyStatusInTx(
   return MustLoadMessage(conn, before.id);
 }
 
+// Lifecycle map: the rule ApplyParkedReports decides. A status callback
+// that arrived before the create response stored its SID was parked by
+// ApplyStatusBySid() as a report with message_seq NULL and applied = false.
+// When `message` has an SID, every parked report with that SID is applied,
+// in arrival order (report id), through ApplyStatusInTx() with the same
+// rank rule, each attaching its own report row (message_seq, applied)
+// instead of writing a new one. A parked report keeps only what
+// message_events has columns for (status, provider_status, error, raw DLR
+// date, source, HTTP status, event time): a parked callback's segments and
+// price are not applied. Only ApplyStatus() calls it, in the transaction
+// whose update first stored the message's SID.
+//
 // Applies, in arrival order, the status callbacks that were parked for
 // `message`'s provider SID before the SID was stored.
 absl::StatusOr<Message> ApplyParkedReports(Connection& conn, Message message) {
@@ -178,6 +216,12 @@ absl::StatusOr<Message> ApplyParkedReports(Connection& conn, Message message) {
 
 namespace message_store_internal {
 
+// Lifecycle map: SCHEDULED -> PENDING (release: next_attempt_time = now) or
+// SCHEDULED -> CANCELED (cancel: next_attempt_time NULL), bypassing
+// StatusRank (PENDING and SCHEDULED share a rank), only while the row is
+// still SCHEDULED (a conditional UPDATE, so release and cancel cannot both
+// win); update_time = max(update_time, now); an applied LOCAL report whose
+// error_message is `note`; a STATUS_CHANGED feed event at `now`.
 absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
                                     MessageStatus to, absl::Time now,
                                     absl::string_view note) {
