@@ -1,6 +1,6 @@
 // The settings table (server/app/settings.h): precedence, defaults, each
-// parser's malformed input, the flag help, and that README's configuration
-// table documents every environment variable with the table's default.
+// parser's malformed input, the flag help, and that docs/configuration.md
+// documents every environment variable with the table's default.
 #include "server/app/settings.h"
 
 #include <cstdlib>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -313,26 +314,29 @@ TEST(SettingsTest, ATextFlagsDefaultIsTheEnvironmentValueWhenSet) {
   ::unsetenv("SMSGW_DEFAULT_REGION");
 }
 
-// README.md "## Configuration": | environment | meaning | default | rows,
-// some naming several variables ("A, B, C") with as many defaults.
-std::map<std::string, std::string> ReadmeConfigurationTable() {
-  std::ifstream in(std::string(SMSGW_SOURCE_DIR) + "/README.md");
+// docs/configuration.md's table, | environment | meaning | default |, whose
+// rows may name several variables ("A, B, C") with as many defaults.
+std::map<std::string, std::string> DocumentedDefaults() {
+  std::ifstream in(std::string(SMSGW_SOURCE_DIR) + "/docs/configuration.md");
   std::stringstream text;
   text << in.rdbuf();
   std::map<std::string, std::string> defaults;
-  bool in_section = false;
+  bool in_table = false;
   for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
-    if (absl::StartsWith(line, "## ")) {
-      in_section = line == "## Configuration";
+    if (line == "| environment | meaning | default |") {
+      in_table = true;
       continue;
     }
-    if (!in_section || !absl::StartsWith(line, "| ")) continue;
+    if (!absl::StartsWith(line, "|")) in_table = false;
+    if (!in_table || absl::StartsWith(line, "|---")) continue;
     std::vector<std::string> cells = absl::StrSplit(line, '|');
     // "", environment, meaning, default, ""
-    if (cells.size() != 5) continue;
+    if (cells.size() != 5) {
+      ADD_FAILURE() << "not a three-column row: " << line;
+      continue;
+    }
     std::vector<std::string> names =
         absl::StrSplit(absl::StripAsciiWhitespace(cells[1]), ", ");
-    if (names[0] == "environment") continue;  // the header row
     const std::string cell(absl::StripAsciiWhitespace(cells[3]));
     std::vector<std::string> values = absl::StrSplit(cell, ", ");
     for (size_t i = 0; i < names.size(); ++i) {
@@ -342,10 +346,10 @@ std::map<std::string, std::string> ReadmeConfigurationTable() {
   return defaults;
 }
 
-TEST(SettingsTest, ReadmeDocumentsEveryVariableWithItsDefault) {
-  const std::map<std::string, std::string> readme = ReadmeConfigurationTable();
-  ASSERT_FALSE(readme.empty()) << "no configuration table in README.md";
-  // README words for "no default", and defaults README spells in prose.
+TEST(SettingsTest, DocsDocumentEveryVariableWithItsDefault) {
+  const std::map<std::string, std::string> docs = DocumentedDefaults();
+  ASSERT_FALSE(docs.empty()) << "no settings table in docs/configuration.md";
+  // The docs' words for "no default", and defaults they spell in prose.
   const std::set<std::string> none = {"none", "unset", "unset (none)",
                                       "plaintext"};
   const std::map<std::string, std::string> spelled = {
@@ -359,22 +363,40 @@ TEST(SettingsTest, ReadmeDocumentsEveryVariableWithItsDefault) {
   for (const Setting& s : ServerSettings()) {
     if (s.env.empty()) continue;  // flag only (tests): not documented
     documented.insert(s.env);
-    auto row = readme.find(s.env);
-    ASSERT_TRUE(row != readme.end()) << s.env << " is not in README.md";
+    auto row = docs.find(s.env);
+    ASSERT_TRUE(row != docs.end())
+        << s.env << " is not in docs/configuration.md";
     const std::string& shown = row->second;
     if (auto it = spelled.find(s.env); it != spelled.end()) {
       EXPECT_EQ(shown, it->second) << s.env;
     } else if (s.default_text.empty()) {
       EXPECT_TRUE(none.count(shown) > 0 ||
                   absl::StartsWith(shown, "generated once"))
-          << s.env << ": README says \"" << shown << "\"";
+          << s.env << ": the docs say \"" << shown << "\"";
     } else {
       EXPECT_EQ(shown, s.default_text) << s.env;
     }
   }
-  for (const auto& [env, shown] : readme) {
+  for (const auto& [env, shown] : docs) {
     EXPECT_TRUE(documented.count(env) > 0)
-        << env << " is in README.md but not in the settings table";
+        << env << " is in docs/configuration.md but not in the settings table";
+  }
+}
+
+// docs/configuration.md: a flag is its variable in lower case without
+// "SMSGW_"; secrets are read from the environment only.
+TEST(SettingsTest, FlagNamesAndSecretsAreAsTheDocsSay) {
+  for (const Setting& s : ServerSettings()) {
+    if (s.flag.empty() || s.env.empty()) continue;
+    absl::string_view env = s.env;
+    absl::ConsumePrefix(&env, "SMSGW_");
+    EXPECT_EQ(s.flag, absl::AsciiStrToLower(env)) << s.env;
+  }
+  for (const char* secret :
+       {"JWT_SECRET_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}) {
+    const Setting* s = FindSetting(secret);
+    ASSERT_NE(s, nullptr) << secret;
+    EXPECT_TRUE(s->flag.empty()) << secret;
   }
 }
 
