@@ -1,7 +1,7 @@
 // File: settings.h
 //
-// The table of smsgw-server's settings (DESIGN.md §8, README
-// "Configuration"): for each, its flag, its environment variable, its
+// The table of smsgw-server's settings (DESIGN.md §8, docs/configuration.md
+// lists them): for each, its flag, its environment variable, its
 // default, its parser and its help text. main.cc declares one flag per row
 // and builds its ServerConfig with LoadServerConfig; the defaults themselves
 // are ServerConfig's member initializers (config.h), from which each row's
