@@ -85,7 +85,11 @@ void Timer::Shutdown() {
     stopping_ = true;
     changed_.Signal();
   }
-  if (thread_.joinable()) thread_.join();
+  {
+    // Two callers must not both join the thread.
+    absl::MutexLock join(&join_mu_);
+    if (thread_.joinable()) thread_.join();
+  }
   absl::MutexLock lock(&mu_);
   order_.clear();
   tasks_.clear();

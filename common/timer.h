@@ -109,7 +109,8 @@ class Timer {
   absl::flat_hash_map<Id, Task> tasks_ ABSL_GUARDED_BY(mu_);
   // Pending runs, earliest first; the sequence keeps equal deadlines FIFO.
   std::map<std::pair<absl::Time, uint64_t>, Id> order_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  absl::Mutex join_mu_;  // held while Shutdown() joins `thread_`
+  std::thread thread_ ABSL_GUARDED_BY(join_mu_);
 };
 
 }  // namespace smsgw
