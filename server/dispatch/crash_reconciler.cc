@@ -13,8 +13,8 @@ using storage::MessageStatus;
 
 storage::StatusUpdate AcceptedUpdate(const twilio::ProviderMessage& pm,
                                      absl::Time now, int http_status) {
-  storage::StatusUpdate update = domain::ProviderStatusUpdate(pm, now,
-                                                              http_status);
+  storage::StatusUpdate update =
+      domain::ProviderStatusUpdate(pm, now, http_status);
   // The provider has it, whatever word it used.
   if (update.status == MessageStatus::kUnspecified) {
     update.status = MessageStatus::kQueued;

@@ -168,8 +168,8 @@ bool Dispatcher::ProviderFailed(const std::string& id, absl::Time now) {
       before != CircuitBreaker::State::kOpen) {
     SMSGW_LOG(kWarning) << "provider failing: circuit open until "
                         << absl::FormatTime(breaker_.ReopenTime())
-                        << "; sends wait in their queues ("
-                        << queue_.size() << " queued)";
+                        << "; sends wait in their queues (" << queue_.size()
+                        << " queued)";
     KickLocked(absl::InfinitePast());
   }
   return breaker_.Closed();
@@ -226,8 +226,7 @@ void Dispatcher::Reconcile(const std::string& id) {
       // With the breaker open the message waits in its queue for the probe
       // instead of on a timer of its own.
       const absl::Time next =
-          closed ? outcome.now + retry_.Backoff(outcome.failures)
-                 : outcome.now;
+          closed ? outcome.now + retry_.Backoff(outcome.failures) : outcome.now;
       absl::MutexLock lock(&mu_);
       if (!stopping_) RetryAtLocked(next, id);
       return;
@@ -285,23 +284,24 @@ void Dispatcher::CallProvider(const storage::Message& message) {
   }
   const std::string id = message.id;
   const int attempts_before = message.attempts;
-  const std::optional<absl::Time> retry_deadline = retry_.RetryDeadline(message);
+  const std::optional<absl::Time> retry_deadline =
+      retry_.RetryDeadline(message);
   const absl::Time call_start = absl::Now();
   provider_->SendAsync(std::move(sms), [this, id, attempts_before,
-                                        retry_deadline, call_start](
-                                           twilio::SendResult result) {
+                                        retry_deadline,
+                                        call_start](twilio::SendResult result) {
     RecordProviderCall("create",
-                       result.accepted               ? "accepted"
+                       result.accepted                          ? "accepted"
                        : RetryPolicy::IsRetryable(result.error) ? "retryable"
-                                                     : "rejected",
+                                                                : "rejected",
                        absl::Now() - call_start);
     // On the provider's I/O thread: hand the (blocking) store write to our
     // workers. The queue is effectively unbounded so no answer is dropped.
     auto shared = std::make_shared<twilio::SendResult>(std::move(result));
-    if (!workers_.TrySchedule([this, id, attempts_before, retry_deadline,
-                               shared] {
-          OnResult(id, attempts_before, retry_deadline, std::move(*shared));
-        })) {
+    if (!workers_.TrySchedule(
+            [this, id, attempts_before, retry_deadline, shared] {
+              OnResult(id, attempts_before, retry_deadline, std::move(*shared));
+            })) {
       SMSGW_LOG(kWarning) << "dropping provider answer during shutdown id="
                           << id << "; the message stays PENDING";
       absl::MutexLock lock(&mu_);
@@ -362,8 +362,8 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
   } else {
     twilio::ProviderError& error = result.error;
     error.retryable = RetryPolicy::IsRetryable(error);
-    update.error_code = error.code != 0 ? std::optional<int>(error.code)
-                                        : std::nullopt;
+    update.error_code =
+        error.code != 0 ? std::optional<int>(error.code) : std::nullopt;
     update.error_message = error.message;
     update.http_status = error.http_status;
     const int attempts = attempts_before + 1;
@@ -379,12 +379,13 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
       // Twilio 21610: the recipient replied STOP to this sender at Twilio;
       // remember it so the next send is refused before reaching Twilio.
       if (failed.ok() && error.code == 21610) {
-        stored = messages_->SetOptOut(failed->to, failed->our_number, "21610",
-                                      now);
+        stored =
+            messages_->SetOptOut(failed->to, failed->our_number, "21610", now);
       }
-      SMSGW_LOG(kInfo) << "provider refused id=" << id << " http="
-                       << error.http_status << " code=" << error.code
-                       << " error=\"" << error.message << "\"";
+      SMSGW_LOG(kInfo) << "provider refused id=" << id
+                       << " http=" << error.http_status
+                       << " code=" << error.code << " error=\"" << error.message
+                       << "\"";
     } else {
       const bool closed = ProviderFailed(id, now);
       bool stopping = false;
@@ -399,8 +400,7 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
       // A 4xx answer (429) proves the create was refused; without an answer,
       // or with a 5xx, the provider may have the message, and only
       // reconciliation (on the next attempt) may end it.
-      const bool refused =
-          error.http_status >= 400 && error.http_status <= 499;
+      const bool refused = error.http_status >= 400 && error.http_status <= 499;
       const RetryPolicy::Decision decision =
           stopping ? RetryPolicy::Decision{}
                    : retry_.AfterRetryableFailure(attempts, refused,
@@ -423,10 +423,10 @@ void Dispatcher::OnResult(const std::string& id, int attempts_before,
           absl::MutexLock lock(&mu_);
           RetryAtLocked(decision.next, id);
         }
-        SMSGW_LOG(kWarning) << "provider call failed, will retry id=" << id
-                            << " attempt=" << attempts << " http="
-                            << error.http_status << " code=" << error.code
-                            << " error=\"" << error.message << "\"";
+        SMSGW_LOG(kWarning)
+            << "provider call failed, will retry id=" << id
+            << " attempt=" << attempts << " http=" << error.http_status
+            << " code=" << error.code << " error=\"" << error.message << "\"";
       }
     }
   }
@@ -455,7 +455,7 @@ void Dispatcher::Expire(const storage::Message& message, int attempts) {
       for (auto r = reports->rbegin(); r != reports->rend(); ++r) {
         if (r->source != storage::ReportSource::kDispatchAttempt) continue;
         last = RetryPolicy::LastError{r->error_code.value_or(0), r->http_status,
-                         r->error_message};
+                                      r->error_message};
         break;
       }
     }

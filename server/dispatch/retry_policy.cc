@@ -23,8 +23,8 @@ absl::Duration RetryPolicy::BackoffCeiling(int attempt) const {
 absl::Duration RetryPolicy::Backoff(int attempt) {
   const absl::Duration ceiling = BackoffCeiling(attempt);
   absl::MutexLock lock(&rng_mu_);
-  return absl::Microseconds(absl::Uniform<int64_t>(
-      rng_, 0, absl::ToInt64Microseconds(ceiling) + 1));
+  return absl::Microseconds(
+      absl::Uniform<int64_t>(rng_, 0, absl::ToInt64Microseconds(ceiling) + 1));
 }
 
 std::optional<absl::Time> RetryPolicy::RetryDeadline(
@@ -32,8 +32,9 @@ std::optional<absl::Time> RetryPolicy::RetryDeadline(
   const absl::Time horizon =
       message.scheduled_time.value_or(message.create_time) +
       options_.retry_horizon;
-  return message.expire_time.has_value() ? std::min(*message.expire_time, horizon)
-                                         : horizon;
+  return message.expire_time.has_value()
+             ? std::min(*message.expire_time, horizon)
+             : horizon;
 }
 
 bool RetryPolicy::GiveUpBeforeCall(const storage::Message& message,
@@ -60,14 +61,14 @@ std::string RetryPolicy::ExpiryReason(const storage::Message& message,
       message.expire_time.has_value() && now >= *message.expire_time;
   std::string why =
       validity_ended
-          ? absl::StrCat("not sent: its validity period ended at ",
-                         absl::FormatTime(absl::RFC3339_sec,
-                                          *message.expire_time,
-                                          absl::UTCTimeZone()))
-          : absl::StrCat("not sent: the provider still failed when the retry "
-                         "horizon (SMSGW_RETRY_HORIZON, ",
-                         absl::FormatDuration(options_.retry_horizon),
-                         ") ended");
+          ? absl::StrCat(
+                "not sent: its validity period ended at ",
+                absl::FormatTime(absl::RFC3339_sec, *message.expire_time,
+                                 absl::UTCTimeZone()))
+          : absl::StrCat(
+                "not sent: the provider still failed when the retry "
+                "horizon (SMSGW_RETRY_HORIZON, ",
+                absl::FormatDuration(options_.retry_horizon), ") ended");
   absl::StrAppend(&why, " after ", attempts, " attempt(s)");
   if (last.http_status != 0 || !last.message.empty()) {
     absl::StrAppend(&why, "; last provider error: HTTP ", last.http_status,

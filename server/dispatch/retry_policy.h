@@ -73,7 +73,8 @@ class RetryPolicy {
   // When `message`, having failed at least once, stops being retried: the
   // earlier of its expire_time and the retry horizon after its creation (or
   // due time, when scheduled).
-  std::optional<absl::Time> RetryDeadline(const storage::Message& message) const;
+  std::optional<absl::Time> RetryDeadline(
+      const storage::Message& message) const;
 
   // Whether `message` must end EXPIRED at `now` instead of being attempted:
   // its validity period ended, or it failed before and its retry deadline

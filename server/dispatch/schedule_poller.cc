@@ -28,8 +28,7 @@ void SchedulePoller::ReleaseDue() {
   absl::StatusOr<std::vector<storage::Message>> due =
       messages_->ListDueScheduled(clock_->Now(), kReleaseBatch);
   if (!due.ok()) {
-    SMSGW_LOG(kError) << "cannot list due scheduled messages: "
-                      << due.status();
+    SMSGW_LOG(kError) << "cannot list due scheduled messages: " << due.status();
     return;
   }
   for (const storage::Message& scheduled : *due) {

@@ -97,11 +97,10 @@ class CrashReconcilerTest : public ::testing::Test {
   storage::sqlite::SqliteMessageStore* store_ = outbound_.store();
   ListingProvider provider_;
   std::vector<std::string> list_outcomes_;
-  CrashReconciler reconciler_{
-      store_, &provider_, &clock_, Options(),
-      [this](const char* outcome, absl::Duration) {
-        list_outcomes_.push_back(outcome);
-      }};
+  CrashReconciler reconciler_{store_, &provider_, &clock_, Options(),
+                              [this](const char* outcome, absl::Duration) {
+                                list_outcomes_.push_back(outcome);
+                              }};
 };
 
 TEST_F(CrashReconcilerTest, FoundAtTheProviderIsStoredAndNotResent) {
@@ -136,7 +135,8 @@ TEST_F(CrashReconcilerTest, NotAtTheProviderIsSent) {
   EXPECT_EQ(outcome.message.status, storage::MessageStatus::kPending);
 }
 
-TEST_F(CrashReconcilerTest, FailedListIsAskedAgainThenResentAsPossibleDuplicate) {
+TEST_F(CrashReconcilerTest,
+       FailedListIsAskedAgainThenResentAsPossibleDuplicate) {
   const storage::Message m = InFlight("hello");
   provider_.Fail(absl::UnavailableError("provider down"));
   CrashReconciler::Outcome outcome = reconciler_.Reconcile(m.id);
@@ -147,13 +147,14 @@ TEST_F(CrashReconcilerTest, FailedListIsAskedAgainThenResentAsPossibleDuplicate)
   clock_.Advance(absl::Minutes(9));
   outcome = reconciler_.Reconcile(m.id);
   EXPECT_EQ(outcome.kind, Kind::kAskAgain);
-  EXPECT_EQ(outcome.failures, 2);  // the backoff grows
+  EXPECT_EQ(outcome.failures, 2);    // the backoff grows
   clock_.Advance(absl::Minutes(1));  // give_up_after since the attempt
   outcome = reconciler_.Reconcile(m.id);
   EXPECT_EQ(outcome.kind, Kind::kSend);
   EXPECT_EQ(outcome.provider, Provider::kFailed);
   EXPECT_EQ(reconciler_.possible_duplicates(), 1);
-  EXPECT_EQ(list_outcomes_, (std::vector<std::string>{"error", "error", "error"}));
+  EXPECT_EQ(list_outcomes_,
+            (std::vector<std::string>{"error", "error", "error"}));
   // The count starts again for the next unknown outcome.
   outcome = reconciler_.Reconcile(m.id);
   EXPECT_EQ(outcome.failures, 0);
@@ -163,11 +164,11 @@ TEST_F(CrashReconcilerTest, FailedListIsAskedAgainThenResentAsPossibleDuplicate)
 TEST_F(CrashReconcilerTest, AnsweredOrUnmarkedMessagesAreNotLookedUp) {
   // Answered meanwhile: nothing to reconcile.
   const storage::Message answered = InFlight("answered");
-  twilio::ProviderMessage pm = AtProvider("answered", absl::ZeroDuration(),
-                                          "SM1");
-  ASSERT_THAT(store_->ApplyStatus(answered.id, AcceptedUpdate(pm, clock_.Now(),
-                                                              201)),
-              IsOk());
+  twilio::ProviderMessage pm =
+      AtProvider("answered", absl::ZeroDuration(), "SM1");
+  ASSERT_THAT(
+      store_->ApplyStatus(answered.id, AcceptedUpdate(pm, clock_.Now(), 201)),
+      IsOk());
   EXPECT_EQ(reconciler_.Reconcile(answered.id).kind, Kind::kGone);
   EXPECT_EQ(reconciler_.Reconcile("no-such-id").kind, Kind::kGone);
   // No marker (its answer cleared it): sent without asking.

@@ -20,8 +20,9 @@ TEST(FirstAnswerWaitersTest, CallbackGetsTheAnsweredMessage) {
   std::string got;
   ASSERT_TRUE(waiters.Notify("m1", absl::Now() + absl::Hours(1),
                              [&](const storage::Message* answered) {
-                               got = answered != nullptr ? answered->provider_sid
-                                                         : "null";
+                               got = answered != nullptr
+                                         ? answered->provider_sid
+                                         : "null";
                                called.Notify();
                              }));
   storage::Message m;
@@ -73,7 +74,7 @@ TEST(FirstAnswerWaitersTest, AwaitReturnsOnTheAnswerOrTheDeadline) {
   EXPECT_TRUE(returned.load());
 
   waiters.Expect("m2");
-  waiters.Await("m2", absl::Now() + absl::Milliseconds(10));  // returns
+  waiters.Await("m2", absl::Now() + absl::Milliseconds(10));      // returns
   waiters.Await("never-expected", absl::Now() + absl::Hours(1));  // at once
 }
 

@@ -106,9 +106,9 @@ TEST(RetryPolicyTest, RetriesWithinTheBackoffAndNeverPastTheDeadline) {
 TEST(RetryPolicyTest, OpenBreakerRetriesAtOnceToWaitInTheQueue) {
   FakeClock clock;
   RetryPolicy policy(Options());
-  const RetryPolicy::Decision d = policy.AfterRetryableFailure(
-      3, true, clock.Now() + absl::Hours(1), /*breaker_closed=*/false,
-      clock.Now());
+  const RetryPolicy::Decision d =
+      policy.AfterRetryableFailure(3, true, clock.Now() + absl::Hours(1),
+                                   /*breaker_closed=*/false, clock.Now());
   EXPECT_FALSE(d.expire);
   EXPECT_EQ(d.next, clock.Now());
 }
@@ -118,10 +118,10 @@ TEST(RetryPolicyTest, RefusedCreatePastTheDeadlineExpires) {
   RetryPolicy policy(Options());
   const absl::Time deadline = clock.Now() + absl::Minutes(1);
   clock.Advance(absl::Minutes(1));
-  EXPECT_TRUE(
-      policy.AfterRetryableFailure(4, /*refused=*/true, deadline, true,
-                                   clock.Now())
-          .expire);
+  EXPECT_TRUE(policy
+                  .AfterRetryableFailure(4, /*refused=*/true, deadline, true,
+                                         clock.Now())
+                  .expire);
 }
 
 TEST(RetryPolicyTest, UnknownOutcomePastTheDeadlineIsRetriedToReconcile) {
