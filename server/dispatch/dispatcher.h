@@ -6,20 +6,23 @@
 // MessageStore on the dispatcher's own workers. At start-up every message
 // still PENDING is queued again.
 //
+// The Dispatcher is the coordinator of focused units, each with its rules
+// in its own header:
+//   retry_policy.h          backoff, retry horizon, validity expiry
+//   crash_reconciler.h      in-flight markers: ask the provider before any
+//                           resend (after a crash or an unknown outcome)
+//   first_answer_waiters.h  SendMessage's wait for the first provider answer
+//   schedule_poller.h       SCHEDULED -> PENDING when due
+//   circuit_breaker.h, send_queue.h, rate_limiter.h  (below)
+// and one Timer (common/timer.h) that runs the pacing pass and the poller.
+//
 // Sender queues (send_queue.h): a message that cannot go at once (its
 // sender's rate, or the provider is failing) waits in its sender's queue,
 // HIGH before NORMAL before BULK and in store order within a level; the
 // timer hands the head of each queue to the provider as the sender's tokens
-// allow. The store is the record, so the order survives restarts.
-//
-// Retries (issue "Sending policy", item 5): retryable failures (HTTP 429,
-// 5xx, timeouts, connection errors) are retried with exponential backoff and
-// full jitter, capped at `backoff_cap`, for as long as the message is worth
-// sending: until its validity period ends (Message::expire_time), and at the
-// latest until `retry_horizon` after it was accepted (or due, when
-// scheduled). Then it ends EXPIRED with the last provider error kept. A
-// message whose validity period ends while it waits is never sent. Twilio is
-// told the time left as ValidityPeriod.
+// allow. The store is the record, so the order survives restarts. A message
+// whose validity period ends while it waits is never sent. Twilio is told
+// the time left as ValidityPeriod.
 //
 // Circuit breaker (circuit_breaker.h): after `breaker.failure_threshold`
 // retryable failures in a row the dispatcher stops calling the provider as a
@@ -28,52 +31,39 @@
 // is up; when the provider answers again, the queues drain in priority and
 // queue order at the senders' rates.
 //
-// Crash safety (issue "Durable dispatch"): before each create call the
-// dispatcher commits an in-flight marker (MessageStore::MarkDispatchStarted);
-// the stored answer clears it. A message found with the marker set (after a
-// crash, or after a failure whose outcome is unknown: no HTTP answer or 5xx)
-// is RECONCILED before any resend: the provider's list of messages To/From
-// the same numbers is searched for the same body created since the attempt
-// started (minus `reconcile_clock_skew`). Found: its SID and status are
-// stored and nothing is resent. Not found, with the list answered: resent
-// (or EXPIRED when its time is up). List failed: reconciliation is retried
-// with backoff; only after `reconcile_give_up_after` since the attempt is the
-// message resent without proof, logged as WARNING "possible duplicate" and
-// counted (possible_duplicates()). A message with the marker set is never
-// declared EXPIRED before the provider has been asked.
-//
 // Pacing (dispatcher_pacing.cc): every provider call, first or retry, takes
 // its segments from a RateLimiter bucket, never waiting on a thread;
 // CheckBacklog() refuses new messages when a sender's PENDING backlog
 // (counted in the store) would exceed `max_backlog` at that sender's rate.
-// Scheduled sends: the timer polls the store for SCHEDULED messages that are
-// due and hands them over as PENDING, so they survive restarts.
 #ifndef SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 #define SMSGW_SERVER_DISPATCH_DISPATCHER_H_
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
-#include <deque>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/executor.h"
+#include "common/metrics.h"
+#include "common/timer.h"
 #include "server/dispatch/circuit_breaker.h"
+#include "server/dispatch/crash_reconciler.h"
+#include "server/dispatch/first_answer_waiters.h"
 #include "server/dispatch/rate_limiter.h"
+#include "server/dispatch/retry_policy.h"
+#include "server/dispatch/schedule_poller.h"
 #include "server/dispatch/send_queue.h"
 #include "server/domain/outbound_queue.h"
 #include "server/twilio/sms_provider.h"
-#include "common/metrics.h"
 #include "storage/message_store.h"
 
 namespace smsgw::dispatch {
@@ -170,88 +160,6 @@ class Dispatcher final : public domain::OutboundQueue {
   absl::StatusOr<absl::Duration> Backlog(absl::string_view sender) override;
 
  private:
-  // Reconciles first when the message carries an in-flight marker.
-  void Attempt(const storage::Message& message);
-  // Commits the in-flight marker, then calls the provider.
-  void StartCall(const storage::Message& message);
-  // The provider create call itself, for a message whose in-flight marker is
-  // committed (by StartCall, or with the row after ReserveImmediate()).
-  void CallProvider(const storage::Message& message);
-  // On a worker: asks the provider whether an unanswered create happened.
-  void Reconcile(const std::string& id);
-  // Stores a create answer. `retry_deadline`: when a retryable failure is
-  // no longer retried (validity period or retry horizon).
-  void OnResult(const std::string& id, int attempts_before,
-                std::optional<absl::Time> retry_deadline,
-                twilio::SendResult result);
-  // Ends a PENDING message EXPIRED (never sent), keeping the last provider
-  // error; `attempts` provider calls were made.
-  void Expire(const storage::Message& message, int attempts);
-  // When `message`, having failed at least once, stops being retried:
-  // the earlier of its expire_time and the retry horizon.
-  std::optional<absl::Time> RetryDeadline(const storage::Message& message) const;
-  // The provider answered (breaker bookkeeping; drains the queues when this
-  // closed the breaker).
-  void ProviderAnswered(const std::string& id);
-  // A retryable provider failure at `now` (breaker bookkeeping). Returns
-  // whether the breaker is closed afterwards.
-  bool ProviderFailed(const std::string& id, absl::Time now);
-  void TimerLoop();
-  // `answered`: the message as the answer was stored, when at hand.
-  void MarkAnswered(const std::string& id,
-                    const storage::Message* answered = nullptr);
-  // Stops waiting for `id`'s first answer; returns the callbacks to run
-  // (outside mu_).
-  std::vector<AnswerCallback> EraseAwaitingLocked(const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs the callbacks whose deadline passed (all of them when `all`).
-  void FireExpiredWaiters(bool all);
-  // Attempts the message now when the breaker is closed, nothing waits ahead
-  // of it and its sender has tokens; otherwise queues it in `queue_` for the
-  // timer (dispatcher_pacing.cc).
-  void Pace(const storage::Message& message);
-
-  // Moves due SCHEDULED messages to PENDING and paces them; on the timer.
-  void ReleaseDueScheduled();
-
-  storage::MessageStore* messages_;
-  twilio::SmsProvider* provider_;
-  Clock* clock_;
-  const Options options_;
-  Executor workers_;
-
-  mutable absl::Mutex mu_;
-  // Messages whose first provider answer is not stored yet.
-  absl::flat_hash_set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
-  // NotifyOnFirstAnswer() callbacks by message id, with their deadlines.
-  struct AnswerWaiter {
-    absl::Time deadline;
-    AnswerCallback done;
-  };
-  absl::flat_hash_map<std::string, std::vector<AnswerWaiter>> answer_waiters_
-      ABSL_GUARDED_BY(mu_);
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // provider calls under way
-  std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
-  // Messages waiting for their sender's tokens or for the breaker.
-  SendQueue queue_ ABSL_GUARDED_BY(mu_);
-  CircuitBreaker breaker_ ABSL_GUARDED_BY(mu_);
-  // The message sent as the breaker's probe, while its answer is out.
-  std::string probe_id_ ABSL_GUARDED_BY(mu_);
-  // When the first queued head could get its sender's tokens.
-  absl::Time release_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  // The last provider error of messages being retried (kept on EXPIRED).
-  struct LastError {
-    int code = 0;
-    int http_status = 0;
-    std::string message;
-  };
-  absl::flat_hash_map<std::string, LastError> last_errors_ ABSL_GUARDED_BY(mu_);
-  // Adds `id` to `queue` (retries_) due at `at`, and wakes the
-  // timer when that is earlier than the instant it sleeps until: a paced
-  // message is often due within a millisecond.
-  void AddTimedLocked(std::multimap<absl::Time, std::string>& queue,
-                      absl::Time at, const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A paced or retried message that is due, handed from the timer to the
   // workers.
   struct DueMessage {
@@ -263,39 +171,105 @@ class Dispatcher final : public domain::OutboundQueue {
     std::string id;
     Kind kind = Kind::kSend;
   };
-  // Appends `due` to due_ and makes sure one worker drains it: in order, so
-  // a sender's paced messages reach the provider in the order they were
-  // booked, and off the timer thread, which must keep time.
-  void HandDue(std::vector<DueMessage> due);
+
+  // --- the provider-call path (dispatcher.cc) ---
+  // Reconciles first when the message carries an in-flight marker.
+  void Attempt(const storage::Message& message);
+  // On a worker: asks the crash reconciler whether an unanswered create
+  // happened, and acts on its outcome.
+  void Reconcile(const std::string& id);
+  // Commits the in-flight marker, then calls the provider.
+  void StartCall(const storage::Message& message);
+  // The provider create call itself, for a message whose in-flight marker is
+  // committed (by StartCall, or with the row after ReserveImmediate()).
+  void CallProvider(const storage::Message& message);
+  // Stores a create answer. `retry_deadline`: when a retryable failure is
+  // no longer retried (validity period or retry horizon).
+  void OnResult(const std::string& id, int attempts_before,
+                std::optional<absl::Time> retry_deadline,
+                twilio::SendResult result);
+  // Ends a PENDING message EXPIRED (never sent), keeping the last provider
+  // error; `attempts` provider calls were made.
+  void Expire(const storage::Message& message, int attempts);
+  // The provider answered (breaker bookkeeping; drains the queues when this
+  // closed the breaker).
+  void ProviderAnswered(const std::string& id);
+  // A retryable provider failure at `now` (breaker bookkeeping). Returns
+  // whether the breaker is closed afterwards.
+  bool ProviderFailed(const std::string& id, absl::Time now);
+  // The wait for `id`'s first answer ends (`answered`: the message as the
+  // answer was stored, when at hand); an unfinished probe lets the next go.
+  void MarkAnswered(const std::string& id,
+                    const storage::Message* answered = nullptr);
+  // Counts and times one provider call (no-op without options_.metrics).
+  void RecordProviderCall(const char* operation, const char* outcome,
+                          absl::Duration took);
+
+  // --- pacing and the timer (dispatcher_pacing.cc) ---
+  // Attempts the message now when the breaker is closed, nothing waits ahead
+  // of it and its sender has tokens; otherwise queues it in `queue_` for the
+  // timer.
+  void Pace(const storage::Message& message);
+  // The queue entry for `message` (its deadline unless its outcome is
+  // unknown).
+  SendQueue::Entry EntryFor(const storage::Message& message) const;
+  // One pass of the timer: hands due retries, expired queue entries and the
+  // queue heads that may go now to the workers. Returns when it is due next.
+  absl::Time Tick();
+  // Makes the timer pass run no later than `at` (a paced message is often
+  // due within a millisecond; a state change needs a pass at once).
+  void KickLocked(absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Attempts `id` again at `at` (on the timer, through its sender's queue).
+  void RetryAtLocked(absl::Time at, const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // On the timer: takes the heads of the sender queues that may go now
   // (tokens booked; one probe when the breaker allows it) into `due`, and
   // sets release_wake_ to when the next head could go.
   void ReleaseQueuedLocked(absl::Time now, std::vector<DueMessage>* due)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The queue entry for `message` (its deadline unless its outcome is
-  // unknown).
-  SendQueue::Entry EntryFor(const storage::Message& message) const;
-  std::deque<DueMessage> due_ ABSL_GUARDED_BY(mu_);
-  bool due_draining_ ABSL_GUARDED_BY(mu_) = false;
-  // The instant the timer sleeps until, and whether it was asked to wake
-  // earlier.
-  absl::Time timer_wake_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  bool timer_kicked_ ABSL_GUARDED_BY(mu_) = false;
-  // When the timer next looks for due SCHEDULED messages.
-  absl::Time next_schedule_poll_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
-  // Failed List() calls per message being reconciled (for the backoff).
-  absl::flat_hash_map<std::string, int> reconcile_failures_
-      ABSL_GUARDED_BY(mu_);
-  int64_t possible_duplicates_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t reconciled_found_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread timer_;
+  // Appends `due` to due_ and makes sure one worker drains it: in order, so
+  // a sender's paced messages reach the provider in the order they were
+  // booked, and off the timer thread, which must keep time.
+  void HandDue(std::vector<DueMessage> due);
+  // A scheduled message the poller just released; false when stopping.
+  bool ReleaseScheduled(const storage::Message& released);
+
+  storage::MessageStore* messages_;
+  twilio::SmsProvider* provider_;
+  Clock* clock_;
+  const Options options_;
+  RetryPolicy retry_;
+  FirstAnswerWaiters waiters_;
+  CrashReconciler reconciler_;
+  SchedulePoller poller_;
+  Executor workers_;
   metrics::CounterFamily* provider_requests_ = nullptr;
   metrics::HistogramFamily* provider_seconds_ = nullptr;
-  // Counts and times one provider call (no-op without options_.metrics).
-  void RecordProviderCall(const char* operation, const char* outcome,
-                          absl::Duration took);
+
+  // The sending state the provider-call path and the timer share.
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;  // Shutdown() completed
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;     // provider calls under way
+  // Messages waiting for their retry time.
+  std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);
+  // Messages waiting for their sender's tokens or for the breaker.
+  SendQueue queue_ ABSL_GUARDED_BY(mu_);
+  CircuitBreaker breaker_ ABSL_GUARDED_BY(mu_);
+  // The message sent as the breaker's probe, while its answer is out.
+  std::string probe_id_ ABSL_GUARDED_BY(mu_);
+  // When the first queued head could get its sender's tokens.
+  absl::Time release_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // The last provider error of messages being retried (kept on EXPIRED).
+  absl::flat_hash_map<std::string, RetryPolicy::LastError> last_errors_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<DueMessage> due_ ABSL_GUARDED_BY(mu_);
+  bool due_draining_ ABSL_GUARDED_BY(mu_) = false;
+  // The timer pass (Tick) and when it is due next.
+  Timer::Id tick_ ABSL_GUARDED_BY(mu_) = Timer::kNoTimer;
+  absl::Time tick_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Last: its thread runs Tick() and the poller, so it stops first.
+  Timer timer_;
 };
 
 }  // namespace smsgw::dispatch

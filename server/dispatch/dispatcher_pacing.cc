@@ -1,6 +1,6 @@
-// The dispatcher's pacing and scheduling hooks (issue "Durable dispatch"):
-// per-sender rate limits, the backlog bound and the release of scheduled
-// sends. Kept apart from dispatcher.cc, which owns the provider-call path.
+// The dispatcher's pacing (issue "Durable dispatch"): per-sender rate limits,
+// the sender queues, the timer pass that releases them, and the backlog
+// bound. Kept apart from dispatcher.cc, which owns the provider-call path.
 #include <algorithm>
 #include <cmath>
 
@@ -10,14 +10,18 @@
 #include "server/dispatch/dispatcher.h"
 
 namespace smsgw::dispatch {
+
+using storage::MessageStatus;
+
 namespace {
 
 // A message queued further out than this does not keep SendMessage waiting:
 // it answers PENDING at once and the client follows the message.
 constexpr absl::Duration kMaxPacedWait = absl::Seconds(2);
 
-// Due scheduled messages released per timer pass; the next pass takes more.
-constexpr int kReleaseBatch = 200;
+// The timer pass runs at least this often (clock time) even when nothing is
+// due, so that a state change it was not told about waits no longer.
+constexpr absl::Duration kMaxTickInterval = absl::Milliseconds(200);
 
 }  // namespace
 
@@ -32,14 +36,14 @@ SendQueue::Entry Dispatcher::EntryFor(const storage::Message& message) const {
   // expired from the queue: it is reconciled first (StartCall decides).
   if (!message.dispatch_started_time.has_value()) {
     entry.deadline = message.expire_time;
-    if (message.attempts > 0) entry.deadline = RetryDeadline(message);
+    if (message.attempts > 0) entry.deadline = retry_.RetryDeadline(message);
   }
   return entry;
 }
 
 void Dispatcher::Pace(const storage::Message& message) {
   bool send_now = false;
-  std::vector<AnswerCallback> ready;
+  bool long_wait = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;  // stays PENDING; dispatched at the next start
@@ -57,10 +61,10 @@ void Dispatcher::Pace(const storage::Message& message) {
         breaker_.ProbeAbandoned(clock_->Now());
       }
       queue_.Push(EntryFor(message));
-      timer_kicked_ = true;  // the timer recomputes when a head can go
+      KickLocked(absl::InfinitePast());  // recompute when a head can go
       // A long wait does not keep SendMessage waiting: it answers PENDING
       // at once and the client follows the message.
-      bool long_wait = !breaker_.Closed();
+      long_wait = !breaker_.Closed();
       if (!long_wait && limiter != nullptr) {
         const int64_t ahead = queue_.SegmentsOf(message.our_number);
         long_wait = limiter->EarliestAt(message.our_number,
@@ -68,10 +72,9 @@ void Dispatcher::Pace(const storage::Message& message) {
                         clock_->Now() >
                     kMaxPacedWait;
       }
-      if (long_wait) ready = EraseAwaitingLocked(message.id);
     }
   }
-  for (auto& done : ready) done(nullptr);
+  if (long_wait) waiters_.Answered(message.id);
   if (send_now) Attempt(message);
 }
 
@@ -113,30 +116,104 @@ void Dispatcher::ReleaseQueuedLocked(absl::Time now,
   }
 }
 
-void Dispatcher::ReleaseDueScheduled() {
-  absl::StatusOr<std::vector<storage::Message>> due =
-      messages_->ListDueScheduled(clock_->Now(), kReleaseBatch);
-  if (!due.ok()) {
-    SMSGW_LOG(kError) << "cannot list due scheduled messages: "
-                      << due.status();
-    return;
+bool Dispatcher::ReleaseScheduled(const storage::Message& released) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return false;  // PENDING now: the next start dispatches it
   }
-  for (const storage::Message& scheduled : *due) {
-    absl::StatusOr<std::optional<storage::Message>> released =
-        messages_->ReleaseScheduled(scheduled.id, clock_->Now());
-    if (!released.ok()) {
-      SMSGW_LOG(kError) << "cannot release scheduled message id="
-                        << scheduled.id << ": " << released.status();
-      continue;
+  // Nobody waits for its first answer: no waiters_.Expect().
+  Pace(released);
+  return true;
+}
+
+void Dispatcher::KickLocked(absl::Time at) {
+  if (at >= tick_at_) return;  // the pass comes by then anyway
+  tick_at_ = at;
+  timer_.Wake(tick_, at);
+}
+
+void Dispatcher::RetryAtLocked(absl::Time at, const std::string& id) {
+  retries_.emplace(at, id);
+  KickLocked(at);
+}
+
+absl::Time Dispatcher::Tick() {
+  // Due messages go to the workers in one pass: Get() and the in-flight
+  // marker block on the store, and the timer must keep time meanwhile.
+  std::vector<DueMessage> due;
+  absl::Time next;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::InfiniteFuture();
+    const absl::Time now = clock_->Now();
+    while (!retries_.empty() && retries_.begin()->first <= now) {
+      due.push_back({retries_.begin()->second, DueMessage::Kind::kRetry});
+      retries_.erase(retries_.begin());
     }
-    if (!released->has_value()) continue;  // canceled meanwhile
-    SMSGW_LOG(kInfo) << "scheduled message due id=" << scheduled.id;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;  // PENDING now: the next start dispatches it
+    for (SendQueue::Entry& e : queue_.PopExpired(now)) {
+      due.push_back({std::move(e.id), DueMessage::Kind::kExpire});
     }
-    // Nobody waits for its first answer: no awaiting_first_ entry.
-    Pace(**released);
+    ReleaseQueuedLocked(now, &due);
+    next = now + kMaxTickInterval;
+    if (!retries_.empty()) next = std::min(next, retries_.begin()->first);
+    next = std::min(next, release_wake_);
+    next = std::min(next, queue_.NextDeadline());
+    // An open breaker matters only when something waits for it (else the
+    // timer would spin on a reopen time in the past).
+    if (!queue_.empty()) next = std::min(next, breaker_.ReopenTime());
+    tick_at_ = next;
+  }
+  if (!due.empty()) HandDue(std::move(due));
+  return next;
+}
+
+void Dispatcher::HandDue(std::vector<DueMessage> due) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (DueMessage& d : due) due_.push_back(std::move(d));
+    if (due_draining_) return;  // the running drain takes them, in order
+    due_draining_ = true;
+  }
+  const bool queued = workers_.TrySchedule([this] {
+    while (true) {
+      DueMessage next;
+      {
+        absl::MutexLock lock(&mu_);
+        if (due_.empty() || stopping_) {
+          due_draining_ = false;  // what is left stays PENDING in the store
+          return;
+        }
+        next = std::move(due_.front());
+        due_.pop_front();
+      }
+      absl::StatusOr<storage::Message> message = messages_->Get(next.id);
+      if (!message.ok() || message->status != MessageStatus::kPending) {
+        MarkAnswered(next.id);  // deleted, canceled or answered meanwhile
+        continue;
+      }
+      switch (next.kind) {
+        case DueMessage::Kind::kSend:  // released with its tokens
+          Attempt(*message);
+          break;
+        case DueMessage::Kind::kRetry:  // waits for tokens like a first try
+          Pace(*message);
+          break;
+        case DueMessage::Kind::kExpire:
+          if (message->dispatch_started_time.has_value()) {
+            // Its outcome is unknown: only the provider can end it.
+            Pace(*message);
+          } else {
+            Expire(*message, message->attempts);
+          }
+          break;
+      }
+    }
+  });
+  if (!queued) {
+    // The workers are shutting down: the messages stay PENDING in the store
+    // and the next start dispatches them.
+    absl::MutexLock lock(&mu_);
+    due_draining_ = false;
   }
 }
 

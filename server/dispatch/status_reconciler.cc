@@ -67,7 +67,9 @@ absl::Status StatusReconciler::Start() {
   // The queue holds one batch at most: the timer waits for it to drain.
   fetchers_ = std::make_unique<Executor>("status-fetch", o.max_in_flight,
                                          static_cast<size_t>(o.batch));
-  timer_ = std::thread([this] { TimerLoop(); });
+  // Real time: `poll` is real time between two looks, whatever the clock.
+  timer_ = std::make_unique<Timer>("status-reconcile", Clock::Real());
+  timer_->RunRepeatedly(absl::Now(), [this] { return Poll(); });
   return absl::OkStatus();
 }
 
@@ -76,7 +78,13 @@ void StatusReconciler::Shutdown() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (timer_.joinable()) timer_.join();
+  // Waits for a pass under way; queued checks see stopping_ and return.
+  Timer* timer = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    timer = timer_.get();
+  }
+  if (timer != nullptr) timer->Shutdown();
   // Queued checks see stopping_ and return at once; those on the wire end
   // within the provider's timeout.
   if (fetchers_ != nullptr) fetchers_->Shutdown();
@@ -103,29 +111,26 @@ void StatusReconciler::Count(const char* outcome) {
   if (outcomes_ != nullptr) outcomes_->Increment({outcome});
 }
 
-void StatusReconciler::TimerLoop() {
-  absl::Duration wait = absl::ZeroDuration();
-  int store_failures = 0;
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
-      if (stopping_) return;
-    }
-    bool full_batch = false;
-    if (RunPass(&full_batch)) {
-      store_failures = 0;
-      // A full batch suggests more are due: take the next one at once.
-      wait = full_batch ? absl::ZeroDuration() : options_.poll;
-    } else {
-      ++store_failures;
-      wait = options_.poll;
-      for (int i = 0; i < store_failures && wait < kMaxStoreBackoff; ++i) {
-        wait *= 2;
-      }
-      wait = std::min(wait, kMaxStoreBackoff);
-    }
+absl::Time StatusReconciler::Poll() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::InfiniteFuture();
   }
+  absl::Duration wait;
+  bool full_batch = false;
+  if (RunPass(&full_batch)) {
+    store_failures_ = 0;
+    // A full batch suggests more are due: take the next one at once.
+    wait = full_batch ? absl::ZeroDuration() : options_.poll;
+  } else {
+    ++store_failures_;
+    wait = options_.poll;
+    for (int i = 0; i < store_failures_ && wait < kMaxStoreBackoff; ++i) {
+      wait *= 2;
+    }
+    wait = std::min(wait, kMaxStoreBackoff);
+  }
+  return absl::Now() + wait;
 }
 
 bool StatusReconciler::RunPass(bool* full_batch) {

@@ -17,8 +17,8 @@
 // the SID) stops the checks of that message.
 //
 // The schedule lives in the store (ListDueStatusChecks / RecordStatusCheck),
-// so it survives restarts. A timer thread looks at the store every `poll`
-// and hands at most `batch` due messages to `max_in_flight` fetch threads;
+// so it survives restarts. A Timer (common/timer.h) looks at the store
+// every `poll` and hands at most `batch` due messages to `max_in_flight` fetch threads;
 // it takes the next batch only when the last one is done, so no message is
 // fetched twice at once and no more than `max_in_flight` fetches are on the
 // wire.
@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -37,6 +36,7 @@
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/metrics.h"
+#include "common/timer.h"
 #include "server/twilio/sms_provider.h"
 #include "storage/message_store.h"
 
@@ -106,7 +106,8 @@ class StatusReconciler {
   int64_t passes() const;
 
  private:
-  void TimerLoop();
+  // One look at the store, on the timer; returns when to look next.
+  absl::Time Poll();
   // Lists due messages and runs them on the fetch threads; returns once all
   // are handled. False when the store could not be read or written.
   bool RunPass(bool* full_batch);
@@ -120,7 +121,7 @@ class StatusReconciler {
   Clock* clock_;
   const Options options_;
   std::unique_ptr<Executor> fetchers_;  // created by Start()
-  std::thread timer_;
+  std::unique_ptr<Timer> timer_;        // created by Start()
   metrics::CounterFamily* outcomes_ = nullptr;
   metrics::CounterFamily* given_up_ = nullptr;
 
@@ -132,6 +133,8 @@ class StatusReconciler {
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   bool pass_store_error_ ABSL_GUARDED_BY(mu_) = false;
   int64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Store errors in a row (stretch the poll interval); on the timer only.
+  int store_failures_ = 0;
 };
 
 }  // namespace smsgw::dispatch
