@@ -1,13 +1,11 @@
 #include "server/rpc/auth_grpc_service.h"
 
 #include <functional>
-#include <queue>
-#include <thread>
 #include <utility>
-#include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/timer.h"
 #include "server/domain/login_throttle.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/status_mapping.h"
@@ -23,64 +21,13 @@ void FillSession(const domain::Session& session, Response* response) {
 }
 
 // Finishes calls after a delay without holding an RPC worker meanwhile: the
-// slowed answers of throttled logins. One thread for the process; a leaky
-// singleton so that answers still pending at shutdown are sent (gRPC waits
-// for them).
-class DelayedFinisher {
- public:
-  static DelayedFinisher& Get() {
-    static DelayedFinisher* finisher = new DelayedFinisher();
-    return *finisher;
-  }
-
-  void FinishAfter(absl::Duration delay, ::grpc::ServerUnaryReactor* reactor,
-                   ::grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    queue_.push(Entry{absl::Now() + delay, next_++, reactor, std::move(status)});
-    changed_.Signal();
-  }
-
- private:
-  struct Entry {
-    absl::Time when;
-    uint64_t order;
-    ::grpc::ServerUnaryReactor* reactor;
-    ::grpc::Status status;
-    bool operator>(const Entry& other) const {
-      return when != other.when ? when > other.when : order > other.order;
-    }
-  };
-
-  DelayedFinisher() {
-    std::thread([this] { Loop(); }).detach();
-  }
-
-  void Loop() {
-    while (true) {
-      std::vector<Entry> due;
-      {
-        absl::MutexLock lock(&mu_);
-        if (queue_.empty()) {
-          changed_.Wait(&mu_);
-        } else if (queue_.top().when > absl::Now()) {
-          changed_.WaitWithDeadline(&mu_, queue_.top().when);
-        }
-        const absl::Time now = absl::Now();
-        while (!queue_.empty() && queue_.top().when <= now) {
-          due.push_back(queue_.top());
-          queue_.pop();
-        }
-      }
-      for (Entry& entry : due) entry.reactor->Finish(std::move(entry.status));
-    }
-  }
-
-  absl::Mutex mu_;
-  absl::CondVar changed_;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue_
-      ABSL_GUARDED_BY(mu_);
-  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
-};
+// slowed answers of throttled logins. One timer thread for the process,
+// leaked on purpose so that answers still pending at shutdown are sent
+// (gRPC waits for them).
+Timer& DelayedFinishes() {
+  static Timer* timer = new Timer("login-delay", Clock::Real());
+  return *timer;
+}
 
 }  // namespace
 
@@ -121,8 +68,11 @@ class DelayedFinisher {
             request->username(), request->password(), peer, &delay);
         if (!session.ok()) {
           if (delay > absl::ZeroDuration()) {
-            DelayedFinisher::Get().FinishAfter(delay, reactor,
-                                               ToGrpcStatus(session.status()));
+            DelayedFinishes().RunAt(
+                absl::Now() + delay,
+                [reactor, status = ToGrpcStatus(session.status())] {
+                  reactor->Finish(status);
+                });
           } else {
             reactor->Finish(ToGrpcStatus(session.status()));
           }

@@ -28,7 +28,7 @@
 #include "httplib.h"
 #include "server/simulator/simulator_connections.h"
 #include "server/simulator/simulator_internal.h"
-#include "server/simulator/simulator_scheduler.h"
+#include "common/timer.h"
 #include "server/twilio/message_json.h"
 
 namespace smsgw::twilio {
@@ -129,7 +129,7 @@ absl::Status TwilioSimulator::Impl::Start() {
   poster_threads_ = std::make_unique<KeyedWorkers>(
       options_.callback_posters, kPosterIdleClose,
       [this](int shard) { posters_[shard]->clients.clear(); });
-  scheduler_ = std::make_unique<SimulatorScheduler>();
+  scheduler_ = std::make_unique<Timer>("simulator", Clock::Real());
   listen_thread_ = std::thread([this] { server_->listen_after_bind(); });
   // httplib's stop() is a no-op until the accept loop runs, so a Stop()
   // right after Start() would hang the join: wait for the loop.
@@ -208,7 +208,7 @@ void TwilioSimulator::Impl::Stop() {
   if (listen_thread_.joinable()) listen_thread_.join();
   // The scheduler's tasks only update the store and queue posts: its join
   // is prompt, and no post is queued after it.
-  scheduler_->Stop();
+  scheduler_->Shutdown();
   // A callback POST may be blocked on a slow webhook: abort it (repeatedly,
   // since it may not have opened its socket at the first try).
   poster_threads_->RequestStop();

@@ -54,7 +54,7 @@ void TwilioSimulator::Impl::ScheduleProgress(const StoredMessage& stored) {
     return now + options_.callback_delay * static_cast<double>(i + 1);
   };
   for (size_t i = 0; i < steps.size(); ++i) {
-    scheduler_->At(slot_time(i), [this, sid = m.sid, status = steps[i]] {
+    scheduler_->RunAt(slot_time(i), [this, sid = m.sid, status = steps[i]] {
       ApplyStep(sid, status);
     });
   }
@@ -75,7 +75,7 @@ void TwilioSimulator::Impl::ScheduleProgress(const StoredMessage& stored) {
     size_t slot = k / options_.repeat_callbacks;
     FormParams params =
         CallbackParams(m, steps[order[k]], stored.from_when_queued);
-    scheduler_->At(slot_time(slot), [this, url = stored.status_callback,
+    scheduler_->RunAt(slot_time(slot), [this, url = stored.status_callback,
                                      params = std::move(params)] {
       QueueCallback(url, params, /*is_retry=*/false);
     });
@@ -222,7 +222,7 @@ void TwilioSimulator::Impl::SendCallback(int shard, const std::string& url,
                       << " retry=" << (is_retry ? "no" : "yes")
                       << " error=" << failure;
   if (!is_retry) {
-    scheduler_->At(absl::Now() + options_.callback_delay,
+    scheduler_->RunAt(absl::Now() + options_.callback_delay,
                    [this, url, params] { QueueCallback(url, params, true); });
   }
 }

@@ -34,7 +34,7 @@
 #include "nlohmann/json.hpp"
 #include "server/simulator/simulator.h"
 #include "server/simulator/simulator_connections.h"
-#include "server/simulator/simulator_scheduler.h"
+#include "common/timer.h"
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/sms_provider.h"
 
@@ -218,7 +218,7 @@ class TwilioSimulator::Impl {
   const Options options_;
   std::unique_ptr<BackloggedServer> server_;
   std::thread listen_thread_;
-  std::unique_ptr<SimulatorScheduler> scheduler_;
+  std::unique_ptr<Timer> scheduler_;  // common/timer.h, on the real clock
   std::vector<std::unique_ptr<Poster>> posters_;  // index = shard
   std::unique_ptr<KeyedWorkers> poster_threads_;
   int port_ = 0;
