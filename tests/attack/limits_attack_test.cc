@@ -44,16 +44,14 @@ struct Watch {
   std::unique_ptr<::grpc::ClientReader<v1::WatchMessagesResponse>> reader;
 };
 
-class LimitsAttackTest : public ::testing::Test {
+class LimitsAttackTest : public testing::ServerTest {
  protected:
   void Start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
         absl::StrCat("--grpc_max_message_bytes=", kMaxMessageBytes),
         absl::StrCat("--watch_max_streams=", kMaxWatchStreams)};
     args.insert(args.end(), extra.begin(), extra.end());
-    server_ = StartServer(dir_, args);
-    ASSERT_NE(server_, nullptr);
-    ann_ = SignedUpClient(*server_, "ann");
+    StartWithAnn({}, std::move(args));
   }
 
   std::unique_ptr<Watch> OpenWatch(client::SmsgwClient& client,
@@ -74,10 +72,6 @@ class LimitsAttackTest : public ::testing::Test {
     }
     return watch.reader->Finish();
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-  std::unique_ptr<client::SmsgwClient> ann_;
 };
 
 TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {

@@ -45,16 +45,16 @@ int RetrySeconds(const absl::Status& status) {
   return seconds;
 }
 
-class LoginThrottleAttackTest : public ::testing::Test {
+class LoginThrottleAttackTest : public testing::ServerTest {
  protected:
   // `delay`: the first slowed answer's delay.
   void Start(const std::string& delay) {
-    server_ = StartServer(
-        dir_, {absl::StrCat("--login_window=", kWindowSeconds, "s"),
-               absl::StrCat("--login_max_failures=", kMaxFailures),
-               absl::StrCat("--login_peer_max_failures=", kPeerMaxFailures),
-               absl::StrCat("--login_delay=", delay)});
-    ASSERT_NE(server_, nullptr);
+    StartServer({},
+                {absl::StrCat("--login_window=", kWindowSeconds, "s"),
+                 absl::StrCat("--login_max_failures=", kMaxFailures),
+                 absl::StrCat("--login_peer_max_failures=", kPeerMaxFailures),
+                 absl::StrCat("--login_delay=", delay)});
+    if (HasFatalFailure()) return;
     SignedUpClient(*server_, "ann", kPassword);
     client_ = ClientFor(*server_);
   }
@@ -68,8 +68,6 @@ class LoginThrottleAttackTest : public ::testing::Test {
     return status;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
   std::unique_ptr<client::SmsgwClient> client_;
 };
 

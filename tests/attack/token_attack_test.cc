@@ -30,7 +30,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
 
 constexpr char kServerKey[] = "attack-suite-server-key-0123456789abcdef";
@@ -97,12 +96,10 @@ struct RsaKey {
   }
 };
 
-class TokenAttackTest : public ::testing::Test {
+class TokenAttackTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    server_ = StartServer(dir_, {}, {{"JWT_SECRET_KEY", kServerKey}});
-    ASSERT_NE(server_, nullptr);
-    ann_ = SignedUpClient(*server_, "ann");
+    ASSERT_NO_FATAL_FAILURE(StartWithAnn({{"JWT_SECRET_KEY", kServerKey}}));
     ASSERT_FALSE(ann_->access_token().empty());
     // The real token's claims, to copy the subject and issuer from.
     std::vector<std::string> parts = absl::StrSplit(ann_->access_token(), '.');
@@ -146,9 +143,6 @@ class TokenAttackTest : public ::testing::Test {
         << what << ": " << status.error_message();
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-  std::unique_ptr<client::SmsgwClient> ann_;
   nlohmann::json real_claims_;
 };
 

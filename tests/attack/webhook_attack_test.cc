@@ -26,7 +26,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::CountRows;
 using ::smsgw::testing::FakeTwilioServer;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
@@ -40,19 +39,19 @@ constexpr char kInbound[] = "/twilio/sms/inbound";
 constexpr char kStatus[] = "/twilio/sms/status";
 constexpr int kHttpThreads = 4;
 
-class WebhookAttackTest : public ::testing::Test {
+class WebhookAttackTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    server_ = StartServer(
-        dir_,
-        {absl::StrCat("--http_threads=", kHttpThreads),
-         "--http_read_timeout=1s"},
-        {{"TWILIO_ACCOUNT_SID", twilio_.account_sid()},
-         {"TWILIO_AUTH_TOKEN", kAuthToken},
-         {"TWILIO_API_BASE", twilio_.base_url()},
-         {"TWILIO_PHONE_NUMBERS", kOurNumber}});
-    ASSERT_NE(server_, nullptr);
+    StartServer({{"TWILIO_ACCOUNT_SID", twilio_.account_sid()},
+                 {"TWILIO_AUTH_TOKEN", kAuthToken},
+                 {"TWILIO_API_BASE", twilio_.base_url()},
+                 {"TWILIO_PHONE_NUMBERS", kOurNumber}},
+                {absl::StrCat("--http_threads=", kHttpThreads),
+                 "--http_read_timeout=1s"});
   }
+
+  // The server goes before the fake Twilio it talks to.
+  void TearDown() override { server_.reset(); }
 
   twilio::FormParams Inbound(int n, const std::string& body = "hello") {
     twilio::FormParams params =
@@ -73,11 +72,7 @@ class WebhookAttackTest : public ::testing::Test {
                        Sign(path, params));
   }
 
-  int64_t Messages() {
-    absl::StatusOr<int64_t> n = CountRows(dir_.File("data/smsgw.db"), "messages");
-    EXPECT_THAT(n, IsOk());
-    return n.ok() ? *n : -1;
-  }
+  int64_t Messages() { return Rows("messages"); }
 
   // The server still works for honest callers: health, and a fresh signed
   // inbound SMS is stored.
@@ -89,8 +84,6 @@ class WebhookAttackTest : public ::testing::Test {
   }
 
   FakeTwilioServer twilio_;
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
   int next_sid_ = 0;
 };
 

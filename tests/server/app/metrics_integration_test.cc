@@ -14,6 +14,7 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -30,17 +31,12 @@ using ::testing::HasSubstr;
 // Series name with labels exactly as rendered -> value.
 using Scrape = std::map<std::string, double>;
 
-class MetricsIntegrationTest : public ::testing::Test {
+class MetricsIntegrationTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    std::vector<std::string> host_port =
-        absl::StrSplit(server_->http_address(), ':');
-    http_ = std::make_unique<httplib::Client>(host_port[0],
-                                              std::stoi(host_port[1]));
+    StartServer();
+    auto [host, port] = testing::HostPort(server_->http_address());
+    http_ = std::make_unique<httplib::Client>(host, port);
   }
 
   // Parses the exposition text; fails the test on a line it cannot read.
@@ -69,13 +65,11 @@ class MetricsIntegrationTest : public ::testing::Test {
     return it == scrape.end() ? 0 : it->second;
   }
 
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<httplib::Client> http_;
 };
 
 TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
-  auto ann = testing::SignedUpClient(*server_, "ann");
+  auto ann = SignedIn("ann");
   const Scrape before = Get();
 
   v1::SendMessageRequest request;
