@@ -134,10 +134,7 @@ class AuthorizationAttackTest : public ::testing::Test {
 
       // ann starts watching, to get a cursor of her own events.
       ::grpc::ClientContext watch_context;
-      watch_context.AddMetadata("authorization",
-                                absl::StrCat("Bearer ", ann->access_token()));
-      watch_context.set_deadline(
-          absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+      testing::Authorize(watch_context, ann->access_token(), absl::Seconds(20));
       v1::WatchMessagesRequest watch_request;
       auto stream = ann->messaging()->WatchMessages(&watch_context,
                                                     watch_request);
@@ -272,9 +269,7 @@ TEST_F(AuthorizationAttackTest, ConversationIdsOfAnotherUserShowNothing) {
     }
     // Watching ann's conversation: NOT_FOUND, no such conversation of bob's.
     ::grpc::ClientContext context;
-    context.AddMetadata("authorization",
-                        absl::StrCat("Bearer ", bob.access_token()));
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+    testing::Authorize(context, bob.access_token(), absl::Seconds(1));
     v1::WatchMessagesRequest watch;
     watch.set_conversation_id(id);
     watch.set_after_cursor(suite_->cursor);
@@ -407,9 +402,7 @@ TEST_F(AuthorizationAttackTest, PageTokensOfAnotherUserYieldNothingOfTheirs) {
 
 TEST_F(AuthorizationAttackTest, CursorOfAnotherUserReplaysNothingOfTheirs) {
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", suite_->bob->access_token()));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  testing::Authorize(context, suite_->bob->access_token(), absl::Seconds(2));
   v1::WatchMessagesRequest watch;
   watch.set_after_cursor(suite_->cursor);
   auto stream = suite_->bob->messaging()->WatchMessages(&context, watch);

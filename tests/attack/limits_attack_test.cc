@@ -33,7 +33,6 @@ using ::smsgw::testing::ClientFor;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr int kMaxMessageBytes = 64 * 1024;
 constexpr int kMaxWatchStreams = 2;
@@ -57,9 +56,7 @@ class LimitsAttackTest : public testing::ServerTest {
   std::unique_ptr<Watch> OpenWatch(client::SmsgwClient& client,
                                    absl::Duration deadline) {
     auto watch = std::make_unique<Watch>();
-    watch->context.AddMetadata("authorization",
-                               absl::StrCat("Bearer ", client.access_token()));
-    watch->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    testing::Authorize(watch->context, client.access_token(), deadline);
     watch->reader = client.messaging()->WatchMessages(
         &watch->context, v1::WatchMessagesRequest());
     return watch;
@@ -98,9 +95,7 @@ TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {
 TEST_F(LimitsAttackTest, OversizedMetadataIsRefused) {
   ASSERT_NO_FATAL_FAILURE(Start());
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", std::string(64 * 1024, 'A')));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  testing::Authorize(context, std::string(64 * 1024, 'A'), absl::Seconds(10));
   v1::GetCurrentUserResponse response;
   const ::grpc::Status status = ann_->auth()->GetCurrentUser(
       &context, v1::GetCurrentUserRequest(), &response);
@@ -172,9 +167,7 @@ TEST_F(LimitsAttackTest, ExpiredDeadlinesAreAnsweredAndTheServerGoesOn) {
   int deadline_exceeded = 0;
   for (int i = 0; i < 50; ++i) {
     ::grpc::ClientContext context;
-    context.AddMetadata("authorization",
-                        absl::StrCat("Bearer ", ann_->access_token()));
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Microseconds(1)));
+    testing::Authorize(context, ann_->access_token(), absl::Microseconds(1));
     v1::ListMessagesResponse response;
     const ::grpc::Status status = ann_->messaging()->ListMessages(
         &context, v1::ListMessagesRequest(), &response);
@@ -221,9 +214,7 @@ TEST_F(LimitsAttackTest, ClientsThatPingTooOftenAreCutOff) {
       server_->grpc_address(), ::grpc::InsecureChannelCredentials(), args);
   auto stub = v1::MessagingService::NewStub(channel);
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", ann_->access_token()));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+  testing::Authorize(context, ann_->access_token(), absl::Seconds(15));
   const absl::Time start = absl::Now();
   auto reader = stub->WatchMessages(&context, v1::WatchMessagesRequest());
   v1::WatchMessagesResponse event;

@@ -28,7 +28,6 @@ using ::smsgw::testing::ClientFor;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
-using ::testing::Contains;
 using ::testing::IsEmpty;
 
 const std::vector<std::string>& NastyStrings() {

@@ -23,6 +23,7 @@
 #include "nlohmann/json.hpp"
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "tests/attack/attack_helpers.h"
+#include "tests/testing/hmac.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_clients.h"
@@ -41,23 +42,13 @@ std::string B64(absl::string_view bytes) {
   return out;
 }
 
-std::string Hmac(const EVP_MD* md, absl::string_view key,
-                 absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 // header.payload.HMAC(key) with `md`.
 std::string Mint(const nlohmann::json& header, const nlohmann::json& claims,
                  absl::string_view key = kServerKey,
                  const EVP_MD* md = EVP_sha256()) {
   const std::string signing_input =
       absl::StrCat(B64(header.dump()), ".", B64(claims.dump()));
-  return absl::StrCat(signing_input, ".", B64(Hmac(md, key, signing_input)));
+  return absl::StrCat(signing_input, ".", B64(testing::Hmac(md, key, signing_input)));
 }
 
 // An RSA key pair of the attacker: the private key signs, the public key's
@@ -304,7 +295,7 @@ TEST_F(TokenAttackTest, InjectedHeadersAreRefused) {
   ExpectRefused(Mint({{"alg", "HS256"}, {"typ", "JWE"}}, claims), "typ JWE");
   // A header that is not a JSON object.
   ExpectRefused(absl::StrCat(B64("[\"HS256\"]"), ".", B64(claims.dump()), ".",
-                             B64(Hmac(EVP_sha256(), kServerKey, "x"))),
+                             B64(testing::Hmac(EVP_sha256(), kServerKey, "x"))),
                 "array header");
 }
 

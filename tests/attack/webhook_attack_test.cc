@@ -35,8 +35,6 @@ using ::testing::Lt;
 
 constexpr char kAuthToken[] = "attack-suite-twilio-auth-token-0001";
 constexpr char kOurNumber[] = "+15005550006";
-constexpr char kInbound[] = "/twilio/sms/inbound";
-constexpr char kStatus[] = "/twilio/sms/status";
 constexpr int kHttpThreads = 4;
 
 class WebhookAttackTest : public testing::ServerTest {
@@ -79,7 +77,7 @@ class WebhookAttackTest : public testing::ServerTest {
   void ExpectStillServing() {
     EXPECT_TRUE(HttpHealthy(*server_));
     const int64_t before = Messages();
-    EXPECT_EQ(Post(kInbound, Inbound(++next_sid_ + 9000)), 200);
+    EXPECT_EQ(Post(testing::kInboundPath, Inbound(++next_sid_ + 9000)), 200);
     EXPECT_EQ(Messages(), before + 1);
   }
 
@@ -90,13 +88,13 @@ class WebhookAttackTest : public testing::ServerTest {
 TEST_F(WebhookAttackTest, ReplayedInboundIsStoredOnce) {
   const twilio::FormParams params = Inbound(1);
   const int64_t before = Messages();
-  EXPECT_EQ(Post(kInbound, params), 200);
+  EXPECT_EQ(Post(testing::kInboundPath, params), 200);
   EXPECT_EQ(Messages(), before + 1);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Post(kInbound, params), 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Post(testing::kInboundPath, params), 200);
   EXPECT_EQ(Messages(), before + 1);
   // The same SID with another body (and a valid signature) is not a second
   // message either.
-  EXPECT_LT(Post(kInbound, Inbound(1, "changed")), 500);
+  EXPECT_LT(Post(testing::kInboundPath, Inbound(1, "changed")), 500);
   EXPECT_EQ(Messages(), before + 1);
 }
 
@@ -123,7 +121,7 @@ TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
       {"AccountSid", twilio_.account_sid()}, {"MessageSid", sid},
       {"MessageStatus", "delivered"},        {"From", kOurNumber},
       {"To", "+14155550123"},                {"ApiVersion", "2010-04-01"}};
-  EXPECT_EQ(Post(kStatus, delivered), 204);
+  EXPECT_EQ(Post(testing::kStatusPath, delivered), 204);
   auto after_first = ann->GetMessage(sent->message().id(), true);
   ASSERT_THAT(after_first, IsOk());
   EXPECT_EQ(after_first->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -132,13 +130,13 @@ TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
     for (const auto& e : r.events()) n += e.applied() ? 1 : 0;
     return n;
   };
-  for (int i = 0; i < 3; ++i) EXPECT_LT(Post(kStatus, delivered), 300);
+  for (int i = 0; i < 3; ++i) EXPECT_LT(Post(testing::kStatusPath, delivered), 300);
   // An older status replayed after it cannot move it back.
   twilio::FormParams sent_again = delivered;
   for (auto& [name, value] : sent_again) {
     if (name == "MessageStatus") value = "sent";
   }
-  EXPECT_LT(Post(kStatus, sent_again), 300);
+  EXPECT_LT(Post(testing::kStatusPath, sent_again), 300);
   auto after_replays = ann->GetMessage(sent->message().id(), true);
   ASSERT_THAT(after_replays, IsOk());
   EXPECT_EQ(after_replays->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -155,23 +153,23 @@ TEST_F(WebhookAttackTest, WrongSignaturesAreRefusedAndStoreNothing) {
   other.push_back({"Extra", "1"});
   const std::string long_sig(6000, 'A');
   for (const std::string& signature : std::vector<std::string>{
-           Sign(kInbound, params, "some-other-auth-token"),
-           Sign(kStatus, params),               // signed for another URL
-           Sign(kInbound, other),               // signed other params
-           Sign(absl::StrCat(kInbound, "?x=1"), params),
+           Sign(testing::kInboundPath, params, "some-other-auth-token"),
+           Sign(testing::kStatusPath, params),               // signed for another URL
+           Sign(testing::kInboundPath, other),               // signed other params
+           Sign(absl::StrCat(testing::kInboundPath, "?x=1"), params),
            "",                                   // missing
            "not base64 at all!",
            "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
            long_sig,
        }) {
-    const int status = PostWebhook(*server_, kInbound, body, signature);
+    const int status = PostWebhook(*server_, testing::kInboundPath, body, signature);
     EXPECT_THAT(status, AllOf(Ge(400), Lt(500)))
         << "signature " << signature.substr(0, 40);
   }
   // Signed body, tampered in flight.
-  EXPECT_EQ(PostWebhook(*server_, kInbound,
+  EXPECT_EQ(PostWebhook(*server_, testing::kInboundPath,
                         twilio::EncodeForm(Inbound(2, "tampered")),
-                        Sign(kInbound, params)),
+                        Sign(testing::kInboundPath, params)),
             403);
   EXPECT_EQ(Messages(), before);
   ExpectStillServing();
@@ -180,12 +178,12 @@ TEST_F(WebhookAttackTest, WrongSignaturesAreRefusedAndStoreNothing) {
 TEST_F(WebhookAttackTest, OversizedBodiesAreRefused) {
   const int64_t before = Messages();
   twilio::FormParams params = Inbound(3, std::string(70 * 1024, 'x'));
-  EXPECT_EQ(Post(kInbound, params), 413);
+  EXPECT_EQ(Post(testing::kInboundPath, params), 413);
   // A declared 100 MB body is refused without reading it.
   const int fd = ConnectTcp(server_->http_address());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(
-      fd, absl::StrCat("POST ", kInbound,
+      fd, absl::StrCat("POST ", testing::kInboundPath,
                        " HTTP/1.1\r\nHost: x\r\nContent-Type: "
                        "application/x-www-form-urlencoded\r\n"
                        "X-Twilio-Signature: abc\r\nContent-Length: ",
@@ -197,7 +195,7 @@ TEST_F(WebhookAttackTest, OversizedBodiesAreRefused) {
   const int chunked = ConnectTcp(server_->http_address());
   ASSERT_GE(chunked, 0);
   std::string request = absl::StrCat(
-      "POST ", kInbound,
+      "POST ", testing::kInboundPath,
       " HTTP/1.1\r\nHost: x\r\nContent-Type: "
       "application/x-www-form-urlencoded\r\nX-Twilio-Signature: abc\r\n"
       "Transfer-Encoding: chunked\r\n\r\n");
@@ -244,27 +242,27 @@ TEST_F(WebhookAttackTest, MalformedFormsAreRefused) {
            "Body=\xff\xfe&From=x",
        }) {
     const int status =
-        PostWebhook(*server_, kInbound, body, Sign(kInbound, {{"Body", "x"}}));
+        PostWebhook(*server_, testing::kInboundPath, body, Sign(testing::kInboundPath, {{"Body", "x"}}));
     EXPECT_THAT(status, AllOf(Ge(400), Lt(500))) << body;
   }
   // Repeated keys, correctly signed.
   twilio::FormParams repeated = Inbound(4);
   repeated.push_back({"From", "+14155550999"});
-  EXPECT_EQ(Post(kInbound, repeated), 400);
+  EXPECT_EQ(Post(testing::kInboundPath, repeated), 400);
   repeated = Inbound(5);
   repeated.push_back({"MessageSid", NewSid(6)});
-  EXPECT_EQ(Post(kInbound, repeated), 400);
+  EXPECT_EQ(Post(testing::kInboundPath, repeated), 400);
   // Thousands of parameters, within the byte limit, correctly signed.
   twilio::FormParams flood = Inbound(7);
   for (int i = 0; i < 5000; ++i) flood.push_back({absl::StrCat("p", i), "1"});
-  EXPECT_THAT(Post(kInbound, flood), AllOf(Ge(400), Lt(500)));
+  EXPECT_THAT(Post(testing::kInboundPath, flood), AllOf(Ge(400), Lt(500)));
   // Thousands of empty segments.
-  EXPECT_THAT(PostWebhook(*server_, kInbound, std::string(60000, '&'),
-                          Sign(kInbound, {})),
+  EXPECT_THAT(PostWebhook(*server_, testing::kInboundPath, std::string(60000, '&'),
+                          Sign(testing::kInboundPath, {})),
               AllOf(Ge(400), Lt(500)));
   // Wrong content type.
-  EXPECT_EQ(PostWebhook(*server_, kInbound, twilio::EncodeForm(Inbound(8)),
-                        Sign(kInbound, Inbound(8)), "application/json"),
+  EXPECT_EQ(PostWebhook(*server_, testing::kInboundPath, twilio::EncodeForm(Inbound(8)),
+                        Sign(testing::kInboundPath, Inbound(8)), "application/json"),
             415);
   EXPECT_EQ(Messages(), before);
   ExpectStillServing();
@@ -281,15 +279,15 @@ TEST_F(WebhookAttackTest, HalfSentRequestsAreDroppedAfterTheReadTimeout) {
     const twilio::FormParams params = Inbound(100 + i);
     const std::string body = twilio::EncodeForm(params);
     if (i % 2 == 0) {
-      ASSERT_TRUE(SendAll(fd, absl::StrCat("POST ", kInbound,
+      ASSERT_TRUE(SendAll(fd, absl::StrCat("POST ", testing::kInboundPath,
                                            " HTTP/1.1\r\nHost: x\r\nX-Twi")));
     } else {
       ASSERT_TRUE(SendAll(
-          fd, absl::StrCat("POST ", kInbound,
+          fd, absl::StrCat("POST ", testing::kInboundPath,
                            " HTTP/1.1\r\nHost: x\r\nContent-Type: "
                            "application/x-www-form-urlencoded\r\n"
                            "X-Twilio-Signature: ",
-                           Sign(kInbound, params), "\r\nContent-Length: ",
+                           Sign(testing::kInboundPath, params), "\r\nContent-Length: ",
                            body.size(), "\r\n\r\n",
                            body.substr(0, body.size() / 2))));
     }

@@ -181,6 +181,15 @@ class WebhookReceiver {
   std::vector<std::string> signatures_ ABSL_GUARDED_BY(mu_);
 };
 
+// Expects `result` to have failed (exit 1) with one line on stderr that
+// holds `says`.
+void ExpectOneLineFailure(const CommandResult& result, const std::string& says) {
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(says));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
+}
+
 class SimCliTest : public ::testing::Test {
  protected:
   void Serve(const std::vector<std::string>& flags) {
@@ -279,10 +288,7 @@ TEST_F(SimCliTest, InboundFailsInOneLineWhenTheWebhookRefuses) {
   Serve({"--webhook=" + refusing.url("/in")});
   CommandResult inbound = Smsgw({"sim", "inbound", "--from=+14155550100",
                                  "--to=+15005550006", "--body=x"});
-  EXPECT_EQ(inbound.exit_code, 1);
-  EXPECT_THAT(inbound.err, HasSubstr("answered HTTP 403"));
-  EXPECT_EQ(std::count(inbound.err.begin(), inbound.err.end(), '\n'), 1)
-      << inbound.err;
+  ExpectOneLineFailure(inbound, "answered HTTP 403");
   EXPECT_EQ(refusing.bodies().size(), 1u);
 }
 
@@ -291,10 +297,7 @@ TEST_F(SimCliTest, InboundRefusalsAndUsageErrors) {
   Serve({"--webhook=" + receiver.url("/in")});
   CommandResult not_owned = Smsgw({"sim", "inbound", "--from=+14155550100",
                                    "--to=+14155550199", "--body=x"});
-  EXPECT_EQ(not_owned.exit_code, 1);
-  EXPECT_THAT(not_owned.err, HasSubstr("not one of the simulator's numbers"));
-  EXPECT_EQ(std::count(not_owned.err.begin(), not_owned.err.end(), '\n'), 1)
-      << not_owned.err;
+  ExpectOneLineFailure(not_owned, "not one of the simulator's numbers");
 
   CommandResult usage =
       Smsgw({"sim", "inbound", "--to=+15005550006", "--body=x"});

@@ -28,7 +28,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::CountRows;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;

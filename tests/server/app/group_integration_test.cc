@@ -26,7 +26,6 @@ namespace {
 
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 

@@ -27,7 +27,6 @@ namespace {
 
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -24,7 +24,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 

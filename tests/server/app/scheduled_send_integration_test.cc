@@ -20,9 +20,7 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 

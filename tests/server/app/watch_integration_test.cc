@@ -29,7 +29,6 @@ namespace {
 
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -324,9 +323,7 @@ TEST_F(WatchIntegrationTest, AReaderThatStopsReadingIsCutOffAndResumes) {
       server_->grpc_address(), ::grpc::InsecureChannelCredentials(), args);
   auto stub = v1::MessagingService::NewStub(channel);
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", ann_->access_token()));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  testing::Authorize(context, ann_->access_token(), absl::Seconds(120));
   auto reader = stub->WatchMessages(&context, v1::WatchMessagesRequest());
   reader->WaitForInitialMetadata();
 

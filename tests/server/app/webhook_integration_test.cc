@@ -24,7 +24,6 @@ namespace {
 
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 

@@ -16,6 +16,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -91,12 +92,8 @@ const absl::Time kNow = absl::FromCivil(
 class MessagingServiceStatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    auto db = storage::sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
+    ASSERT_NE(db_, nullptr);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
     messages_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
                                                                       &clock_);

@@ -14,6 +14,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -27,7 +28,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 constexpr char kOurNumber[] = "+15005550006";
 constexpr char kPeer[] = "+14155550100";
@@ -135,13 +135,8 @@ std::vector<FeedEventType> Types(const std::vector<WatchEvent>& events) {
 class MessageWatchHubTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
-        storage::sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
+    ASSERT_NE(db_, nullptr);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
     store_ =
         std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);

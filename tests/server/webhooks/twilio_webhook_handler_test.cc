@@ -28,9 +28,11 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/twilio_side.h"
 
 namespace smsgw::webhooks {
 namespace {
@@ -42,6 +44,8 @@ using ::smsgw::storage::MessageQuery;
 using ::smsgw::storage::MessageStatus;
 using ::smsgw::storage::ReportSource;
 using ::smsgw::testing::IsOk;
+using ::smsgw::testing::kInboundPath;
+using ::smsgw::testing::kStatusPath;
 using ::smsgw::twilio::FormParams;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -55,8 +59,6 @@ constexpr char kOurNumber[] = "+15005550006";
 constexpr char kOtherNumber[] = "+15005550007";
 constexpr char kPeer[] = "+14155550100";
 constexpr char kOtherPeer[] = "+14155550111";
-constexpr char kStatusPath[] = "/twilio/sms/status";
-constexpr char kInboundPath[] = "/twilio/sms/inbound";
 constexpr char kFormType[] = "application/x-www-form-urlencoded";
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
@@ -64,12 +66,7 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 class TwilioWebhookHandlerTest : public ::testing::Test {
  protected:
   TwilioWebhookHandlerTest() {
-    storage::sqlite::Database::Options db_options;
-    db_options.path = dir_.File("smsgw.db");
-    absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
-        storage::sqlite::Database::Open(db_options);
-    EXPECT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
     store_ =
         std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);
@@ -91,13 +88,7 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   }
 
   int64_t AddUser(const std::string& name) {
-    storage::User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = kT0;
-    absl::StatusOr<storage::User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, kT0);
   }
 
   // An outbound message of `owner` to `peer` from `our_number`, created at

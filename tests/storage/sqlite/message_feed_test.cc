@@ -11,6 +11,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -31,12 +32,8 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 class SqliteMessageStoreFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
-        sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_NE(db_, nullptr);
     users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
     store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
     ann_ = AddUser("ann");
@@ -44,13 +41,7 @@ class SqliteMessageStoreFeedTest : public ::testing::Test {
   }
 
   int64_t AddUser(const std::string& name) {
-    User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = kT0;
-    absl::StatusOr<User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, kT0);
   }
 
   Message Create(const std::string& id, int64_t owner,

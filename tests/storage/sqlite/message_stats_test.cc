@@ -17,6 +17,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -63,13 +64,8 @@ constexpr int kReceived = static_cast<int>(MessageStatus::kReceived);
 class SqliteMessageStoreStatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;  // many small writes; durability moot
-    absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
-        sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
+    ASSERT_NE(db_, nullptr);
     users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
     store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
     ann_ = AddUser("ann");
@@ -77,13 +73,7 @@ class SqliteMessageStoreStatsTest : public ::testing::Test {
   }
 
   int64_t AddUser(const std::string& name) {
-    User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = Utc(2027, 1, 1);
-    absl::StatusOr<User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, Utc(2027, 1, 1));
   }
 
   // Stores an outbound message of `owner` created at `at` with `segments`,

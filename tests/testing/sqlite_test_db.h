@@ -1,0 +1,53 @@
+// File: sqlite_test_db.h
+//
+// A real SQLite database for the tests of the layers above storage (domain,
+// webhooks) and of the SQLite stores themselves: a migrated file in a temp
+// directory, and users in it. Header-only: smsgw_testing does not link
+// smsgw_storage_sqlite; the test binaries that include this do.
+#ifndef SMSGW_TESTS_TESTING_SQLITE_TEST_DB_H_
+#define SMSGW_TESTS_TESTING_SQLITE_TEST_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "storage/sqlite/database.h"
+#include "storage/user_store.h"
+#include "tests/testing/temp_dir.h"
+
+namespace smsgw::testing {
+
+// Opens (creating and migrating) `dir`/smsgw.db. `synchronous_full` false
+// for suites of many small writes, where durability is moot. Null, with a
+// test failure, when it cannot be opened.
+inline std::unique_ptr<storage::sqlite::Database> OpenTestDatabase(
+    const TempDir& dir, bool synchronous_full = true) {
+  storage::sqlite::Database::Options options;
+  options.path = dir.File("smsgw.db");
+  options.synchronous_full = synchronous_full;
+  absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
+      storage::sqlite::Database::Open(options);
+  EXPECT_TRUE(db.ok()) << db.status();
+  return db.ok() ? *std::move(db) : nullptr;
+}
+
+// Inserts the user `name` (a fake password hash, created and updated at
+// `at`) into `users`; its id, or 0 with a test failure.
+inline int64_t AddTestUser(storage::UserStore& users, const std::string& name,
+                           absl::Time at) {
+  storage::User user;
+  user.username = name;
+  user.password_hash = "$argon2id$fake";
+  user.create_time = user.update_time = at;
+  absl::StatusOr<storage::User> stored = users.Insert(user);
+  EXPECT_TRUE(stored.ok()) << name << ": " << stored.status();
+  return stored.ok() ? stored->id : 0;
+}
+
+}  // namespace smsgw::testing
+
+#endif  // SMSGW_TESTS_TESTING_SQLITE_TEST_DB_H_
