@@ -31,7 +31,6 @@ using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
-using ::testing::IsEmpty;
 
 constexpr char kAnnPhone[] = "+14155550101";
 constexpr char kBobPhone[] = "+14155550102";
@@ -255,7 +254,7 @@ TEST_F(AuthorizationAttackTest, ConversationIdsOfAnotherUserShowNothing) {
     // A filter of ListMessages: bob's own messages in it, which are none.
     auto listed = bob.ListMessages(list);
     ASSERT_THAT(listed, IsOk()) << id;
-    EXPECT_THAT(listed->messages(), IsEmpty()) << id;
+    EXPECT_THAT(listed->messages(), ::testing::IsEmpty()) << id;
     // DeleteMessages: the contract says NOT_FOUND (no such conversation of
     // bob's); the server answers OK with nothing deleted (reported). Either
     // way, nothing of ann's goes.
@@ -449,7 +448,7 @@ TEST_F(AuthorizationAttackTest, GroupNamesOfAnotherUserRevealAndChangeNothing) {
     list.set_group_name(name);
     auto listed = bob.ListMessages(list);
     if (listed.ok()) {
-      EXPECT_THAT(listed->messages(), IsEmpty()) << name;
+      EXPECT_THAT(listed->messages(), ::testing::IsEmpty()) << name;
     } else {
       // The contract promises a filter (bob's messages of the group: none);
       // the server answers UNIMPLEMENTED until it is built (reported).

@@ -29,9 +29,7 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::ClientFor;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
 
 constexpr int kMaxMessageBytes = 64 * 1024;
@@ -78,7 +76,7 @@ TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {
   send.set_body(std::string(kMaxMessageBytes + 1, 'x'));
   EXPECT_THAT(ann_->SendMessage(send),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  auto anonymous = ClientFor(*server_);
+  auto anonymous = testing::ClientFor(*server_);
   EXPECT_THAT(anonymous->SignUp("bigpass", std::string(2 << 20, 'p'), ""),
               StatusIs(absl::StatusCode::kResourceExhausted));
   v1::ListMessagesRequest list;
@@ -125,7 +123,7 @@ TEST_F(LimitsAttackTest, WatchStreamsPerUserAreBounded) {
   EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED)
       << refused.error_message();
   // Another user is not affected.
-  auto bob = SignedUpClient(*server_, "bob");
+  auto bob = testing::SignedUpClient(*server_, "bob");
   auto bobs = OpenWatch(*bob, absl::Milliseconds(800));
   EXPECT_EQ(Drain(*bobs).error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
   // Closing one frees its slot.

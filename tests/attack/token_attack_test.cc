@@ -31,8 +31,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::SignedUpClient;
-
 constexpr char kServerKey[] = "attack-suite-server-key-0123456789abcdef";
 constexpr char kOtherKey[] = "attack-suite-OTHER-key-0123456789abcdef!";
 
@@ -321,7 +319,7 @@ TEST_F(TokenAttackTest, MalformedAuthorizationMetadataIsRefused) {
 }
 
 TEST_F(TokenAttackTest, DuplicateAuthorizationMetadataDoesNotMixIdentities) {
-  auto bob = SignedUpClient(*server_, "bob");
+  auto bob = testing::SignedUpClient(*server_, "bob");
   // A forged first value and a valid second one: refused, never ann.
   ::grpc::ClientContext context;
   context.AddMetadata("authorization",

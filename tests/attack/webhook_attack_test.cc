@@ -26,9 +26,7 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::FakeTwilioServer;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 using ::testing::AllOf;
 using ::testing::Ge;
 using ::testing::Lt;
@@ -81,7 +79,7 @@ class WebhookAttackTest : public testing::ServerTest {
     EXPECT_EQ(Messages(), before + 1);
   }
 
-  FakeTwilioServer twilio_;
+  testing::FakeTwilioServer twilio_;
   int next_sid_ = 0;
 };
 
@@ -99,7 +97,7 @@ TEST_F(WebhookAttackTest, ReplayedInboundIsStoredOnce) {
 }
 
 TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
-  auto ann = SignedUpClient(*server_, "ann");
+  auto ann = testing::SignedUpClient(*server_, "ann");
   v1::SendMessageRequest send;
   send.set_to("+14155550123");
   send.set_body("to be delivered");

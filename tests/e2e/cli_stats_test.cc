@@ -18,9 +18,7 @@ using ::testing::HasSubstr;
 using CliStatsTest = testing::CliServerTest;
 
 TEST_F(CliStatsTest, PrintsCountsRateAndDays) {
-  ASSERT_EQ(
-      Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("ann"));
   ASSERT_EQ(Smsgw({"send", "--to=+14155550100", "--body=hi"}).exit_code, 0);
   ASSERT_EQ(Smsgw({"send", "--to=+15005550001", "--body=doomed"}).exit_code, 0);
 
@@ -43,9 +41,7 @@ TEST_F(CliStatsTest, PrintsCountsRateAndDays) {
 }
 
 TEST_F(CliStatsTest, BadFlagsAreUsageErrorsAndRefusalsExitOne) {
-  ASSERT_EQ(
-      Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("ann"));
   EXPECT_EQ(Smsgw({"stats", "--since=yesterday"}).exit_code, 2);
   EXPECT_EQ(Smsgw({"stats", "--start=2026-13-01"}).exit_code, 2);
   EXPECT_EQ(Smsgw({"stats", "--since=7d", "--start=2026-01-01"}).exit_code, 2);

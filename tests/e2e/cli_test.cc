@@ -16,7 +16,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
 using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
 
@@ -65,7 +64,7 @@ TEST_F(CliTest, ErrorsAreOneLineWithNonZeroExit) {
   CommandResult unknown = Smsgw({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
 
-  std::vector<std::string> argv = {BuiltBinary("smsgw"),
+  std::vector<std::string> argv = {testing::BuiltBinary("smsgw"),
                                    "--server=127.0.0.1:1", "--timeout=2s",
                                    "login", "--username=ann",
                                    "--password=whatever1"};

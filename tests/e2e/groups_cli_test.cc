@@ -18,7 +18,6 @@ namespace {
 
 using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 class GroupsCliTest : public testing::CliServerTest {
  protected:
@@ -92,7 +91,7 @@ TEST_F(GroupsCliTest, TwoMembersChatThroughTheGroup) {
   ASSERT_EQ(bobs.exit_code, 0) << bobs.err;
   EXPECT_THAT(bobs.out, HasSubstr("+15005550006 -> +14155550102\n    ann: hi all"));
   CommandResult anns = Smsgw("any", {"sim", "outbox", "--to=+14155550101"});
-  EXPECT_THAT(anns.out, Not(HasSubstr("ann: hi all")));
+  EXPECT_THAT(anns.out, ::testing::Not(HasSubstr("ann: hi all")));
 
   CommandResult send =
       Smsgw("bob", {"groups", "send", "hikers", "--body=on my way"});

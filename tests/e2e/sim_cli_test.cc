@@ -36,9 +36,6 @@ using ::smsgw::testing::BuiltBinary;
 using ::smsgw::testing::CommandResult;
 using ::smsgw::testing::IsOk;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::MatchesRegex;
-using ::testing::Not;
 
 // What `sim serve` uses and prints (TwilioSimulator's defaults).
 constexpr char kAccountSid[] = "AC5ea7c0de5ea7c0de5ea7c0de5ea7c0de";
@@ -194,7 +191,13 @@ class SimCliTest : public ::testing::Test {
  protected:
   void Serve(const std::vector<std::string>& flags) {
     ASSERT_THAT(sim_.Start(flags, dir_.File("sim.log")), IsOk());
-    ASSERT_THAT(sim_.url(), MatchesRegex("^http://127\\.0\\.0\\.1:[0-9]+$"));
+    ASSERT_THAT(sim_.url(), ::testing::MatchesRegex("^http://127\\.0\\.0\\.1:[0-9]+$"));
+  }
+
+  // `smsgw sim inbound` of a one-letter SMS from a +1415 phone to `to`.
+  CommandResult TextTo(const std::string& to) {
+    return Smsgw({"sim", "inbound", "--from=+14155550100", "--to=" + to,
+                  "--body=x"});
   }
 
   CommandResult Smsgw(std::vector<std::string> args) {
@@ -251,7 +254,7 @@ TEST_F(SimCliTest, OutboxListsWhatTheRestClientSent) {
 
   CommandResult other = Smsgw({"sim", "outbox", "--to=+14155550199"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
-  EXPECT_THAT(other.out, Not(HasSubstr(sent.message.sid)));
+  EXPECT_THAT(other.out, ::testing::Not(HasSubstr(sent.message.sid)));
 }
 
 TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
@@ -263,7 +266,7 @@ TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
                                  "--media=https://media.example.com/a.png"});
   ASSERT_EQ(inbound.exit_code, 0) << inbound.err;
   EXPECT_THAT(inbound.out,
-              MatchesRegex("(.|\n)*MessageSid MM[0-9a-f]{32}\n(.|\n)*"));
+              ::testing::MatchesRegex("(.|\n)*MessageSid MM[0-9a-f]{32}\n(.|\n)*"));
   EXPECT_THAT(inbound.out, HasSubstr("answered HTTP 200 (text/xml)"));
   EXPECT_THAT(inbound.out, HasSubstr("<Message>thanks</Message>"));
 
@@ -286,8 +289,7 @@ TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
 TEST_F(SimCliTest, InboundFailsInOneLineWhenTheWebhookRefuses) {
   WebhookReceiver refusing(403);
   Serve({"--webhook=" + refusing.url("/in")});
-  CommandResult inbound = Smsgw({"sim", "inbound", "--from=+14155550100",
-                                 "--to=+15005550006", "--body=x"});
+  CommandResult inbound = TextTo("+15005550006");
   ExpectOneLineFailure(inbound, "answered HTTP 403");
   EXPECT_EQ(refusing.bodies().size(), 1u);
 }
@@ -295,15 +297,14 @@ TEST_F(SimCliTest, InboundFailsInOneLineWhenTheWebhookRefuses) {
 TEST_F(SimCliTest, InboundRefusalsAndUsageErrors) {
   WebhookReceiver receiver(200);
   Serve({"--webhook=" + receiver.url("/in")});
-  CommandResult not_owned = Smsgw({"sim", "inbound", "--from=+14155550100",
-                                   "--to=+14155550199", "--body=x"});
+  CommandResult not_owned = TextTo("+14155550199");
   ExpectOneLineFailure(not_owned, "not one of the simulator's numbers");
 
   CommandResult usage =
       Smsgw({"sim", "inbound", "--to=+15005550006", "--body=x"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_THAT(usage.err, HasSubstr("--from"));
-  EXPECT_THAT(receiver.bodies(), IsEmpty());
+  EXPECT_THAT(receiver.bodies(), ::testing::IsEmpty());
 
   std::vector<std::string> argv = {BuiltBinary("smsgw"),
                                    "--sim=http://127.0.0.1:1",

@@ -45,10 +45,7 @@ TEST_F(WatchCliTest, PrintsOneLinePerEventAfterACursor) {
 
   // Bob's watch after cursor 2 gets Bob's next event whenever it starts
   // (Ann's later status callbacks are not his).
-  ASSERT_EQ(Smsgw({"signup", "--username=bob", "--password=correct horse"},
-                  "config-bob")
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("bob", "config-bob"));
   CommandResult follow;
   std::thread watcher([&] {
     follow = Smsgw({"watch", "--after=2", "--max_events=1"}, "config-bob");

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "storage/message_store.h"
 #include "storage/sqlite/database.h"
 #include "storage/user_store.h"
 #include "tests/testing/temp_dir.h"
@@ -46,6 +47,27 @@ inline int64_t AddTestUser(storage::UserStore& users, const std::string& name,
   absl::StatusOr<storage::User> stored = users.Insert(user);
   EXPECT_TRUE(stored.ok()) << name << ": " << stored.status();
   return stored.ok() ? stored->id : 0;
+}
+
+// A PENDING outbound SMS `id` of user `owner_id` from `our_number` to `peer`,
+// in `conversation`, created and updated at `at`, with the body
+// "body of <id>": a message to hand to MessageStore::CreateOutbound.
+inline storage::Message PendingOutbound(const std::string& id, int64_t owner_id,
+                                        const std::string& conversation,
+                                        const std::string& our_number,
+                                        const std::string& peer, absl::Time at) {
+  storage::Message m;
+  m.id = id;
+  m.owner_id = owner_id;
+  m.conversation_id = conversation;
+  m.direction = storage::Direction::kOutbound;
+  m.from = our_number;
+  m.to = m.peer_number = peer;
+  m.our_number = our_number;
+  m.body = "body of " + id;
+  m.status = storage::MessageStatus::kPending;
+  m.create_time = m.update_time = at;
+  return m;
 }
 
 }  // namespace smsgw::testing

@@ -28,7 +28,6 @@ namespace {
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr char kPeer[] = "+14155550100";
@@ -167,7 +166,7 @@ TEST_F(MessageStatsIntegrationTest, BadRangesAreInvalidArgument) {
   reversed.mutable_end_time()->set_seconds(now - 120);
   EXPECT_THAT(
       ann_->GetMessageStats(reversed),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("start_time")));
   v1::GetMessageStatsRequest future_start;
   future_start.mutable_start_time()->set_seconds(now + 3600);
   EXPECT_THAT(ann_->GetMessageStats(future_start),
@@ -176,7 +175,7 @@ TEST_F(MessageStatsIntegrationTest, BadRangesAreInvalidArgument) {
   bad_nanos.mutable_end_time()->set_nanos(-5);
   EXPECT_THAT(
       ann_->GetMessageStats(bad_nanos),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("end_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("end_time")));
 
   SmsgwClient::Options options;
   options.target = server_->grpc_address();

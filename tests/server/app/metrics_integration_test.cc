@@ -23,10 +23,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
-
 // Series name with labels exactly as rendered -> value.
 using Scrape = std::map<std::string, double>;
 
@@ -45,7 +41,7 @@ class MetricsIntegrationTest : public testing::ServerTest {
     if (!res) return {};
     EXPECT_EQ(res->status, 200);
     EXPECT_THAT(res->get_header_value("Content-Type"),
-                HasSubstr("text/plain; version=0.0.4"));
+                ::testing::HasSubstr("text/plain; version=0.0.4"));
     Scrape scrape;
     for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
       if (line.empty() || absl::StartsWith(line, "#")) continue;
@@ -75,7 +71,7 @@ TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
   request.set_to("+14155550100");
   request.set_body("metrics please");
   auto sent = ann->SendMessage(request);
-  ASSERT_THAT(sent, IsOk());
+  ASSERT_THAT(sent, testing::IsOk());
   // The simulator posts signed status callbacks until DELIVERED.
   v1::Message m = sent->message();
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
@@ -86,7 +82,7 @@ TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
   }
   ASSERT_EQ(m.status(), v1::MESSAGE_STATUS_DELIVERED);
   EXPECT_THAT(ann->GetMessage("00000000-0000-4000-8000-000000000000", false),
-              StatusIs(absl::StatusCode::kNotFound));
+              testing::StatusIs(absl::StatusCode::kNotFound));
   // A webhook without a signature: 403, counted as such.
   auto forged = http_->Post("/twilio/sms/inbound", "From=%2B1&Body=x",
                             "application/x-www-form-urlencoded");
@@ -141,7 +137,7 @@ TEST_F(MetricsIntegrationTest, MadeUpMethodsAndPathsDoNotGrowTheLabelSet) {
   EXPECT_EQ(Value(scrape, "smsgw_http_requests_total{path=\"other\",code=\"404\"}"),
             1);
   for (const auto& [series, value] : scrape) {
-    EXPECT_THAT(series, ::testing::Not(HasSubstr("12345")));
+    EXPECT_THAT(series, ::testing::Not(::testing::HasSubstr("12345")));
   }
 }
 

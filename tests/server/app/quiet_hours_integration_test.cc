@@ -18,8 +18,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr char kLosAngelesPeer[] = "+14155550100";
 
@@ -86,8 +84,8 @@ TEST_F(QuietHoursIntegrationTest, RespectQuietHoursFalseGoesAtOnce) {
 
 TEST(QuietHoursConfigTest, MalformedQuietHoursStopTheServerAtStart) {
   EXPECT_THAT(testing::StartStatus({{"SMSGW_QUIET_HOURS", "9pm-8am"}}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("SMSGW_QUIET_HOURS: \"9pm-8am\": expected "
+              testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("SMSGW_QUIET_HOURS: \"9pm-8am\": expected "
                                  "HH:MM-HH:MM")));
 }
 

@@ -20,10 +20,8 @@
 namespace smsgw::app {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::MatchesRegex;
 
 // The unprivileged user (nobody) that the permission cases run as when the
 // test runs as root, as CI does: root ignores directory permissions.
@@ -136,7 +134,7 @@ TEST_F(SecretKeyTest, CreatesPrivateHexKeyWhenFileIsMissing) {
   SMSGW_ASSERT_OK_AND_ASSIGN(std::string key,
                              LoadOrCreateSecretKey(path, &created));
   EXPECT_TRUE(created);
-  EXPECT_THAT(key, MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_THAT(key, ::testing::MatchesRegex("[0-9a-f]{64}"));
 
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -148,7 +146,7 @@ TEST_F(SecretKeyTest, CreatesPrivateHexKeyWhenFileIsMissing) {
 }
 
 TEST_F(SecretKeyTest, LeavesNoTemporaryFilesBehind) {
-  ASSERT_THAT(LoadOrCreateSecretKey(dir_ + "/jwt.key", nullptr), IsOk());
+  ASSERT_THAT(LoadOrCreateSecretKey(dir_ + "/jwt.key", nullptr), testing::IsOk());
   std::string command = "test \"$(ls -A '" + dir_ + "')\" = jwt.key";
   EXPECT_EQ(std::system(command.c_str()), 0);
 }
@@ -245,7 +243,7 @@ TEST_F(SecretKeyTest, FailsWhenDirectoryIsMissing) {
 TEST_F(SecretKeyTest, UnprivilegedUserCreatesAKeyInItsOwnDirectory) {
   const std::string own = UnprivilegedDir("own", 0700);
   const Outcome outcome = LoadUnprivileged(own + "/jwt.key");
-  EXPECT_THAT(outcome.status, IsOk());
+  EXPECT_THAT(outcome.status, testing::IsOk());
   EXPECT_TRUE(outcome.created);
   struct stat st;
   ASSERT_EQ(stat((own + "/jwt.key").c_str(), &st), 0);

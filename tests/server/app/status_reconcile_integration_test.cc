@@ -23,16 +23,12 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr char kPeer[] = "+14155550100";
 
 // The body of GET /metrics on `server`'s HTTP port ("" on failure).
-std::string ScrapeMetrics(const ServerProcess& server) {
+std::string ScrapeMetrics(const testing::ServerProcess& server) {
   auto [host, port] = testing::HostPort(server.http_address());
   httplib::Client http(host, port);
   auto scraped = http.Get("/metrics");
@@ -56,7 +52,7 @@ TEST_F(StatusReconcileIntegrationTest,
   request.set_to(kPeer);
   request.set_body("did it arrive?");
   auto sent = ann->SendMessage(request);
-  ASSERT_THAT(sent, IsOk());
+  ASSERT_THAT(sent, testing::IsOk());
   ASSERT_EQ(sent->message().status(), v1::MESSAGE_STATUS_QUEUED);
   const std::string sid = sent->message().provider_sid();
   // The handset got it; the callback that would say so never comes.
@@ -67,7 +63,7 @@ TEST_F(StatusReconcileIntegrationTest,
   do {
     absl::SleepFor(absl::Milliseconds(100));
     got = ann->GetMessage(sent->message().id(), /*include_events=*/true);
-    ASSERT_THAT(got, IsOk());
+    ASSERT_THAT(got, testing::IsOk());
   } while (got->message().status() != v1::MESSAGE_STATUS_DELIVERED &&
            absl::Now() < deadline);
   ASSERT_EQ(got->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -97,7 +93,7 @@ TEST_F(StatusReconcileIntegrationTest,
 TEST_F(StatusReconcileIntegrationTest, BadReconcileDelayStopsTheServerAtStart) {
   for (const char* value : {"soon", "10", "-1m", "72h", "inf"}) {
     EXPECT_THAT(testing::StartStatus({{"SMSGW_STATUS_RECONCILE_AFTER", value}}),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
+                testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                          HasSubstr("SMSGW_STATUS_RECONCILE_AFTER")))
         << value;
   }
@@ -107,7 +103,7 @@ TEST_F(StatusReconcileIntegrationTest, ZeroReconcileDelayTurnsTheChecksOff) {
   StartServer({{"SMSGW_STATUS_RECONCILE_AFTER", "0"}});
   const std::string scraped = ScrapeMetrics(*server_);
   EXPECT_THAT(scraped, HasSubstr("smsgw_provider_requests_total"));
-  EXPECT_THAT(scraped, Not(HasSubstr("smsgw_status_reconcile")));
+  EXPECT_THAT(scraped, ::testing::Not(HasSubstr("smsgw_status_reconcile")));
 }
 
 }  // namespace

@@ -16,8 +16,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 
 std::string Slurp(const std::string& path) {
@@ -41,7 +39,7 @@ TEST(TlsIntegrationTest, TlsClientIsServedAndPlaintextIsRefused) {
       dir.File("data/smsgw.db"),
       {{"SMSGW_TLS_CERT", cert}, {"SMSGW_TLS_KEY", key}});
   ASSERT_NE(started, nullptr);
-  const ServerProcess& server = *started;
+  const testing::ServerProcess& server = *started;
 
   SmsgwClient::Options tls;
   tls.target = server.grpc_address();
@@ -50,7 +48,7 @@ TEST(TlsIntegrationTest, TlsClientIsServedAndPlaintextIsRefused) {
   tls.timeout = absl::Seconds(10);
   auto secure = *SmsgwClient::Create(tls);
   auto session = secure->SignUp("ann", "correct horse", "");
-  ASSERT_THAT(session, IsOk());
+  ASSERT_THAT(session, testing::IsOk());
 
   SmsgwClient::Options plain;
   plain.target = server.grpc_address();

@@ -28,7 +28,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using storage::MessageStatus;
 using storage::StatusCount;
-using ::testing::HasSubstr;
 
 TEST(FormatPriceMicrosTest, PrintsTwilioStyleDecimals) {
   const struct {
@@ -199,10 +198,10 @@ TEST_F(MessagingServiceStatsTest, UnsetEndIsNowSoLaterMessagesWait) {
 TEST_F(MessagingServiceStatsTest, StartAfterEndIsInvalidArgument) {
   EXPECT_THAT(
       service_->Stats(ann_, kNow, kNow - absl::Seconds(1), ""),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("start_time")));
   // Without end_time, "end" is now.
   EXPECT_THAT(service_->Stats(ann_, kNow + absl::Hours(1), std::nullopt, ""),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("now")));
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("now")));
   EXPECT_THAT(service_->Stats(ann_, kNow, kNow, ""), IsOk());
 }
 

@@ -162,18 +162,11 @@ class MessageWatchHubTest : public ::testing::Test {
 
   void Create(const std::string& id, const storage::User& owner,
               const std::string& conversation = kPeer) {
-    storage::Message m;
-    m.id = id;
-    m.owner_id = owner.id;
-    m.conversation_id = conversation;
-    m.direction = storage::Direction::kOutbound;
-    m.from = kOurNumber;
-    m.to = m.peer_number = kPeer;
-    m.our_number = kOurNumber;
-    m.body = "body of " + id;
-    m.status = MessageStatus::kPending;
-    m.create_time = m.update_time = kT0;
-    ASSERT_THAT(store_->CreateOutbound(m, {}), IsOk());
+    ASSERT_THAT(store_->CreateOutbound(
+                    testing::PendingOutbound(id, owner.id, conversation,
+                                             kOurNumber, kPeer, kT0),
+                    {}),
+                IsOk());
   }
 
   void Apply(const std::string& id, MessageStatus status) {

@@ -27,7 +27,6 @@ using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::MatchesRegex;
 
 constexpr char kKey[] = "0123456789abcdef0123456789abcdef-test-key";
 constexpr char kOtherKey[] = "fedcba9876543210fedcba9876543210-other-key";
@@ -111,14 +110,14 @@ TEST_F(TokenServiceTest, IssuedTokenVerifiesWithItsClaims) {
   SMSGW_ASSERT_OK_AND_ASSIGN(IssuedToken issued, service_->Issue("user-42"));
   EXPECT_EQ(issued.expire_time, kStart + absl::Hours(1));
   EXPECT_THAT(issued.token,
-              MatchesRegex("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+"));
+              ::testing::MatchesRegex("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+"));
 
   SMSGW_ASSERT_OK_AND_ASSIGN(TokenClaims claims,
                              service_->Verify(issued.token));
   EXPECT_EQ(claims.subject, "user-42");
   EXPECT_EQ(claims.issued_at, kStart);
   EXPECT_EQ(claims.expire_time, kStart + absl::Hours(1));
-  EXPECT_THAT(claims.token_id, MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_THAT(claims.token_id, ::testing::MatchesRegex("[0-9a-f]{32}"));
 }
 
 TEST_F(TokenServiceTest, IssuedTokenHasHs256HeaderAndStandardClaims) {

@@ -47,7 +47,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::kInboundPath;
 using ::smsgw::testing::kStatusPath;
 using ::smsgw::twilio::FormParams;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -112,19 +111,12 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   std::string CreatePending(int64_t owner, const std::string& peer,
                             int minutes = 0,
                             const std::string& our_number = kOurNumber) {
-    Message m;
-    m.id = absl::StrCat("msg-", ++next_id_);
-    m.owner_id = owner;
-    m.conversation_id = absl::StrCat("conv-", owner, "-", peer);
-    m.direction = Direction::kOutbound;
-    m.from = our_number;
-    m.to = peer;
-    m.peer_number = peer;
-    m.our_number = our_number;
+    Message m = testing::PendingOutbound(
+        absl::StrCat("msg-", ++next_id_), owner,
+        absl::StrCat("conv-", owner, "-", peer), our_number, peer,
+        kT0 + absl::Minutes(minutes));
     m.body = "hello";
-    m.status = MessageStatus::kPending;
     m.num_segments = 1;
-    m.create_time = m.update_time = kT0 + absl::Minutes(minutes);
     EXPECT_THAT(store_->CreateOutbound(m, std::nullopt), IsOk());
     return m.id;
   }
@@ -156,18 +148,12 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   FormParams InboundParams(const std::string& sid, const std::string& body,
                            const std::string& from = kPeer,
                            const std::string& to = kOurNumber) {
-    return {{"AccountSid", kAccountSid},
-            {"ApiVersion", "2010-04-01"},
-            {"Body", body},
-            {"From", from},
-            {"FromCountry", "US"},
-            {"MessageSid", sid},
-            {"NumMedia", "0"},
-            {"NumSegments", "1"},
-            {"SmsMessageSid", sid},
-            {"SmsSid", sid},
-            {"SmsStatus", "received"},
-            {"To", to}};
+    FormParams params = testing::InboundParams(sid, from, to, body);
+    for (auto& [name, value] : params) {
+      if (name == "AccountSid") value = kAccountSid;
+    }
+    params.insert(params.begin() + 4, {"FromCountry", "US"});  // after From
+    return params;
   }
 
   WebhookResponse SendStatus(const std::string& sid, const std::string& status) {
@@ -438,9 +424,9 @@ TEST_F(TwilioWebhookHandlerTest, InboundIsStoredAsReceivedWithMediaAndSegments) 
   EXPECT_EQ(m.our_number, kOurNumber);
   EXPECT_EQ(m.body, "Look at these 👍");
   EXPECT_EQ(m.messaging_service_sid, "MG0123456789abcdef0123456789abcdef");
-  EXPECT_THAT(m.media_urls, ElementsAre("https://api.twilio.com/media/ME0",
+  EXPECT_THAT(m.media_urls, ::testing::ElementsAre("https://api.twilio.com/media/ME0",
                                         "https://api.twilio.com/media/ME1"));
-  EXPECT_THAT(m.media_content_types, ElementsAre("image/jpeg", "video/mp4"));
+  EXPECT_THAT(m.media_content_types, ::testing::ElementsAre("image/jpeg", "video/mp4"));
   EXPECT_EQ(m.num_segments, 3);
   const std::vector<DeliveryReport> reports = Reports(m.id);
   ASSERT_THAT(reports, SizeIs(1));

@@ -22,8 +22,6 @@ namespace {
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::SizeIs;
 
 constexpr char kOurNumber[] = "+15005550006";
 constexpr char kPeer[] = "+14155550100";
@@ -46,17 +44,8 @@ class SqliteMessageStoreFeedTest : public ::testing::Test {
 
   Message Create(const std::string& id, int64_t owner,
                  const std::string& conversation = kPeer) {
-    Message m;
-    m.id = id;
-    m.owner_id = owner;
-    m.conversation_id = conversation;
-    m.direction = Direction::kOutbound;
-    m.from = kOurNumber;
-    m.to = m.peer_number = kPeer;
-    m.our_number = kOurNumber;
-    m.body = "body of " + id;
-    m.status = MessageStatus::kPending;
-    m.create_time = m.update_time = kT0;
+    Message m = testing::PendingOutbound(id, owner, conversation, kOurNumber,
+                                         kPeer, kT0);
     absl::StatusOr<CreateResult> created = store_->CreateOutbound(m, {});
     EXPECT_THAT(created, IsOk());
     return m;
@@ -105,7 +94,7 @@ TEST_F(SqliteMessageStoreFeedTest, ListFeedReturnsTheOwnersRowsAfterTheCursorOld
   EXPECT_EQ(all[0].owner_id, ann_);
   EXPECT_EQ(all[0].event_time, kT0);
   EXPECT_THAT(Ids(Feed(ann_, all[0].cursor)), ElementsAre("a2", "a3"));
-  EXPECT_THAT(Feed(ann_, all[2].cursor), IsEmpty());
+  EXPECT_THAT(Feed(ann_, all[2].cursor), ::testing::IsEmpty());
   EXPECT_THAT(Ids(Feed(bob_)), ElementsAre("b1"));
 
   absl::StatusOr<std::vector<FeedEvent>> limited = store_->ListFeed(ann_, 0, 2);
@@ -123,7 +112,7 @@ TEST_F(SqliteMessageStoreFeedTest, RowsKeepTheStatusRightAfterTheirEvent) {
   Apply("a1", MessageStatus::kQueued);
   Apply("a1", MessageStatus::kDelivered);
   std::vector<FeedEvent> feed = Feed(ann_);
-  ASSERT_THAT(feed, SizeIs(3));
+  ASSERT_THAT(feed, ::testing::SizeIs(3));
   EXPECT_EQ(feed[0].status, MessageStatus::kPending);
   EXPECT_EQ(feed[1].type, FeedEventType::kStatusChanged);
   EXPECT_EQ(feed[1].status, MessageStatus::kQueued);
@@ -196,7 +185,7 @@ TEST_F(SqliteMessageStoreFeedTest, ListenerHearsOfEachCommittedFeedWriteAfterThe
   Apply("a1", MessageStatus::kQueued);
   ASSERT_THAT(store_->Delete("a1"), IsOk());
   std::vector<FeedEvent> feed = Feed(ann_);
-  ASSERT_THAT(feed, SizeIs(3));
+  ASSERT_THAT(feed, ::testing::SizeIs(3));
   absl::MutexLock lock(&mu);
   EXPECT_THAT(heard, ElementsAre(feed[0].cursor, feed[1].cursor,
                                  feed[2].cursor));

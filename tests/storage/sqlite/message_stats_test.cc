@@ -26,7 +26,6 @@ namespace smsgw::storage {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;
@@ -81,18 +80,11 @@ class SqliteMessageStoreStatsTest : public ::testing::Test {
   std::string AddOutbound(int64_t owner, absl::Time at, int segments,
                           MessageStatus status, const std::string& price = "",
                           const std::string& unit = "") {
-    Message m;
-    m.id = absl::StrCat("msg-", ++next_id_);
-    m.owner_id = owner;
-    m.conversation_id = kPeer;
-    m.direction = Direction::kOutbound;
-    m.from = m.our_number = kOurNumber;
-    m.to = m.peer_number = kPeer;
+    Message m = testing::PendingOutbound(absl::StrCat("msg-", ++next_id_),
+                                         owner, kPeer, kOurNumber, kPeer, at);
     m.body = "hello";
-    m.status = MessageStatus::kPending;
     m.num_segments = segments;
     m.encoding = Encoding::kGsm7;
-    m.create_time = m.update_time = at;
     EXPECT_THAT(store_->CreateOutbound(m, {}), IsOk());
     if (status != MessageStatus::kPending || !price.empty()) {
       StatusUpdate u;
@@ -279,7 +271,7 @@ TEST_F(SqliteMessageStoreStatsTest, EmptyWindowsCountNothing) {
 
 TEST_F(SqliteMessageStoreStatsTest, StartAfterEndIsInvalidArgument) {
   EXPECT_THAT(store_->Stats(ann_, Utc(2027, 1, 16), Utc(2027, 1, 15)),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // While another thread moves messages QUEUED -> SENT -> DELIVERED, every
