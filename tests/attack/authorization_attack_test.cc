@@ -87,7 +87,7 @@ class AuthorizationAttackTest : public ::testing::Test {
                                 "|", c.message_count()));
       }
     }
-    for (const std::string& group : {"anngroup", "annother"}) {
+    for (const char* group : {"anngroup", "annother"}) {
       auto got = suite_->ann->GetGroup(group);
       EXPECT_THAT(got, IsOk());
       if (got.ok()) {

@@ -12,7 +12,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
 
 using CliStatsTest = testing::CliServerTest;

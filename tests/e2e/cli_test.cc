@@ -16,7 +16,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
 
 using CliTest = testing::CliServerTest;

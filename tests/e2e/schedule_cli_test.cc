@@ -13,7 +13,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
 
 class ScheduleCliTest : public testing::CliServerTest {

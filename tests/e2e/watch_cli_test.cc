@@ -14,7 +14,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::SizeIs;

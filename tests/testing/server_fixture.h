@@ -48,6 +48,8 @@ absl::Status StartStatus(std::map<std::string, std::string> env,
 // with what it needs.
 class ServerTest : public ::testing::Test {
  protected:
+  using SmsgwClient = client::SmsgwClient;
+
   // Starts server_ with extra `env` and flags `args`; a fatal failure when it
   // does not start (wrap a call in a test body in ASSERT_NO_FATAL_FAILURE).
   void StartServer(std::map<std::string, std::string> env = {},
@@ -76,6 +78,8 @@ class ServerTest : public ::testing::Test {
 // settings; Smsgw runs the real binary against it.
 class CliServerTest : public ServerTest {
  protected:
+  using CommandResult = ::smsgw::testing::CommandResult;
+
   void SetUp() override { StartServer(); }
 
   // Runs `smsgw` with `flags` then `args`, keeping its token in dir_/`config`

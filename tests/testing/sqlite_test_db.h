@@ -17,6 +17,9 @@
 #include "gtest/gtest.h"
 #include "storage/message_store.h"
 #include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/fake_clock.h"
 #include "storage/user_store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -69,6 +72,31 @@ inline storage::Message PendingOutbound(const std::string& id, int64_t owner_id,
   m.create_time = m.update_time = at;
   return m;
 }
+
+// A fixture with a migrated database in dir_ and the SQLite user and message
+// stores on it, the message store reading clock_ (which starts at `now`).
+// Subclasses open them in their SetUp with OpenStores.
+class SqliteStoresTest : public ::testing::Test {
+ protected:
+  explicit SqliteStoresTest(absl::Time now = absl::FromUnixSeconds(1'800'000'000))
+      : clock_(now) {}
+
+  // Opens db_, users_ and store_; a fatal failure when the database cannot be
+  // opened. `synchronous_full` as for OpenTestDatabase.
+  void OpenStores(bool synchronous_full = true) {
+    db_ = OpenTestDatabase(dir_, synchronous_full);
+    ASSERT_NE(db_, nullptr);
+    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
+    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
+                                                                   &clock_);
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::sqlite::Database> db_;
+  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
+  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
+};
 
 }  // namespace smsgw::testing
 

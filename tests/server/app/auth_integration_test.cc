@@ -27,7 +27,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;

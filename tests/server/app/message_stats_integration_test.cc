@@ -25,7 +25,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::IsEmpty;

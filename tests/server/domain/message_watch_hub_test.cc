@@ -132,14 +132,12 @@ std::vector<FeedEventType> Types(const std::vector<WatchEvent>& events) {
   return types;
 }
 
-class MessageWatchHubTest : public ::testing::Test {
+class MessageWatchHubTest : public testing::SqliteStoresTest {
  protected:
+  MessageWatchHubTest() : SqliteStoresTest(kT0 + absl::Hours(1)) {}
+
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
-    ASSERT_NE(db_, nullptr);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ =
-        std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores(/*synchronous_full=*/false));
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
@@ -190,11 +188,6 @@ class MessageWatchHubTest : public ::testing::Test {
     return {*watch, sink};
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{kT0 + absl::Hours(1)};
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
   std::unique_ptr<MessageWatchHub> hub_;
   storage::User ann_;
   storage::User bob_;

@@ -27,13 +27,12 @@ constexpr char kOurNumber[] = "+15005550006";
 constexpr char kPeer[] = "+14155550100";
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-class SqliteMessageStoreFeedTest : public ::testing::Test {
+class SqliteMessageStoreFeedTest : public testing::SqliteStoresTest {
  protected:
+  SqliteMessageStoreFeedTest() : SqliteStoresTest(kT0 + absl::Hours(1)) {}
+
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_NE(db_, nullptr);
-    users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores());
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
@@ -72,11 +71,6 @@ class SqliteMessageStoreFeedTest : public ::testing::Test {
     return ids;
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{kT0 + absl::Hours(1)};
-  std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<sqlite::SqliteUserStore> users_;
-  std::unique_ptr<sqlite::SqliteMessageStore> store_;
   int64_t ann_ = 0;
   int64_t bob_ = 0;
 };

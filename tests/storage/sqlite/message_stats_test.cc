@@ -60,13 +60,12 @@ constexpr int kUndelivered = static_cast<int>(MessageStatus::kUndelivered);
 constexpr int kFailed = static_cast<int>(MessageStatus::kFailed);
 constexpr int kReceived = static_cast<int>(MessageStatus::kReceived);
 
-class SqliteMessageStoreStatsTest : public ::testing::Test {
+class SqliteMessageStoreStatsTest : public testing::SqliteStoresTest {
  protected:
+  SqliteMessageStoreStatsTest() : SqliteStoresTest(Utc(2027, 2, 1)) {}
+
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
-    ASSERT_NE(db_, nullptr);
-    users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores(/*synchronous_full=*/false));
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
@@ -128,11 +127,6 @@ class SqliteMessageStoreStatsTest : public ::testing::Test {
                 IsOk());
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{Utc(2027, 2, 1)};
-  std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<UserStore> users_;
-  std::unique_ptr<sqlite::SqliteMessageStore> store_;
   int64_t ann_ = 0;
   int64_t bob_ = 0;
   int next_id_ = 0;
