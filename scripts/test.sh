@@ -28,7 +28,7 @@ root=$PWD
 # Left out: client_tests and e2e_tests (single-threaded CLI code; the server
 # they start is the one app_tests covers).
 TSAN_SUITES=(common_tests domain_tests storage_tests dispatch_tests
-             twilio_tests webhooks_tests app_tests)
+             twilio_tests simulator_tests webhooks_tests app_tests)
 
 # Tests that are about time, not memory or threads (a several-minute provider
 # outage): run in the gcc build only.

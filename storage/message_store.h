@@ -248,15 +248,21 @@ struct StatusCheck {
 };
 
 // The lifecycle order: PENDING/SCHEDULED < QUEUED < SENDING < SENT <
-// terminal (DELIVERED, UNDELIVERED, FAILED, CANCELED, RECEIVED). A message
-// moves only to a higher rank (DESIGN.md §5).
+// terminal (DELIVERED, UNDELIVERED, FAILED, CANCELED, RECEIVED, EXPIRED).
+// A message moves only to a higher rank (DESIGN.md §5).
 int StatusRank(MessageStatus status);
 bool IsTerminal(MessageStatus status);
 
-// Stores messages. Implementations are thread-safe.
+// Stores messages. Implementations are thread-safe. The methods are grouped
+// by concern (the headings below): the seams along which issue 13 splits
+// this interface into focused ports.
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
+
+  // --- Creating outbound messages ---
+  // A new outbound message is stored with its idempotency key, its
+  // conversation and a CREATED feed event, in one transaction.
 
   // In one transaction: when `key` is given and was stored for the owner
   // less than kIdempotencyKeyTtl before `message.create_time`, returns the
@@ -294,37 +300,9 @@ class MessageStore {
   virtual absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
       const std::vector<Message>& messages) = 0;
 
-  // --- Inbound and status callbacks ---
-
-  // Applies a status callback to the message whose provider SID is
-  // `provider_sid`, as ApplyStatus() does, and returns it. When no message has
-  // that SID yet (the callback overtook the create response), the report is
-  // parked and nullopt returned; ApplyStatus() applies parked reports, in
-  // arrival order, in the transaction that first stores the SID.
-  virtual absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
-      absl::string_view provider_sid, const StatusUpdate& update) = 0;
-
-  // Stores an inbound message (owner 0 = unrouted), its conversation, a
-  // RECEIVED report and an INBOUND feed event, in one transaction. Idempotent
-  // on provider_sid: when the SID is already stored, returns that message
-  // with `replayed` true and writes nothing (Twilio retries webhooks).
-  virtual absl::StatusOr<CreateResult> InsertInbound(const Message& message) = 0;
-
-  // The most recently updated conversation with `peer` on `our_number`, of
-  // any owner; nullopt when there is none (DESIGN.md §6 rule 2).
-  virtual absl::StatusOr<std::optional<ConversationRef>> FindLatestConversation(
-      absl::string_view peer, absl::string_view our_number) = 0;
-
-  // Records or lifts an opt-out of `peer` from `our_number`. `keyword` is what
-  // caused it (e.g. "STOP", or "21610" when Twilio refused a send).
-  virtual absl::Status SetOptOut(absl::string_view peer,
-                                 absl::string_view our_number,
-                                 absl::string_view keyword,
-                                 absl::Time time) = 0;
-  virtual absl::Status ClearOptOut(absl::string_view peer,
-                                   absl::string_view our_number) = 0;
-
-  // --- Status and history ---
+  // --- Status updates and delivery reports ---
+  // Provider answers and status callbacks: the lifecycle rule (StatusRank,
+  // only forward), with a delivery report for every update.
 
   // Applies `update` to the message with `id`: always records a delivery
   // report; moves the status only forward (StatusRank); sets provider_sid,
@@ -335,6 +313,22 @@ class MessageStore {
   // `provider_sid` belongs to another message.
   virtual absl::StatusOr<Message> ApplyStatus(absl::string_view id,
                                               const StatusUpdate& update) = 0;
+
+  // Applies a status callback to the message whose provider SID is
+  // `provider_sid`, as ApplyStatus() does, and returns it. When no message has
+  // that SID yet (the callback overtook the create response), the report is
+  // parked and nullopt returned; ApplyStatus() applies parked reports, in
+  // arrival order, in the transaction that first stores the SID.
+  virtual absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
+      absl::string_view provider_sid, const StatusUpdate& update) = 0;
+
+  // --- The dispatch queue ---
+  // PENDING outbound messages waiting for the provider, their in-flight
+  // markers (crash recovery) and retries.
+
+  // Outbound messages still waiting for the provider (PENDING), oldest
+  // first: the dispatcher's work after a restart.
+  virtual absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) = 0;
 
   // Records, in its own committed transaction, that a provider create call
   // for the PENDING message `id` starts now (`time`): sets
@@ -358,6 +352,90 @@ class MessageStore {
   virtual absl::Status RecordRetry(absl::string_view id,
                                    const StatusUpdate& attempt,
                                    absl::Time next_attempt_time) = 0;
+
+  // Sum of num_segments (at least 1 per message) of the outbound PENDING
+  // messages sent from `our_number`: the backlog the dispatcher still has to
+  // pace out for that sender.
+  virtual absl::StatusOr<int64_t> PendingSegments(
+      absl::string_view our_number) = 0;
+
+  // --- Scheduled sends (issue "Durable dispatch") ---
+  // A SCHEDULED message keeps its due time in both scheduled_time and
+  // next_attempt_time, so that the messages_dispatch index serves the due
+  // query.
+
+  // Outbound SCHEDULED messages due at `now` (next_attempt_time <= now),
+  // earliest first, at most `limit`. InvalidArgument when `limit` < 1.
+  virtual absl::StatusOr<std::vector<Message>> ListDueScheduled(
+      absl::Time now, int limit) = 0;
+
+  // In one transaction, only if `id` is still SCHEDULED: moves it to PENDING
+  // (next_attempt_time = now), records a LOCAL report and a STATUS_CHANGED
+  // feed event, and returns it. nullopt when it is no longer SCHEDULED
+  // (canceled meanwhile, or already released). NotFound if no such message.
+  virtual absl::StatusOr<std::optional<Message>> ReleaseScheduled(
+      absl::string_view id, absl::Time now) = 0;
+
+  // In one transaction, only if `id` is still SCHEDULED (a conditional
+  // UPDATE, so it cannot race the release): moves it to CANCELED, records a
+  // LOCAL report and a STATUS_CHANGED feed event, and returns it.
+  // FailedPrecondition naming the status when it is not SCHEDULED (already
+  // handed to the dispatcher, sent, or canceled); NotFound if none.
+  virtual absl::StatusOr<Message> CancelScheduled(absl::string_view id,
+                                                  absl::Time now) = 0;
+
+  // --- Status checks (issue 17: lost status callbacks) ---
+  // Twilio does not retry a status callback that failed, so the status of
+  // an outbound message that stays short of final is fetched from the
+  // provider on a schedule kept here, which survives restarts.
+
+  // Outbound messages with a provider SID whose status is QUEUED, SENDING or
+  // SENT and whose status check is due at `now`: those never checked whose
+  // accepted time (send_time) is at or before `now - first_check_after`, and
+  // those whose next check, set by RecordStatusCheck(), is at or before
+  // `now`. Earliest due first, at most `limit`. A message leaves the list
+  // for good when its status becomes final or its checks are stopped.
+  // InvalidArgument when `limit` < 1 or `first_check_after` is negative.
+  virtual absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
+      absl::Time now, absl::Duration first_check_after, int limit) = 0;
+
+  // Records one status check of message `id` (its result is stored apart,
+  // through ApplyStatus()): checks + 1, and the next check due at
+  // `next_check_time`, or none ever again when it is nullopt. Changes
+  // nothing else about the message (no report, no feed event). NotFound if
+  // no such message.
+  virtual absl::Status RecordStatusCheck(
+      absl::string_view id, std::optional<absl::Time> next_check_time) = 0;
+
+  // --- Inbound messages and opt-outs ---
+  // Replies from peers, the conversation they are routed to, and STOP.
+
+  // Stores an inbound message (owner 0 = unrouted), its conversation, a
+  // RECEIVED report and an INBOUND feed event, in one transaction. Idempotent
+  // on provider_sid: when the SID is already stored, returns that message
+  // with `replayed` true and writes nothing (Twilio retries webhooks).
+  virtual absl::StatusOr<CreateResult> InsertInbound(const Message& message) = 0;
+
+  // The most recently updated conversation with `peer` on `our_number`, of
+  // any owner; nullopt when there is none (DESIGN.md §6 rule 2).
+  virtual absl::StatusOr<std::optional<ConversationRef>> FindLatestConversation(
+      absl::string_view peer, absl::string_view our_number) = 0;
+
+  // Records or lifts an opt-out of `peer` from `our_number`. `keyword` is what
+  // caused it (e.g. "STOP", or "21610" when Twilio refused a send).
+  virtual absl::Status SetOptOut(absl::string_view peer,
+                                 absl::string_view our_number,
+                                 absl::string_view keyword,
+                                 absl::Time time) = 0;
+  virtual absl::Status ClearOptOut(absl::string_view peer,
+                                   absl::string_view our_number) = 0;
+
+  // Whether `peer` has opted out of messages from `our_number` (STOP).
+  virtual absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
+                                          absl::string_view our_number) = 0;
+
+  // --- History ---
+  // Reads of messages, their reports and conversations; deletes.
 
   // The message with `id`, whoever owns it (callers check ownership), or
   // NotFound.
@@ -425,14 +503,6 @@ class MessageStore {
       int64_t latest_cursor, const std::vector<int64_t>& owner_ids)>;
   virtual void SetFeedListener(FeedListener listener) = 0;
 
-  // Outbound messages still waiting for the provider (PENDING), oldest
-  // first: the dispatcher's work after a restart.
-  virtual absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) = 0;
-
-  // Whether `peer` has opted out of messages from `our_number` (STOP).
-  virtual absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
-                                          absl::string_view our_number) = 0;
-
   // --- Stats ---
 
   // `owner_id`'s messages (both directions) with create_time in
@@ -446,60 +516,6 @@ class MessageStore {
   // nothing.
   virtual absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
                                              absl::Time end) = 0;
-
-  // --- Scheduled sends and backlog (issue "Durable dispatch") ---
-  // A SCHEDULED message keeps its due time in both scheduled_time and
-  // next_attempt_time, so that the messages_dispatch index serves the due
-  // query.
-
-  // Outbound SCHEDULED messages due at `now` (next_attempt_time <= now),
-  // earliest first, at most `limit`. InvalidArgument when `limit` < 1.
-  virtual absl::StatusOr<std::vector<Message>> ListDueScheduled(
-      absl::Time now, int limit) = 0;
-
-  // In one transaction, only if `id` is still SCHEDULED: moves it to PENDING
-  // (next_attempt_time = now), records a LOCAL report and a STATUS_CHANGED
-  // feed event, and returns it. nullopt when it is no longer SCHEDULED
-  // (canceled meanwhile, or already released). NotFound if no such message.
-  virtual absl::StatusOr<std::optional<Message>> ReleaseScheduled(
-      absl::string_view id, absl::Time now) = 0;
-
-  // In one transaction, only if `id` is still SCHEDULED (a conditional
-  // UPDATE, so it cannot race the release): moves it to CANCELED, records a
-  // LOCAL report and a STATUS_CHANGED feed event, and returns it.
-  // FailedPrecondition naming the status when it is not SCHEDULED (already
-  // handed to the dispatcher, sent, or canceled); NotFound if none.
-  virtual absl::StatusOr<Message> CancelScheduled(absl::string_view id,
-                                                  absl::Time now) = 0;
-
-  // Sum of num_segments (at least 1 per message) of the outbound PENDING
-  // messages sent from `our_number`: the backlog the dispatcher still has to
-  // pace out for that sender.
-  virtual absl::StatusOr<int64_t> PendingSegments(
-      absl::string_view our_number) = 0;
-
-  // --- Status checks (issue 17: lost status callbacks) ---
-  // Twilio does not retry a status callback that failed, so the status of
-  // an outbound message that stays short of final is fetched from the
-  // provider on a schedule kept here, which survives restarts.
-
-  // Outbound messages with a provider SID whose status is QUEUED, SENDING or
-  // SENT and whose status check is due at `now`: those never checked whose
-  // accepted time (send_time) is at or before `now - first_check_after`, and
-  // those whose next check, set by RecordStatusCheck(), is at or before
-  // `now`. Earliest due first, at most `limit`. A message leaves the list
-  // for good when its status becomes final or its checks are stopped.
-  // InvalidArgument when `limit` < 1 or `first_check_after` is negative.
-  virtual absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
-      absl::Time now, absl::Duration first_check_after, int limit) = 0;
-
-  // Records one status check of message `id` (its result is stored apart,
-  // through ApplyStatus()): checks + 1, and the next check due at
-  // `next_check_time`, or none ever again when it is nullopt. Changes
-  // nothing else about the message (no report, no feed event). NotFound if
-  // no such message.
-  virtual absl::Status RecordStatusCheck(
-      absl::string_view id, std::optional<absl::Time> next_check_time) = 0;
 };
 
 }  // namespace smsgw::storage

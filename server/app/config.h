@@ -1,7 +1,9 @@
 // File: config.h
 //
-// Everything smsgw-server is configured with (DESIGN.md §8). main.cc fills it
-// from flags, whose defaults come from the environment variables named there.
+// Everything smsgw-server is configured with (DESIGN.md §8). The member
+// initializers are the defaults, written here only: settings.h's table reads
+// each setting from its flag or environment variable (named in the comments)
+// and formats its default text from these.
 #ifndef SMSGW_SERVER_APP_CONFIG_H_
 #define SMSGW_SERVER_APP_CONFIG_H_
 
@@ -42,6 +44,10 @@ struct ServerConfig {
   std::string tls_cert_path;  // SMSGW_TLS_CERT (PEM)
   std::string tls_key_path;   // SMSGW_TLS_KEY (PEM)
   logging::Level log_level = logging::Level::kInfo;  // SMSGW_LOG_LEVEL
+  // SMSGW_PORT_FILE: main.cc writes the bound addresses here once listening
+  // (for tests and scripts that ask for port 0); empty = none. ServerApp does
+  // not read it.
+  std::string port_file;
 
   // Worker threads for blocking RPC work, and the queue bound behind them.
   // Most of their time is spent waiting for the store's group commit (an

@@ -37,7 +37,7 @@
 #include "server/domain/token_service.h"
 #include "server/dispatch/dispatcher.h"
 #include "server/dispatch/status_reconciler.h"
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
 #include "server/rpc/auth_grpc_service.h"

@@ -2,18 +2,18 @@
 
 #include "server/domain/phone_number.h"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
+#include "server/domain/page_token.h"
 #include "server/domain/segments.h"
 
 namespace smsgw::domain {
@@ -41,30 +41,12 @@ storage::Message WithPeerMasked(storage::Message m) {
 
 constexpr size_t kMaxGroupName = 64;
 constexpr size_t kMaxDescription = 512;
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
 
 // Counts UTF-8 code points (continuation bytes do not start one).
 size_t CodePoints(absl::string_view s) {
   return std::count_if(s.begin(), s.end(), [](char c) {
     return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   });
-}
-
-absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0) {
-    return absl::InvalidArgumentError("page_size must not be negative");
-  }
-  if (requested == 0) return kDefaultPage;
-  return std::min(requested, kMaxPage);
-}
-
-std::string Sha256Hex(absl::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(digest), len));
 }
 
 absl::Status NotFoundGroup(absl::string_view name) {
@@ -197,12 +179,8 @@ absl::StatusOr<GroupPage> GroupService::List(const storage::User& caller,
   SMSGW_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
   std::string after;
   if (!page_token.empty()) {
-    std::string text;
-    if (!absl::WebSafeBase64Unescape(page_token, &text) ||
-        !absl::StartsWith(text, "g1|") || text.size() < 4) {
-      return absl::InvalidArgumentError("page_token is malformed");
-    }
-    after = text.substr(3);
+    // "<name of the last group on the previous page>"
+    SMSGW_ASSIGN_OR_RETURN(after, DecodePageToken(page_token, "g1"));
   }
   SMSGW_ASSIGN_OR_RETURN(std::vector<storage::Membership> rows,
                          groups_->ListForUser(caller.id, after, limit + 1));
@@ -216,8 +194,8 @@ absl::StatusOr<GroupPage> GroupService::List(const storage::User& caller,
     page.groups.push_back(std::move(v));
   }
   if (more) {
-    absl::WebSafeBase64Escape(absl::StrCat("g1|", page.groups.back().group.name),
-                              &page.next_page_token);
+    page.next_page_token =
+        EncodePageToken("g1", page.groups.back().group.name);
   }
   return page;
 }
@@ -386,15 +364,13 @@ absl::StatusOr<MessagePage> GroupService::ListMessages(
   query.group_id = view.group.id;
   query.limit = limit + 1;
   if (!page_token.empty()) {
-    std::string text;
+    SMSGW_ASSIGN_OR_RETURN(std::string cursor,
+                           DecodePageToken(page_token, "gm1"));
+    // "<group id>|<before seq>"
+    std::vector<std::string> parts = absl::StrSplit(cursor, '|');
     int64_t before = 0;
-    std::vector<std::string> parts;
-    if (absl::WebSafeBase64Unescape(page_token, &text)) {
-      parts = absl::StrSplit(text, '|');
-    }
-    if (parts.size() != 3 || parts[0] != "gm1" ||
-        parts[1] != absl::StrCat(view.group.id) ||
-        !absl::SimpleAtoi(parts[2], &before)) {
+    if (parts.size() != 2 || parts[0] != absl::StrCat(view.group.id) ||
+        !absl::SimpleAtoi(parts[1], &before)) {
       return absl::InvalidArgumentError("page_token is malformed");
     }
     query.before_seq = before;
@@ -404,9 +380,8 @@ absl::StatusOr<MessagePage> GroupService::ListMessages(
   MessagePage page;
   if (rows.size() > static_cast<size_t>(limit)) {
     rows.resize(limit);
-    absl::WebSafeBase64Escape(
-        absl::StrCat("gm1|", view.group.id, "|", rows.back().seq),
-        &page.next_page_token);
+    page.next_page_token = EncodePageToken(
+        "gm1", absl::StrCat(view.group.id, "|", rows.back().seq));
   }
   for (storage::Message& m : rows) {
     if (m.owner_id != caller.id) m = WithPeerMasked(std::move(m));
@@ -421,7 +396,7 @@ absl::StatusOr<std::optional<GroupRoute>> GroupService::RouteInbound(
                          groups_->FindByPhoneAndProxy(peer, our_number));
   if (!member.has_value()) return std::optional<GroupRoute>();
   absl::StatusOr<std::vector<storage::Membership>> mine =
-      groups_->ListForUser(member->user_id, "", kMaxPage);
+      groups_->ListForUser(member->user_id, "", kMaxPageSize);
   SMSGW_RETURN_IF_ERROR(mine.status());
   for (const storage::Membership& m : *mine) {
     if (m.group.id == member->group_id) {

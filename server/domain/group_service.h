@@ -86,9 +86,10 @@ class GroupService final : public GroupRouter {
                                    absl::string_view name,
                                    absl::string_view description);
 
-  // Joins a group. InvalidArgument (empty name); FailedPrecondition (phone
-  // not verified); NotFound; AlreadyExists (already a member);
-  // ResourceExhausted (no pool number free for the caller).
+  // Joins a group and assigns the caller's proxy number. Joining again is
+  // harmless: returns the existing membership (groups.proto, JoinGroup).
+  // InvalidArgument (empty name); FailedPrecondition (phone not verified);
+  // NotFound; ResourceExhausted (no pool number free for the caller).
   absl::StatusOr<GroupView> Join(const storage::User& caller,
                                  absl::string_view name);
 

@@ -1,13 +1,11 @@
 #include "server/domain/messaging_service.h"
 
-#include <openssl/sha.h>
 #include <uuid/uuid.h>
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,9 +13,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "server/domain/conversation_id.h"
 #include "server/domain/number_time_zones.h"
+#include "server/domain/page_token.h"
 #include "server/domain/segments.h"
 #include "server/domain/sender_id.h"
 
@@ -27,8 +27,6 @@ namespace {
 using storage::Message;
 using storage::MessageStatus;
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxMediaUrls = 10;        // Twilio 21623
 constexpr size_t kMaxMediaUrlLength = 2048;
 constexpr size_t kMaxIdempotencyKey = 255;
@@ -113,33 +111,7 @@ std::string RequestHash(const Message& m, const SendRequest& request) {
                 absl::ToInt64Microseconds(*request.policy.validity_period))
           : "");
   add(absl::StrCat(static_cast<int>(m.priority)));
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()),
-         canonical.size(), digest);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0) {
-    return absl::InvalidArgumentError("page_size must not be negative");
-  }
-  if (requested == 0) return kDefaultPageSize;
-  return std::min(requested, kMaxPageSize);
-}
-
-std::string EncodeToken(absl::string_view text) {
-  std::string out;
-  absl::WebSafeBase64Escape(text, &out);
-  return out;
-}
-
-absl::StatusOr<std::string> DecodeToken(absl::string_view token) {
-  std::string text;
-  if (!absl::WebSafeBase64Unescape(token, &text)) {
-    return absl::InvalidArgumentError("page_token is malformed");
-  }
-  return text;
+  return Sha256Hex(canonical);
 }
 
 // A short digest of the filters, so that a token is only valid for the query
@@ -153,11 +125,8 @@ std::string FilterFingerprint(int64_t owner, const storage::MessageQuery& q) {
   for (MessageStatus s : q.statuses) {
     absl::StrAppend(&text, ",", static_cast<int>(s));
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 8));
+  // The first 8 bytes of the digest, in hex.
+  return Sha256Hex(text).substr(0, 16);
 }
 
 }  // namespace
@@ -717,14 +686,16 @@ absl::StatusOr<MessagePage> MessagingService::List(const storage::User& caller,
   const std::string fingerprint =
       FilterFingerprint(query.owner_id.value_or(0), query);
   if (!request.page_token.empty()) {
-    SMSGW_ASSIGN_OR_RETURN(std::string text, DecodeToken(request.page_token));
-    std::vector<std::string> parts = absl::StrSplit(text, '|');
+    SMSGW_ASSIGN_OR_RETURN(std::string cursor,
+                           DecodePageToken(request.page_token, "m1"));
+    // "<before seq>|<filter fingerprint>"
+    std::vector<std::string> parts = absl::StrSplit(cursor, '|');
     int64_t before = 0;
-    if (parts.size() != 3 || parts[0] != "m1" ||
-        !absl::SimpleAtoi(parts[1], &before) || before <= 0) {
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &before) ||
+        before <= 0) {
       return absl::InvalidArgumentError("page_token is malformed");
     }
-    if (parts[2] != fingerprint) {
+    if (parts[1] != fingerprint) {
       return absl::InvalidArgumentError(
           "page_token belongs to a request with other filters");
     }
@@ -737,8 +708,8 @@ absl::StatusOr<MessagePage> MessagingService::List(const storage::User& caller,
   MessagePage result;
   if (static_cast<int>(rows.size()) > page) {
     rows.resize(page);
-    result.next_page_token = EncodeToken(
-        absl::StrCat("m1|", rows.back().seq, "|", fingerprint));
+    result.next_page_token = EncodePageToken(
+        "m1", absl::StrCat(rows.back().seq, "|", fingerprint));
   }
   result.messages = std::move(rows);
   return result;
@@ -749,14 +720,16 @@ absl::StatusOr<ConversationPage> MessagingService::ListConversations(
   SMSGW_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
   std::optional<std::pair<absl::Time, std::string>> before;
   if (!page_token.empty()) {
-    SMSGW_ASSIGN_OR_RETURN(std::string text, DecodeToken(page_token));
-    std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('|', 2));
+    SMSGW_ASSIGN_OR_RETURN(std::string cursor,
+                           DecodePageToken(page_token, "c1"));
+    // "<update time, Unix µs>|<conversation id>"
+    std::vector<std::string> parts =
+        absl::StrSplit(cursor, absl::MaxSplits('|', 1));
     int64_t micros = 0;
-    if (parts.size() != 3 || parts[0] != "c1" ||
-        !absl::SimpleAtoi(parts[1], &micros)) {
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &micros)) {
       return absl::InvalidArgumentError("page_token is malformed");
     }
-    before = std::make_pair(absl::FromUnixMicros(micros), parts[2]);
+    before = std::make_pair(absl::FromUnixMicros(micros), parts[1]);
   }
   SMSGW_ASSIGN_OR_RETURN(
       std::vector<storage::Conversation> rows,
@@ -764,9 +737,9 @@ absl::StatusOr<ConversationPage> MessagingService::ListConversations(
   ConversationPage result;
   if (static_cast<int>(rows.size()) > limit) {
     rows.resize(limit);
-    result.next_page_token = EncodeToken(
-        absl::StrCat("c1|", absl::ToUnixMicros(rows.back().update_time), "|",
-                     rows.back().id));
+    result.next_page_token = EncodePageToken(
+        "c1", absl::StrCat(absl::ToUnixMicros(rows.back().update_time), "|",
+                           rows.back().id));
   }
   result.conversations = std::move(rows);
   return result;

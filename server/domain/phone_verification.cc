@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <utility>
@@ -13,17 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 
 namespace smsgw::domain {
 namespace {
 
 std::string Digest(absl::string_view salt, absl::string_view code) {
-  std::string input = absl::StrCat(salt, code);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), len);
+  return Sha256(absl::StrCat(salt, code));
 }
 
 // A uniform 6-digit code (rejection sampling: no modulo bias).

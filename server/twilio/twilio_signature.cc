@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/sha256.h"
 #include "server/twilio/form_encoding.h"
 
 namespace smsgw::twilio {
@@ -70,17 +71,6 @@ std::vector<std::string> PortVariants(absl::string_view url) {
   }
   if (other != variants[0]) variants.push_back(std::move(other));
   return variants;
-}
-
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &digest_len, EVP_sha256(),
-                 nullptr) != 1) {
-    return "";
-  }
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(digest), digest_len));
 }
 
 }  // namespace

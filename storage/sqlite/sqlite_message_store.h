@@ -17,6 +17,9 @@
 // - Feed events of messages without an owner carry owner_id 0.
 // - A feed row copies the message's conversation_id and status as they were
 //   right after the event; ListFeed() joins the message as it is now.
+//
+// The implementation is split by concern over sqlite_message_store*.cc; the
+// map of which method lives where is in sqlite_message_store_internal.h.
 #ifndef SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
 #define SMSGW_STORAGE_SQLITE_SQLITE_MESSAGE_STORE_H_
 
@@ -56,13 +59,14 @@ namespace smsgw::storage::sqlite {
 //   the status moves only to a higher StatusRank (so among terminal statuses
 //   the first one wins); `provider_sid` is stored when the message has none
 //   (an SID differing from a stored one is kept in the report only);
-//   error_code/error_message are stored when the status moves to UNDELIVERED
-//   or FAILED; send_time is stamped (event_time) when the status first moves
-//   to one the provider accepted (QUEUED, SENDING, SENT, DELIVERED,
-//   UNDELIVERED); deliver_time when it moves to DELIVERED; `num_segments`,
-//   `price` and `price_unit` replace ours whenever given, whatever the rank
-//   (the provider's figures win). The message's update_time moves to
-//   event_time (never backwards) only when the message row changed.
+//   error_code/error_message are stored when the status moves to
+//   UNDELIVERED, FAILED or EXPIRED; send_time is stamped (event_time) when
+//   the status first moves to one the provider accepted (QUEUED, SENDING,
+//   SENT, DELIVERED, UNDELIVERED); deliver_time when it moves to DELIVERED;
+//   `num_segments`, `price` and `price_unit` replace ours whenever given,
+//   whatever the rank (the provider's figures win). The message's
+//   update_time moves to event_time (never backwards) only when the message
+//   row changed.
 // - RecordRetry()'s report has `attempt.status`, or the message's current
 //   status when that is UNSPECIFIED, and applied = false.
 // - List() returns InvalidArgument when neither `owner_id` nor `unrouted` is
@@ -76,6 +80,7 @@ class SqliteMessageStore final : public MessageStore {
   explicit SqliteMessageStore(Database* db, Clock* clock = Clock::Real())
       : db_(db), clock_(clock) {}
 
+  // --- Creating outbound messages (sqlite_message_store_outbound.cc) ---
   absl::StatusOr<CreateResult> CreateOutbound(
       const Message& message,
       const std::optional<IdempotencyKey>& key) override;
@@ -86,8 +91,41 @@ class SqliteMessageStore final : public MessageStore {
                                               absl::string_view peer) override;
   absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
       const std::vector<Message>& messages) override;
+
+  // --- Status updates (sqlite_message_store_status.cc) ---
+  absl::StatusOr<Message> ApplyStatus(absl::string_view id,
+                                      const StatusUpdate& update) override;
   absl::StatusOr<std::optional<Message>> ApplyStatusBySid(
       absl::string_view provider_sid, const StatusUpdate& update) override;
+
+  // --- The dispatch queue (sqlite_message_store_outbound.cc) ---
+  absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
+  absl::Status MarkDispatchStarted(absl::string_view id,
+                                   absl::Time time) override;
+  absl::Status ClearDispatchStarted(absl::string_view id) override;
+  absl::Status RecordRetry(absl::string_view id, const StatusUpdate& attempt,
+                           absl::Time next_attempt_time) override;
+  absl::StatusOr<int64_t> PendingSegments(
+      absl::string_view our_number) override;
+
+  // --- Scheduled sends (sqlite_message_store_outbound.cc) ---
+  absl::StatusOr<std::vector<Message>> ListDueScheduled(absl::Time now,
+                                                        int limit) override;
+  absl::StatusOr<std::optional<Message>> ReleaseScheduled(
+      absl::string_view id, absl::Time now) override;
+  absl::StatusOr<Message> CancelScheduled(absl::string_view id,
+                                          absl::Time now) override;
+
+  // --- Status checks (sqlite_message_store_status.cc) ---
+  // Two reads in one snapshot, each ordered by the messages_status_check
+  // index (never-checked by send_time, scheduled by next check), merged.
+  absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
+      absl::Time now, absl::Duration first_check_after, int limit) override;
+  absl::Status RecordStatusCheck(
+      absl::string_view id,
+      std::optional<absl::Time> next_check_time) override;
+
+  // --- Inbound messages and opt-outs (sqlite_message_store_inbound.cc) ---
   absl::StatusOr<CreateResult> InsertInbound(const Message& message) override;
   absl::StatusOr<std::optional<ConversationRef>> FindLatestConversation(
       absl::string_view peer, absl::string_view our_number) override;
@@ -95,13 +133,10 @@ class SqliteMessageStore final : public MessageStore {
                          absl::string_view keyword, absl::Time time) override;
   absl::Status ClearOptOut(absl::string_view peer,
                            absl::string_view our_number) override;
-  absl::StatusOr<Message> ApplyStatus(absl::string_view id,
-                                      const StatusUpdate& update) override;
-  absl::Status MarkDispatchStarted(absl::string_view id,
-                                   absl::Time time) override;
-  absl::Status ClearDispatchStarted(absl::string_view id) override;
-  absl::Status RecordRetry(absl::string_view id, const StatusUpdate& attempt,
-                           absl::Time next_attempt_time) override;
+  absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
+                                  absl::string_view our_number) override;
+
+  // --- History (sqlite_message_store_history.cc) ---
   absl::StatusOr<Message> Get(absl::string_view id) override;
   absl::StatusOr<std::vector<DeliveryReport>> ListReports(
       absl::string_view id) override;
@@ -114,29 +149,17 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<int64_t> DeleteAll(
       int64_t owner_id,
       const std::optional<std::string>& conversation_id) override;
-  absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
-  absl::StatusOr<std::vector<Message>> ListDueScheduled(absl::Time now,
-                                                        int limit) override;
-  absl::StatusOr<std::optional<Message>> ReleaseScheduled(
-      absl::string_view id, absl::Time now) override;
-  absl::StatusOr<Message> CancelScheduled(absl::string_view id,
-                                          absl::Time now) override;
-  absl::StatusOr<int64_t> PendingSegments(
-      absl::string_view our_number) override;
-  absl::StatusOr<bool> IsOptedOut(absl::string_view peer,
-                                  absl::string_view our_number) override;
 
-  // --- Status checks ---
-  // Two reads in one snapshot, each ordered by the messages_status_check
-  // index (never-checked by send_time, scheduled by next check), merged.
-  absl::StatusOr<std::vector<StatusCheck>> ListDueStatusChecks(
-      absl::Time now, absl::Duration first_check_after, int limit) override;
-  absl::Status RecordStatusCheck(
-      absl::string_view id,
-      std::optional<absl::Time> next_check_time) override;
+  // --- Watch feed (sqlite_message_store_feed.cc; the listener in
+  // sqlite_message_store.cc) ---
+  absl::StatusOr<std::vector<FeedEvent>> ListFeed(int64_t owner_id,
+                                                  int64_t after_cursor,
+                                                  int limit) override;
+  absl::StatusOr<int64_t> LatestFeedCursor() override;
+  absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) override;
+  void SetFeedListener(FeedListener listener) override;
 
-  // --- Stats ---
-
+  // --- Stats (sqlite_message_store_feed.cc) ---
   // One SELECT … GROUP BY (day, status, direction, price_unit): a single
   // statement reads one WAL snapshot, so the figures agree with each other
   // under concurrent writes. Days are strftime('%Y-%m-%d', create_time /
@@ -146,13 +169,6 @@ class SqliteMessageStore final : public MessageStore {
   // Internal if a price sum overflows 64 bits (about 9.2e12 units).
   absl::StatusOr<MessageStats> Stats(int64_t owner_id, absl::Time start,
                                      absl::Time end) override;
-  // --- Watch feed ---
-  absl::StatusOr<std::vector<FeedEvent>> ListFeed(int64_t owner_id,
-                                                  int64_t after_cursor,
-                                                  int limit) override;
-  absl::StatusOr<int64_t> LatestFeedCursor() override;
-  absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) override;
-  void SetFeedListener(FeedListener listener) override;
 
  private:
   // Database::Write plus the feed listener: after a commit whose feed

@@ -19,6 +19,11 @@
 //
 // It does not use production JSON code (message_json.h) so a bug there
 // cannot hide in both the client and its fake.
+//
+// Why not `smsgw sim serve` (server/simulator), which also outlives the
+// server: the harness needs the random create delay (the crash window), the
+// 503 outages and their count, and a store that survives the fake's own
+// restarts; those are faults the simulator should not offer.
 #include <httplib.h>
 
 #include <algorithm>

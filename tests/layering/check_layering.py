@@ -27,6 +27,7 @@ PROJECT_PREFIXES = [
     "server/rpc/",
     "server/webhooks/",
     "server/twilio/",
+    "server/simulator/",
     "server/app/",
     "client/cli/",
     "client/",
@@ -59,8 +60,15 @@ RULES = {
                         ["grpc", "protobuf", "libpq", "curl", "httplib"]),
     "storage/postgres/": (["common/", "storage/"],
                           ["grpc", "protobuf", "sqlite3", "curl", "httplib"]),
-    # Twilio adapters: REST client, signature, wire formats, simulator.
-    "server/twilio/": (["common/"], ["grpc", "protobuf", "sqlite3", "libpq"]),
+    # Twilio adapters: REST client (curl), signature, wire formats; the HTTP
+    # server that plays Twilio is server/simulator/.
+    "server/twilio/": (["common/"], ["grpc", "protobuf", "sqlite3", "libpq",
+                                     "httplib"]),
+    # The Twilio simulator: Twilio's wire code and the domain's rules for
+    # numbers and segments; an HTTP server, never gRPC, a database or curl.
+    "server/simulator/": (["common/", "server/twilio/", "server/twilio/sms_provider.h",
+                           "server/domain/"],
+                          ["grpc", "protobuf", "sqlite3", "libpq", "curl"]),
     # The domain: rules only. It sees the storage ports and the provider port,
     # never an engine, a wire protocol or a generated API type.
     "server/domain/": (["common/", "storage/", "server/twilio/sms_provider.h"],
@@ -75,13 +83,15 @@ RULES = {
     # The composition root wires every layer; it is the only one that may.
     "server/app/": (["common/", "storage/", "storage/sqlite/", "storage/postgres/",
                      "server/domain/", "server/dispatch/", "server/rpc/",
-                     "server/webhooks/", "server/twilio/", "smsgw/v1/",
+                     "server/webhooks/", "server/twilio/", "server/simulator/",
+                     "smsgw/v1/",
                      "grpc/health/"], ["sqlite3", "libpq", "curl"]),
     # server/main.cc: the executable's flags, then server/app.
     "server/": (["common/", "server/app/", "server/dispatch/", "server/domain/"],
                 ["sqlite3", "libpq", "curl"]),
     "client/": (["common/", "smsgw/v1/"], ["sqlite3", "libpq", "curl", "httplib"]),
-    "client/cli/": (["common/", "client/", "server/twilio/", "smsgw/v1/"],
+    "client/cli/": (["common/", "client/", "server/twilio/", "server/simulator/",
+                     "smsgw/v1/"],
                     ["sqlite3", "libpq", "curl"]),
 }
 SOURCE_DIRS = ["common", "storage", "server", "client"]
@@ -161,6 +171,10 @@ def self_test():
         ("storage/sqlite/l.cc", "#include <sqlite3.h>\n"): False,
         ("server/rpc/m.cc", '#include "server/app/config.h"\n'): True,
         ("server/app/n.cc", '#include "server/rpc/status_mapping.h"\n'): False,
+        ("server/simulator/r.cc", '#include "server/domain/segments.h"\n'): False,
+        ("server/simulator/s.cc", "#include <curl/curl.h>\n"): True,
+        ("server/twilio/t.cc", '#include "server/simulator/simulator.h"\n'): True,
+        ("server/twilio/u.cc", '#include "httplib.h"\n'): True,
         ("server/elsewhere/o.cc", "int x;\n"): True,
     }
     failures = []

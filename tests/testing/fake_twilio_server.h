@@ -23,6 +23,12 @@
 //
 // It deliberately does not use the production JSON code (message_json.h), so
 // a bug there cannot hide in both the client and its test server.
+//
+// Why not the simulator (server/simulator/simulator.h): the simulator renders
+// its answers with message_json.h, so it cannot be the REST client's
+// independent oracle, and it has no scripted answers, dropped connections,
+// delays or request recording, which are faults and probes a stand-in for
+// Twilio itself should not offer.
 // Thread-safe; the destructor stops the server and wakes delayed handlers.
 #ifndef SMSGW_TESTS_TESTING_FAKE_TWILIO_SERVER_H_
 #define SMSGW_TESTS_TESTING_FAKE_TWILIO_SERVER_H_

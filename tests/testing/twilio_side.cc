@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_signature.h"
 #include "tests/testing/server_fixture.h"
 

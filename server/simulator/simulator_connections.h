@@ -19,8 +19,8 @@
 //
 //   KeyedWorkers posters(8, absl::Milliseconds(500), [](int shard) {});
 //   posters.Run(sid, [](int shard) { /* POST one callback */ });
-#ifndef SMSGW_SERVER_TWILIO_SIMULATOR_CONNECTIONS_H_
-#define SMSGW_SERVER_TWILIO_SIMULATOR_CONNECTIONS_H_
+#ifndef SMSGW_SERVER_SIMULATOR_SIMULATOR_CONNECTIONS_H_
+#define SMSGW_SERVER_SIMULATOR_SIMULATOR_CONNECTIONS_H_
 
 #include <atomic>
 #include <cstddef>
@@ -138,4 +138,4 @@ class KeyedWorkers {
 
 }  // namespace smsgw::twilio
 
-#endif  // SMSGW_SERVER_TWILIO_SIMULATOR_CONNECTIONS_H_
+#endif  // SMSGW_SERVER_SIMULATOR_SIMULATOR_CONNECTIONS_H_

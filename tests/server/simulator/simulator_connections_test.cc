@@ -1,4 +1,4 @@
-#include "server/twilio/simulator_connections.h"
+#include "server/simulator/simulator_connections.h"
 
 #include <string>
 #include <vector>

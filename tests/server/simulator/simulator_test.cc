@@ -1,4 +1,4 @@
-#include "server/twilio/simulator.h"
+#include "server/simulator/simulator.h"
 
 #include <algorithm>
 #include <functional>
@@ -20,15 +20,17 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "tests/testing/rendezvous.h"
+#include "tests/server/simulator/webhook_receiver.h"
 #include "tests/testing/status_matchers.h"
 
 namespace smsgw::twilio {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::Rendezvous;
 using ::smsgw::testing::StatusIs;
+using ::smsgw::twilio::simulator_testing::kReceiverTwiml;
+using ::smsgw::twilio::simulator_testing::Received;
+using ::smsgw::twilio::simulator_testing::WebhookReceiver;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -72,22 +74,6 @@ std::string EncodeForm(const Params& params) {
   return absl::StrJoin(parts, "&");
 }
 
-// Decodes an application/x-www-form-urlencoded body (body only: the query
-// string is not part of the signed parameters).
-Params DecodeForm(const std::string& body) {
-  Params params;
-  for (absl::string_view pair : absl::StrSplit(body, '&', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv =
-        absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    for (std::string* s : {&kv.first, &kv.second}) {
-      std::replace(s->begin(), s->end(), '+', ' ');
-      *s = httplib::detail::decode_url(*s, false);
-    }
-    params.push_back(std::move(kv));
-  }
-  return params;
-}
-
 std::string Value(const Params& params, const std::string& name) {
   for (const auto& [n, v] : params) {
     if (n == name) return v;
@@ -100,79 +86,6 @@ std::vector<std::string> Names(const Params& params) {
   for (const auto& p : params) names.push_back(p.first);
   return names;
 }
-
-// One webhook request as a receiver saw it.
-struct Received {
-  std::string target;     // path and query
-  std::string signature;  // X-Twilio-Signature, "" when absent
-  std::string content_type;
-  Params params;  // decoded form body
-};
-
-// A loopback HTTP server standing in for smsgw's webhook adapter. With
-// `rendezvous` > 0, the first requests wait in the handler until that many
-// are in it at once (or 10 s pass), which only concurrent senders achieve.
-class WebhookReceiver {
- public:
-  explicit WebhookReceiver(int status = 200,
-                           absl::Duration delay = absl::ZeroDuration(),
-                           int rendezvous = 0)
-      : status_(status), delay_(delay), rendezvous_(rendezvous) {
-    server_.Post(".*", [this](const httplib::Request& req,
-                              httplib::Response& res) {
-      Received r;
-      r.target = req.target;
-      r.signature = req.get_header_value("X-Twilio-Signature");
-      r.content_type = req.get_header_value("Content-Type");
-      r.params = DecodeForm(req.body);
-      {
-        absl::MutexLock lock(&mu_);
-        received_.push_back(std::move(r));
-      }
-      rendezvous_.Arrive();
-      if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);
-      res.status = status_;
-      res.set_content(R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)",
-                      "text/xml");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // stop() is a no-op before the accept loop runs.
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string url(const std::string& path_and_query) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path_and_query);
-  }
-
-  // Waits until `n` requests arrived (or `timeout`), returns all so far.
-  std::vector<Received> WaitFor(size_t n,
-                                absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return received_.size() >= n;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
-    return received_;
-  }
-
-  // The most requests that were in the handler's rendezvous at once.
-  int max_inside() { return rendezvous_.max_inside(); }
-
- private:
-  const int status_;
-  const absl::Duration delay_;
-  Rendezvous rendezvous_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
-};
 
 class TwilioSimulatorTest : public ::testing::Test {
  protected:
@@ -354,6 +267,46 @@ TEST_F(TwilioSimulatorTest, NumSegmentsCountsGsmAndUcs2Bodies) {
   }
 }
 
+TEST_F(TwilioSimulatorTest, NumSegmentsNeverSplitsAnEscapePair) {
+  StartSim();
+  // 306 septets, two parts by length, but the € (ESC + 0x65) would straddle
+  // the first part's end: it moves whole, and the rest needs a third part.
+  std::string body = std::string(152, 'a') + "€" + std::string(152, 'a');
+  auto [status, m] = Create({{"To", kTo}, {"From", kFrom}, {"Body", body}});
+  ASSERT_EQ(status, 201) << m.dump();
+  EXPECT_EQ(m["num_segments"], "3");
+}
+
+TEST_F(TwilioSimulatorTest, MediaWithoutTextCountsNoSegmentsAndPricesOne) {
+  StartSim();
+  auto [status, m] = Create({{"To", kTo},
+                             {"From", kFrom},
+                             {"MediaUrl", "https://media.example.com/a.png"}});
+  ASSERT_EQ(status, 201) << m.dump();
+  EXPECT_EQ(m["num_segments"], "0");
+  Json sent = WaitForStatus(m["sid"], "delivered");
+  EXPECT_EQ(sent["num_segments"], "0");
+  EXPECT_EQ(sent["price"], "-0.00790");
+}
+
+TEST_F(TwilioSimulatorTest, MalformedFormsAnswer400) {
+  StartSim();
+  // A '%' without two hex digits, and a byte that is not UTF-8.
+  for (const std::string form :
+       {"To=%2B14155550100&From=%2B15005550006&Body=100%",
+        "To=%2B14155550100&From=%2B15005550006&Body=%FF"}) {
+    httplib::Result r = client_->Post(MessagesPath(), form,
+                                      "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << form;
+    EXPECT_EQ(Json::parse(r->body)["code"], 20001) << r->body;
+  }
+  EXPECT_THAT(sim_->Outbox(), IsEmpty());
+  auto [status, body] = Get(MessagesPath() + "?To=%ZZ");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["code"], 20001);
+}
+
 TEST_F(TwilioSimulatorTest, BadCredentialsAnswer401Authenticate) {
   StartSim();
   Json expected = ErrorBody(20003, "Authenticate", 401);
@@ -518,6 +471,11 @@ TEST_F(TwilioSimulatorTest, CreateValidationAnswersTwilioErrors) {
        {{"To", "5551234567"}, {"From", kFrom}, {"Body", "x"}},
        21211,
        invalid_to("5551234567")},
+      // The domain's E.164 rule: 8 to 15 digits.
+      {"To too short for E.164",
+       {{"To", "+1415555"}, {"From", kFrom}, {"Body", "x"}},
+       21211,
+       invalid_to("+1415555")},
       {"To with a space for +",
        {{"To", " 14155550100"}, {"From", kFrom}, {"Body", "x"}},
        21211,
@@ -1120,7 +1078,7 @@ TEST_F(TwilioSimulatorTest, InjectInboundPostsSignedTwilioParams) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->http_status, 200);
   EXPECT_EQ(result->content_type, "text/xml");
-  EXPECT_THAT(result->body, HasSubstr("<Response/>"));
+  EXPECT_EQ(result->body, kReceiverTwiml);
   const ProviderMessage& m = result->message;
   EXPECT_THAT(m.sid, MatchesRegex("^SM[0-9a-f]{32}$"));
   EXPECT_EQ(m.status, "received");
@@ -1179,6 +1137,16 @@ TEST_F(TwilioSimulatorTest, InjectInboundWithMediaSendsMediaParams) {
   EXPECT_EQ(Value(p, "MediaUrl1"), "https://media.example.com/b.JPG");
   EXPECT_EQ(Value(p, "MediaContentType1"), "image/jpeg");
   EXPECT_EQ(Value(p, "MediaUrl2"), "<absent>");
+}
+
+TEST_F(TwilioSimulatorTest, InjectInboundRefusesABodyThatIsNotUtf8) {
+  WebhookReceiver receiver;
+  std::string url = receiver.url("/in");
+  StartSim([&](TwilioSimulator::Options& o) { o.inbound_webhook_url = url; });
+  EXPECT_THAT(sim_->InjectInbound(kTo, kFrom, "bad \xff byte"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(sim_->Inbox(), IsEmpty());
+  EXPECT_THAT(receiver.WaitFor(1, absl::ZeroDuration()), IsEmpty());
 }
 
 TEST_F(TwilioSimulatorTest, InjectInboundReportsWebhookFailures) {

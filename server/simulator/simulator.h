@@ -76,8 +76,11 @@
 //     choice outside Twilio's magic table) is accepted, then ends
 //     `undelivered` with error 30003 (Unreachable destination handset).
 //   * Price is "-0.00790" USD per segment, set when the message reaches `sent`.
-//   * Segments are counted simply (GSM-7 160/153 septets, else UCS-2 70/67
-//     UTF-16 units); the domain's segment counter is the exact one.
+//   * Segments are counted by the domain's counter (server/domain/segments.h,
+//     as Twilio's calculator counts them); a body without text counts 0
+//     segments, and such a message is priced as one segment.
+//   * A create, update or list whose form is malformed (a '%' without two hex
+//     digits, not UTF-8, a NUL; form_encoding.h ParseForm) -> 400/20001.
 //
 // Create validation order (twilio-reference.md §10), each a 400 with
 // `{"code","message","more_info","status"}`: To missing 21604 -> From and
@@ -110,8 +113,8 @@
 // Answers are written with TCP_NODELAY (no Nagle wait on the second write).
 //
 // Thread-safe. Not copyable.
-#ifndef SMSGW_SERVER_TWILIO_SIMULATOR_H_
-#define SMSGW_SERVER_TWILIO_SIMULATOR_H_
+#ifndef SMSGW_SERVER_SIMULATOR_SIMULATOR_H_
+#define SMSGW_SERVER_SIMULATOR_SIMULATOR_H_
 
 #include <functional>
 #include <memory>
@@ -242,7 +245,8 @@ class TwilioSimulator {
   // AccountSid, From, To, Body, NumMedia, NumSegments, SmsStatus=received,
   // ApiVersion, MediaUrlN/MediaContentTypeN, From*/To* geo fields).
   // Returns FailedPrecondition when no inbound_webhook_url is set or the
-  // simulator is not running, InvalidArgument when the URL is not http(s),
+  // simulator is not running, InvalidArgument when the URL is not http(s)
+  // or `body` is not UTF-8 (nothing is stored then),
   // Unavailable when the webhook gave no HTTP answer, Unknown (with the HTTP
   // status and body in the message) for a non-2xx answer. The message stays
   // stored either way, as at Twilio.
@@ -258,4 +262,4 @@ class TwilioSimulator {
 
 }  // namespace smsgw::twilio
 
-#endif  // SMSGW_SERVER_TWILIO_SIMULATOR_H_
+#endif  // SMSGW_SERVER_SIMULATOR_SIMULATOR_H_

@@ -15,15 +15,19 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "server/simulator/simulator.h"
 #include "server/twilio/form_encoding.h"
-#include "server/twilio/simulator.h"
 #include "server/twilio/twilio_signature.h"
+#include "tests/server/simulator/webhook_receiver.h"
 #include "tests/testing/status_matchers.h"
 
 namespace smsgw::twilio {
 namespace {
 
 using ::smsgw::testing::IsOk;
+using ::smsgw::twilio::simulator_testing::kReceiverTwiml;
+using ::smsgw::twilio::simulator_testing::Received;
+using ::smsgw::twilio::simulator_testing::WebhookReceiver;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -35,58 +39,6 @@ constexpr char kOwned[] = "+15005550006";   // a default simulator number
 constexpr char kSender[] = "+14155550100";  // someone texting it
 constexpr char kJson[] = "application/json";
 constexpr char kForm[] = "application/x-www-form-urlencoded";
-
-// One webhook request as the receiver saw it.
-struct Received {
-  std::string target;
-  std::string signature;
-  std::string content_type;
-  std::string raw_body;
-};
-
-// A loopback HTTP server standing in for smsgw's inbound webhook.
-class WebhookReceiver {
- public:
-  explicit WebhookReceiver(int status = 200) : status_(status) {
-    server_.Post(
-        ".*", [this](const httplib::Request& req, httplib::Response& res) {
-          {
-            absl::MutexLock lock(&mu_);
-            received_.push_back(
-                Received{req.target, req.get_header_value("X-Twilio-Signature"),
-                         req.get_header_value("Content-Type"), req.body});
-          }
-          res.status = status_;
-          res.set_content("<Response><Message>got it</Message></Response>",
-                          "text/xml");
-        });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string url(const std::string& path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
-  }
-  int port() const { return port_; }
-
-  std::vector<Received> received() {
-    absl::MutexLock lock(&mu_);
-    return received_;
-  }
-
- private:
-  const int status_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
-};
 
 class TwilioSimulatorControlApiTest : public ::testing::Test {
  protected:
@@ -163,7 +115,7 @@ TEST_F(TwilioSimulatorControlApiTest,
   EXPECT_EQ(answer.value("webhook_status", 0), 200);
   EXPECT_EQ(answer.value("webhook_content_type", ""), "text/xml");
   EXPECT_EQ(answer.value("webhook_url", ""), url);
-  EXPECT_THAT(answer.value("webhook_body", ""), HasSubstr("got it"));
+  EXPECT_EQ(answer.value("webhook_body", ""), kReceiverTwiml);
 
   std::vector<Received> got = receiver.received();
   ASSERT_EQ(got.size(), 1u);
@@ -314,7 +266,7 @@ TEST_F(TwilioSimulatorControlApiTest,
   auto [status, answer] = PostInbound(Inbound("hi").dump(), kJson);
   ASSERT_EQ(status, 200) << answer;
   EXPECT_EQ(answer.value("webhook_status", 0), 403);
-  EXPECT_THAT(answer.value("webhook_body", ""), HasSubstr("got it"));
+  EXPECT_EQ(answer.value("webhook_body", ""), kReceiverTwiml);
   EXPECT_EQ(refusing.received().size(), 1u);
   EXPECT_EQ(sim_->Inbox().size(), 1u);
 }

@@ -1,0 +1,118 @@
+// Accounts: signup, login, logout, whoami and phone verification.
+#include "client/cli/command_support.h"
+
+#include <filesystem>
+#include <system_error>
+
+namespace smsgw::cli {
+namespace {
+
+void PrintUser(Context& ctx, const v1::User& user) {
+  ctx.out << "username: " << user.username() << "\n"
+          << "phone: "
+          << (user.phone_number().empty() ? "-" : user.phone_number())
+          << (user.phone_number().empty()
+                  ? ""
+                  : (user.phone_verified() ? " (verified)" : " (unverified)"))
+          << "\n"
+          << "admin: " << (user.admin() ? "yes" : "no") << "\n"
+          << "created: " << FormatTime(user.create_time()) << "\n";
+}
+
+template <typename Response>
+int SessionCommand(Context& ctx, const absl::StatusOr<Response>& response,
+                   absl::string_view verb) {
+  if (!response.ok()) return Refused(ctx, response.status());
+  absl::Status saved = SaveToken(ctx.options, response->access_token());
+  if (!saved.ok()) return Refused(ctx, saved);
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  ctx.out << verb << " as " << response->user().username()
+          << "; token saved, valid until "
+          << FormatTime(response->expire_time()) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int SignUp(Context& ctx) {
+  if (ctx.options.username.empty() || ctx.options.password.empty()) {
+    return UsageError(ctx, "signup needs --username and --password");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/false);
+  if (!client.ok()) return Refused(ctx, client.status());
+  return SessionCommand(ctx,
+                        (*client)->SignUp(ctx.options.username,
+                                          ctx.options.password,
+                                          ctx.options.phone),
+                        "signed up");
+}
+
+int Login(Context& ctx) {
+  if (ctx.options.username.empty() || ctx.options.password.empty()) {
+    return UsageError(ctx, "login needs --username and --password");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/false);
+  if (!client.ok()) return Refused(ctx, client.status());
+  return SessionCommand(
+      ctx, (*client)->Login(ctx.options.username, ctx.options.password),
+      "logged in");
+}
+
+int Logout(Context& ctx) {
+  std::error_code ec;
+  std::filesystem::remove(TokenPath(ctx.options), ec);
+  ctx.out << "logged out\n";
+  return 0;
+}
+
+int WhoAmI(Context& ctx) {
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  absl::StatusOr<v1::GetCurrentUserResponse> response =
+      (*client)->GetCurrentUser();
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+  } else {
+    PrintUser(ctx, response->user());
+  }
+  return 0;
+}
+
+// `smsgw verify start [--phone N]` and `smsgw verify confirm --code C`.
+int Verify(Context& ctx) {
+  const std::string sub = ctx.args.size() == 2 ? ctx.args[1] : "";
+  if (sub != "start" && sub != "confirm") {
+    return UsageError(ctx, "verify start [--phone N] | verify confirm --code C");
+  }
+  if (sub == "confirm" && ctx.options.code.empty()) {
+    return UsageError(ctx, "verify confirm needs --code (the 6 digits received)");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  if (sub == "start") {
+    auto response = (*client)->StartPhoneVerification(ctx.options.phone);
+    if (!response.ok()) return Refused(ctx, response.status());
+    if (ctx.options.json) {
+      ctx.out << ToJson(*response);
+      return 0;
+    }
+    ctx.out << "code sent by SMS to " << response->phone_number()
+            << "; valid until " << FormatTime(response->expire_time())
+            << "\nthen run: smsgw verify confirm --code CODE\n";
+    return 0;
+  }
+  auto response = (*client)->ConfirmPhoneVerification(ctx.options.code);
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  ctx.out << "phone " << response->user().phone_number() << " verified\n";
+  return 0;
+}
+
+}  // namespace smsgw::cli

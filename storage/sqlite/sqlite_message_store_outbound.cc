@@ -1,0 +1,424 @@
+// File: sqlite_message_store_outbound.cc
+//
+// SqliteMessageStore: creating outbound messages (single, on a free number,
+// batches; the sender pool's facts) and the dispatch queue: in-flight
+// markers, retries, the PENDING backlog and scheduled sends. Leaving
+// SCHEDULED itself is a lifecycle rule: LeaveScheduled(), in
+// sqlite_message_store_status.cc.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_message_store_internal.h"
+
+namespace smsgw::storage::sqlite {
+
+using message_store_internal::AppendFeed;
+using message_store_internal::CheckLimit;
+using message_store_internal::CheckMediaList;
+using message_store_internal::FindIdempotentOriginal;
+using message_store_internal::InsertMessageRow;
+using message_store_internal::InsertReport;
+using message_store_internal::LeaveScheduled;
+using message_store_internal::MustLoadMessage;
+using message_store_internal::ReadMessage;
+using message_store_internal::SelectMessagesSql;
+using message_store_internal::StoreIdempotencyKey;
+using message_store_internal::UpsertConversation;
+
+namespace {
+
+// What every new outbound message must satisfy before it is stored.
+absl::Status ValidateNewOutbound(const Message& message) {
+  if (message.direction != Direction::kOutbound) {
+    return absl::InvalidArgumentError(
+        "CreateOutbound needs an outbound message");
+  }
+  if (message.status != MessageStatus::kPending &&
+      message.status != MessageStatus::kScheduled) {
+    return absl::InvalidArgumentError(
+        "a new outbound message must be PENDING or SCHEDULED");
+  }
+  if (message.owner_id <= 0) {
+    return absl::InvalidArgumentError("an outbound message needs an owner");
+  }
+  if (message.id.empty()) {
+    return absl::InvalidArgumentError("message id is empty");
+  }
+  SMSGW_RETURN_IF_ERROR(CheckMediaList(message.media_urls, "media_urls"));
+  SMSGW_RETURN_IF_ERROR(
+      CheckMediaList(message.media_content_types, "media_content_types"));
+
+  return absl::OkStatus();
+}
+
+const char* LifecycleName(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::kPending: return "PENDING";
+    case MessageStatus::kScheduled: return "SCHEDULED";
+    case MessageStatus::kQueued: return "QUEUED";
+    case MessageStatus::kSending: return "SENDING";
+    case MessageStatus::kSent: return "SENT";
+    case MessageStatus::kDelivered: return "DELIVERED";
+    case MessageStatus::kUndelivered: return "UNDELIVERED";
+    case MessageStatus::kFailed: return "FAILED";
+    case MessageStatus::kCanceled: return "CANCELED";
+    case MessageStatus::kReceived: return "RECEIVED";
+    case MessageStatus::kExpired: return "EXPIRED";
+    default: return "UNSPECIFIED";
+  }
+}
+
+}  // namespace
+
+// --- Creating outbound messages ---
+
+absl::Status SqliteMessageStore::CreateOutboundIn(
+    Connection& conn, const Message& message,
+    const std::optional<IdempotencyKey>& key, CreateResult* result,
+    bool require_free_number) {
+  if (key.has_value()) {
+    SMSGW_ASSIGN_OR_RETURN(
+        std::optional<Message> original,
+        FindIdempotentOriginal(conn, message.owner_id, *key,
+                               message.create_time));
+    if (original.has_value()) {
+      result->message = *std::move(original);
+      result->replayed = true;
+      return absl::OkStatus();
+    }
+  }
+
+  if (require_free_number) {
+    // Writes are serialised (Database::Write), so nothing can claim the
+    // number between this check and the insert below.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT owner_id FROM conversations"
+                     " WHERE peer_number = ? AND our_number = ?"
+                     " AND owner_id <> ? LIMIT 1"));
+    stmt.Bind(1, message.peer_number)
+        .Bind(2, message.our_number)
+        .Bind(3, message.owner_id);
+    SMSGW_ASSIGN_OR_RETURN(bool taken, stmt.Step());
+    if (taken) {
+      return absl::AbortedError(absl::StrCat(
+          "another user is now in conversation with this recipient on ",
+          message.our_number, "; choose the sender again"));
+    }
+  }
+
+  if (!message.conversation_id.empty()) {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT peer_number FROM conversations"
+                     " WHERE owner_id = ? AND conversation_id = ?"));
+    stmt.Bind(1, message.owner_id).Bind(2, message.conversation_id);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row && stmt.Text(0) != message.peer_number) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("conversation_id \"", message.conversation_id,
+                       "\" is already used with another peer number"));
+    }
+  }
+
+  SMSGW_ASSIGN_OR_RETURN(
+      int64_t seq,
+      InsertMessageRow(conn, message,
+                       key.has_value() ? key->key : message.idempotency_key));
+
+  if (!message.conversation_id.empty()) {
+    SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
+  }
+
+  if (key.has_value()) {
+    SMSGW_RETURN_IF_ERROR(StoreIdempotencyKey(conn, message.owner_id, *key,
+                                              message.id,
+                                              message.create_time));
+  }
+
+  SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                   FeedEventType::kCreated,
+                                   message.create_time));
+  SMSGW_ASSIGN_OR_RETURN(result->message, MustLoadMessage(conn, message.id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
+    const Message& message, const std::optional<IdempotencyKey>& key) {
+  SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
+  CreateResult result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
+    return CreateOutboundIn(conn, message, key, &result);
+  }));
+  return result;
+}
+
+absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutboundOnFreeNumber(
+    const Message& message, const std::optional<IdempotencyKey>& key) {
+  SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
+  CreateResult result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
+    return CreateOutboundIn(conn, message, key, &result,
+                            /*require_free_number=*/true);
+  }));
+  return result;
+}
+
+absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
+    int64_t owner_id, absl::string_view peer) {
+  if (owner_id < 1) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs an owner");
+  }
+  if (peer.empty()) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs a peer number");
+  }
+  PeerNumbers found;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    // One statement, hence one snapshot for both facts.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT owner_id = ?1, our_number, MAX(update_time)"
+                     " FROM conversations WHERE peer_number = ?2"
+                     " GROUP BY owner_id = ?1, our_number"
+                     " ORDER BY our_number"));
+    stmt.Bind(1, owner_id).Bind(2, peer);
+    std::optional<absl::Time> owner_latest;
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      if (stmt.Int(0) == 0) {
+        found.other_owners.push_back(stmt.Text(1));
+      } else if (!owner_latest.has_value() || stmt.Time(2) > *owner_latest) {
+        owner_latest = stmt.Time(2);
+        found.owner_last = stmt.Text(1);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
+    const std::vector<Message>& messages) {
+  for (const Message& message : messages) {
+    absl::Status valid = ValidateNewOutbound(message);
+    if (!valid.ok()) {
+      return absl::Status(valid.code(), absl::StrCat("message ", message.id,
+                                                     ": ", valid.message()));
+    }
+  }
+  std::vector<Message> stored;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    stored.clear();
+    stored.reserve(messages.size());
+    for (const Message& message : messages) {
+      CreateResult result;
+      SMSGW_RETURN_IF_ERROR(
+          CreateOutboundIn(conn, message, std::nullopt, &result));
+      stored.push_back(std::move(result.message));
+    }
+    return absl::OkStatus();
+  }));
+  return stored;
+}
+
+// --- The dispatch queue ---
+
+absl::Status SqliteMessageStore::MarkDispatchStarted(absl::string_view id,
+                                                     absl::Time time) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT status FROM messages WHERE id = ?"));
+    stmt.Bind(1, id);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    if (static_cast<MessageStatus>(stmt.Int(0)) != MessageStatus::kPending) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("message ", id, " is no longer PENDING"));
+    }
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement update,
+        conn.Prepare("UPDATE messages SET dispatch_started_time = ?"
+                     " WHERE id = ?"));
+    return update.Bind(1, time).Bind(2, id).Run();
+  });
+}
+
+absl::Status SqliteMessageStore::ClearDispatchStarted(absl::string_view id) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement update,
+        conn.Prepare("UPDATE messages SET dispatch_started_time = NULL"
+                     " WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(update.Bind(1, id).Run());
+    if (conn.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteMessageStore::RecordRetry(absl::string_view id,
+                                             const StatusUpdate& attempt,
+                                             absl::Time next_attempt_time) {
+  return Write([&](Connection& conn) -> absl::Status {
+    int64_t seq = 0;
+    MessageStatus current = MessageStatus::kUnspecified;
+    std::string provider_sid;
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("SELECT seq, status, COALESCE(provider_sid, '')"
+                       " FROM messages WHERE id = ?"));
+      stmt.Bind(1, id);
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row)
+        return absl::NotFoundError(absl::StrCat("no message with id ", id));
+      seq = stmt.Int(0);
+      current = static_cast<MessageStatus>(stmt.Int(1));
+      provider_sid = stmt.Text(2);
+    }
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare("UPDATE messages SET attempts = attempts + 1,"
+                       " next_attempt_time = ?,"
+                       " update_time = MAX(update_time, ?),"
+                       " dispatch_started_time = CASE WHEN ? THEN NULL"
+                       " ELSE dispatch_started_time END WHERE seq = ?"));
+      // A 4xx answer (429 included) proves the create was refused; without
+      // an answer, or with a 5xx, the provider may have created it.
+      const bool outcome_known =
+          attempt.http_status >= 400 && attempt.http_status <= 499;
+      SMSGW_RETURN_IF_ERROR(stmt.Bind(1, next_attempt_time)
+                                .Bind(2, attempt.event_time)
+                                .Bind(3, outcome_known ? 1 : 0)
+                                .Bind(4, seq)
+                                .Run());
+    }
+    const MessageStatus report_status =
+        attempt.status == MessageStatus::kUnspecified ? current
+                                                      : attempt.status;
+    return InsertReport(
+        conn, seq,
+        attempt.provider_sid.empty() ? provider_sid : attempt.provider_sid,
+        report_status, attempt, ReportSource::kDispatchAttempt,
+        /*applied=*/false);
+  });
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::ListUndispatched(
+    int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<Message> messages;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(SelectMessagesSql(
+            "WHERE m.direction = ? AND m.status = ? ORDER BY m.seq LIMIT ?")));
+    stmt.Bind(1, static_cast<int>(Direction::kOutbound))
+        .Bind(2, static_cast<int>(MessageStatus::kPending))
+        .Bind(3, limit);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      messages.push_back(ReadMessage(stmt));
+    }
+    return absl::OkStatus();
+  }));
+  return messages;
+}
+
+absl::StatusOr<int64_t> SqliteMessageStore::PendingSegments(
+    absl::string_view our_number) {
+  int64_t segments = 0;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        // Literal status and direction: they select the partial index
+        // messages_pending_sender (migration 4), which a bound parameter
+        // would not.
+        conn.Prepare("SELECT COALESCE(SUM(MAX(num_segments, 1)), 0)"
+                     " FROM messages WHERE status = 1 AND direction = 1"
+                     " AND our_number = ?"));
+    static_assert(static_cast<int>(MessageStatus::kPending) == 1);
+    static_assert(static_cast<int>(Direction::kOutbound) == 1);
+    stmt.Bind(1, our_number);
+    SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) segments = stmt.Int(0);
+    return absl::OkStatus();
+  }));
+  return segments;
+}
+
+// --- Scheduled sends ---
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::ListDueScheduled(
+    absl::Time now, int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<Message> messages;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare(SelectMessagesSql(
+            "WHERE m.status = ? AND m.next_attempt_time <= ? AND"
+            " m.direction = ? ORDER BY m.next_attempt_time, m.seq LIMIT ?")));
+    stmt.Bind(1, static_cast<int>(MessageStatus::kScheduled))
+        .Bind(2, now)
+        .Bind(3, static_cast<int>(Direction::kOutbound))
+        .Bind(4, limit);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      messages.push_back(ReadMessage(stmt));
+    }
+    return absl::OkStatus();
+  }));
+  return messages;
+}
+
+absl::StatusOr<std::optional<Message>> SqliteMessageStore::ReleaseScheduled(
+    absl::string_view id, absl::Time now) {
+  std::optional<Message> released;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message message, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(
+        bool moved, LeaveScheduled(conn, message, MessageStatus::kPending, now,
+                                   "scheduled time reached"));
+    if (moved) {
+      SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(conn, id));
+    }
+    return absl::OkStatus();
+  }));
+  return released;
+}
+
+absl::StatusOr<Message> SqliteMessageStore::CancelScheduled(
+    absl::string_view id, absl::Time now) {
+  Message result;
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message message, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(
+        bool moved, LeaveScheduled(conn, message, MessageStatus::kCanceled, now,
+                                   "canceled before its scheduled time"));
+    if (!moved) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "message ", id, " is ", LifecycleName(message.status),
+          ", not SCHEDULED: only a scheduled message that has not been handed "
+          "to the provider can be canceled"));
+    }
+    SMSGW_ASSIGN_OR_RETURN(result, MustLoadMessage(conn, id));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+}  // namespace smsgw::storage::sqlite

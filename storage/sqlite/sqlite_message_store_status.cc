@@ -1,0 +1,404 @@
+// File: sqlite_message_store_status.cc
+//
+// SqliteMessageStore's lifecycle rules, kept in one file so that issue 13
+// can lift them into a pure domain function: applying a status update
+// (ApplyStatusInTx), the callbacks parked before their SID
+// (ApplyParkedReports), leaving SCHEDULED (LeaveScheduled), and the
+// schedule of status checks for lost callbacks.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_message_store_internal.h"
+
+namespace smsgw::storage::sqlite {
+
+using message_store_internal::AppendFeed;
+using message_store_internal::CheckLimit;
+using message_store_internal::InsertReport;
+using message_store_internal::MustLoadMessage;
+
+namespace {
+
+// Whether a status means the provider took the message (send_time).
+bool ProviderAccepted(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::kQueued:
+    case MessageStatus::kSending:
+    case MessageStatus::kSent:
+    case MessageStatus::kDelivered:
+    case MessageStatus::kUndelivered:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Lifecycle map (for issue 13's extraction): the rule ApplyStatusInTx
+// decides, for one update `u` on message `m`:
+// - Status move: only when StatusRank(u.status) > StatusRank(m.status)
+//   ("applied"); so PENDING/SCHEDULED < QUEUED < SENDING < SENT < terminal,
+//   an equal rank changes nothing, and among terminal statuses the first
+//   one wins. UNSPECIFIED (rank 0) never moves (callers refuse it first).
+// - Fields set only when applied: status = u.status; error_code and
+//   error_message = u's (even if empty) when u.status is UNDELIVERED,
+//   FAILED or EXPIRED; send_time = u.event_time when u.status is one the
+//   provider accepted (ProviderAccepted()) and send_time is unset;
+//   deliver_time = u.event_time when u.status is DELIVERED.
+// - Fields set whatever the rank: provider_sid = u's when m has none (a
+//   stored SID is never replaced); num_segments = u's when given; price
+//   and price_unit = u's when not empty (the provider's figures win).
+// - When any of those fields changed: one UPDATE of the row, update_time =
+//   max(m.update_time, u.event_time) (never backwards); AlreadyExists when
+//   the new SID is another message's.
+// - Always exactly one report: the parked one `parked_report_id` gets
+//   message_seq and `applied`; otherwise a new one with u's fields, SID =
+//   u's or else the message's, source u.source.
+// - A STATUS_CHANGED feed event at u.event_time only when applied.
+// Decided by the callers, not here: ApplyStatus() runs ApplyParkedReports()
+// when this update first stored an SID, and then clears
+// dispatch_started_time once the status is not PENDING; ApplyStatusBySid()
+// parks the update when no message has its SID, and otherwise does neither.
+//
+// Applies `update` to `before` inside the caller's write transaction: moves
+// the status only forward, records the report (or attaches the parked one
+// `parked_report_id`), appends a feed event when the status moved, and
+// returns the message as stored afterwards.
+absl::StatusOr<Message> ApplyStatusInTx(
+    Connection& conn, const Message& before, const StatusUpdate& update,
+    std::optional<int64_t> parked_report_id = std::nullopt) {
+  const bool applied = StatusRank(update.status) > StatusRank(before.status);
+
+  Message next = before;
+  if (applied) {
+    next.status = update.status;
+    if (update.status == MessageStatus::kUndelivered ||
+        update.status == MessageStatus::kFailed ||
+        update.status == MessageStatus::kExpired) {
+      next.error_code = update.error_code;
+      next.error_message = update.error_message;
+    }
+    if (ProviderAccepted(update.status) && !next.send_time.has_value()) {
+      next.send_time = update.event_time;
+    }
+    if (update.status == MessageStatus::kDelivered) {
+      next.deliver_time = update.event_time;
+    }
+  }
+  if (next.provider_sid.empty() && !update.provider_sid.empty()) {
+    next.provider_sid = update.provider_sid;
+  }
+  if (update.num_segments.has_value()) {
+    next.num_segments = *update.num_segments;
+  }
+  if (!update.price.empty()) next.price = update.price;
+  if (!update.price_unit.empty()) next.price_unit = update.price_unit;
+
+  const bool changed = applied || next.provider_sid != before.provider_sid ||
+                       next.num_segments != before.num_segments ||
+                       next.price != before.price ||
+                       next.price_unit != before.price_unit;
+  if (changed) {
+    next.update_time = std::max(before.update_time, update.event_time);
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status = ?, provider_sid = ?,"
+                     " error_code = ?, error_message = ?, num_segments = ?,"
+                     " price = ?, price_unit = ?, send_time = ?,"
+                     " deliver_time = ?, update_time = ? WHERE seq = ?"));
+    stmt.Bind(1, static_cast<int>(next.status))
+        .Bind(3, next.error_code)
+        .Bind(4, next.error_message)
+        .Bind(5, next.num_segments)
+        .Bind(6, next.price)
+        .Bind(7, next.price_unit)
+        .Bind(8, next.send_time)
+        .Bind(9, next.deliver_time)
+        .Bind(10, next.update_time)
+        .Bind(11, before.seq);
+    if (next.provider_sid.empty()) {
+      stmt.BindNull(2);
+    } else {
+      stmt.Bind(2, next.provider_sid);
+    }
+    absl::Status run = stmt.Run();
+    if (absl::IsAlreadyExists(run)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "provider sid ", next.provider_sid, " belongs to another message"));
+    }
+    SMSGW_RETURN_IF_ERROR(run);
+  }
+
+  if (parked_report_id.has_value()) {
+    // A callback that arrived before its SID was known: attach its report.
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement attach,
+        conn.Prepare("UPDATE message_events SET message_seq = ?, applied = ?"
+                     " WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(
+        attach.Bind(1, before.seq).Bind(2, applied).Bind(3, *parked_report_id)
+            .Run());
+  } else {
+    SMSGW_RETURN_IF_ERROR(InsertReport(
+        conn, before.seq,
+        update.provider_sid.empty() ? next.provider_sid : update.provider_sid,
+        update.status, update, update.source, applied));
+  }
+  if (applied) {
+    SMSGW_RETURN_IF_ERROR(AppendFeed(conn, before.owner_id, before.id,
+                                     FeedEventType::kStatusChanged,
+                                     update.event_time));
+  }
+  return MustLoadMessage(conn, before.id);
+}
+
+// Lifecycle map: the rule ApplyParkedReports decides. A status callback
+// that arrived before the create response stored its SID was parked by
+// ApplyStatusBySid() as a report with message_seq NULL and applied = false.
+// When `message` has an SID, every parked report with that SID is applied,
+// in arrival order (report id), through ApplyStatusInTx() with the same
+// rank rule, each attaching its own report row (message_seq, applied)
+// instead of writing a new one. A parked report keeps only what
+// message_events has columns for (status, provider_status, error, raw DLR
+// date, source, HTTP status, event time): a parked callback's segments and
+// price are not applied. Only ApplyStatus() calls it, in the transaction
+// whose update first stored the message's SID.
+//
+// Applies, in arrival order, the status callbacks that were parked for
+// `message`'s provider SID before the SID was stored.
+absl::StatusOr<Message> ApplyParkedReports(Connection& conn, Message message) {
+  if (message.provider_sid.empty()) return message;
+  struct Parked {
+    int64_t id;
+    StatusUpdate update;
+  };
+  std::vector<Parked> parked;
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT id, status, provider_status, error_code,"
+                     " error_message, raw_dlr_done_date, source, http_status,"
+                     " event_time FROM message_events"
+                     " WHERE message_seq IS NULL AND provider_sid = ?"
+                     " ORDER BY id"));
+    stmt.Bind(1, message.provider_sid);
+    while (true) {
+      SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      Parked p;
+      p.id = stmt.Int(0);
+      p.update.status = static_cast<MessageStatus>(stmt.Int(1));
+      p.update.provider_status = stmt.Text(2);
+      if (std::optional<int64_t> code = stmt.OptInt(3)) {
+        p.update.error_code = static_cast<int>(*code);
+      }
+      p.update.error_message = stmt.Text(4);
+      p.update.raw_dlr_done_date = stmt.Text(5);
+      p.update.source = static_cast<ReportSource>(stmt.Int(6));
+      p.update.http_status = static_cast<int>(stmt.Int(7));
+      p.update.event_time = stmt.Time(8);
+      parked.push_back(std::move(p));
+    }
+  }
+  for (const Parked& p : parked) {
+    SMSGW_ASSIGN_OR_RETURN(message,
+                           ApplyStatusInTx(conn, message, p.update, p.id));
+  }
+  return message;
+}
+
+}  // namespace
+
+namespace message_store_internal {
+
+// Lifecycle map: SCHEDULED -> PENDING (release: next_attempt_time = now) or
+// SCHEDULED -> CANCELED (cancel: next_attempt_time NULL), bypassing
+// StatusRank (PENDING and SCHEDULED share a rank), only while the row is
+// still SCHEDULED (a conditional UPDATE, so release and cancel cannot both
+// win); update_time = max(update_time, now); an applied LOCAL report whose
+// error_message is `note`; a STATUS_CHANGED feed event at `now`.
+absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
+                                    MessageStatus to, absl::Time now,
+                                    absl::string_view note) {
+  {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status = ?, next_attempt_time = ?,"
+                     " update_time = MAX(update_time, ?)"
+                     " WHERE seq = ? AND status = ?"));
+    stmt.Bind(1, static_cast<int>(to));
+    if (to == MessageStatus::kPending) {
+      stmt.Bind(2, now);
+    } else {
+      stmt.BindNull(2);
+    }
+    SMSGW_RETURN_IF_ERROR(stmt.Bind(3, now)
+                              .Bind(4, message.seq)
+                              .Bind(5, static_cast<int>(
+                                           MessageStatus::kScheduled))
+                              .Run());
+  }
+  if (conn.Changes() == 0) return false;
+  StatusUpdate report;
+  report.status = to;
+  report.error_message = std::string(note);
+  report.source = ReportSource::kLocal;
+  report.event_time = now;
+  SMSGW_RETURN_IF_ERROR(InsertReport(conn, message.seq, "", to, report,
+                                     ReportSource::kLocal, /*applied=*/true));
+  SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
+                                   FeedEventType::kStatusChanged, now));
+  return true;
+}
+
+}  // namespace message_store_internal
+
+// --- Status updates ---
+
+absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
+    absl::string_view id, const StatusUpdate& update) {
+  if (update.status == MessageStatus::kUnspecified) {
+    return absl::InvalidArgumentError("status update has no status");
+  }
+  Message after;
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
+    if (before.provider_sid.empty() && !after.provider_sid.empty()) {
+      SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(conn, after));
+    }
+    if (after.dispatch_started_time.has_value() &&
+        after.status != MessageStatus::kPending) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement clear,
+          conn.Prepare("UPDATE messages SET dispatch_started_time = NULL"
+                       " WHERE seq = ?"));
+      SMSGW_RETURN_IF_ERROR(clear.Bind(1, after.seq).Run());
+      after.dispatch_started_time.reset();
+    }
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return after;
+}
+
+absl::StatusOr<std::optional<Message>> SqliteMessageStore::ApplyStatusBySid(
+    absl::string_view provider_sid, const StatusUpdate& update) {
+  if (update.status == MessageStatus::kUnspecified) {
+    return absl::InvalidArgumentError("status update has no status");
+  }
+  if (provider_sid.empty()) {
+    return absl::InvalidArgumentError("status update has no provider sid");
+  }
+  std::optional<Message> after;
+  absl::Status status = Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement find,
+        conn.Prepare("SELECT id FROM messages WHERE provider_sid = ?"));
+    find.Bind(1, provider_sid);
+    SMSGW_ASSIGN_OR_RETURN(bool row, find.Step());
+    if (!row) {
+      // Not known (yet): park the report; ApplyStatus() attaches it when
+      // the create response stores this SID.
+      return InsertReport(conn, /*message_seq=*/0, provider_sid, update.status,
+                          update, update.source, /*applied=*/false);
+    }
+    const std::string id = find.Text(0);
+    SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
+    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
+    return absl::OkStatus();
+  });
+  SMSGW_RETURN_IF_ERROR(status);
+  return after;
+}
+
+// --- Status checks ---
+
+absl::StatusOr<std::vector<StatusCheck>>
+SqliteMessageStore::ListDueStatusChecks(absl::Time now,
+                                        absl::Duration first_check_after,
+                                        int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  if (first_check_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "first status check delay must not be negative");
+  }
+  static_assert(static_cast<int>(MessageStatus::kQueued) == 3);
+  static_assert(static_cast<int>(MessageStatus::kSending) == 4);
+  static_assert(static_cast<int>(MessageStatus::kSent) == 5);
+  static_assert(static_cast<int>(Direction::kOutbound) == 1);
+  // Literal values, and the index's WHERE repeated word for word: SQLite
+  // uses the partial index messages_status_check (migration 6) only then.
+  constexpr char kColumns[] =
+      "SELECT id, provider_sid, status, COALESCE(send_time, create_time),"
+      " status_checks, ";
+  constexpr char kIndexed[] =
+      " FROM messages WHERE direction = 1 AND status IN (3, 4, 5) AND"
+      " provider_sid IS NOT NULL AND"
+      " (next_status_check_time IS NOT NULL OR status_checks = 0) AND ";
+  const std::string never_checked = absl::StrCat(
+      kColumns, "send_time + ?3", kIndexed,
+      "next_status_check_time IS NULL AND status_checks = 0 AND"
+      " send_time <= ?1 ORDER BY next_status_check_time, send_time LIMIT ?2");
+  const std::string scheduled = absl::StrCat(
+      kColumns, "next_status_check_time", kIndexed,
+      "next_status_check_time <= ?1 ORDER BY next_status_check_time LIMIT ?2");
+  std::vector<StatusCheck> due;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    due.clear();
+    // Reads `sql`, whose ?1 is the latest due instant it lists.
+    auto read = [&](const std::string& sql, absl::Time latest,
+                    bool never) -> absl::Status {
+      SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+      stmt.Bind(1, latest).Bind(2, limit);
+      if (never) stmt.Bind(3, absl::ToInt64Microseconds(first_check_after));
+      while (true) {
+        SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) return absl::OkStatus();
+        StatusCheck check;
+        check.message_id = stmt.Text(0);
+        check.provider_sid = stmt.Text(1);
+        check.status = static_cast<MessageStatus>(stmt.Int(2));
+        check.accepted_time = stmt.Time(3);
+        check.checks = static_cast<int>(stmt.Int(4));
+        check.due_time = stmt.Time(5);
+        due.push_back(std::move(check));
+      }
+    };
+    // One snapshot: a check recorded between the two reads cannot make a
+    // message show in neither or both.
+    SMSGW_RETURN_IF_ERROR(conn.Exec("BEGIN"));
+    SMSGW_RETURN_IF_ERROR(
+        read(never_checked, now - first_check_after, /*never=*/true));
+    SMSGW_RETURN_IF_ERROR(read(scheduled, now, /*never=*/false));
+    return conn.Exec("COMMIT");
+  }));
+  std::stable_sort(due.begin(), due.end(),
+                   [](const StatusCheck& a, const StatusCheck& b) {
+                     return a.due_time < b.due_time;
+                   });
+  if (due.size() > static_cast<size_t>(limit)) due.resize(limit);
+  return due;
+}
+
+absl::Status SqliteMessageStore::RecordStatusCheck(
+    absl::string_view id, std::optional<absl::Time> next_check_time) {
+  return Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("UPDATE messages SET status_checks = status_checks + 1,"
+                     " next_status_check_time = ? WHERE id = ?"));
+    SMSGW_RETURN_IF_ERROR(stmt.Bind(1, next_check_time).Bind(2, id).Run());
+    if (conn.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no message with id ", id));
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace smsgw::storage::sqlite
