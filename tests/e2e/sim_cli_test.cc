@@ -24,6 +24,7 @@
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
+#include "tests/server/simulator/webhook_receiver.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
@@ -133,50 +134,10 @@ class SimServeProcess {
   std::string url_;
 };
 
-// A loopback HTTP server standing in for smsgw's inbound webhook.
-class WebhookReceiver {
- public:
-  explicit WebhookReceiver(int status) : status_(status) {
-    server_.Post(
-        ".*", [this](const httplib::Request& req, httplib::Response& res) {
-          {
-            absl::MutexLock lock(&mu_);
-            bodies_.push_back(req.body);
-            signatures_.push_back(req.get_header_value("X-Twilio-Signature"));
-          }
-          res.status = status_;
-          res.set_content("<Response><Message>thanks</Message></Response>",
-                          "text/xml");
-        });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url(const std::string& path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
-  }
-  std::vector<std::string> bodies() {
-    absl::MutexLock lock(&mu_);
-    return bodies_;
-  }
-  std::vector<std::string> signatures() {
-    absl::MutexLock lock(&mu_);
-    return signatures_;
-  }
-
- private:
-  const int status_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> signatures_ ABSL_GUARDED_BY(mu_);
-};
+// The simulator suite's webhook receiver (it records each POST and answers
+// with the TwiML "got it").
+using ::smsgw::twilio::simulator_testing::Received;
+using ::smsgw::twilio::simulator_testing::WebhookReceiver;
 
 // Expects `result` to have failed (exit 1) with one line on stderr that
 // holds `says`.
@@ -268,15 +229,15 @@ TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
   EXPECT_THAT(inbound.out,
               ::testing::MatchesRegex("(.|\n)*MessageSid MM[0-9a-f]{32}\n(.|\n)*"));
   EXPECT_THAT(inbound.out, HasSubstr("answered HTTP 200 (text/xml)"));
-  EXPECT_THAT(inbound.out, HasSubstr("<Message>thanks</Message>"));
+  EXPECT_THAT(inbound.out, HasSubstr("<Message>got it</Message>"));
 
-  std::vector<std::string> bodies = receiver.bodies();
-  ASSERT_EQ(bodies.size(), 1u);
+  std::vector<Received> received = receiver.received();
+  ASSERT_EQ(received.size(), 1u);
   absl::StatusOr<twilio::FormParams> params =
-      twilio::ParseForm(bodies[0], twilio::FormLimits{});
+      twilio::ParseForm(received[0].raw_body, twilio::FormLimits{});
   ASSERT_THAT(params, IsOk());
   EXPECT_TRUE(twilio::ValidateTwilioSignature(kAuthToken, webhook, *params,
-                                              receiver.signatures()[0]));
+                                              received[0].signature));
   EXPECT_EQ(twilio::FormValue(*params, "From"), "+14155550100");
   EXPECT_EQ(twilio::FormValue(*params, "To"), "+15005550006");
   EXPECT_EQ(twilio::FormValue(*params, "Body"), "hi there & more");
@@ -291,7 +252,7 @@ TEST_F(SimCliTest, InboundFailsInOneLineWhenTheWebhookRefuses) {
   Serve({"--webhook=" + refusing.url("/in")});
   CommandResult inbound = TextTo("+15005550006");
   ExpectOneLineFailure(inbound, "answered HTTP 403");
-  EXPECT_EQ(refusing.bodies().size(), 1u);
+  EXPECT_EQ(refusing.received().size(), 1u);
 }
 
 TEST_F(SimCliTest, InboundRefusalsAndUsageErrors) {
@@ -304,7 +265,7 @@ TEST_F(SimCliTest, InboundRefusalsAndUsageErrors) {
       Smsgw({"sim", "inbound", "--to=+15005550006", "--body=x"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_THAT(usage.err, HasSubstr("--from"));
-  EXPECT_THAT(receiver.bodies(), ::testing::IsEmpty());
+  EXPECT_THAT(receiver.received(), ::testing::IsEmpty());
 
   std::vector<std::string> argv = {BuiltBinary("smsgw"),
                                    "--sim=http://127.0.0.1:1",

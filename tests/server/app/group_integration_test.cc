@@ -33,9 +33,8 @@ constexpr char kBobPhone[] = "+14155550102";
 constexpr char kCatPhone[] = "+14155550103";
 constexpr char kDavePhone[] = "+14155550104";
 // The simulator's numbers: the proxy number pool, in order.
-constexpr char kPool0[] = "+15005550006";
-constexpr char kPool1[] = "+15005550020";
-constexpr char kPool2[] = "+15005550021";
+constexpr const char* kPool[] = {"+15005550006", "+15005550020",
+                                  "+15005550021"};
 
 class GroupIntegrationTest : public testing::ServerTest {
  protected:
@@ -82,7 +81,7 @@ class GroupIntegrationTest : public testing::ServerTest {
   // The newest verification code the simulator delivered to `phone` (from
   // the first pool number, which verification codes come from).
   std::string ReadCode(const std::string& phone) {
-    return testing::ReadVerificationCode(*twilio_, phone, kPool0);
+    return testing::ReadVerificationCode(*twilio_, phone, kPool[0]);
   }
 
   void Verify(SmsgwClient& client, const std::string& phone) {
@@ -136,7 +135,7 @@ TEST_F(GroupIntegrationTest, CodeFromTheOutboxVerifiesThePhone) {
   ASSERT_EQ(code.size(), 6u);
   for (char c : code) ASSERT_TRUE(c >= '0' && c <= '9') << code;
   // The code comes from the first pool number.
-  ASSERT_FALSE(Outbox(kAnnPhone, kPool0).empty());
+  ASSERT_FALSE(Outbox(kAnnPhone, kPool[0]).empty());
 
   std::string wrong = code;
   wrong[0] = wrong[0] == '9' ? '0' : wrong[0] + 1;
@@ -184,19 +183,19 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
   EXPECT_EQ(created->group().member_count(), 1);
   auto bob_join = bob_->JoinGroup("HIKERS");
   ASSERT_THAT(bob_join, IsOk());
-  EXPECT_EQ(bob_join->membership().proxy_number(), kPool1);
+  EXPECT_EQ(bob_join->membership().proxy_number(), kPool[1]);
   // Joining twice is harmless: the same membership, the same number.
   auto again = bob_->JoinGroup("hikers");
   ASSERT_THAT(again, IsOk());
-  EXPECT_EQ(again->membership().proxy_number(), kPool1);
+  EXPECT_EQ(again->membership().proxy_number(), kPool[1]);
   ASSERT_THAT(cat_->JoinGroup("hikers"), IsOk());
 
   const std::string ann_proxy = ProxyOf(*ann_, "hikers");
   const std::string bob_proxy = ProxyOf(*bob_, "hikers");
   const std::string cat_proxy = ProxyOf(*cat_, "hikers");
-  EXPECT_EQ(ann_proxy, kPool0);
-  EXPECT_EQ(bob_proxy, kPool1);
-  EXPECT_EQ(cat_proxy, kPool0);
+  EXPECT_EQ(ann_proxy, kPool[0]);
+  EXPECT_EQ(bob_proxy, kPool[1]);
+  EXPECT_EQ(cat_proxy, kPool[0]);
 
   // Members see each other with masked phones.
   auto group = cat_->GetGroup("hikers");
@@ -253,7 +252,7 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
   ASSERT_EQ(bobs->groups_size(), 2);
   EXPECT_EQ(bobs->groups(0).name(), "chess");
   EXPECT_EQ(bobs->groups(1).name(), "Hikers");
-  EXPECT_EQ(bobs->groups(1).proxy_number(), kPool1);
+  EXPECT_EQ(bobs->groups(1).proxy_number(), kPool[1]);
 
   // Non-members learn nothing.
   auto dave = SignedIn("dave", kDavePhone);
@@ -266,10 +265,10 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
               StatusIs(absl::StatusCode::kNotFound));
 
   // A non-member texting a proxy number reaches nobody.
-  ASSERT_EQ(TextFromPhone(kDavePhone, kPool0, "who is here?"), 200);
+  ASSERT_EQ(TextFromPhone(kDavePhone, kPool[0], "who is here?"), 200);
   // A member texting a number that is not her proxy for any group posts
-  // nothing either (cat's proxy is kPool0; kPool2 is nobody's).
-  ASSERT_EQ(TextFromPhone(kCatPhone, kPool2, "wrong number"), 200);
+  // nothing either (cat's proxy is kPool[0]; kPool[2] is nobody's).
+  ASSERT_EQ(TextFromPhone(kCatPhone, kPool[2], "wrong number"), 200);
 
   // Cat opts out of her proxy number: she is skipped from then on.
   ASSERT_EQ(TextFromPhone(kCatPhone, cat_proxy, "STOP"), 200);
@@ -308,7 +307,7 @@ TEST_F(GroupIntegrationTest, UserCanBeInAsManyGroupsAsThereAreNumbers) {
     ASSERT_THAT(created, IsOk());
     proxies.insert(created->group().proxy_number());
   }
-  EXPECT_EQ(proxies, (std::set<std::string>{kPool0, kPool1, kPool2}));
+  EXPECT_EQ(proxies, (std::set<std::string>{kPool[0], kPool[1], kPool[2]}));
   ASSERT_THAT(bob_->CreateGroup("four", ""), IsOk());
   EXPECT_THAT(ann_->JoinGroup("four"),
               StatusIs(absl::StatusCode::kResourceExhausted,
