@@ -1,8 +1,8 @@
 // File: attack_helpers.h
 //
 // Shared by the attack suite (issue 9): a real smsgw-server in a temp
-// directory, raw gRPC calls with hand-made metadata, raw TCP sockets for
-// HTTP abuse, and Twilio-signed webhook posts. Header-only: the suite's
+// directory and raw TCP sockets for HTTP abuse; the signed webhook posts come
+// from tests/testing/twilio_side.h. Header-only: the suite's
 // CMake target compiles only *_test.cc.
 #ifndef SMSGW_TESTS_ATTACK_ATTACK_HELPERS_H_
 #define SMSGW_TESTS_ATTACK_ATTACK_HELPERS_H_
@@ -28,40 +28,28 @@
 #include "absl/time/time.h"
 #include "client/smsgw_client.h"
 #include "gtest/gtest.h"
-#include "server/twilio/form_encoding.h"
-#include "server/simulator/simulator.h"
-#include "server/twilio/twilio_signature.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/twilio_side.h"
 
 namespace smsgw::attack {
+
+using testing::HostPort;
+using testing::InboundParams;
+using testing::NewSid;
+using testing::PostSigned;
+using testing::PostWebhook;
+using testing::SignFor;
 
 // Starts a server on a database in `dir`; the test fails (fatally, via the
 // returned null) when it does not start.
 inline std::unique_ptr<testing::ServerProcess> StartServer(
     const testing::TempDir& dir, std::vector<std::string> args = {},
     std::map<std::string, std::string> env = {}) {
-  testing::ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.args = std::move(args);
-  options.env = std::move(env);
-  auto server = std::make_unique<testing::ServerProcess>(options);
-  absl::Status started = server->Start();
-  EXPECT_TRUE(started.ok()) << started;
-  if (!started.ok()) return nullptr;
-  return server;
-}
-
-// "host:port" split.
-inline std::pair<std::string, int> HostPort(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return {"", 0};
-  }
-  return {address.substr(0, colon), port};
+  return testing::StartServerProcess(dir.File("data/smsgw.db"), std::move(env),
+                                     std::move(args));
 }
 
 // A blocking TCP connection to a loopback "host:port"; -1 on failure.
@@ -129,66 +117,6 @@ inline int HttpStatusOf(const std::string& response) {
   return status;
 }
 
-// The simulator's (public, built-in) account and auth token: what the
-// server checks webhook signatures with when no Twilio account is set.
-inline twilio::TwilioSimulator::Options SimulatorDefaults() {
-  return twilio::TwilioSimulator::Options();
-}
-
-// The inbound webhook form Twilio posts for an SMS `sid` from `from` to `to`.
-inline twilio::FormParams InboundParams(const std::string& sid,
-                                        const std::string& from,
-                                        const std::string& to,
-                                        const std::string& body) {
-  return {
-      {"AccountSid", SimulatorDefaults().account_sid},
-      {"ApiVersion", "2010-04-01"},
-      {"Body", body},
-      {"From", from},
-      {"MessageSid", sid},
-      {"NumMedia", "0"},
-      {"NumSegments", "1"},
-      {"SmsMessageSid", sid},
-      {"SmsSid", sid},
-      {"SmsStatus", "received"},
-      {"To", to},
-  };
-}
-
-// The X-Twilio-Signature of `params` posted to `path` on `server`.
-inline std::string SignFor(const testing::ServerProcess& server,
-                           const std::string& path,
-                           const twilio::FormParams& params,
-                           const std::string& auth_token =
-                               SimulatorDefaults().auth_token) {
-  return twilio::ComputeTwilioSignature(
-      auth_token, absl::StrCat("http://", server.http_address(), path),
-      params);
-}
-
-// Posts a raw body with `signature` to `path`; the HTTP status or -1.
-inline int PostWebhook(const testing::ServerProcess& server,
-                       const std::string& path, const std::string& body,
-                       const std::string& signature,
-                       const std::string& content_type =
-                           "application/x-www-form-urlencoded") {
-  auto [host, port] = HostPort(server.http_address());
-  httplib::Client http(host, port);
-  http.set_read_timeout(10, 0);
-  httplib::Headers headers;
-  if (!signature.empty()) headers.emplace("X-Twilio-Signature", signature);
-  auto result = http.Post(path.c_str(), headers, body, content_type.c_str());
-  return result ? result->status : -1;
-}
-
-// Posts `params`, correctly signed, to `path`; the HTTP status or -1.
-inline int PostSigned(const testing::ServerProcess& server,
-                      const std::string& path,
-                      const twilio::FormParams& params) {
-  return PostWebhook(server, path, twilio::EncodeForm(params),
-                     SignFor(server, path, params));
-}
-
 // GET /healthz over a fresh connection: true if answered 200 in `timeout`.
 inline bool HttpHealthy(const testing::ServerProcess& server,
                         absl::Duration timeout = absl::Seconds(3)) {
@@ -200,9 +128,6 @@ inline bool HttpHealthy(const testing::ServerProcess& server,
   auto result = http.Get("/healthz");
   return result && result->status == 200;
 }
-
-// A fresh Twilio-style message SID.
-inline std::string NewSid(int n) { return absl::StrFormat("SM%032d", n); }
 
 }  // namespace smsgw::attack
 

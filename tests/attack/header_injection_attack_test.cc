@@ -25,8 +25,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::SignedUpClient;
-
 std::string Frame(uint8_t type, uint8_t flags, uint32_t stream,
                   const std::string& payload) {
   std::string out;
@@ -142,7 +140,7 @@ TEST(HeaderInjectionAttackTest, SmuggledAuthorizationValuesNeverAuthenticate) {
   testing::TempDir dir;
   auto server = StartServer(dir);
   ASSERT_NE(server, nullptr);
-  auto ann = SignedUpClient(*server, "ann");
+  auto ann = testing::SignedUpClient(*server, "ann");
   const std::string token = ann->access_token();
   ASSERT_FALSE(token.empty());
 

@@ -29,11 +29,8 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::ClientFor;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr int kMaxMessageBytes = 64 * 1024;
 constexpr int kMaxWatchStreams = 2;
@@ -44,24 +41,20 @@ struct Watch {
   std::unique_ptr<::grpc::ClientReader<v1::WatchMessagesResponse>> reader;
 };
 
-class LimitsAttackTest : public ::testing::Test {
+class LimitsAttackTest : public testing::ServerTest {
  protected:
   void Start(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
         absl::StrCat("--grpc_max_message_bytes=", kMaxMessageBytes),
         absl::StrCat("--watch_max_streams=", kMaxWatchStreams)};
     args.insert(args.end(), extra.begin(), extra.end());
-    server_ = StartServer(dir_, args);
-    ASSERT_NE(server_, nullptr);
-    ann_ = SignedUpClient(*server_, "ann");
+    StartWithAnn({}, std::move(args));
   }
 
   std::unique_ptr<Watch> OpenWatch(client::SmsgwClient& client,
                                    absl::Duration deadline) {
     auto watch = std::make_unique<Watch>();
-    watch->context.AddMetadata("authorization",
-                               absl::StrCat("Bearer ", client.access_token()));
-    watch->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    testing::Authorize(watch->context, client.access_token(), deadline);
     watch->reader = client.messaging()->WatchMessages(
         &watch->context, v1::WatchMessagesRequest());
     return watch;
@@ -74,10 +67,6 @@ class LimitsAttackTest : public ::testing::Test {
     }
     return watch.reader->Finish();
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-  std::unique_ptr<client::SmsgwClient> ann_;
 };
 
 TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {
@@ -87,7 +76,7 @@ TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {
   send.set_body(std::string(kMaxMessageBytes + 1, 'x'));
   EXPECT_THAT(ann_->SendMessage(send),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  auto anonymous = ClientFor(*server_);
+  auto anonymous = testing::ClientFor(*server_);
   EXPECT_THAT(anonymous->SignUp("bigpass", std::string(2 << 20, 'p'), ""),
               StatusIs(absl::StatusCode::kResourceExhausted));
   v1::ListMessagesRequest list;
@@ -104,9 +93,7 @@ TEST_F(LimitsAttackTest, OversizedRequestsAreResourceExhausted) {
 TEST_F(LimitsAttackTest, OversizedMetadataIsRefused) {
   ASSERT_NO_FATAL_FAILURE(Start());
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", std::string(64 * 1024, 'A')));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  testing::Authorize(context, std::string(64 * 1024, 'A'), absl::Seconds(10));
   v1::GetCurrentUserResponse response;
   const ::grpc::Status status = ann_->auth()->GetCurrentUser(
       &context, v1::GetCurrentUserRequest(), &response);
@@ -136,7 +123,7 @@ TEST_F(LimitsAttackTest, WatchStreamsPerUserAreBounded) {
   EXPECT_EQ(refused.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED)
       << refused.error_message();
   // Another user is not affected.
-  auto bob = SignedUpClient(*server_, "bob");
+  auto bob = testing::SignedUpClient(*server_, "bob");
   auto bobs = OpenWatch(*bob, absl::Milliseconds(800));
   EXPECT_EQ(Drain(*bobs).error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
   // Closing one frees its slot.
@@ -178,9 +165,7 @@ TEST_F(LimitsAttackTest, ExpiredDeadlinesAreAnsweredAndTheServerGoesOn) {
   int deadline_exceeded = 0;
   for (int i = 0; i < 50; ++i) {
     ::grpc::ClientContext context;
-    context.AddMetadata("authorization",
-                        absl::StrCat("Bearer ", ann_->access_token()));
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Microseconds(1)));
+    testing::Authorize(context, ann_->access_token(), absl::Microseconds(1));
     v1::ListMessagesResponse response;
     const ::grpc::Status status = ann_->messaging()->ListMessages(
         &context, v1::ListMessagesRequest(), &response);
@@ -227,9 +212,7 @@ TEST_F(LimitsAttackTest, ClientsThatPingTooOftenAreCutOff) {
       server_->grpc_address(), ::grpc::InsecureChannelCredentials(), args);
   auto stub = v1::MessagingService::NewStub(channel);
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", ann_->access_token()));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+  testing::Authorize(context, ann_->access_token(), absl::Seconds(15));
   const absl::Time start = absl::Now();
   auto reader = stub->WatchMessages(&context, v1::WatchMessagesRequest());
   v1::WatchMessagesResponse event;

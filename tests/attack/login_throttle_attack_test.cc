@@ -21,11 +21,8 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::ClientFor;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr char kPassword[] = "correct horse";
 constexpr int kWindowSeconds = 3;
@@ -45,18 +42,18 @@ int RetrySeconds(const absl::Status& status) {
   return seconds;
 }
 
-class LoginThrottleAttackTest : public ::testing::Test {
+class LoginThrottleAttackTest : public testing::ServerTest {
  protected:
   // `delay`: the first slowed answer's delay.
   void Start(const std::string& delay) {
-    server_ = StartServer(
-        dir_, {absl::StrCat("--login_window=", kWindowSeconds, "s"),
-               absl::StrCat("--login_max_failures=", kMaxFailures),
-               absl::StrCat("--login_peer_max_failures=", kPeerMaxFailures),
-               absl::StrCat("--login_delay=", delay)});
-    ASSERT_NE(server_, nullptr);
-    SignedUpClient(*server_, "ann", kPassword);
-    client_ = ClientFor(*server_);
+    StartServer({},
+                {absl::StrCat("--login_window=", kWindowSeconds, "s"),
+                 absl::StrCat("--login_max_failures=", kMaxFailures),
+                 absl::StrCat("--login_peer_max_failures=", kPeerMaxFailures),
+                 absl::StrCat("--login_delay=", delay)});
+    if (HasFatalFailure()) return;
+    testing::SignedUpClient(*server_, "ann", kPassword);
+    client_ = testing::ClientFor(*server_);
   }
 
   // One login, and how long it took.
@@ -68,8 +65,6 @@ class LoginThrottleAttackTest : public ::testing::Test {
     return status;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
   std::unique_ptr<client::SmsgwClient> client_;
 };
 
@@ -93,13 +88,13 @@ TEST_F(LoginThrottleAttackTest, GuessingOneUsernameSlowsDownThenLocksOut) {
   absl::Duration locked_took;
   const absl::Status locked = TimedLogin("ann", kPassword, &locked_took);
   EXPECT_THAT(locked, StatusIs(absl::StatusCode::kResourceExhausted,
-                               HasSubstr("retry in")));
+                               ::testing::HasSubstr("retry in")));
   const int retry = RetrySeconds(locked);
   EXPECT_GE(retry, 1);
   EXPECT_LE(retry, kWindowSeconds);
   EXPECT_LT(locked_took, absl::Seconds(1));
   // Other usernames from the same address still log in.
-  SignedUpClient(*server_, "bob", kPassword);
+  testing::SignedUpClient(*server_, "bob", kPassword);
   EXPECT_THAT(client_->Login("bob", kPassword), IsOk());
 
   // After the retry time the right password works, and counting starts
@@ -127,7 +122,7 @@ TEST_F(LoginThrottleAttackTest, SprayingUsernamesFromOneAddressLocksItOut) {
   const absl::Status locked =
       client_->Login("fresh_name", "whatever pw").status();
   EXPECT_THAT(locked, StatusIs(absl::StatusCode::kResourceExhausted,
-                               HasSubstr("retry in")));
+                               ::testing::HasSubstr("retry in")));
   EXPECT_GE(RetrySeconds(locked), 1);
   absl::SleepFor(absl::Seconds(kWindowSeconds) + absl::Milliseconds(300));
   EXPECT_THAT(client_->Login("ann", kPassword), IsOk());
@@ -139,7 +134,7 @@ TEST_F(LoginThrottleAttackTest, ParallelGuessesAreCountedBeforeTheyAreAnswered) 
   ASSERT_NO_FATAL_FAILURE(Start("150ms"));
   std::vector<std::unique_ptr<client::SmsgwClient>> clients;
   for (int i = 0; i < 3 * kMaxFailures; ++i) {
-    clients.push_back(ClientFor(*server_));
+    clients.push_back(testing::ClientFor(*server_));
   }
   std::vector<absl::Status> results(clients.size());
   std::vector<std::thread> threads;

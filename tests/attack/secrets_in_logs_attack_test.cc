@@ -25,11 +25,8 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::ClientFor;
-using ::smsgw::testing::FakeTwilioServer;
 using ::smsgw::testing::IsOk;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr char kPassword[] = "Pa55w0rd-unique-4711-zebra";
 constexpr char kWrongPassword[] = "guessed-wrong-0815-okapi";
@@ -51,7 +48,7 @@ bool HasNumber(const std::string& log, const std::string& digits) {
 }
 
 TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
-  FakeTwilioServer twilio;
+  testing::FakeTwilioServer twilio;
   testing::TempDir dir;
   auto server = StartServer(
       dir, {"--log_level=debug"},
@@ -62,7 +59,7 @@ TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
        {"JWT_SECRET_KEY", kJwtKey}});
   ASSERT_NE(server, nullptr);
 
-  auto client = ClientFor(*server);
+  auto client = testing::ClientFor(*server);
   auto signed_up = client->SignUp("ann", kPassword, kPhone);
   ASSERT_THAT(signed_up, IsOk());
   EXPECT_THAT(client->Login("ann", kWrongPassword).status(),
@@ -75,7 +72,7 @@ TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
   const std::string forged = absl::StrCat(
       token.substr(0, token.rfind('.')), ".forgedsignatureforgedsignature12");
   {
-    auto other = ClientFor(*server);
+    auto other = testing::ClientFor(*server);
     other->set_access_token(forged);
     EXPECT_FALSE(other->GetCurrentUser().ok());
   }
@@ -134,7 +131,7 @@ TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
       {"webhook signature", signature},
   };
   for (const auto& [what, secret] : secrets) {
-    EXPECT_THAT(log, Not(HasSubstr(secret))) << what << " is in the log";
+    EXPECT_THAT(log, ::testing::Not(HasSubstr(secret))) << what << " is in the log";
   }
   EXPECT_FALSE(HasNumber(log, code)) << "verification code is in the log";
 }

@@ -23,15 +23,13 @@
 #include "nlohmann/json.hpp"
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "tests/attack/attack_helpers.h"
+#include "tests/testing/hmac.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_clients.h"
 
 namespace smsgw::attack {
 namespace {
-
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 
 constexpr char kServerKey[] = "attack-suite-server-key-0123456789abcdef";
 constexpr char kOtherKey[] = "attack-suite-OTHER-key-0123456789abcdef!";
@@ -42,23 +40,13 @@ std::string B64(absl::string_view bytes) {
   return out;
 }
 
-std::string Hmac(const EVP_MD* md, absl::string_view key,
-                 absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 // header.payload.HMAC(key) with `md`.
 std::string Mint(const nlohmann::json& header, const nlohmann::json& claims,
                  absl::string_view key = kServerKey,
                  const EVP_MD* md = EVP_sha256()) {
   const std::string signing_input =
       absl::StrCat(B64(header.dump()), ".", B64(claims.dump()));
-  return absl::StrCat(signing_input, ".", B64(Hmac(md, key, signing_input)));
+  return absl::StrCat(signing_input, ".", B64(testing::Hmac(md, key, signing_input)));
 }
 
 // An RSA key pair of the attacker: the private key signs, the public key's
@@ -97,12 +85,10 @@ struct RsaKey {
   }
 };
 
-class TokenAttackTest : public ::testing::Test {
+class TokenAttackTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    server_ = StartServer(dir_, {}, {{"JWT_SECRET_KEY", kServerKey}});
-    ASSERT_NE(server_, nullptr);
-    ann_ = SignedUpClient(*server_, "ann");
+    ASSERT_NO_FATAL_FAILURE(StartWithAnn({{"JWT_SECRET_KEY", kServerKey}}));
     ASSERT_FALSE(ann_->access_token().empty());
     // The real token's claims, to copy the subject and issuer from.
     std::vector<std::string> parts = absl::StrSplit(ann_->access_token(), '.');
@@ -146,9 +132,6 @@ class TokenAttackTest : public ::testing::Test {
         << what << ": " << status.error_message();
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-  std::unique_ptr<client::SmsgwClient> ann_;
   nlohmann::json real_claims_;
 };
 
@@ -310,7 +293,7 @@ TEST_F(TokenAttackTest, InjectedHeadersAreRefused) {
   ExpectRefused(Mint({{"alg", "HS256"}, {"typ", "JWE"}}, claims), "typ JWE");
   // A header that is not a JSON object.
   ExpectRefused(absl::StrCat(B64("[\"HS256\"]"), ".", B64(claims.dump()), ".",
-                             B64(Hmac(EVP_sha256(), kServerKey, "x"))),
+                             B64(testing::Hmac(EVP_sha256(), kServerKey, "x"))),
                 "array header");
 }
 
@@ -336,7 +319,7 @@ TEST_F(TokenAttackTest, MalformedAuthorizationMetadataIsRefused) {
 }
 
 TEST_F(TokenAttackTest, DuplicateAuthorizationMetadataDoesNotMixIdentities) {
-  auto bob = SignedUpClient(*server_, "bob");
+  auto bob = testing::SignedUpClient(*server_, "bob");
   // A forged first value and a valid second one: refused, never ann.
   ::grpc::ClientContext context;
   context.AddMetadata("authorization",

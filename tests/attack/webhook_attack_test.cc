@@ -26,33 +26,28 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::CountRows;
-using ::smsgw::testing::FakeTwilioServer;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::SignedUpClient;
 using ::testing::AllOf;
 using ::testing::Ge;
 using ::testing::Lt;
 
 constexpr char kAuthToken[] = "attack-suite-twilio-auth-token-0001";
 constexpr char kOurNumber[] = "+15005550006";
-constexpr char kInbound[] = "/twilio/sms/inbound";
-constexpr char kStatus[] = "/twilio/sms/status";
 constexpr int kHttpThreads = 4;
 
-class WebhookAttackTest : public ::testing::Test {
+class WebhookAttackTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    server_ = StartServer(
-        dir_,
-        {absl::StrCat("--http_threads=", kHttpThreads),
-         "--http_read_timeout=1s"},
-        {{"TWILIO_ACCOUNT_SID", twilio_.account_sid()},
-         {"TWILIO_AUTH_TOKEN", kAuthToken},
-         {"TWILIO_API_BASE", twilio_.base_url()},
-         {"TWILIO_PHONE_NUMBERS", kOurNumber}});
-    ASSERT_NE(server_, nullptr);
+    StartServer({{"TWILIO_ACCOUNT_SID", twilio_.account_sid()},
+                 {"TWILIO_AUTH_TOKEN", kAuthToken},
+                 {"TWILIO_API_BASE", twilio_.base_url()},
+                 {"TWILIO_PHONE_NUMBERS", kOurNumber}},
+                {absl::StrCat("--http_threads=", kHttpThreads),
+                 "--http_read_timeout=1s"});
   }
+
+  // The server goes before the fake Twilio it talks to.
+  void TearDown() override { server_.reset(); }
 
   twilio::FormParams Inbound(int n, const std::string& body = "hello") {
     twilio::FormParams params =
@@ -73,42 +68,36 @@ class WebhookAttackTest : public ::testing::Test {
                        Sign(path, params));
   }
 
-  int64_t Messages() {
-    absl::StatusOr<int64_t> n = CountRows(dir_.File("data/smsgw.db"), "messages");
-    EXPECT_THAT(n, IsOk());
-    return n.ok() ? *n : -1;
-  }
+  int64_t Messages() { return Rows("messages"); }
 
   // The server still works for honest callers: health, and a fresh signed
   // inbound SMS is stored.
   void ExpectStillServing() {
     EXPECT_TRUE(HttpHealthy(*server_));
     const int64_t before = Messages();
-    EXPECT_EQ(Post(kInbound, Inbound(++next_sid_ + 9000)), 200);
+    EXPECT_EQ(Post(testing::kInboundPath, Inbound(++next_sid_ + 9000)), 200);
     EXPECT_EQ(Messages(), before + 1);
   }
 
-  FakeTwilioServer twilio_;
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
+  testing::FakeTwilioServer twilio_;
   int next_sid_ = 0;
 };
 
 TEST_F(WebhookAttackTest, ReplayedInboundIsStoredOnce) {
   const twilio::FormParams params = Inbound(1);
   const int64_t before = Messages();
-  EXPECT_EQ(Post(kInbound, params), 200);
+  EXPECT_EQ(Post(testing::kInboundPath, params), 200);
   EXPECT_EQ(Messages(), before + 1);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Post(kInbound, params), 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Post(testing::kInboundPath, params), 200);
   EXPECT_EQ(Messages(), before + 1);
   // The same SID with another body (and a valid signature) is not a second
   // message either.
-  EXPECT_LT(Post(kInbound, Inbound(1, "changed")), 500);
+  EXPECT_LT(Post(testing::kInboundPath, Inbound(1, "changed")), 500);
   EXPECT_EQ(Messages(), before + 1);
 }
 
 TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
-  auto ann = SignedUpClient(*server_, "ann");
+  auto ann = testing::SignedUpClient(*server_, "ann");
   v1::SendMessageRequest send;
   send.set_to("+14155550123");
   send.set_body("to be delivered");
@@ -130,7 +119,7 @@ TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
       {"AccountSid", twilio_.account_sid()}, {"MessageSid", sid},
       {"MessageStatus", "delivered"},        {"From", kOurNumber},
       {"To", "+14155550123"},                {"ApiVersion", "2010-04-01"}};
-  EXPECT_EQ(Post(kStatus, delivered), 204);
+  EXPECT_EQ(Post(testing::kStatusPath, delivered), 204);
   auto after_first = ann->GetMessage(sent->message().id(), true);
   ASSERT_THAT(after_first, IsOk());
   EXPECT_EQ(after_first->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -139,13 +128,13 @@ TEST_F(WebhookAttackTest, ReplayedStatusCallbackChangesNothingTwice) {
     for (const auto& e : r.events()) n += e.applied() ? 1 : 0;
     return n;
   };
-  for (int i = 0; i < 3; ++i) EXPECT_LT(Post(kStatus, delivered), 300);
+  for (int i = 0; i < 3; ++i) EXPECT_LT(Post(testing::kStatusPath, delivered), 300);
   // An older status replayed after it cannot move it back.
   twilio::FormParams sent_again = delivered;
   for (auto& [name, value] : sent_again) {
     if (name == "MessageStatus") value = "sent";
   }
-  EXPECT_LT(Post(kStatus, sent_again), 300);
+  EXPECT_LT(Post(testing::kStatusPath, sent_again), 300);
   auto after_replays = ann->GetMessage(sent->message().id(), true);
   ASSERT_THAT(after_replays, IsOk());
   EXPECT_EQ(after_replays->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -162,23 +151,23 @@ TEST_F(WebhookAttackTest, WrongSignaturesAreRefusedAndStoreNothing) {
   other.push_back({"Extra", "1"});
   const std::string long_sig(6000, 'A');
   for (const std::string& signature : std::vector<std::string>{
-           Sign(kInbound, params, "some-other-auth-token"),
-           Sign(kStatus, params),               // signed for another URL
-           Sign(kInbound, other),               // signed other params
-           Sign(absl::StrCat(kInbound, "?x=1"), params),
+           Sign(testing::kInboundPath, params, "some-other-auth-token"),
+           Sign(testing::kStatusPath, params),               // signed for another URL
+           Sign(testing::kInboundPath, other),               // signed other params
+           Sign(absl::StrCat(testing::kInboundPath, "?x=1"), params),
            "",                                   // missing
            "not base64 at all!",
            "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
            long_sig,
        }) {
-    const int status = PostWebhook(*server_, kInbound, body, signature);
+    const int status = PostWebhook(*server_, testing::kInboundPath, body, signature);
     EXPECT_THAT(status, AllOf(Ge(400), Lt(500)))
         << "signature " << signature.substr(0, 40);
   }
   // Signed body, tampered in flight.
-  EXPECT_EQ(PostWebhook(*server_, kInbound,
+  EXPECT_EQ(PostWebhook(*server_, testing::kInboundPath,
                         twilio::EncodeForm(Inbound(2, "tampered")),
-                        Sign(kInbound, params)),
+                        Sign(testing::kInboundPath, params)),
             403);
   EXPECT_EQ(Messages(), before);
   ExpectStillServing();
@@ -187,12 +176,12 @@ TEST_F(WebhookAttackTest, WrongSignaturesAreRefusedAndStoreNothing) {
 TEST_F(WebhookAttackTest, OversizedBodiesAreRefused) {
   const int64_t before = Messages();
   twilio::FormParams params = Inbound(3, std::string(70 * 1024, 'x'));
-  EXPECT_EQ(Post(kInbound, params), 413);
+  EXPECT_EQ(Post(testing::kInboundPath, params), 413);
   // A declared 100 MB body is refused without reading it.
   const int fd = ConnectTcp(server_->http_address());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(
-      fd, absl::StrCat("POST ", kInbound,
+      fd, absl::StrCat("POST ", testing::kInboundPath,
                        " HTTP/1.1\r\nHost: x\r\nContent-Type: "
                        "application/x-www-form-urlencoded\r\n"
                        "X-Twilio-Signature: abc\r\nContent-Length: ",
@@ -204,7 +193,7 @@ TEST_F(WebhookAttackTest, OversizedBodiesAreRefused) {
   const int chunked = ConnectTcp(server_->http_address());
   ASSERT_GE(chunked, 0);
   std::string request = absl::StrCat(
-      "POST ", kInbound,
+      "POST ", testing::kInboundPath,
       " HTTP/1.1\r\nHost: x\r\nContent-Type: "
       "application/x-www-form-urlencoded\r\nX-Twilio-Signature: abc\r\n"
       "Transfer-Encoding: chunked\r\n\r\n");
@@ -251,27 +240,27 @@ TEST_F(WebhookAttackTest, MalformedFormsAreRefused) {
            "Body=\xff\xfe&From=x",
        }) {
     const int status =
-        PostWebhook(*server_, kInbound, body, Sign(kInbound, {{"Body", "x"}}));
+        PostWebhook(*server_, testing::kInboundPath, body, Sign(testing::kInboundPath, {{"Body", "x"}}));
     EXPECT_THAT(status, AllOf(Ge(400), Lt(500))) << body;
   }
   // Repeated keys, correctly signed.
   twilio::FormParams repeated = Inbound(4);
   repeated.push_back({"From", "+14155550999"});
-  EXPECT_EQ(Post(kInbound, repeated), 400);
+  EXPECT_EQ(Post(testing::kInboundPath, repeated), 400);
   repeated = Inbound(5);
   repeated.push_back({"MessageSid", NewSid(6)});
-  EXPECT_EQ(Post(kInbound, repeated), 400);
+  EXPECT_EQ(Post(testing::kInboundPath, repeated), 400);
   // Thousands of parameters, within the byte limit, correctly signed.
   twilio::FormParams flood = Inbound(7);
   for (int i = 0; i < 5000; ++i) flood.push_back({absl::StrCat("p", i), "1"});
-  EXPECT_THAT(Post(kInbound, flood), AllOf(Ge(400), Lt(500)));
+  EXPECT_THAT(Post(testing::kInboundPath, flood), AllOf(Ge(400), Lt(500)));
   // Thousands of empty segments.
-  EXPECT_THAT(PostWebhook(*server_, kInbound, std::string(60000, '&'),
-                          Sign(kInbound, {})),
+  EXPECT_THAT(PostWebhook(*server_, testing::kInboundPath, std::string(60000, '&'),
+                          Sign(testing::kInboundPath, {})),
               AllOf(Ge(400), Lt(500)));
   // Wrong content type.
-  EXPECT_EQ(PostWebhook(*server_, kInbound, twilio::EncodeForm(Inbound(8)),
-                        Sign(kInbound, Inbound(8)), "application/json"),
+  EXPECT_EQ(PostWebhook(*server_, testing::kInboundPath, twilio::EncodeForm(Inbound(8)),
+                        Sign(testing::kInboundPath, Inbound(8)), "application/json"),
             415);
   EXPECT_EQ(Messages(), before);
   ExpectStillServing();
@@ -288,15 +277,15 @@ TEST_F(WebhookAttackTest, HalfSentRequestsAreDroppedAfterTheReadTimeout) {
     const twilio::FormParams params = Inbound(100 + i);
     const std::string body = twilio::EncodeForm(params);
     if (i % 2 == 0) {
-      ASSERT_TRUE(SendAll(fd, absl::StrCat("POST ", kInbound,
+      ASSERT_TRUE(SendAll(fd, absl::StrCat("POST ", testing::kInboundPath,
                                            " HTTP/1.1\r\nHost: x\r\nX-Twi")));
     } else {
       ASSERT_TRUE(SendAll(
-          fd, absl::StrCat("POST ", kInbound,
+          fd, absl::StrCat("POST ", testing::kInboundPath,
                            " HTTP/1.1\r\nHost: x\r\nContent-Type: "
                            "application/x-www-form-urlencoded\r\n"
                            "X-Twilio-Signature: ",
-                           Sign(kInbound, params), "\r\nContent-Length: ",
+                           Sign(testing::kInboundPath, params), "\r\nContent-Length: ",
                            body.size(), "\r\n\r\n",
                            body.substr(0, body.size() / 2))));
     }

@@ -9,9 +9,6 @@
 namespace smsgw::cli {
 namespace {
 
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
-
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
 TEST(ParseSendAtTest, PlusDurationCountsFromNow) {
@@ -36,7 +33,7 @@ class ParseSendAtMalformedTest : public ::testing::TestWithParam<std::string> {}
 
 TEST_P(ParseSendAtMalformedTest, IsInvalidArgumentNamingTheFlag) {
   EXPECT_THAT(ParseSendAt(GetParam(), kNow),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--at")));
+              testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("--at")));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -8,8 +8,6 @@
 namespace smsgw::cli {
 namespace {
 
-using ::smsgw::testing::StatusIs;
-
 TEST(ParseSinceTest, AcceptsDaysAndAbseilDurations) {
   const struct {
     const char* text;
@@ -31,7 +29,7 @@ TEST(ParseSinceTest, RefusesMalformedOrNonPositivePeriods) {
   for (const char* text : {"", "d", "7", "7 d", " 7d", "+7d", "-7d", "0d",
                            "7.5d", "7dd", "0s", "-1h", "inf", "seven days",
                            "100001d", "9999999d", "3w", "7D", "2400001h"}) {
-    EXPECT_THAT(ParseSince(text), StatusIs(absl::StatusCode::kInvalidArgument))
+    EXPECT_THAT(ParseSince(text), testing::StatusIs(absl::StatusCode::kInvalidArgument))
         << "\"" << text << "\"";
   }
 }
@@ -64,7 +62,7 @@ TEST(ParseInstantTest, RefusesMalformedTimes) {
         "2026-01-02T15:04:05", "2026-01-02 15:04:05Z", "2026-01-02T25:00:00Z",
         "2026-01-02Z", "1767225600"}) {
     EXPECT_THAT(ParseInstant(text),
-                StatusIs(absl::StatusCode::kInvalidArgument))
+                testing::StatusIs(absl::StatusCode::kInvalidArgument))
         << "\"" << text << "\"";
   }
 }

@@ -5,40 +5,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
-#include "tests/testing/server_process.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
-using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::HasSubstr;
 
-class CliStatsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-  }
-
-  CommandResult Smsgw(std::vector<std::string> args) {
-    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File("config"), args);
-  }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
-};
+using CliStatsTest = testing::CliServerTest;
 
 TEST_F(CliStatsTest, PrintsCountsRateAndDays) {
-  ASSERT_EQ(
-      Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("ann"));
   ASSERT_EQ(Smsgw({"send", "--to=+14155550100", "--body=hi"}).exit_code, 0);
   ASSERT_EQ(Smsgw({"send", "--to=+15005550001", "--body=doomed"}).exit_code, 0);
 
@@ -61,9 +40,7 @@ TEST_F(CliStatsTest, PrintsCountsRateAndDays) {
 }
 
 TEST_F(CliStatsTest, BadFlagsAreUsageErrorsAndRefusalsExitOne) {
-  ASSERT_EQ(
-      Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("ann"));
   EXPECT_EQ(Smsgw({"stats", "--since=yesterday"}).exit_code, 2);
   EXPECT_EQ(Smsgw({"stats", "--start=2026-13-01"}).exit_code, 2);
   EXPECT_EQ(Smsgw({"stats", "--since=7d", "--start=2026-01-01"}).exit_code, 2);

@@ -9,35 +9,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
-#include "tests/testing/server_process.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
-using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::HasSubstr;
 
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-  }
-
-  CommandResult Smsgw(std::vector<std::string> args) {
-    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File("config"), args);
-  }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
-};
+using CliTest = testing::CliServerTest;
 
 TEST_F(CliTest, SignUpWhoAmILoginLogout) {
   CommandResult signup = Smsgw({"signup", "--username=ann",
@@ -82,7 +63,7 @@ TEST_F(CliTest, ErrorsAreOneLineWithNonZeroExit) {
   CommandResult unknown = Smsgw({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
 
-  std::vector<std::string> argv = {BuiltBinary("smsgw"),
+  std::vector<std::string> argv = {testing::BuiltBinary("smsgw"),
                                    "--server=127.0.0.1:1", "--timeout=2s",
                                    "login", "--username=ann",
                                    "--password=whatever1"};

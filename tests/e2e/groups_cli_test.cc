@@ -2,11 +2,6 @@
 // server and its embedded simulator, as in the README's group chat
 // walkthrough (codes read with `smsgw sim outbox`, texts sent with
 // `smsgw sim inbound`).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <string>
 #include <vector>
 
@@ -14,53 +9,28 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
-#include "tests/testing/server_process.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
-using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-class GroupsCliTest : public ::testing::Test {
+class GroupsCliTest : public testing::CliServerTest {
  protected:
   void SetUp() override {
-    const int port = FreePort();
+    const int port = testing::FreePort();
     ASSERT_GT(port, 0);
     sim_url_ = absl::StrCat("http://127.0.0.1:", port);
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    options.args = {absl::StrCat("--simulator_port=", port)};
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
+    StartServer({}, {absl::StrCat("--simulator_port=", port)});
   }
 
   // Runs smsgw as `user` (each user has their own token directory).
-  CommandResult Smsgw(const std::string& user, std::vector<std::string> args) {
-    return testing::RunSmsgwCli(server_->grpc_address(),
-                                dir_.File("config-" + user), args,
-                                {"--sim=" + sim_url_});
+  CommandResult Smsgw(const std::string& user,
+                      const std::vector<std::string>& args) {
+    return CliServerTest::Smsgw(args, "config-" + user, {"--sim=" + sim_url_});
   }
 
   // The code in the newest verification SMS `sim outbox` shows for `phone`.
@@ -73,10 +43,7 @@ class GroupsCliTest : public ::testing::Test {
   }
 
   void SignUpAndVerify(const std::string& user, const std::string& phone) {
-    CommandResult signup = Smsgw(user, {"signup", "--username=" + user,
-                                        "--password=correct horse",
-                                        "--phone=" + phone});
-    ASSERT_EQ(signup.exit_code, 0) << signup.err;
+    ASSERT_NO_FATAL_FAILURE(SignUp(user, "config-" + user, phone));
     CommandResult start = Smsgw(user, {"verify", "start"});
     ASSERT_EQ(start.exit_code, 0) << start.err;
     EXPECT_THAT(start.out, HasSubstr("code sent by SMS to " + phone));
@@ -87,9 +54,7 @@ class GroupsCliTest : public ::testing::Test {
     EXPECT_THAT(confirm.out, HasSubstr("phone " + phone + " verified"));
   }
 
-  smsgw::testing::TempDir dir_;
   std::string sim_url_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(GroupsCliTest, TwoMembersChatThroughTheGroup) {
@@ -125,7 +90,7 @@ TEST_F(GroupsCliTest, TwoMembersChatThroughTheGroup) {
   ASSERT_EQ(bobs.exit_code, 0) << bobs.err;
   EXPECT_THAT(bobs.out, HasSubstr("+15005550006 -> +14155550102\n    ann: hi all"));
   CommandResult anns = Smsgw("any", {"sim", "outbox", "--to=+14155550101"});
-  EXPECT_THAT(anns.out, Not(HasSubstr("ann: hi all")));
+  EXPECT_THAT(anns.out, ::testing::Not(HasSubstr("ann: hi all")));
 
   CommandResult send =
       Smsgw("bob", {"groups", "send", "hikers", "--body=on my way"});

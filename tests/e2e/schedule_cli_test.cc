@@ -6,37 +6,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
-#include "tests/testing/server_process.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
-using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::HasSubstr;
 
-class ScheduleCliTest : public ::testing::Test {
+class ScheduleCliTest : public testing::CliServerTest {
  protected:
   void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ASSERT_EQ(
-        Smsgw({"signup", "--username=ann", "--password=correct horse"}).exit_code,
-        0);
+    CliServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    SignUp("ann");
   }
-
-  CommandResult Smsgw(std::vector<std::string> args) {
-    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File("config"), args);
-  }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(ScheduleCliTest, SendAtSchedulesAndCancelCancels) {

@@ -24,6 +24,7 @@
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/twilio_rest_client.h"
 #include "server/twilio/twilio_signature.h"
+#include "tests/server/simulator/webhook_receiver.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
@@ -36,9 +37,6 @@ using ::smsgw::testing::BuiltBinary;
 using ::smsgw::testing::CommandResult;
 using ::smsgw::testing::IsOk;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::MatchesRegex;
-using ::testing::Not;
 
 // What `sim serve` uses and prints (TwilioSimulator's defaults).
 constexpr char kAccountSid[] = "AC5ea7c0de5ea7c0de5ea7c0de5ea7c0de";
@@ -136,56 +134,31 @@ class SimServeProcess {
   std::string url_;
 };
 
-// A loopback HTTP server standing in for smsgw's inbound webhook.
-class WebhookReceiver {
- public:
-  explicit WebhookReceiver(int status) : status_(status) {
-    server_.Post(
-        ".*", [this](const httplib::Request& req, httplib::Response& res) {
-          {
-            absl::MutexLock lock(&mu_);
-            bodies_.push_back(req.body);
-            signatures_.push_back(req.get_header_value("X-Twilio-Signature"));
-          }
-          res.status = status_;
-          res.set_content("<Response><Message>thanks</Message></Response>",
-                          "text/xml");
-        });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url(const std::string& path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
-  }
-  std::vector<std::string> bodies() {
-    absl::MutexLock lock(&mu_);
-    return bodies_;
-  }
-  std::vector<std::string> signatures() {
-    absl::MutexLock lock(&mu_);
-    return signatures_;
-  }
+// The simulator suite's webhook receiver (it records each POST and answers
+// with the TwiML "got it").
+using ::smsgw::twilio::simulator_testing::Received;
+using ::smsgw::twilio::simulator_testing::WebhookReceiver;
 
- private:
-  const int status_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> signatures_ ABSL_GUARDED_BY(mu_);
-};
+// Expects `result` to have failed (exit 1) with one line on stderr that
+// holds `says`.
+void ExpectOneLineFailure(const CommandResult& result, const std::string& says) {
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(says));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << result.err;
+}
 
 class SimCliTest : public ::testing::Test {
  protected:
   void Serve(const std::vector<std::string>& flags) {
     ASSERT_THAT(sim_.Start(flags, dir_.File("sim.log")), IsOk());
-    ASSERT_THAT(sim_.url(), MatchesRegex("^http://127\\.0\\.0\\.1:[0-9]+$"));
+    ASSERT_THAT(sim_.url(), ::testing::MatchesRegex("^http://127\\.0\\.0\\.1:[0-9]+$"));
+  }
+
+  // `smsgw sim inbound` of a one-letter SMS from a +1415 phone to `to`.
+  CommandResult TextTo(const std::string& to) {
+    return Smsgw({"sim", "inbound", "--from=+14155550100", "--to=" + to,
+                  "--body=x"});
   }
 
   CommandResult Smsgw(std::vector<std::string> args) {
@@ -242,7 +215,7 @@ TEST_F(SimCliTest, OutboxListsWhatTheRestClientSent) {
 
   CommandResult other = Smsgw({"sim", "outbox", "--to=+14155550199"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
-  EXPECT_THAT(other.out, Not(HasSubstr(sent.message.sid)));
+  EXPECT_THAT(other.out, ::testing::Not(HasSubstr(sent.message.sid)));
 }
 
 TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
@@ -254,17 +227,17 @@ TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
                                  "--media=https://media.example.com/a.png"});
   ASSERT_EQ(inbound.exit_code, 0) << inbound.err;
   EXPECT_THAT(inbound.out,
-              MatchesRegex("(.|\n)*MessageSid MM[0-9a-f]{32}\n(.|\n)*"));
+              ::testing::MatchesRegex("(.|\n)*MessageSid MM[0-9a-f]{32}\n(.|\n)*"));
   EXPECT_THAT(inbound.out, HasSubstr("answered HTTP 200 (text/xml)"));
-  EXPECT_THAT(inbound.out, HasSubstr("<Message>thanks</Message>"));
+  EXPECT_THAT(inbound.out, HasSubstr("<Message>got it</Message>"));
 
-  std::vector<std::string> bodies = receiver.bodies();
-  ASSERT_EQ(bodies.size(), 1u);
+  std::vector<Received> received = receiver.received();
+  ASSERT_EQ(received.size(), 1u);
   absl::StatusOr<twilio::FormParams> params =
-      twilio::ParseForm(bodies[0], twilio::FormLimits{});
+      twilio::ParseForm(received[0].raw_body, twilio::FormLimits{});
   ASSERT_THAT(params, IsOk());
   EXPECT_TRUE(twilio::ValidateTwilioSignature(kAuthToken, webhook, *params,
-                                              receiver.signatures()[0]));
+                                              received[0].signature));
   EXPECT_EQ(twilio::FormValue(*params, "From"), "+14155550100");
   EXPECT_EQ(twilio::FormValue(*params, "To"), "+15005550006");
   EXPECT_EQ(twilio::FormValue(*params, "Body"), "hi there & more");
@@ -277,30 +250,22 @@ TEST_F(SimCliTest, InboundPostsTheSignedFormToTheWebhook) {
 TEST_F(SimCliTest, InboundFailsInOneLineWhenTheWebhookRefuses) {
   WebhookReceiver refusing(403);
   Serve({"--webhook=" + refusing.url("/in")});
-  CommandResult inbound = Smsgw({"sim", "inbound", "--from=+14155550100",
-                                 "--to=+15005550006", "--body=x"});
-  EXPECT_EQ(inbound.exit_code, 1);
-  EXPECT_THAT(inbound.err, HasSubstr("answered HTTP 403"));
-  EXPECT_EQ(std::count(inbound.err.begin(), inbound.err.end(), '\n'), 1)
-      << inbound.err;
-  EXPECT_EQ(refusing.bodies().size(), 1u);
+  CommandResult inbound = TextTo("+15005550006");
+  ExpectOneLineFailure(inbound, "answered HTTP 403");
+  EXPECT_EQ(refusing.received().size(), 1u);
 }
 
 TEST_F(SimCliTest, InboundRefusalsAndUsageErrors) {
   WebhookReceiver receiver(200);
   Serve({"--webhook=" + receiver.url("/in")});
-  CommandResult not_owned = Smsgw({"sim", "inbound", "--from=+14155550100",
-                                   "--to=+14155550199", "--body=x"});
-  EXPECT_EQ(not_owned.exit_code, 1);
-  EXPECT_THAT(not_owned.err, HasSubstr("not one of the simulator's numbers"));
-  EXPECT_EQ(std::count(not_owned.err.begin(), not_owned.err.end(), '\n'), 1)
-      << not_owned.err;
+  CommandResult not_owned = TextTo("+14155550199");
+  ExpectOneLineFailure(not_owned, "not one of the simulator's numbers");
 
   CommandResult usage =
       Smsgw({"sim", "inbound", "--to=+15005550006", "--body=x"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_THAT(usage.err, HasSubstr("--from"));
-  EXPECT_THAT(receiver.bodies(), IsEmpty());
+  EXPECT_THAT(receiver.received(), ::testing::IsEmpty());
 
   std::vector<std::string> argv = {BuiltBinary("smsgw"),
                                    "--sim=http://127.0.0.1:1",

@@ -7,44 +7,28 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
-#include "tests/testing/server_process.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::BuiltBinary;
-using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::SizeIs;
 
-class WatchCliTest : public ::testing::Test {
+class WatchCliTest : public testing::CliServerTest {
  protected:
   void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    CommandResult signup =
-        Smsgw({"signup", "--username=ann", "--password=correct horse"});
-    ASSERT_EQ(signup.exit_code, 0) << signup.err;
-  }
-
-  CommandResult Smsgw(std::vector<std::string> args,
-                      const std::string& config = "config") {
-    return testing::RunSmsgwCli(server_->grpc_address(), dir_.File(config), args);
+    CliServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    SignUp("ann");
   }
 
   static std::vector<std::string> Lines(const std::string& out) {
     return absl::StrSplit(out, '\n', absl::SkipEmpty());
   }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(WatchCliTest, PrintsOneLinePerEventAfterACursor) {
@@ -60,10 +44,7 @@ TEST_F(WatchCliTest, PrintsOneLinePerEventAfterACursor) {
 
   // Bob's watch after cursor 2 gets Bob's next event whenever it starts
   // (Ann's later status callbacks are not his).
-  ASSERT_EQ(Smsgw({"signup", "--username=bob", "--password=correct horse"},
-                  "config-bob")
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(SignUp("bob", "config-bob"));
   CommandResult follow;
   std::thread watcher([&] {
     follow = Smsgw({"watch", "--after=2", "--max_events=1"}, "config-bob");

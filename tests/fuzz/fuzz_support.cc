@@ -36,4 +36,14 @@ std::string FuzzTempDir() {
   return *temp_dir;
 }
 
+std::unique_ptr<storage::sqlite::Database> OpenFuzzDatabase(
+    const std::string& name) {
+  storage::sqlite::Database::Options options;
+  options.path = FuzzTempDir() + "/" + name;
+  options.synchronous_full = false;
+  auto db = storage::sqlite::Database::Open(options);
+  SMSGW_FUZZ_CHECK(db.ok(), db.status().ToString().c_str());
+  return *std::move(db);
+}
+
 }  // namespace smsgw::fuzz

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "storage/sqlite/database.h"
 
 namespace smsgw::fuzz {
 
@@ -51,6 +53,12 @@ class FuzzClock final : public Clock {
 // exists (millions of SQLite commits on a disk would be the bottleneck),
 // else $TMPDIR or /tmp. Removed with its contents at normal exit.
 std::string FuzzTempDir();
+
+// Opens (creating and migrating) the database file `name` in FuzzTempDir(),
+// without synchronous=FULL (speed; durability is not what is fuzzed).
+// Aborts when it cannot be opened.
+std::unique_ptr<storage::sqlite::Database> OpenFuzzDatabase(
+    const std::string& name);
 
 // Reads bytes from the front of a fuzz input.
 class InputReader {

@@ -44,12 +44,7 @@ struct World {
 
 World* MakeWorld() {
   auto* w = new World();
-  smsgw::storage::sqlite::Database::Options db_options;
-  db_options.path = smsgw::fuzz::FuzzTempDir() + "/page_token.db";
-  db_options.synchronous_full = false;
-  auto db = smsgw::storage::sqlite::Database::Open(db_options);
-  SMSGW_FUZZ_CHECK(db.ok(), db.status().ToString().c_str());
-  w->db = *std::move(db);
+  w->db = smsgw::fuzz::OpenFuzzDatabase("page_token.db");
   w->users = std::make_unique<smsgw::storage::sqlite::SqliteUserStore>(w->db.get());
   w->messages = std::make_unique<smsgw::storage::sqlite::SqliteMessageStore>(
       w->db.get(), &w->clock);

@@ -49,12 +49,7 @@ struct World {
 
 World* MakeWorld() {
   auto* w = new World();
-  smsgw::storage::sqlite::Database::Options db_options;
-  db_options.path = smsgw::fuzz::FuzzTempDir() + "/webhook.db";
-  db_options.synchronous_full = false;  // speed; durability is not tested here
-  auto db = smsgw::storage::sqlite::Database::Open(db_options);
-  SMSGW_FUZZ_CHECK(db.ok(), db.status().ToString().c_str());
-  w->db = *std::move(db);
+  w->db = smsgw::fuzz::OpenFuzzDatabase("webhook.db");
   w->users = std::make_unique<smsgw::storage::sqlite::SqliteUserStore>(w->db.get());
   w->store = std::make_unique<smsgw::storage::sqlite::SqliteMessageStore>(
       w->db.get(), &w->clock);

@@ -1,5 +1,7 @@
 #include "tests/testing/test_clients.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace smsgw::testing {
@@ -32,6 +34,12 @@ std::unique_ptr<client::SmsgwClient> LoggedInClient(
                             << session.status();
   if (session.ok()) client->set_access_token(session->access_token());
   return client;
+}
+
+void Authorize(::grpc::ClientContext& context, const std::string& token,
+               absl::Duration deadline) {
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
 }
 
 }  // namespace smsgw::testing

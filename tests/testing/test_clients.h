@@ -4,6 +4,8 @@
 #ifndef SMSGW_TESTS_TESTING_TEST_CLIENTS_H_
 #define SMSGW_TESTS_TESTING_TEST_CLIENTS_H_
 
+#include <grpcpp/client_context.h>
+
 #include <memory>
 #include <string>
 
@@ -30,6 +32,11 @@ std::unique_ptr<client::SmsgwClient> SignedUpClient(
 std::unique_ptr<client::SmsgwClient> LoggedInClient(
     const ServerProcess& server, const std::string& username,
     const std::string& password = kTestPassword);
+
+// Sets `context` up for a hand-made call as the holder of `token`: the
+// `authorization: Bearer <token>` metadata, and a deadline `deadline` from now.
+void Authorize(::grpc::ClientContext& context, const std::string& token,
+               absl::Duration deadline);
 
 }  // namespace smsgw::testing
 

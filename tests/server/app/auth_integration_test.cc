@@ -1,6 +1,7 @@
 // AuthService through the real smsgw-server binary on loopback ports, with a
 // temp database: every call goes over gRPC, and refused calls are checked to
 // leave the database unchanged.
+#include <grpcpp/create_channel.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -13,21 +14,19 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include <grpcpp/create_channel.h>
-
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/grpc_helpers.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::CountRows;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
@@ -35,31 +34,21 @@ using ::testing::HasSubstr;
 
 constexpr char kPassword[] = "correct horse battery";
 
-class AuthIntegrationTest : public ::testing::Test {
+class AuthIntegrationTest : public testing::ServerTest {
  protected:
+  // Starts the server; client_ has no token yet.
   void StartServer(std::map<std::string, std::string> env = {},
                    std::vector<std::string> args = {}) {
-    ServerProcess::Options options;
-    options.db_path = db_path_;
-    options.env = std::move(env);
-    options.args = std::move(args);
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
+    ServerTest::StartServer(std::move(env), std::move(args));
     client_ = NewClient();
   }
 
   std::unique_ptr<SmsgwClient> NewClient() {
-    SmsgwClient::Options options;
-    options.target = server_->grpc_address();
-    options.timeout = absl::Seconds(10);
-    return *SmsgwClient::Create(options);
+    return testing::ClientFor(*server_, absl::Seconds(10));
   }
 
-  int64_t Users() { return *CountRows(db_path_, "users"); }
+  int64_t Users() { return Rows("users"); }
 
-  smsgw::testing::TempDir dir_;
-  std::string db_path_ = dir_.File("data/smsgw.db");
-  std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<SmsgwClient> client_;
 };
 

@@ -14,8 +14,6 @@ namespace smsgw::app {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 struct BadSetting {
   std::string name;  // the environment name the error must mention
@@ -60,7 +58,7 @@ TEST(ConfigLimitsTest, EachBadLimitIsRefusedByName) {
     ServerConfig config;
     bad.apply(config);
     EXPECT_THAT(ValidateConfig(config),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(bad.name)))
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr(bad.name)))
         << bad.name;
   }
 }

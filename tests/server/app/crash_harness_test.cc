@@ -42,7 +42,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 using Json = nlohmann::json;
 
@@ -136,12 +135,12 @@ TEST(DurableDispatchCrashTest, AcceptedSendsAreCreatedExactlyOnceAcrossKills) {
   std::mt19937 rng(std::random_device{}());
 
   for (int cycle = 0; cycle <= kills; ++cycle) {
-    ASSERT_THAT(start_server(cycle), IsOk());
+    ASSERT_THAT(start_server(cycle), testing::IsOk());
     if (cycle == 0) {
       SmsgwClient::Options options;
       options.target = server->grpc_address();
       auto client = *SmsgwClient::Create(options);
-      ASSERT_THAT(client->SignUp(kUser, kPassword, ""), IsOk());
+      ASSERT_THAT(client->SignUp(kUser, kPassword, ""), testing::IsOk());
     }
     if (cycle == kills) break;  // the last start only drains
     std::atomic<bool> stop{false};

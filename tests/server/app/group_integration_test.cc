@@ -2,12 +2,6 @@
 // Twilio simulator on a known port, phone verification codes read from the
 // simulator's outbox as they would be read on a phone, and members texting
 // the group through signed inbound webhooks.
-#include <arpa/inet.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <memory>
 #include <set>
@@ -17,25 +11,20 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/twilio/form_encoding.h"
-#include "server/simulator/simulator.h"
 #include "server/twilio/twilio_rest_client.h"
-#include "server/twilio/twilio_signature.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/twilio_side.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -44,58 +33,18 @@ constexpr char kBobPhone[] = "+14155550102";
 constexpr char kCatPhone[] = "+14155550103";
 constexpr char kDavePhone[] = "+14155550104";
 // The simulator's numbers: the proxy number pool, in order.
-constexpr char kPool0[] = "+15005550006";
-constexpr char kPool1[] = "+15005550020";
-constexpr char kPool2[] = "+15005550021";
+constexpr const char* kPool[] = {"+15005550006", "+15005550020",
+                                  "+15005550021"};
 
-// A loopback port that was free a moment ago (bind to 0, read, close).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-class GroupIntegrationTest : public ::testing::Test {
+class GroupIntegrationTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    sim_port_ = FreePort();
+    sim_port_ = testing::FreePort();
     ASSERT_GT(sim_port_, 0);
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    options.args = {absl::StrCat("--simulator_port=", sim_port_)};
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    twilio::TwilioSimulator::Options defaults;
-    twilio::TwilioRestClient::Options rest;
-    rest.api_base = absl::StrCat("http://127.0.0.1:", sim_port_);
-    rest.account_sid = defaults.account_sid;
-    rest.auth_token = defaults.auth_token;
-    auto created = twilio::TwilioRestClient::Create(rest);
+    StartServer({}, {absl::StrCat("--simulator_port=", sim_port_)});
+    auto created = testing::SimulatorRestClient(sim_port_);
     ASSERT_THAT(created, IsOk());
     twilio_ = *std::move(created);
-  }
-
-  std::unique_ptr<SmsgwClient> SignedUp(const std::string& name,
-                                        const std::string& phone) {
-    SmsgwClient::Options options;
-    options.target = server_->grpc_address();
-    options.timeout = absl::Seconds(20);
-    auto client = *SmsgwClient::Create(options);
-    auto session = client->SignUp(name, "correct horse", phone);
-    EXPECT_THAT(session, IsOk());
-    if (session.ok()) client->set_access_token(session->access_token());
-    return client;
   }
 
   // What the simulator sent to `to` (newest first), optionally only from
@@ -129,20 +78,10 @@ class GroupIntegrationTest : public ::testing::Test {
     return n;
   }
 
-  // The newest verification code the simulator delivered to `phone`.
+  // The newest verification code the simulator delivered to `phone` (from
+  // the first pool number, which verification codes come from).
   std::string ReadCode(const std::string& phone) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      for (const auto& m : Outbox(phone, kPool0)) {
-        const std::string kPrefix = "verification code is ";
-        const size_t at = m.body.find(kPrefix);
-        if (at != std::string::npos) {
-          return m.body.substr(at + kPrefix.size(), 6);
-        }
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return "";
+    return testing::ReadVerificationCode(*twilio_, phone, kPool[0]);
   }
 
   void Verify(SmsgwClient& client, const std::string& phone) {
@@ -158,9 +97,9 @@ class GroupIntegrationTest : public ::testing::Test {
 
   // Signs up three verified users: ann, bob, cat.
   void ThreeVerifiedUsers() {
-    ann_ = SignedUp("ann", kAnnPhone);
-    bob_ = SignedUp("bob", kBobPhone);
-    cat_ = SignedUp("cat", kCatPhone);
+    ann_ = SignedIn("ann", kAnnPhone);
+    bob_ = SignedIn("bob", kBobPhone);
+    cat_ = SignedIn("cat", kCatPhone);
     ASSERT_NO_FATAL_FAILURE(Verify(*ann_, kAnnPhone));
     ASSERT_NO_FATAL_FAILURE(Verify(*bob_, kBobPhone));
     ASSERT_NO_FATAL_FAILURE(Verify(*cat_, kCatPhone));
@@ -170,27 +109,9 @@ class GroupIntegrationTest : public ::testing::Test {
   // inbound webhook. Returns the HTTP status.
   int TextFromPhone(const std::string& from, const std::string& to,
                     const std::string& body) {
-    const std::string sid = absl::StrFormat("SM%032d", ++next_sid_);
-    twilio::TwilioSimulator::Options sim;
-    twilio::FormParams params = {
-        {"AccountSid", sim.account_sid}, {"ApiVersion", "2010-04-01"},
-        {"Body", body},                  {"From", from},
-        {"MessageSid", sid},             {"NumMedia", "0"},
-        {"NumSegments", "1"},            {"SmsMessageSid", sid},
-        {"SmsSid", sid},                 {"SmsStatus", "received"},
-        {"To", to},
-    };
-    const std::string path = "/twilio/sms/inbound";
-    const std::string signature = twilio::ComputeTwilioSignature(
-        sim.auth_token, absl::StrCat("http://", server_->http_address(), path),
-        params);
-    std::vector<std::string> host_port =
-        absl::StrSplit(server_->http_address(), ':');
-    httplib::Client http(host_port[0], std::stoi(host_port[1]));
-    httplib::Headers headers = {{"X-Twilio-Signature", signature}};
-    auto result = http.Post(path.c_str(), headers, twilio::EncodeForm(params),
-                            "application/x-www-form-urlencoded");
-    return result ? result->status : -1;
+    return testing::PostSigned(
+        *server_, testing::kInboundPath,
+        testing::InboundParams(testing::NewSid(++next_sid_), from, to, body));
   }
 
   std::string ProxyOf(SmsgwClient& client, const std::string& group) {
@@ -199,16 +120,14 @@ class GroupIntegrationTest : public ::testing::Test {
     return got.ok() ? got->group().proxy_number() : "";
   }
 
-  smsgw::testing::TempDir dir_;
   int sim_port_ = 0;
-  std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<twilio::TwilioRestClient> twilio_;
-  std::unique_ptr<SmsgwClient> ann_, bob_, cat_;
+  std::unique_ptr<SmsgwClient> bob_, cat_;
   int next_sid_ = 0;
 };
 
 TEST_F(GroupIntegrationTest, CodeFromTheOutboxVerifiesThePhone) {
-  auto ann = SignedUp("ann", kAnnPhone);
+  auto ann = SignedIn("ann", kAnnPhone);
   auto started = ann->StartPhoneVerification("");
   ASSERT_THAT(started, IsOk());
   EXPECT_EQ(started->phone_number(), kAnnPhone);
@@ -216,7 +135,7 @@ TEST_F(GroupIntegrationTest, CodeFromTheOutboxVerifiesThePhone) {
   ASSERT_EQ(code.size(), 6u);
   for (char c : code) ASSERT_TRUE(c >= '0' && c <= '9') << code;
   // The code comes from the first pool number.
-  ASSERT_FALSE(Outbox(kAnnPhone, kPool0).empty());
+  ASSERT_FALSE(Outbox(kAnnPhone, kPool[0]).empty());
 
   std::string wrong = code;
   wrong[0] = wrong[0] == '9' ? '0' : wrong[0] + 1;
@@ -237,17 +156,17 @@ TEST_F(GroupIntegrationTest, CodeFromTheOutboxVerifiesThePhone) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 
   // Another user cannot verify the same number.
-  auto mallory = SignedUp("mallory", "");
+  auto mallory = SignedIn("mallory", "");
   EXPECT_THAT(mallory->StartPhoneVerification(kAnnPhone),
               StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 TEST_F(GroupIntegrationTest, UnverifiedUsersCannotCreateOrJoin) {
-  auto ann = SignedUp("ann", kAnnPhone);
+  auto ann = SignedIn("ann", kAnnPhone);
   EXPECT_THAT(ann->CreateGroup("hikers", ""),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("verif")));
-  auto bob = SignedUp("bob", kBobPhone);
+  auto bob = SignedIn("bob", kBobPhone);
   ASSERT_NO_FATAL_FAILURE(Verify(*bob, kBobPhone));
   ASSERT_THAT(bob->CreateGroup("hikers", "weekend walks"), IsOk());
   EXPECT_THAT(ann->JoinGroup("hikers"),
@@ -264,19 +183,19 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
   EXPECT_EQ(created->group().member_count(), 1);
   auto bob_join = bob_->JoinGroup("HIKERS");
   ASSERT_THAT(bob_join, IsOk());
-  EXPECT_EQ(bob_join->membership().proxy_number(), kPool1);
+  EXPECT_EQ(bob_join->membership().proxy_number(), kPool[1]);
   // Joining twice is harmless: the same membership, the same number.
   auto again = bob_->JoinGroup("hikers");
   ASSERT_THAT(again, IsOk());
-  EXPECT_EQ(again->membership().proxy_number(), kPool1);
+  EXPECT_EQ(again->membership().proxy_number(), kPool[1]);
   ASSERT_THAT(cat_->JoinGroup("hikers"), IsOk());
 
   const std::string ann_proxy = ProxyOf(*ann_, "hikers");
   const std::string bob_proxy = ProxyOf(*bob_, "hikers");
   const std::string cat_proxy = ProxyOf(*cat_, "hikers");
-  EXPECT_EQ(ann_proxy, kPool0);
-  EXPECT_EQ(bob_proxy, kPool1);
-  EXPECT_EQ(cat_proxy, kPool0);
+  EXPECT_EQ(ann_proxy, kPool[0]);
+  EXPECT_EQ(bob_proxy, kPool[1]);
+  EXPECT_EQ(cat_proxy, kPool[0]);
 
   // Members see each other with masked phones.
   auto group = cat_->GetGroup("hikers");
@@ -333,10 +252,10 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
   ASSERT_EQ(bobs->groups_size(), 2);
   EXPECT_EQ(bobs->groups(0).name(), "chess");
   EXPECT_EQ(bobs->groups(1).name(), "Hikers");
-  EXPECT_EQ(bobs->groups(1).proxy_number(), kPool1);
+  EXPECT_EQ(bobs->groups(1).proxy_number(), kPool[1]);
 
   // Non-members learn nothing.
-  auto dave = SignedUp("dave", kDavePhone);
+  auto dave = SignedIn("dave", kDavePhone);
   EXPECT_THAT(dave->GetGroup("hikers"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(dave->ListGroupMessages(history),
@@ -346,10 +265,10 @@ TEST_F(GroupIntegrationTest, MembersTextTheGroupFromTheirPhones) {
               StatusIs(absl::StatusCode::kNotFound));
 
   // A non-member texting a proxy number reaches nobody.
-  ASSERT_EQ(TextFromPhone(kDavePhone, kPool0, "who is here?"), 200);
+  ASSERT_EQ(TextFromPhone(kDavePhone, kPool[0], "who is here?"), 200);
   // A member texting a number that is not her proxy for any group posts
-  // nothing either (cat's proxy is kPool0; kPool2 is nobody's).
-  ASSERT_EQ(TextFromPhone(kCatPhone, kPool2, "wrong number"), 200);
+  // nothing either (cat's proxy is kPool[0]; kPool[2] is nobody's).
+  ASSERT_EQ(TextFromPhone(kCatPhone, kPool[2], "wrong number"), 200);
 
   // Cat opts out of her proxy number: she is skipped from then on.
   ASSERT_EQ(TextFromPhone(kCatPhone, cat_proxy, "STOP"), 200);
@@ -388,7 +307,7 @@ TEST_F(GroupIntegrationTest, UserCanBeInAsManyGroupsAsThereAreNumbers) {
     ASSERT_THAT(created, IsOk());
     proxies.insert(created->group().proxy_number());
   }
-  EXPECT_EQ(proxies, (std::set<std::string>{kPool0, kPool1, kPool2}));
+  EXPECT_EQ(proxies, (std::set<std::string>{kPool[0], kPool[1], kPool[2]}));
   ASSERT_THAT(bob_->CreateGroup("four", ""), IsOk());
   EXPECT_THAT(ann_->JoinGroup("four"),
               StatusIs(absl::StatusCode::kResourceExhausted,

@@ -16,39 +16,23 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr char kPeer[] = "+14155550100";
-constexpr char kPassword[] = "correct horse";
 
-class MessageStatsIntegrationTest : public ::testing::Test {
+class MessageStatsIntegrationTest : public testing::ServerTest {
  protected:
-  void StartServer(std::map<std::string, std::string> env = {}) {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    options.env = std::move(env);
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ann_ = SignedIn("ann");
-  }
-
-  std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
-    return testing::SignedUpClient(*server_, name, kPassword);
-  }
-
   // Sends and returns the message's create_time day (UTC), "" on failure.
   std::string Send(const std::string& to, const std::string& body,
                    v1::MessageStatus* status = nullptr) {
@@ -80,14 +64,10 @@ class MessageStatsIntegrationTest : public ::testing::Test {
     for (const v1::StatusCount& c : counts) total += c.count();
     return total;
   }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<SmsgwClient> ann_;
 };
 
 TEST_F(MessageStatsIntegrationTest, CountsTheCallersMessagesByStatusAndDay) {
-  StartServer();
+  StartWithAnn();
   std::set<std::string> days;
   const std::string two_segments(200, 'a');  // GSM-7: 153 + 47
   for (int i = 0; i < 3; ++i) {
@@ -156,7 +136,7 @@ TEST_F(MessageStatsIntegrationTest, CountsTheCallersMessagesByStatusAndDay) {
 }
 
 TEST_F(MessageStatsIntegrationTest, WindowsFilterByCreateTime) {
-  StartServer();
+  StartWithAnn();
   const absl::Time before = absl::Now() - absl::Seconds(1);
   Send(kPeer, "one");
   Send("+15005550001", "two");
@@ -178,14 +158,14 @@ TEST_F(MessageStatsIntegrationTest, WindowsFilterByCreateTime) {
 }
 
 TEST_F(MessageStatsIntegrationTest, BadRangesAreInvalidArgument) {
-  StartServer();
+  StartWithAnn();
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   v1::GetMessageStatsRequest reversed;
   reversed.mutable_start_time()->set_seconds(now - 60);
   reversed.mutable_end_time()->set_seconds(now - 120);
   EXPECT_THAT(
       ann_->GetMessageStats(reversed),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("start_time")));
   v1::GetMessageStatsRequest future_start;
   future_start.mutable_start_time()->set_seconds(now + 3600);
   EXPECT_THAT(ann_->GetMessageStats(future_start),
@@ -194,7 +174,7 @@ TEST_F(MessageStatsIntegrationTest, BadRangesAreInvalidArgument) {
   bad_nanos.mutable_end_time()->set_nanos(-5);
   EXPECT_THAT(
       ann_->GetMessageStats(bad_nanos),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("end_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("end_time")));
 
   SmsgwClient::Options options;
   options.target = server_->grpc_address();
@@ -204,7 +184,7 @@ TEST_F(MessageStatsIntegrationTest, BadRangesAreInvalidArgument) {
 }
 
 TEST_F(MessageStatsIntegrationTest, AdminsMayNameAUserOthersMayNot) {
-  StartServer({{"SMSGW_ADMIN_USERS", "root"}});
+  StartWithAnn({{"SMSGW_ADMIN_USERS", "root"}});
   Send("+15005550001", "doomed");
   Send(kPeer, "fine");
   auto bob = SignedIn("bob");

@@ -14,6 +14,7 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -22,25 +23,15 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
-
 // Series name with labels exactly as rendered -> value.
 using Scrape = std::map<std::string, double>;
 
-class MetricsIntegrationTest : public ::testing::Test {
+class MetricsIntegrationTest : public testing::ServerTest {
  protected:
   void SetUp() override {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    std::vector<std::string> host_port =
-        absl::StrSplit(server_->http_address(), ':');
-    http_ = std::make_unique<httplib::Client>(host_port[0],
-                                              std::stoi(host_port[1]));
+    StartServer();
+    auto [host, port] = testing::HostPort(server_->http_address());
+    http_ = std::make_unique<httplib::Client>(host, port);
   }
 
   // Parses the exposition text; fails the test on a line it cannot read.
@@ -50,7 +41,7 @@ class MetricsIntegrationTest : public ::testing::Test {
     if (!res) return {};
     EXPECT_EQ(res->status, 200);
     EXPECT_THAT(res->get_header_value("Content-Type"),
-                HasSubstr("text/plain; version=0.0.4"));
+                ::testing::HasSubstr("text/plain; version=0.0.4"));
     Scrape scrape;
     for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
       if (line.empty() || absl::StartsWith(line, "#")) continue;
@@ -69,20 +60,18 @@ class MetricsIntegrationTest : public ::testing::Test {
     return it == scrape.end() ? 0 : it->second;
   }
 
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<httplib::Client> http_;
 };
 
 TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
-  auto ann = testing::SignedUpClient(*server_, "ann");
+  auto ann = SignedIn("ann");
   const Scrape before = Get();
 
   v1::SendMessageRequest request;
   request.set_to("+14155550100");
   request.set_body("metrics please");
   auto sent = ann->SendMessage(request);
-  ASSERT_THAT(sent, IsOk());
+  ASSERT_THAT(sent, testing::IsOk());
   // The simulator posts signed status callbacks until DELIVERED.
   v1::Message m = sent->message();
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
@@ -93,7 +82,7 @@ TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
   }
   ASSERT_EQ(m.status(), v1::MESSAGE_STATUS_DELIVERED);
   EXPECT_THAT(ann->GetMessage("00000000-0000-4000-8000-000000000000", false),
-              StatusIs(absl::StatusCode::kNotFound));
+              testing::StatusIs(absl::StatusCode::kNotFound));
   // A webhook without a signature: 403, counted as such.
   auto forged = http_->Post("/twilio/sms/inbound", "From=%2B1&Body=x",
                             "application/x-www-form-urlencoded");
@@ -148,7 +137,7 @@ TEST_F(MetricsIntegrationTest, MadeUpMethodsAndPathsDoNotGrowTheLabelSet) {
   EXPECT_EQ(Value(scrape, "smsgw_http_requests_total{path=\"other\",code=\"404\"}"),
             1);
   for (const auto& [series, value] : scrape) {
-    EXPECT_THAT(series, ::testing::Not(HasSubstr("12345")));
+    EXPECT_THAT(series, ::testing::Not(::testing::HasSubstr("12345")));
   }
 }
 

@@ -22,7 +22,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::FakeTwilioProcess;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 
@@ -33,7 +32,7 @@ struct PolicyFixture {
     if (!twilio.Start()) return;
     ServerProcess::Options options;
     options.db_path = dir.File("data/smsgw.db");
-    options.env = {{"TWILIO_ACCOUNT_SID", FakeTwilioProcess::kAccountSid},
+    options.env = {{"TWILIO_ACCOUNT_SID", testing::FakeTwilioProcess::kAccountSid},
                    {"TWILIO_AUTH_TOKEN", "secret-token"},
                    {"TWILIO_API_BASE", twilio.base_url()},
                    {"TWILIO_PHONE_NUMBERS", "+15005550006"},
@@ -88,7 +87,7 @@ struct PolicyFixture {
   }
 
   smsgw::testing::TempDir dir;
-  FakeTwilioProcess twilio;
+  testing::FakeTwilioProcess twilio;
   std::unique_ptr<ServerProcess> server;
   std::unique_ptr<SmsgwClient> client;
   bool ready = false;

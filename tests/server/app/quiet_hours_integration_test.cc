@@ -8,6 +8,7 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -17,9 +18,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr char kLosAngelesPeer[] = "+14155550100";
 
@@ -27,20 +25,15 @@ std::string Clock(const absl::CivilMinute& m) {
   return absl::StrFormat("%02d:%02d", m.hour(), m.minute());
 }
 
-class QuietHoursIntegrationTest : public ::testing::Test {
+class QuietHoursIntegrationTest : public testing::ServerTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(absl::LoadTimeZone("America/Los_Angeles", &la_));
     // From an hour ago to two hours ahead, Los Angeles time.
     const absl::CivilMinute now(la_.At(absl::Now()).cs);
     window_end_ = now + 120;
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    options.env = {{"SMSGW_QUIET_HOURS",
-                    Clock(now - 60) + "-" + Clock(window_end_)}};
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ann_ = testing::SignedUpClient(*server_, "ann", "correct horse");
+    StartWithAnn(
+        {{"SMSGW_QUIET_HOURS", Clock(now - 60) + "-" + Clock(window_end_)}});
   }
 
   static v1::SendMessageRequest Sms() {
@@ -50,11 +43,8 @@ class QuietHoursIntegrationTest : public ::testing::Test {
     return request;
   }
 
-  smsgw::testing::TempDir dir_;
   absl::TimeZone la_;
   absl::CivilMinute window_end_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<client::SmsgwClient> ann_;
 };
 
 TEST_F(QuietHoursIntegrationTest, SendInQuietHoursIsScheduledForTheWindowEndAndCancellable) {
@@ -93,14 +83,9 @@ TEST_F(QuietHoursIntegrationTest, RespectQuietHoursFalseGoesAtOnce) {
 }
 
 TEST(QuietHoursConfigTest, MalformedQuietHoursStopTheServerAtStart) {
-  smsgw::testing::TempDir dir;
-  ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.env = {{"SMSGW_QUIET_HOURS", "9pm-8am"}};
-  ServerProcess server(options);
-  EXPECT_THAT(server.Start(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("SMSGW_QUIET_HOURS: \"9pm-8am\": expected "
+  EXPECT_THAT(testing::StartStatus({{"SMSGW_QUIET_HOURS", "9pm-8am"}}),
+              testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("SMSGW_QUIET_HOURS: \"9pm-8am\": expected "
                                  "HH:MM-HH:MM")));
 }
 

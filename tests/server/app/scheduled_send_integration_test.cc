@@ -11,39 +11,30 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
 
 namespace smsgw {
 namespace {
 
-using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";
-constexpr char kPassword[] = "correct horse";
 
-class ScheduledSendIntegrationTest : public ::testing::Test {
+class ScheduledSendIntegrationTest : public testing::ServerTest {
  protected:
+  // Starts the server (with --min_schedule_ahead=1s, so that a send can be
+  // scheduled seconds ahead) and signs up ann, or logs her in again.
   void StartServer(std::map<std::string, std::string> env = {},
                    bool sign_up = true) {
-    ServerProcess::Options options;
-    options.db_path = db_path_;
-    options.env = std::move(env);
-    options.args = {"--min_schedule_ahead=1s"};
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ann_ = Client("ann", sign_up);
-  }
-
-  std::unique_ptr<SmsgwClient> Client(const std::string& name, bool sign_up) {
-    return sign_up ? testing::SignedUpClient(*server_, name, kPassword)
-                   : testing::LoggedInClient(*server_, name, kPassword);
+    ServerTest::StartServer(std::move(env), {"--min_schedule_ahead=1s"});
+    if (HasFatalFailure()) return;
+    ann_ = sign_up ? SignedIn("ann") : testing::LoggedInClient(*server_, "ann");
   }
 
   static v1::SendMessageRequest Sms(const std::string& body,
@@ -76,11 +67,6 @@ class ScheduledSendIntegrationTest : public ::testing::Test {
     }
     return status;
   }
-
-  smsgw::testing::TempDir dir_;
-  std::string db_path_ = dir_.File("data/smsgw.db");
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<SmsgwClient> ann_;
 };
 
 TEST_F(ScheduledSendIntegrationTest, ScheduledSendWaitsThenGoesOut) {
@@ -142,7 +128,7 @@ TEST_F(ScheduledSendIntegrationTest, CancelRefusesSentOthersAndMalformedIds) {
 
   auto scheduled = ann_->SendMessage(Sms("mine", absl::Minutes(10)));
   ASSERT_THAT(scheduled, IsOk());
-  auto bob = Client("bob", /*sign_up=*/true);
+  auto bob = SignedIn("bob");
   EXPECT_THAT(bob->CancelMessage(scheduled->message().id()),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(bob->CancelMessage("00000000-0000-4000-8000-000000000000"),

@@ -1,14 +1,18 @@
 #include "server/app/secret_key.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -16,10 +20,71 @@
 namespace smsgw::app {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::MatchesRegex;
+
+// The unprivileged user (nobody) that the permission cases run as when the
+// test runs as root, as CI does: root ignores directory permissions.
+constexpr uid_t kNobody = 65534;
+
+// What LoadOrCreateSecretKey returned, and what it set *created to.
+struct Outcome {
+  absl::Status status;
+  bool created = true;
+};
+
+Outcome Load(const std::string& path) {
+  Outcome outcome;
+  outcome.status = LoadOrCreateSecretKey(path, &outcome.created).status();
+  return outcome;
+}
+
+// Load(path) as an unprivileged user: directly when the test is not root;
+// as root, in a forked child that has dropped to nobody (no supplementary
+// groups), which reports the outcome through a pipe ("code created message").
+Outcome LoadUnprivileged(const std::string& path) {
+  if (geteuid() != 0) return Load(path);
+  int fds[2];
+  if (pipe(fds) != 0) return {absl::InternalError("pipe failed")};
+  const pid_t pid = fork();
+  if (pid < 0) return {absl::InternalError("fork failed")};
+  if (pid == 0) {
+    close(fds[0]);
+    if (setgroups(0, nullptr) != 0 ||
+        setresgid(kNobody, kNobody, kNobody) != 0 ||
+        setresuid(kNobody, kNobody, kNobody) != 0 || geteuid() != kNobody) {
+      _exit(2);
+    }
+    const Outcome outcome = Load(path);
+    const std::string report =
+        absl::StrCat(static_cast<int>(outcome.status.code()), " ",
+                     outcome.created ? 1 : 0, " ", outcome.status.message());
+    const bool written = write(fds[1], report.data(), report.size()) ==
+                         static_cast<ssize_t>(report.size());
+    _exit(written ? 0 : 3);
+  }
+  close(fds[1]);
+  std::string report;
+  char buffer[512];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) > 0;) {
+    report.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int wait_status = 0;
+  waitpid(pid, &wait_status, 0);
+  const size_t first = report.find(' ');
+  const size_t second = report.find(' ', first + 1);
+  int code = 0;
+  if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 ||
+      second == std::string::npos ||
+      !absl::SimpleAtoi(report.substr(0, first), &code)) {
+    return {absl::InternalError(
+        absl::StrCat("unprivileged child failed: ", wait_status, " ", report))};
+  }
+  return {absl::Status(static_cast<absl::StatusCode>(code),
+                       report.substr(second + 1)),
+          report.substr(first + 1, 1) == "1"};
+}
 
 class SecretKeyTest : public ::testing::Test {
  protected:
@@ -27,6 +92,10 @@ class SecretKeyTest : public ::testing::Test {
     std::string templ = ::testing::TempDir() + "/secret_key_test.XXXXXX";
     ASSERT_NE(mkdtemp(templ.data()), nullptr);
     dir_ = templ;
+    // LoadUnprivileged's child must reach the directories made in dir_.
+    if (geteuid() == 0) {
+      ASSERT_EQ(chmod(dir_.c_str(), 0711), 0);
+    }
   }
   void TearDown() override {
     chmod(dir_.c_str(), 0700);
@@ -44,6 +113,18 @@ class SecretKeyTest : public ::testing::Test {
     ASSERT_EQ(chmod(path.c_str(), mode), 0);
   }
 
+  // A directory dir_/`name` with `mode`, owned by the user LoadUnprivileged
+  // runs as; its path.
+  std::string UnprivilegedDir(const std::string& name, mode_t mode) {
+    const std::string path = dir_ + "/" + name;
+    EXPECT_EQ(mkdir(path.c_str(), mode), 0) << path;
+    if (geteuid() == 0) {
+      EXPECT_EQ(chown(path.c_str(), kNobody, kNobody), 0) << path;
+    }
+    EXPECT_EQ(chmod(path.c_str(), mode), 0) << path;  // umask aside
+    return path;
+  }
+
   std::string dir_;
 };
 
@@ -53,7 +134,7 @@ TEST_F(SecretKeyTest, CreatesPrivateHexKeyWhenFileIsMissing) {
   SMSGW_ASSERT_OK_AND_ASSIGN(std::string key,
                              LoadOrCreateSecretKey(path, &created));
   EXPECT_TRUE(created);
-  EXPECT_THAT(key, MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_THAT(key, ::testing::MatchesRegex("[0-9a-f]{64}"));
 
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -65,7 +146,7 @@ TEST_F(SecretKeyTest, CreatesPrivateHexKeyWhenFileIsMissing) {
 }
 
 TEST_F(SecretKeyTest, LeavesNoTemporaryFilesBehind) {
-  ASSERT_THAT(LoadOrCreateSecretKey(dir_ + "/jwt.key", nullptr), IsOk());
+  ASSERT_THAT(LoadOrCreateSecretKey(dir_ + "/jwt.key", nullptr), testing::IsOk());
   std::string command = "test \"$(ls -A '" + dir_ + "')\" = jwt.key";
   EXPECT_EQ(std::system(command.c_str()), 0);
 }
@@ -157,22 +238,30 @@ TEST_F(SecretKeyTest, FailsWhenDirectoryIsMissing) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// The control for the two cases below: in a directory of its own that it may
+// write, the unprivileged user gets a key.
+TEST_F(SecretKeyTest, UnprivilegedUserCreatesAKeyInItsOwnDirectory) {
+  const std::string own = UnprivilegedDir("own", 0700);
+  const Outcome outcome = LoadUnprivileged(own + "/jwt.key");
+  EXPECT_THAT(outcome.status, testing::IsOk());
+  EXPECT_TRUE(outcome.created);
+  struct stat st;
+  ASSERT_EQ(stat((own + "/jwt.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, geteuid() == 0 ? kNobody : geteuid());
+}
+
 TEST_F(SecretKeyTest, FailsWhenDirectoryIsNotAccessible) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  const std::string locked = dir_ + "/locked";
-  ASSERT_EQ(mkdir(locked.c_str(), 0000), 0);
-  bool created = true;
-  EXPECT_THAT(LoadOrCreateSecretKey(locked + "/jwt.key", &created),
-              StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_FALSE(created);
+  const std::string locked = UnprivilegedDir("locked", 0000);
+  const Outcome outcome = LoadUnprivileged(locked + "/jwt.key");
+  EXPECT_THAT(outcome.status, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_FALSE(outcome.created);
 }
 
 TEST_F(SecretKeyTest, FailsWhenDirectoryIsReadOnly) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  const std::string locked = dir_ + "/readonly";
-  ASSERT_EQ(mkdir(locked.c_str(), 0500), 0);
-  EXPECT_THAT(LoadOrCreateSecretKey(locked + "/jwt.key", nullptr),
-              StatusIs(absl::StatusCode::kPermissionDenied));
+  const std::string locked = UnprivilegedDir("readonly", 0500);
+  const Outcome outcome = LoadUnprivileged(locked + "/jwt.key");
+  EXPECT_THAT(outcome.status, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_FALSE(outcome.created);
 }
 
 TEST_F(SecretKeyTest, RejectsEmptyPath) {

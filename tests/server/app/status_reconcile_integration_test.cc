@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_twilio_server.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -23,44 +23,36 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr char kPeer[] = "+14155550100";
 
 // The body of GET /metrics on `server`'s HTTP port ("" on failure).
-std::string ScrapeMetrics(const ServerProcess& server) {
-  std::vector<std::string> host_port =
-      absl::StrSplit(server.http_address(), ':');
-  httplib::Client http(host_port[0], std::stoi(host_port[1]));
+std::string ScrapeMetrics(const testing::ServerProcess& server) {
+  auto [host, port] = testing::HostPort(server.http_address());
+  httplib::Client http(host, port);
   auto scraped = http.Get("/metrics");
   EXPECT_TRUE(scraped);
   return scraped ? scraped->body : "";
 }
 
-TEST(StatusReconcileIntegrationTest,
-     MessageWithoutCallbackEndsDeliveredByFetch) {
-  smsgw::testing::TempDir dir;
+using StatusReconcileIntegrationTest = testing::ServerTest;
+
+TEST_F(StatusReconcileIntegrationTest,
+       MessageWithoutCallbackEndsDeliveredByFetch) {
   testing::FakeTwilioServer twilio;
-  ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.env = {{"TWILIO_ACCOUNT_SID", twilio.account_sid()},
-                 {"TWILIO_AUTH_TOKEN", "secret-token"},
-                 {"TWILIO_API_BASE", twilio.base_url()},
-                 {"TWILIO_PHONE_NUMBERS", "+15005550006"},
-                 {"SMSGW_STATUS_RECONCILE_AFTER", "1s"}};
-  ServerProcess server(options);
-  ASSERT_THAT(server.Start(), IsOk());
-  auto ann = testing::SignedUpClient(server, "ann");
+  StartWithAnn({{"TWILIO_ACCOUNT_SID", twilio.account_sid()},
+                {"TWILIO_AUTH_TOKEN", "secret-token"},
+                {"TWILIO_API_BASE", twilio.base_url()},
+                {"TWILIO_PHONE_NUMBERS", "+15005550006"},
+                {"SMSGW_STATUS_RECONCILE_AFTER", "1s"}});
+  auto& ann = ann_;
 
   v1::SendMessageRequest request;
   request.set_to(kPeer);
   request.set_body("did it arrive?");
   auto sent = ann->SendMessage(request);
-  ASSERT_THAT(sent, IsOk());
+  ASSERT_THAT(sent, testing::IsOk());
   ASSERT_EQ(sent->message().status(), v1::MESSAGE_STATUS_QUEUED);
   const std::string sid = sent->message().provider_sid();
   // The handset got it; the callback that would say so never comes.
@@ -71,7 +63,7 @@ TEST(StatusReconcileIntegrationTest,
   do {
     absl::SleepFor(absl::Milliseconds(100));
     got = ann->GetMessage(sent->message().id(), /*include_events=*/true);
-    ASSERT_THAT(got, IsOk());
+    ASSERT_THAT(got, testing::IsOk());
   } while (got->message().status() != v1::MESSAGE_STATUS_DELIVERED &&
            absl::Now() < deadline);
   ASSERT_EQ(got->message().status(), v1::MESSAGE_STATUS_DELIVERED);
@@ -94,34 +86,24 @@ TEST(StatusReconcileIntegrationTest,
   EXPECT_GE(fetches, 1);
 
   EXPECT_THAT(
-      ScrapeMetrics(server),
+      ScrapeMetrics(*server_),
       HasSubstr("smsgw_status_reconcile_total{outcome=\"updated\"} 1\n"));
 }
 
-TEST(StatusReconcileIntegrationTest, BadReconcileDelayStopsTheServerAtStart) {
+TEST_F(StatusReconcileIntegrationTest, BadReconcileDelayStopsTheServerAtStart) {
   for (const char* value : {"soon", "10", "-1m", "72h", "inf"}) {
-    smsgw::testing::TempDir dir;
-    ServerProcess::Options options;
-    options.db_path = dir.File("data/smsgw.db");
-    options.env = {{"SMSGW_STATUS_RECONCILE_AFTER", value}};
-    ServerProcess server(options);
-    EXPECT_THAT(server.Start(),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
+    EXPECT_THAT(testing::StartStatus({{"SMSGW_STATUS_RECONCILE_AFTER", value}}),
+                testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                          HasSubstr("SMSGW_STATUS_RECONCILE_AFTER")))
         << value;
   }
 }
 
-TEST(StatusReconcileIntegrationTest, ZeroReconcileDelayTurnsTheChecksOff) {
-  smsgw::testing::TempDir dir;
-  ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.env = {{"SMSGW_STATUS_RECONCILE_AFTER", "0"}};
-  ServerProcess server(options);
-  ASSERT_THAT(server.Start(), IsOk());
-  const std::string scraped = ScrapeMetrics(server);
+TEST_F(StatusReconcileIntegrationTest, ZeroReconcileDelayTurnsTheChecksOff) {
+  StartServer({{"SMSGW_STATUS_RECONCILE_AFTER", "0"}});
+  const std::string scraped = ScrapeMetrics(*server_);
   EXPECT_THAT(scraped, HasSubstr("smsgw_provider_requests_total"));
-  EXPECT_THAT(scraped, Not(HasSubstr("smsgw_status_reconcile")));
+  EXPECT_THAT(scraped, ::testing::Not(HasSubstr("smsgw_status_reconcile")));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/run_command.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -15,8 +16,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 
 std::string Slurp(const std::string& path) {
@@ -36,11 +35,11 @@ TEST(TlsIntegrationTest, TlsClientIsServedAndPlaintextIsRefused) {
        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
 
-  ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.env = {{"SMSGW_TLS_CERT", cert}, {"SMSGW_TLS_KEY", key}};
-  ServerProcess server(options);
-  ASSERT_THAT(server.Start(), IsOk());
+  auto started = testing::StartServerProcess(
+      dir.File("data/smsgw.db"),
+      {{"SMSGW_TLS_CERT", cert}, {"SMSGW_TLS_KEY", key}});
+  ASSERT_NE(started, nullptr);
+  const testing::ServerProcess& server = *started;
 
   SmsgwClient::Options tls;
   tls.target = server.grpc_address();
@@ -49,7 +48,7 @@ TEST(TlsIntegrationTest, TlsClientIsServedAndPlaintextIsRefused) {
   tls.timeout = absl::Seconds(10);
   auto secure = *SmsgwClient::Create(tls);
   auto session = secure->SignUp("ann", "correct horse", "");
-  ASSERT_THAT(session, IsOk());
+  ASSERT_THAT(session, testing::IsOk());
 
   SmsgwClient::Options plain;
   plain.target = server.grpc_address();
@@ -68,11 +67,7 @@ TEST(TlsIntegrationTest, TlsClientIsServedAndPlaintextIsRefused) {
 
 TEST(TlsIntegrationTest, CertificateWithoutKeyIsAConfigurationError) {
   smsgw::testing::TempDir dir;
-  ServerProcess::Options options;
-  options.db_path = dir.File("data/smsgw.db");
-  options.env = {{"SMSGW_TLS_CERT", dir.File("cert.pem")}};
-  ServerProcess server(options);
-  EXPECT_THAT(server.Start(),
+  EXPECT_THAT(testing::StartStatus({{"SMSGW_TLS_CERT", dir.File("cert.pem")}}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        ::testing::HasSubstr("SMSGW_TLS_KEY")));
 }

@@ -18,22 +18,21 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
 
 namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";
-constexpr char kPassword[] = "correct horse";
 
 // One open WatchMessages stream.
 class Stream {
@@ -100,21 +99,8 @@ void ExpectIncreasingCursors(const std::vector<v1::MessageEvent>& events) {
   }
 }
 
-class WatchIntegrationTest : public ::testing::Test {
+class WatchIntegrationTest : public testing::ServerTest {
  protected:
-  void StartServer(std::map<std::string, std::string> env = {}) {
-    ServerProcess::Options options;
-    options.db_path = dir_.File("data/smsgw.db");
-    options.env = std::move(env);
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ann_ = SignedIn("ann");
-  }
-
-  std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
-    return testing::SignedUpClient(*server_, name, kPassword);
-  }
-
   // Sends an SMS and returns its id ("" on failure).
   std::string Send(SmsgwClient* client, const std::string& body,
                    const std::string& conversation = "") {
@@ -134,14 +120,10 @@ class WatchIntegrationTest : public ::testing::Test {
     request.set_after_cursor(cursor);
     return request;
   }
-
-  smsgw::testing::TempDir dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<SmsgwClient> ann_;
 };
 
 TEST_F(WatchIntegrationTest, ASendShowsAsCreatedThenStatusChanges) {
-  StartServer();
+  StartWithAnn();
   Stream stream(ann_.get(), {});
   const std::string id = Send(ann_.get(), "hello watchers");
   ASSERT_TRUE(stream.ReadUntil(id, v1::MESSAGE_EVENT_TYPE_STATUS_CHANGED,
@@ -173,7 +155,7 @@ TEST_F(WatchIntegrationTest, ASendShowsAsCreatedThenStatusChanges) {
 }
 
 TEST_F(WatchIntegrationTest, ResumingAfterAReconnectMissesNothingAndRepeatsNothing) {
-  StartServer();
+  StartWithAnn();
   // Sees the whole feed, to compare the resumed stream with.
   Stream everything(ann_.get(), After("0"));
 
@@ -216,7 +198,7 @@ TEST_F(WatchIntegrationTest, ResumingAfterAReconnectMissesNothingAndRepeatsNothi
 }
 
 TEST_F(WatchIntegrationTest, AConversationFilterShowsOnlyThatConversation) {
-  StartServer();
+  StartWithAnn();
   const std::string a0 = Send(ann_.get(), "opens alpha", "alpha");
   v1::WatchMessagesRequest request;
   request.set_conversation_id("alpha");
@@ -243,7 +225,7 @@ TEST_F(WatchIntegrationTest, AConversationFilterShowsOnlyThatConversation) {
 }
 
 TEST_F(WatchIntegrationTest, FiftyConcurrentWatchersAllGetEveryEvent) {
-  StartServer({{"SMSGW_WATCH_MAX_STREAMS", "64"}});
+  StartWithAnn({{"SMSGW_WATCH_MAX_STREAMS", "64"}});
   std::vector<std::unique_ptr<Stream>> streams;
   for (int i = 0; i < 50; ++i) {
     streams.push_back(std::make_unique<Stream>(ann_.get(),
@@ -263,7 +245,7 @@ TEST_F(WatchIntegrationTest, FiftyConcurrentWatchersAllGetEveryEvent) {
 }
 
 TEST_F(WatchIntegrationTest, AnotherUsersEventsNeverAppear) {
-  StartServer();
+  StartWithAnn();
   auto bob = SignedIn("bob");
   Stream ann_stream(ann_.get(), {});
   Stream bob_stream(bob.get(), {});
@@ -284,7 +266,7 @@ TEST_F(WatchIntegrationTest, AnotherUsersEventsNeverAppear) {
 }
 
 TEST_F(WatchIntegrationTest, BadRequestsEndTheStreamAtOnce) {
-  StartServer();
+  StartWithAnn();
   {
     auto anonymous = *SmsgwClient::Create({.target = server_->grpc_address()});
     Stream stream(anonymous.get(), {});
@@ -303,7 +285,7 @@ TEST_F(WatchIntegrationTest, BadRequestsEndTheStreamAtOnce) {
 }
 
 TEST_F(WatchIntegrationTest, TooManyStreamsOfOneUserAreRefused) {
-  StartServer({{"SMSGW_WATCH_MAX_STREAMS", "3"}});
+  StartWithAnn({{"SMSGW_WATCH_MAX_STREAMS", "3"}});
   std::vector<std::unique_ptr<Stream>> open;
   for (int i = 0; i < 3; ++i) {
     open.push_back(std::make_unique<Stream>(ann_.get(),
@@ -331,7 +313,7 @@ TEST_F(WatchIntegrationTest, TooManyStreamsOfOneUserAreRefused) {
 }
 
 TEST_F(WatchIntegrationTest, AReaderThatStopsReadingIsCutOffAndResumes) {
-  StartServer({{"SMSGW_WATCH_BUFFER", "2"}});
+  StartWithAnn({{"SMSGW_WATCH_BUFFER", "2"}});
   // A small HTTP/2 window, so that unread events back up into the server's
   // buffer instead of into the transport.
   ::grpc::ChannelArguments args;
@@ -341,9 +323,7 @@ TEST_F(WatchIntegrationTest, AReaderThatStopsReadingIsCutOffAndResumes) {
       server_->grpc_address(), ::grpc::InsecureChannelCredentials(), args);
   auto stub = v1::MessagingService::NewStub(channel);
   ::grpc::ClientContext context;
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", ann_->access_token()));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  testing::Authorize(context, ann_->access_token(), absl::Seconds(120));
   auto reader = stub->WatchMessages(&context, v1::WatchMessagesRequest());
   reader->WaitForInitialMetadata();
 
@@ -380,7 +360,7 @@ TEST_F(WatchIntegrationTest, AReaderThatStopsReadingIsCutOffAndResumes) {
 }
 
 TEST_F(WatchIntegrationTest, ShutdownEndsStreamsUnavailableWithTheResumeCursor) {
-  StartServer();
+  StartWithAnn();
   Stream stream(ann_.get(), {});
   const std::string id = Send(ann_.get(), "last words");
   ASSERT_TRUE(stream.ReadUntil(id, v1::MESSAGE_EVENT_TYPE_STATUS_CHANGED,

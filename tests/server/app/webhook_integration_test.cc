@@ -7,72 +7,42 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/twilio/form_encoding.h"
-#include "server/simulator/simulator.h"
-#include "server/twilio/twilio_signature.h"
 #include "tests/testing/grpc_helpers.h"
+#include "tests/testing/server_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_clients.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_clients.h"
+#include "tests/testing/twilio_side.h"
 
 namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::CountRows;
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::ServerProcess;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";
 constexpr char kOurNumber[] = "+15005550006";  // the simulator's first number
 
-class WebhookIntegrationTest : public ::testing::Test {
+class WebhookIntegrationTest : public testing::ServerTest {
  protected:
-  void StartServer(std::map<std::string, std::string> env = {}) {
-    ServerProcess::Options options;
-    options.db_path = db_path_;
-    options.env = std::move(env);
-    server_ = std::make_unique<ServerProcess>(options);
-    ASSERT_THAT(server_->Start(), IsOk());
-    ann_ = SignedIn("ann");
-  }
-
-  std::unique_ptr<SmsgwClient> SignedIn(const std::string& name) {
-    return testing::SignedUpClient(*server_, name, "correct horse");
-  }
-
   // Posts a signed inbound webhook; returns the HTTP status.
   int PostInbound(const std::string& from, const std::string& body,
                   const std::string& sid, bool sign_correctly = true,
                   const std::string& to = kOurNumber) {
-    twilio::TwilioSimulator::Options sim;
-    twilio::FormParams params = {
-        {"AccountSid", sim.account_sid}, {"ApiVersion", "2010-04-01"},
-        {"Body", body},                  {"From", from},
-        {"MessageSid", sid},             {"NumMedia", "0"},
-        {"NumSegments", "1"},            {"SmsMessageSid", sid},
-        {"SmsSid", sid},                 {"SmsStatus", "received"},
-        {"To", to},
-    };
-    const std::string path = "/twilio/sms/inbound";
-    std::string signature = twilio::ComputeTwilioSignature(
-        sim.auth_token, absl::StrCat("http://", server_->http_address(), path),
-        params);
+    const twilio::FormParams params =
+        testing::InboundParams(sid, from, to, body);
+    std::string signature =
+        testing::SignFor(*server_, testing::kInboundPath, params);
     if (!sign_correctly) signature[3] = signature[3] == 'A' ? 'B' : 'A';
-    std::vector<std::string> host_port =
-        absl::StrSplit(server_->http_address(), ':');
-    httplib::Client http(host_port[0], std::stoi(host_port[1]));
-    httplib::Headers headers = {{"X-Twilio-Signature", signature}};
-    auto result = http.Post(path.c_str(), headers, twilio::EncodeForm(params),
-                            "application/x-www-form-urlencoded");
+    auto result = testing::PostForm(*server_, testing::kInboundPath,
+                                    twilio::EncodeForm(params), signature);
     if (!result) return -1;
     if (result->status == 200) {
       EXPECT_EQ(result->get_header_value("Content-Type"), "text/xml");
@@ -97,15 +67,10 @@ class WebhookIntegrationTest : public ::testing::Test {
     }
     return m;
   }
-
-  smsgw::testing::TempDir dir_;
-  std::string db_path_ = dir_.File("data/smsgw.db");
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<SmsgwClient> ann_;
 };
 
 TEST_F(WebhookIntegrationTest, SignedStatusCallbacksDeliverTheMessage) {
-  StartServer();
+  StartWithAnn();
   v1::Message m = SendAndAwait(kPeer, v1::MESSAGE_STATUS_DELIVERED);
   EXPECT_EQ(m.status(), v1::MESSAGE_STATUS_DELIVERED);
   EXPECT_TRUE(m.has_deliver_time());
@@ -136,7 +101,7 @@ TEST_F(WebhookIntegrationTest, SignedStatusCallbacksDeliverTheMessage) {
 }
 
 TEST_F(WebhookIntegrationTest, InboundReplyJoinsTheSendersConversation) {
-  StartServer({{"SMSGW_ADMIN_USERS", "root"}});
+  StartWithAnn({{"SMSGW_ADMIN_USERS", "root"}});
   ASSERT_EQ(SendAndAwait(kPeer, v1::MESSAGE_STATUS_QUEUED).status(),
             v1::MESSAGE_STATUS_QUEUED);
   auto bob = SignedIn("bob");
@@ -180,7 +145,7 @@ TEST_F(WebhookIntegrationTest, InboundReplyJoinsTheSendersConversation) {
 // Issue 17 item 4: before the sender pool, alice and bobby both texted
 // +14155550177 from +15005550006 and the reply meant for alice went to bobby.
 TEST_F(WebhookIntegrationTest, SenderPoolRoutesEachUsersReplyToThatUser) {
-  StartServer();
+  StartWithAnn();
   constexpr char kPerson[] = "+14155550177";
   auto alice = SignedIn("alice");
   auto bobby = SignedIn("bobby");
@@ -231,7 +196,7 @@ TEST_F(WebhookIntegrationTest, SenderPoolRoutesEachUsersReplyToThatUser) {
 }
 
 TEST_F(WebhookIntegrationTest, StopBlocksSendsAndStartLiftsIt) {
-  StartServer();
+  StartWithAnn();
   ASSERT_EQ(PostInbound(kPeer, "  Stop ", "SM00000000000000000000000000000003"),
             200);
   v1::SendMessageRequest request;
@@ -252,7 +217,7 @@ TEST_F(WebhookIntegrationTest, StopBlocksSendsAndStartLiftsIt) {
 }
 
 TEST_F(WebhookIntegrationTest, TwilioUnsubscribedErrorBlocksTheNextSend) {
-  StartServer();
+  StartWithAnn();
   v1::SendMessageRequest request;
   request.set_to("+15005550004");  // Twilio's magic "opted out" number
   request.set_body("first");
@@ -264,20 +229,20 @@ TEST_F(WebhookIntegrationTest, TwilioUnsubscribedErrorBlocksTheNextSend) {
 }
 
 TEST_F(WebhookIntegrationTest, BadSignatureIsForbiddenAndStoresNothing) {
-  StartServer();
+  StartWithAnn();
   EXPECT_EQ(PostInbound(kPeer, "forged", "SM00000000000000000000000000000006",
                         /*sign_correctly=*/false),
             403);
-  EXPECT_EQ(*CountRows(db_path_, "messages"), 0);
-  EXPECT_EQ(*CountRows(db_path_, "opt_outs"), 0);
+  EXPECT_EQ(Rows("messages"), 0);
+  EXPECT_EQ(Rows("opt_outs"), 0);
   EXPECT_EQ(PostInbound(kPeer, "STOP", "SM00000000000000000000000000000007",
                         /*sign_correctly=*/false),
             403);
-  EXPECT_EQ(*CountRows(db_path_, "opt_outs"), 0);
+  EXPECT_EQ(Rows("opt_outs"), 0);
 }
 
 TEST_F(WebhookIntegrationTest, BlockedKeywordsAreRefusedAsWholeWords) {
-  StartServer({{"SMSGW_BLOCKED_KEYWORDS", "casino,free money"}});
+  StartWithAnn({{"SMSGW_BLOCKED_KEYWORDS", "casino,free money"}});
   v1::SendMessageRequest request;
   request.set_to(kPeer);
   request.set_body("Win at the CASINO tonight");
@@ -291,7 +256,7 @@ TEST_F(WebhookIntegrationTest, BlockedKeywordsAreRefusedAsWholeWords) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   request.set_body("casinos and freemoney are fine");
   EXPECT_THAT(ann_->SendMessage(request), IsOk());
-  EXPECT_EQ(*CountRows(db_path_, "messages"), 1);
+  EXPECT_EQ(Rows("messages"), 1);
 }
 
 }  // namespace

@@ -8,15 +8,12 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
-
 TEST(ConversationIdTest, AcceptsLabelsAndE164Numbers) {
   for (const char* id : {"+14155550100", "order-42", "a", "team_chat.v2:eu",
                          "ABCdef123"}) {
-    EXPECT_THAT(ValidateConversationId(id), IsOk()) << id;
+    EXPECT_THAT(ValidateConversationId(id), testing::IsOk()) << id;
   }
-  EXPECT_THAT(ValidateConversationId(std::string(128, 'x')), IsOk());
+  EXPECT_THAT(ValidateConversationId(std::string(128, 'x')), testing::IsOk());
 }
 
 TEST(ConversationIdTest, RefusesEmptyLongAndOddCharacters) {
@@ -27,7 +24,7 @@ TEST(ConversationIdTest, RefusesEmptyLongAndOddCharacters) {
   };
   for (const std::string& id : cases) {
     EXPECT_THAT(ValidateConversationId(id),
-                StatusIs(absl::StatusCode::kInvalidArgument,
+                testing::StatusIs(absl::StatusCode::kInvalidArgument,
                          ::testing::HasSubstr("conversation_id")))
         << id;
   }

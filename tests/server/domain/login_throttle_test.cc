@@ -13,10 +13,8 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 LoginThrottle::Options SmallLimits() {
   LoginThrottle::Options options;
@@ -43,7 +41,7 @@ class LoginThrottleTest : public ::testing::Test {
     return throttle_->Admit(user, peer);
   }
 
-  FakeClock clock_;
+  testing::FakeClock clock_;
   std::unique_ptr<LoginThrottle> throttle_;
 };
 
@@ -63,7 +61,7 @@ TEST_F(LoginThrottleTest, UsernameIsLockedAfterMaxFailuresWithRetryTime) {
   // The first failure leaves the window 10 min after it: 5 min from now.
   EXPECT_THAT(Fail("ann", "10.9.9.9"),
               StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("retry in 300 s")));
+                       ::testing::HasSubstr("retry in 300 s")));
   EXPECT_EQ(throttle_->LockedUntil("ann", ""),
             clock_.Now() + absl::Minutes(5));
   // Other usernames are not affected.
@@ -75,7 +73,7 @@ TEST_F(LoginThrottleTest, LockOutEndsWhenFailuresLeaveTheWindow) {
   ASSERT_THAT(Fail("ann"), StatusIs(absl::StatusCode::kResourceExhausted));
   clock_.Advance(absl::Minutes(10) - absl::Seconds(1));
   EXPECT_THAT(Fail("ann"), StatusIs(absl::StatusCode::kResourceExhausted,
-                                    HasSubstr("retry in 1 s")));
+                                    ::testing::HasSubstr("retry in 1 s")));
   clock_.Advance(absl::Seconds(1));
   EXPECT_THAT(throttle_->Admit("ann", "10.0.0.1"), IsOk());
   throttle_->Succeeded("ann", "10.0.0.1");

@@ -16,6 +16,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -27,7 +28,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using storage::MessageStatus;
 using storage::StatusCount;
-using ::testing::HasSubstr;
 
 TEST(FormatPriceMicrosTest, PrintsTwilioStyleDecimals) {
   const struct {
@@ -91,12 +91,8 @@ const absl::Time kNow = absl::FromCivil(
 class MessagingServiceStatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    auto db = storage::sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
+    ASSERT_NE(db_, nullptr);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
     messages_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
                                                                       &clock_);
@@ -202,10 +198,10 @@ TEST_F(MessagingServiceStatsTest, UnsetEndIsNowSoLaterMessagesWait) {
 TEST_F(MessagingServiceStatsTest, StartAfterEndIsInvalidArgument) {
   EXPECT_THAT(
       service_->Stats(ann_, kNow, kNow - absl::Seconds(1), ""),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("start_time")));
   // Without end_time, "end" is now.
   EXPECT_THAT(service_->Stats(ann_, kNow + absl::Hours(1), std::nullopt, ""),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("now")));
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("now")));
   EXPECT_THAT(service_->Stats(ann_, kNow, kNow, ""), IsOk());
 }
 

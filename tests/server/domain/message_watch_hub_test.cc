@@ -14,6 +14,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -27,7 +28,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 constexpr char kOurNumber[] = "+15005550006";
 constexpr char kPeer[] = "+14155550100";
@@ -132,19 +132,12 @@ std::vector<FeedEventType> Types(const std::vector<WatchEvent>& events) {
   return types;
 }
 
-class MessageWatchHubTest : public ::testing::Test {
+class MessageWatchHubTest : public testing::SqliteStoresTest {
  protected:
+  MessageWatchHubTest() : SqliteStoresTest(kT0 + absl::Hours(1)) {}
+
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
-        storage::sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ =
-        std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores(/*synchronous_full=*/false));
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
@@ -167,18 +160,11 @@ class MessageWatchHubTest : public ::testing::Test {
 
   void Create(const std::string& id, const storage::User& owner,
               const std::string& conversation = kPeer) {
-    storage::Message m;
-    m.id = id;
-    m.owner_id = owner.id;
-    m.conversation_id = conversation;
-    m.direction = storage::Direction::kOutbound;
-    m.from = kOurNumber;
-    m.to = m.peer_number = kPeer;
-    m.our_number = kOurNumber;
-    m.body = "body of " + id;
-    m.status = MessageStatus::kPending;
-    m.create_time = m.update_time = kT0;
-    ASSERT_THAT(store_->CreateOutbound(m, {}), IsOk());
+    ASSERT_THAT(store_->CreateOutbound(
+                    testing::PendingOutbound(id, owner.id, conversation,
+                                             kOurNumber, kPeer, kT0),
+                    {}),
+                IsOk());
   }
 
   void Apply(const std::string& id, MessageStatus status) {
@@ -202,11 +188,6 @@ class MessageWatchHubTest : public ::testing::Test {
     return {*watch, sink};
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{kT0 + absl::Hours(1)};
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
   std::unique_ptr<MessageWatchHub> hub_;
   storage::User ann_;
   storage::User bob_;

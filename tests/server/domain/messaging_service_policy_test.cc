@@ -17,6 +17,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -63,16 +64,10 @@ class RecordingQueue final : public OutboundQueue {
   std::map<std::string, absl::Duration> backlog_ ABSL_GUARDED_BY(mu_);
 };
 
-class MessagingServicePolicyTest : public ::testing::Test {
+class MessagingServicePolicyTest : public testing::SqliteStoresTest {
  protected:
   void SetUp() override {
-    storage::sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;
-    db_ = *storage::sqlite::Database::Open(options);
-    users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(),
-                                                                   &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores(/*synchronous_full=*/false));
     caller_ = AddUser("ann");
   }
 
@@ -134,11 +129,6 @@ class MessagingServicePolicyTest : public ::testing::Test {
     return all.ok() ? static_cast<int64_t>(all->size()) : -1;
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_;
-  std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> store_;
   RecordingQueue queue_;
   PhoneNumberParser phones_{"US"};
   std::unique_ptr<MessagingService> service_;

@@ -11,10 +11,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
-
 // Small memory keeps the suite fast; the production default is checked
 // separately.
 PasswordHasherOptions FastOptions() {
@@ -29,14 +25,14 @@ TEST(PasswordHasherTest, DefaultsAreOwaspArgon2idParameters) {
   EXPECT_EQ(hasher.options().memory_kib, 19456u);
   EXPECT_EQ(hasher.options().iterations, 2u);
   SMSGW_ASSERT_OK_AND_ASSIGN(std::string encoded, hasher.Hash("hunter2"));
-  EXPECT_THAT(encoded, StartsWith("$argon2id$v=19$m=19456,t=2,p=1$"));
+  EXPECT_THAT(encoded, ::testing::StartsWith("$argon2id$v=19$m=19456,t=2,p=1$"));
   EXPECT_TRUE(hasher.Verify("hunter2", encoded));
 }
 
 TEST(PasswordHasherTest, VerifyAcceptsRightPasswordAndRejectsWrongOne) {
   PasswordHasher hasher(FastOptions());
   SMSGW_ASSERT_OK_AND_ASSIGN(std::string encoded, hasher.Hash("correct horse"));
-  EXPECT_THAT(encoded, StartsWith("$argon2id$v=19$m=64,t=1,p=1$"));
+  EXPECT_THAT(encoded, ::testing::StartsWith("$argon2id$v=19$m=64,t=1,p=1$"));
   EXPECT_TRUE(hasher.Verify("correct horse", encoded));
   EXPECT_FALSE(hasher.Verify("correct hors", encoded));
   EXPECT_FALSE(hasher.Verify("correct horse ", encoded));
@@ -135,12 +131,12 @@ TEST(PasswordHasherTest, HashRejectsParametersOutsideLibsodiumLimits) {
   tiny_memory.memory_kib = 1;
   EXPECT_THAT(
       PasswordHasher(tiny_memory).Hash("pw"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("memory_kib=1")));
+      testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("memory_kib=1")));
 
   PasswordHasherOptions zero_passes = FastOptions();
   zero_passes.iterations = 0;
   EXPECT_THAT(PasswordHasher(zero_passes).Hash("pw"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

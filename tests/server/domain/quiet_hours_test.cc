@@ -11,10 +11,7 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 
 absl::TimeZone Zone(const char* name) {
   absl::TimeZone zone;
@@ -44,7 +41,7 @@ TEST(QuietHoursTest, ParsesWindows) {
   };
   for (const auto& c : cases) {
     absl::StatusOr<QuietHours> hours = ParseQuietHours(c.text);
-    ASSERT_THAT(hours, IsOk()) << c.text;
+    ASSERT_THAT(hours, testing::IsOk()) << c.text;
     EXPECT_EQ(hours->start_minute, c.start) << c.text;
     EXPECT_EQ(hours->end_minute, c.end) << c.text;
   }
@@ -71,7 +68,7 @@ TEST(QuietHoursTest, RefusesMalformedWindows) {
   };
   for (const auto& c : cases) {
     EXPECT_THAT(ParseQuietHours(c.text),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.why)))
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr(c.why)))
         << '"' << c.text << '"';
   }
 }

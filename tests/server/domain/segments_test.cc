@@ -11,10 +11,7 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 std::string Repeat(absl::string_view s, int n) {
   std::string out;
@@ -153,7 +150,7 @@ TEST(CountSegmentsTest, GsmBodyReportsNoNonGsmCharacters) {
   SMSGW_ASSERT_OK_AND_ASSIGN(SegmentInfo info,
                              CountSegments("Hello {world} \u20ac5\r\n"));
   EXPECT_EQ(info.encoding, SmsEncoding::kGsm7);
-  EXPECT_THAT(info.non_gsm_characters, IsEmpty());
+  EXPECT_THAT(info.non_gsm_characters, ::testing::IsEmpty());
 }
 
 TEST(CountSegmentsTest, ListsDistinctNonGsmCharactersInFirstAppearanceOrder) {
@@ -226,9 +223,9 @@ TEST(CountSegmentsTest, RejectsInvalidUtf8NamingTheByteOffset) {
   for (const InvalidUtf8Case& c : cases) {
     SCOPED_TRACE(c.name);
     EXPECT_THAT(CountSegments(c.body),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         ::testing::AllOf(HasSubstr(c.offset_text),
-                                          HasSubstr(c.reason))));
+                testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::AllOf(::testing::HasSubstr(c.offset_text),
+                                          ::testing::HasSubstr(c.reason))));
   }
 }
 

@@ -9,10 +9,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
-
 TEST(ValidateAlphanumericSenderIdTest, AcceptsTwilioStyleIds) {
   const char* const valid[] = {
       "A",           "Acme",   "ACME",        "acme",
@@ -22,7 +18,7 @@ TEST(ValidateAlphanumericSenderIdTest, AcceptsTwilioStyleIds) {
   };
   for (const char* id : valid) {
     SCOPED_TRACE(id);
-    EXPECT_THAT(ValidateAlphanumericSenderId(id), IsOk());
+    EXPECT_THAT(ValidateAlphanumericSenderId(id), testing::IsOk());
   }
 }
 
@@ -54,7 +50,7 @@ TEST(ValidateAlphanumericSenderIdTest, RejectsIdsBreakingTwilioRules) {
     SCOPED_TRACE(c.name);
     EXPECT_THAT(
         ValidateAlphanumericSenderId(c.id),
-        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)));
+        testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr(c.message)));
   }
 }
 

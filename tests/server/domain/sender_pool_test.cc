@@ -10,8 +10,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::StatusIs;
-
 constexpr char kA[] = "+15005550006";
 constexpr char kB[] = "+15005550020";
 constexpr char kC[] = "+15005550021";
@@ -98,7 +96,7 @@ TEST(PickSenderTest, FollowsStickyThenAreaThenBacklogAndAvoidsOthersNumbers) {
 
 TEST(PickSenderTest, EmptyPoolIsInvalidArgument) {
   EXPECT_THAT(PickSender({}, kA),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/hmac.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
@@ -26,7 +27,6 @@ using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::MatchesRegex;
 
 constexpr char kKey[] = "0123456789abcdef0123456789abcdef-test-key";
 constexpr char kOtherKey[] = "fedcba9876543210fedcba9876543210-other-key";
@@ -56,16 +56,6 @@ std::string Base64UrlDecode(absl::string_view text) {
   return out;
 }
 
-std::string Mac(const EVP_MD* md, absl::string_view key,
-                absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 // Hand-builds a compact JWS from already-encoded header and payload parts,
 // signing "header.payload" with HMAC(`md`, `key`).
 std::string SignParts(absl::string_view header_b64,
@@ -74,7 +64,7 @@ std::string SignParts(absl::string_view header_b64,
                       const EVP_MD* md = EVP_sha256()) {
   const std::string signing_input = absl::StrCat(header_b64, ".", payload_b64);
   return absl::StrCat(signing_input, ".",
-                      Base64Url(Mac(md, key, signing_input)));
+                      Base64Url(testing::Hmac(md, key, signing_input)));
 }
 
 std::string Sign(absl::string_view header_json, absl::string_view payload_json,
@@ -120,14 +110,14 @@ TEST_F(TokenServiceTest, IssuedTokenVerifiesWithItsClaims) {
   SMSGW_ASSERT_OK_AND_ASSIGN(IssuedToken issued, service_->Issue("user-42"));
   EXPECT_EQ(issued.expire_time, kStart + absl::Hours(1));
   EXPECT_THAT(issued.token,
-              MatchesRegex("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+"));
+              ::testing::MatchesRegex("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+"));
 
   SMSGW_ASSERT_OK_AND_ASSIGN(TokenClaims claims,
                              service_->Verify(issued.token));
   EXPECT_EQ(claims.subject, "user-42");
   EXPECT_EQ(claims.issued_at, kStart);
   EXPECT_EQ(claims.expire_time, kStart + absl::Hours(1));
-  EXPECT_THAT(claims.token_id, MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_THAT(claims.token_id, ::testing::MatchesRegex("[0-9a-f]{32}"));
 }
 
 TEST_F(TokenServiceTest, IssuedTokenHasHs256HeaderAndStandardClaims) {
@@ -143,7 +133,7 @@ TEST_F(TokenServiceTest, IssuedTokenHasHs256HeaderAndStandardClaims) {
   EXPECT_THAT(payload, HasSubstr(R"("jti":")"));
   // The signature is HMAC-SHA256 of "header.payload" under the key.
   EXPECT_EQ(Base64UrlDecode(parts[2]),
-            Mac(EVP_sha256(), kKey, absl::StrCat(parts[0], ".", parts[1])));
+            testing::Hmac(EVP_sha256(), kKey, absl::StrCat(parts[0], ".", parts[1])));
 }
 
 TEST_F(TokenServiceTest, EachTokenGetsItsOwnId) {

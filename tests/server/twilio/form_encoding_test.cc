@@ -15,7 +15,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using ::testing::Pair;
 
 struct ParseCase {
@@ -186,7 +185,7 @@ TEST(FormValuesTest, ReturnsEveryValueInWireOrder) {
   const FormParams params = {{"MediaUrl", "b"}, {"To", "t"}, {"MediaUrl", "a"}};
   EXPECT_THAT(FormValues(params, "MediaUrl"), ElementsAre("b", "a"));
   EXPECT_THAT(FormValues(params, "To"), ElementsAre("t"));
-  EXPECT_THAT(FormValues(params, "From"), IsEmpty());
+  EXPECT_THAT(FormValues(params, "From"), ::testing::IsEmpty());
 }
 
 TEST(ParseFormTest, KeepsRepeatedKeysAsSeparatePairs) {

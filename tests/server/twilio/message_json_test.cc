@@ -14,7 +14,6 @@ namespace {
 
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
-using ::testing::HasSubstr;
 
 constexpr char kAccountSid[] = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -199,7 +198,7 @@ TEST(ParseMessageJsonTest, RejectsMalformedInput) {
   for (const Case& c : cases) {
     EXPECT_THAT(ParseMessageJson(c.json),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr(c.mentions)))
+                         ::testing::HasSubstr(c.mentions)))
         << c.json;
   }
 }

@@ -30,7 +30,6 @@ using ::smsgw::testing::IsOk;
 using ::smsgw::testing::RecordedRequest;
 using ::smsgw::testing::ScriptedResponse;
 using ::smsgw::testing::StatusIs;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -124,7 +123,7 @@ TEST_F(TwilioRestClientTest, SendPostsFormEncodedMessageWithBasicAuth) {
   EXPECT_EQ(r.FormValue("From"), kFrom);
   EXPECT_EQ(r.FormValue("Body"), sms.body);
   EXPECT_THAT(r.FormValues("MediaUrl"),
-              ElementsAre("https://example.com/a.png?x=1&y=2",
+              ::testing::ElementsAre("https://example.com/a.png?x=1&y=2",
                           "https://example.com/b.gif"));
   EXPECT_EQ(r.FormValue("StatusCallback"), sms.status_callback);
   EXPECT_EQ(r.FormValue("ValidityPeriod"), "600");
@@ -563,7 +562,7 @@ TEST_F(TwilioRestClientTest, ListSendsDateFiltersAndAppliesThemExactly) {
   ASSERT_THAT(listed, IsOk());
   std::vector<std::string> sids;
   for (const ProviderMessage& m : *listed) sids.push_back(m.sid);
-  EXPECT_THAT(sids, ElementsAre("SM_unsent", "SM_end", "SM_inside",
+  EXPECT_THAT(sids, ::testing::ElementsAre("SM_unsent", "SM_end", "SM_inside",
                                 "SM_start"));
 
   const RecordedRequest r = twilio_.requests().at(0);

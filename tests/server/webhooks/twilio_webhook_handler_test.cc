@@ -28,9 +28,11 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/twilio_side.h"
 
 namespace smsgw::webhooks {
 namespace {
@@ -42,8 +44,9 @@ using ::smsgw::storage::MessageQuery;
 using ::smsgw::storage::MessageStatus;
 using ::smsgw::storage::ReportSource;
 using ::smsgw::testing::IsOk;
+using ::smsgw::testing::kInboundPath;
+using ::smsgw::testing::kStatusPath;
 using ::smsgw::twilio::FormParams;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -55,8 +58,6 @@ constexpr char kOurNumber[] = "+15005550006";
 constexpr char kOtherNumber[] = "+15005550007";
 constexpr char kPeer[] = "+14155550100";
 constexpr char kOtherPeer[] = "+14155550111";
-constexpr char kStatusPath[] = "/twilio/sms/status";
-constexpr char kInboundPath[] = "/twilio/sms/inbound";
 constexpr char kFormType[] = "application/x-www-form-urlencoded";
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
@@ -64,12 +65,7 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 class TwilioWebhookHandlerTest : public ::testing::Test {
  protected:
   TwilioWebhookHandlerTest() {
-    storage::sqlite::Database::Options db_options;
-    db_options.path = dir_.File("smsgw.db");
-    absl::StatusOr<std::unique_ptr<storage::sqlite::Database>> db =
-        storage::sqlite::Database::Open(db_options);
-    EXPECT_THAT(db, IsOk());
-    db_ = *std::move(db);
+    db_ = testing::OpenTestDatabase(dir_);
     users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
     store_ =
         std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get(), &clock_);
@@ -91,13 +87,7 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   }
 
   int64_t AddUser(const std::string& name) {
-    storage::User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = kT0;
-    absl::StatusOr<storage::User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, kT0);
   }
 
   // An outbound message of `owner` to `peer` from `our_number`, created at
@@ -121,19 +111,12 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   std::string CreatePending(int64_t owner, const std::string& peer,
                             int minutes = 0,
                             const std::string& our_number = kOurNumber) {
-    Message m;
-    m.id = absl::StrCat("msg-", ++next_id_);
-    m.owner_id = owner;
-    m.conversation_id = absl::StrCat("conv-", owner, "-", peer);
-    m.direction = Direction::kOutbound;
-    m.from = our_number;
-    m.to = peer;
-    m.peer_number = peer;
-    m.our_number = our_number;
+    Message m = testing::PendingOutbound(
+        absl::StrCat("msg-", ++next_id_), owner,
+        absl::StrCat("conv-", owner, "-", peer), our_number, peer,
+        kT0 + absl::Minutes(minutes));
     m.body = "hello";
-    m.status = MessageStatus::kPending;
     m.num_segments = 1;
-    m.create_time = m.update_time = kT0 + absl::Minutes(minutes);
     EXPECT_THAT(store_->CreateOutbound(m, std::nullopt), IsOk());
     return m.id;
   }
@@ -165,18 +148,12 @@ class TwilioWebhookHandlerTest : public ::testing::Test {
   FormParams InboundParams(const std::string& sid, const std::string& body,
                            const std::string& from = kPeer,
                            const std::string& to = kOurNumber) {
-    return {{"AccountSid", kAccountSid},
-            {"ApiVersion", "2010-04-01"},
-            {"Body", body},
-            {"From", from},
-            {"FromCountry", "US"},
-            {"MessageSid", sid},
-            {"NumMedia", "0"},
-            {"NumSegments", "1"},
-            {"SmsMessageSid", sid},
-            {"SmsSid", sid},
-            {"SmsStatus", "received"},
-            {"To", to}};
+    FormParams params = testing::InboundParams(sid, from, to, body);
+    for (auto& [name, value] : params) {
+      if (name == "AccountSid") value = kAccountSid;
+    }
+    params.insert(params.begin() + 4, {"FromCountry", "US"});  // after From
+    return params;
   }
 
   WebhookResponse SendStatus(const std::string& sid, const std::string& status) {
@@ -447,9 +424,9 @@ TEST_F(TwilioWebhookHandlerTest, InboundIsStoredAsReceivedWithMediaAndSegments) 
   EXPECT_EQ(m.our_number, kOurNumber);
   EXPECT_EQ(m.body, "Look at these 👍");
   EXPECT_EQ(m.messaging_service_sid, "MG0123456789abcdef0123456789abcdef");
-  EXPECT_THAT(m.media_urls, ElementsAre("https://api.twilio.com/media/ME0",
+  EXPECT_THAT(m.media_urls, ::testing::ElementsAre("https://api.twilio.com/media/ME0",
                                         "https://api.twilio.com/media/ME1"));
-  EXPECT_THAT(m.media_content_types, ElementsAre("image/jpeg", "video/mp4"));
+  EXPECT_THAT(m.media_content_types, ::testing::ElementsAre("image/jpeg", "video/mp4"));
   EXPECT_EQ(m.num_segments, 3);
   const std::vector<DeliveryReport> reports = Reports(m.id);
   ASSERT_THAT(reports, SizeIs(1));

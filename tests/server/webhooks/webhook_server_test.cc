@@ -24,8 +24,6 @@
 namespace smsgw::webhooks {
 namespace {
 
-using ::smsgw::testing::IsOk;
-
 int Connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -80,7 +78,7 @@ class WebhookServerTest : public ::testing::Test {
       --running_;
       res.set_content("done", "text/plain");
     });
-    ASSERT_THAT(server_->Start(), IsOk());
+    ASSERT_THAT(server_->Start(), testing::IsOk());
   }
   void TearDown() override {
     if (server_ != nullptr) server_->Stop();

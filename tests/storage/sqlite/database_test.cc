@@ -1,6 +1,7 @@
 #include "storage/sqlite/database.h"
 
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,15 @@ Database::Options OptionsFor(const std::string& path) {
   options.path = path;
   options.reader_connections = 2;
   return options;
+}
+
+// Opens the database at `path`, runs `sql` in a write transaction and closes
+// it again; the first error.
+absl::Status ExecAndClose(const std::string& path, const std::string& sql) {
+  absl::StatusOr<std::unique_ptr<Database>> db =
+      Database::Open(OptionsFor(path));
+  if (!db.ok()) return db.status();
+  return (*db)->Write([&sql](Connection& conn) { return conn.Exec(sql); });
 }
 
 absl::StatusOr<int64_t> CountRows(Database& db, const std::string& table) {
@@ -52,16 +62,10 @@ TEST(DatabaseTest, OpenCreatesFileInNewDirectoryAndAppliesMigrations) {
 TEST(DatabaseTest, ReopenKeepsDataAndDoesNotReapplyMigrations) {
   smsgw::testing::TempDir dir;
   const std::string path = dir.File("smsgw.db");
-  {
-    auto db = Database::Open(OptionsFor(path));
-    ASSERT_THAT(db, IsOk());
-    ASSERT_THAT((*db)->Write([](Connection& conn) {
-      return conn.Exec(
-          "INSERT INTO users(username, password_hash, create_time, "
-          "update_time) VALUES ('ann', 'x', 0, 0)");
-    }),
-                IsOk());
-  }
+  ASSERT_THAT(ExecAndClose(path,
+                           "INSERT INTO users(username, password_hash, "
+                           "create_time, update_time) VALUES ('ann', 'x', 0, 0)"),
+              IsOk());
   auto db = Database::Open(OptionsFor(path));
   ASSERT_THAT(db, IsOk());
   EXPECT_EQ(*CountRows(**db, "users"), 1);
@@ -230,15 +234,9 @@ TEST(DatabaseTest, FailedMigrationLeavesTheFileAsItWasAndSaysWhich) {
 TEST(DatabaseTest, NewerSchemaThanTheBinaryIsRefused) {
   smsgw::testing::TempDir dir;
   const std::string path = dir.File("smsgw.db");
-  {
-    auto db = Database::Open(OptionsFor(path));
-    ASSERT_THAT(db, IsOk());
-    ASSERT_THAT((*db)->Write([](Connection& conn) {
-      return conn.Exec(
-          "INSERT INTO schema_migrations VALUES (999, 'future', 0)");
-    }),
-                IsOk());
-  }
+  ASSERT_THAT(
+      ExecAndClose(path, "INSERT INTO schema_migrations VALUES (999, 'future', 0)"),
+      IsOk());
   EXPECT_THAT(Database::Open(OptionsFor(path)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("newer")));

@@ -11,6 +11,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -21,51 +22,29 @@ namespace {
 using ::smsgw::testing::IsOk;
 using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::SizeIs;
 
 constexpr char kOurNumber[] = "+15005550006";
 constexpr char kPeer[] = "+14155550100";
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-class SqliteMessageStoreFeedTest : public ::testing::Test {
+class SqliteMessageStoreFeedTest : public testing::SqliteStoresTest {
  protected:
+  SqliteMessageStoreFeedTest() : SqliteStoresTest(kT0 + absl::Hours(1)) {}
+
   void SetUp() override {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
-        sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores());
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
 
   int64_t AddUser(const std::string& name) {
-    User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = kT0;
-    absl::StatusOr<User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, kT0);
   }
 
   Message Create(const std::string& id, int64_t owner,
                  const std::string& conversation = kPeer) {
-    Message m;
-    m.id = id;
-    m.owner_id = owner;
-    m.conversation_id = conversation;
-    m.direction = Direction::kOutbound;
-    m.from = kOurNumber;
-    m.to = m.peer_number = kPeer;
-    m.our_number = kOurNumber;
-    m.body = "body of " + id;
-    m.status = MessageStatus::kPending;
-    m.create_time = m.update_time = kT0;
+    Message m = testing::PendingOutbound(id, owner, conversation, kOurNumber,
+                                         kPeer, kT0);
     absl::StatusOr<CreateResult> created = store_->CreateOutbound(m, {});
     EXPECT_THAT(created, IsOk());
     return m;
@@ -92,11 +71,6 @@ class SqliteMessageStoreFeedTest : public ::testing::Test {
     return ids;
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{kT0 + absl::Hours(1)};
-  std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<sqlite::SqliteUserStore> users_;
-  std::unique_ptr<sqlite::SqliteMessageStore> store_;
   int64_t ann_ = 0;
   int64_t bob_ = 0;
 };
@@ -114,7 +88,7 @@ TEST_F(SqliteMessageStoreFeedTest, ListFeedReturnsTheOwnersRowsAfterTheCursorOld
   EXPECT_EQ(all[0].owner_id, ann_);
   EXPECT_EQ(all[0].event_time, kT0);
   EXPECT_THAT(Ids(Feed(ann_, all[0].cursor)), ElementsAre("a2", "a3"));
-  EXPECT_THAT(Feed(ann_, all[2].cursor), IsEmpty());
+  EXPECT_THAT(Feed(ann_, all[2].cursor), ::testing::IsEmpty());
   EXPECT_THAT(Ids(Feed(bob_)), ElementsAre("b1"));
 
   absl::StatusOr<std::vector<FeedEvent>> limited = store_->ListFeed(ann_, 0, 2);
@@ -132,7 +106,7 @@ TEST_F(SqliteMessageStoreFeedTest, RowsKeepTheStatusRightAfterTheirEvent) {
   Apply("a1", MessageStatus::kQueued);
   Apply("a1", MessageStatus::kDelivered);
   std::vector<FeedEvent> feed = Feed(ann_);
-  ASSERT_THAT(feed, SizeIs(3));
+  ASSERT_THAT(feed, ::testing::SizeIs(3));
   EXPECT_EQ(feed[0].status, MessageStatus::kPending);
   EXPECT_EQ(feed[1].type, FeedEventType::kStatusChanged);
   EXPECT_EQ(feed[1].status, MessageStatus::kQueued);
@@ -205,7 +179,7 @@ TEST_F(SqliteMessageStoreFeedTest, ListenerHearsOfEachCommittedFeedWriteAfterThe
   Apply("a1", MessageStatus::kQueued);
   ASSERT_THAT(store_->Delete("a1"), IsOk());
   std::vector<FeedEvent> feed = Feed(ann_);
-  ASSERT_THAT(feed, SizeIs(3));
+  ASSERT_THAT(feed, ::testing::SizeIs(3));
   absl::MutexLock lock(&mu);
   EXPECT_THAT(heard, ElementsAre(feed[0].cursor, feed[1].cursor,
                                  feed[2].cursor));

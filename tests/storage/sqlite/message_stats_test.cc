@@ -17,6 +17,7 @@
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -25,7 +26,6 @@ namespace smsgw::storage {
 namespace {
 
 using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;
@@ -60,30 +60,18 @@ constexpr int kUndelivered = static_cast<int>(MessageStatus::kUndelivered);
 constexpr int kFailed = static_cast<int>(MessageStatus::kFailed);
 constexpr int kReceived = static_cast<int>(MessageStatus::kReceived);
 
-class SqliteMessageStoreStatsTest : public ::testing::Test {
+class SqliteMessageStoreStatsTest : public testing::SqliteStoresTest {
  protected:
+  SqliteMessageStoreStatsTest() : SqliteStoresTest(Utc(2027, 2, 1)) {}
+
   void SetUp() override {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    options.synchronous_full = false;  // many small writes; durability moot
-    absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
-        sqlite::Database::Open(options);
-    ASSERT_THAT(db, IsOk());
-    db_ = *std::move(db);
-    users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
-    store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
+    ASSERT_NO_FATAL_FAILURE(OpenStores(/*synchronous_full=*/false));
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
 
   int64_t AddUser(const std::string& name) {
-    User user;
-    user.username = name;
-    user.password_hash = "$argon2id$fake";
-    user.create_time = user.update_time = Utc(2027, 1, 1);
-    absl::StatusOr<User> stored = users_->Insert(user);
-    EXPECT_THAT(stored, IsOk());
-    return stored.ok() ? stored->id : 0;
+    return testing::AddTestUser(*users_, name, Utc(2027, 1, 1));
   }
 
   // Stores an outbound message of `owner` created at `at` with `segments`,
@@ -91,18 +79,11 @@ class SqliteMessageStoreStatsTest : public ::testing::Test {
   std::string AddOutbound(int64_t owner, absl::Time at, int segments,
                           MessageStatus status, const std::string& price = "",
                           const std::string& unit = "") {
-    Message m;
-    m.id = absl::StrCat("msg-", ++next_id_);
-    m.owner_id = owner;
-    m.conversation_id = kPeer;
-    m.direction = Direction::kOutbound;
-    m.from = m.our_number = kOurNumber;
-    m.to = m.peer_number = kPeer;
+    Message m = testing::PendingOutbound(absl::StrCat("msg-", ++next_id_),
+                                         owner, kPeer, kOurNumber, kPeer, at);
     m.body = "hello";
-    m.status = MessageStatus::kPending;
     m.num_segments = segments;
     m.encoding = Encoding::kGsm7;
-    m.create_time = m.update_time = at;
     EXPECT_THAT(store_->CreateOutbound(m, {}), IsOk());
     if (status != MessageStatus::kPending || !price.empty()) {
       StatusUpdate u;
@@ -146,11 +127,6 @@ class SqliteMessageStoreStatsTest : public ::testing::Test {
                 IsOk());
   }
 
-  smsgw::testing::TempDir dir_;
-  smsgw::testing::FakeClock clock_{Utc(2027, 2, 1)};
-  std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<UserStore> users_;
-  std::unique_ptr<sqlite::SqliteMessageStore> store_;
   int64_t ann_ = 0;
   int64_t bob_ = 0;
   int next_id_ = 0;
@@ -289,7 +265,7 @@ TEST_F(SqliteMessageStoreStatsTest, EmptyWindowsCountNothing) {
 
 TEST_F(SqliteMessageStoreStatsTest, StartAfterEndIsInvalidArgument) {
   EXPECT_THAT(store_->Stats(ann_, Utc(2027, 1, 16), Utc(2027, 1, 15)),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // While another thread moves messages QUEUED -> SENT -> DELIVERED, every

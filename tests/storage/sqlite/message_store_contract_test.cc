@@ -19,6 +19,7 @@
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -40,9 +41,7 @@ constexpr char kCarlPhone[] = "+14155550122";
 class SqliteFileStoreFactory {
  public:
   SqliteFileStoreFactory() {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    db_ = *sqlite::Database::Open(options);
+    db_ = testing::OpenTestDatabase(dir_);
     users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
     store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
   }

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -19,9 +20,7 @@ using ::smsgw::testing::StatusIs;
 class SqliteFileStoreFactory {
  public:
   SqliteFileStoreFactory() {
-    sqlite::Database::Options options;
-    options.path = dir_.File("smsgw.db");
-    db_ = *sqlite::Database::Open(options);
+    db_ = testing::OpenTestDatabase(dir_);
     store_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
   }
   UserStore* store() { return store_.get(); }
