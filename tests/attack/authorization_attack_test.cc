@@ -28,9 +28,7 @@ namespace smsgw::attack {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::SignedUpClient;
-using ::smsgw::testing::StatusIs;
 
 constexpr char kAnnPhone[] = "+14155550101";
 constexpr char kBobPhone[] = "+14155550102";

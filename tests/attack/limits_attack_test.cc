@@ -29,8 +29,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 
 constexpr int kMaxMessageBytes = 64 * 1024;
 constexpr int kMaxWatchStreams = 2;

@@ -21,8 +21,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 
 constexpr char kPassword[] = "correct horse";
 constexpr int kWindowSeconds = 3;

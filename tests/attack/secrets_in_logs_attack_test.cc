@@ -25,7 +25,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::testing::HasSubstr;
 
 constexpr char kPassword[] = "Pa55w0rd-unique-4711-zebra";

@@ -24,8 +24,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 
 const std::vector<std::string>& NastyStrings() {
   static const auto* strings = new std::vector<std::string>{

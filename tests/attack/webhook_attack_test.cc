@@ -26,7 +26,6 @@
 namespace smsgw::attack {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::testing::AllOf;
 using ::testing::Ge;
 using ::testing::Lt;

@@ -14,7 +14,9 @@ design sketches of docs/design/, which name files still to be written); web link
 import os
 import re
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tooling"))
+import tree_check  # noqa: E402
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 # A backticked repository path: starts with a top-level folder of the tree.
@@ -70,7 +72,7 @@ def check_tree(root):
     problems = []
     for page in found:
         problems.extend(check_page(root, page))
-    return found, problems
+    return len(found), problems
 
 
 def self_test():
@@ -82,35 +84,18 @@ def self_test():
         "[web](https://example.com/x.md) [anchor](#top)": False,
         "[ok with anchor](docs/a.md#part)": False,
     }
-    failures = []
-    for text, must_fail in cases.items():
-        with tempfile.TemporaryDirectory() as root:
-            os.makedirs(os.path.join(root, "docs"))
-            with open(os.path.join(root, "docs", "a.md"), "w", encoding="utf-8") as f:
-                f.write("# a\n")
-            with open(os.path.join(root, "README.md"), "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            _, problems = check_tree(root)
-            if bool(problems) != must_fail:
-                failures.append(f"{text!r}: expected {'a problem' if must_fail else 'none'}, "
-                                f"got {problems}")
-    for f in failures:
-        print("self-test:", f)
-    print(f"self-test: {len(cases) - len(failures)} of {len(cases)} cases as expected")
-    return 1 if failures else 0
+    def write_case(root, text):
+        os.makedirs(os.path.join(root, "docs"))
+        with open(os.path.join(root, "docs", "a.md"), "w", encoding="utf-8") as f:
+            f.write("# a\n")
+        with open(os.path.join(root, "README.md"), "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return tree_check.self_test(cases, write_case, check_tree)
 
 
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--self-test":
-        return self_test()
-    if len(argv) != 2:
-        print(__doc__)
-        return 2
-    found, problems = check_tree(argv[1])
-    for p in problems:
-        print(p)
-    print(f"{len(found)} pages checked, {len(problems)} dead links")
-    return 1 if problems or not found else 0
+    return tree_check.main(argv, __doc__, self_test, check_tree,
+                           ("pages", "dead links"))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ namespace {
 
 using ::smsgw::testing::BuiltBinary;
 using ::smsgw::testing::CommandResult;
-using ::smsgw::testing::IsOk;
 using ::testing::HasSubstr;
 
 // What `sim serve` uses and prints (TwilioSimulator's defaults).

@@ -14,7 +14,9 @@ of the production tree and checks it against the table.
 import os
 import re
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tooling"))
+import tree_check  # noqa: E402
 
 # Project include prefixes, longest first so that "storage/sqlite/" wins over
 # "storage/" when a file's layer is looked up.
@@ -177,36 +179,17 @@ def self_test():
         ("server/twilio/u.cc", '#include "httplib.h"\n'): True,
         ("server/elsewhere/o.cc", "int x;\n"): True,
     }
-    failures = []
-    for (rel, text), must_fail in cases.items():
-        with tempfile.TemporaryDirectory() as root:
-            os.makedirs(os.path.join(root, os.path.dirname(rel)))
-            with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
-                f.write(text)
-            _, problems = check_tree(root)
-            if bool(problems) != must_fail:
-                failures.append(f"{rel} ({text.strip()}): expected "
-                                f"{'a violation' if must_fail else 'no violation'}, got {problems}")
-    for f in failures:
-        print("self-test:", f)
-    print(f"self-test: {len(cases) - len(failures)} of {len(cases)} cases as expected")
-    return 1 if failures else 0
+    def write_case(root, case):
+        rel, text = case
+        os.makedirs(os.path.join(root, os.path.dirname(rel)))
+        with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
+            f.write(text)
+    return tree_check.self_test(cases, write_case, check_tree)
 
 
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--self-test":
-        return self_test()
-    if len(argv) != 2:
-        print(__doc__)
-        return 2
-    count, problems = check_tree(argv[1])
-    for p in problems:
-        print(p)
-    print(f"{count} files checked, {len(problems)} layering violations")
-    if count == 0:
-        print("no sources found under", argv[1])
-        return 1
-    return 1 if problems else 0
+    return tree_check.main(argv, __doc__, self_test, check_tree,
+                           ("files", "layering violations"))
 
 
 if __name__ == "__main__":

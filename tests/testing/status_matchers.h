@@ -51,6 +51,14 @@ MATCHER_P2(StatusIs, code, message_matcher,
 
 }  // namespace smsgw::testing
 
+// The status matchers are every suite's vocabulary: tests anywhere in
+// namespace smsgw use IsOk() and StatusIs() unqualified, without a
+// using-declaration of their own.
+namespace smsgw {
+using ::smsgw::testing::IsOk;
+using ::smsgw::testing::StatusIs;
+}  // namespace smsgw
+
 #define SMSGW_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                          \
   SMSGW_ASSERT_OK_AND_ASSIGN_IMPL_(                                     \
       SMSGW_TESTING_CONCAT_(smsgw_test_statusor_, __LINE__), lhs, rexpr)

@@ -27,9 +27,7 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kPassword[] = "correct horse battery";

@@ -13,7 +13,6 @@
 namespace smsgw::app {
 namespace {
 
-using ::smsgw::testing::IsOk;
 
 struct BadSetting {
   std::string name;  // the environment name the error must mention

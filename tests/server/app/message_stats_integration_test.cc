@@ -25,8 +25,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::IsEmpty;
 
 constexpr char kPeer[] = "+14155550100";

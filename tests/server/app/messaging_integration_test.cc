@@ -24,8 +24,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";

@@ -22,7 +22,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ServerProcess;
 
 // Starts smsgw-server against `twilio` with one sender number at `rate`

@@ -17,7 +17,6 @@
 namespace smsgw {
 namespace {
 
-using ::smsgw::testing::IsOk;
 
 constexpr char kLosAngelesPeer[] = "+14155550100";
 

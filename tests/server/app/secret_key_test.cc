@@ -20,7 +20,6 @@
 namespace smsgw::app {
 namespace {
 
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // The unprivileged user (nobody) that the permission cases run as when the

@@ -23,7 +23,6 @@
 namespace smsgw::app {
 namespace {
 
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

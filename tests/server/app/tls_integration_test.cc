@@ -16,7 +16,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::StatusIs;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);

@@ -28,7 +28,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

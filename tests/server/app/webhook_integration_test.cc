@@ -23,8 +23,6 @@ namespace smsgw {
 namespace {
 
 using ::smsgw::client::SmsgwClient;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";

@@ -17,7 +17,6 @@ namespace smsgw::dispatch {
 namespace {
 
 using ::smsgw::testing::FakeClock;
-using ::smsgw::testing::IsOk;
 using Kind = CrashReconciler::Outcome::Kind;
 using Provider = CrashReconciler::Outcome::Provider;
 

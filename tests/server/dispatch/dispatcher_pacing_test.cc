@@ -24,8 +24,6 @@ namespace {
 
 using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::FakeSmsProvider;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using storage::Message;

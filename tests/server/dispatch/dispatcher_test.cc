@@ -25,7 +25,6 @@ namespace {
 
 using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::FakeSmsProvider;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::OutboundStore;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;

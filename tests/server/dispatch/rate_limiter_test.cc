@@ -11,7 +11,6 @@ namespace smsgw::dispatch {
 namespace {
 
 using ::smsgw::testing::FakeClock;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;

@@ -25,9 +25,7 @@ namespace {
 
 using ::smsgw::testing::FakeClock;
 using ::smsgw::testing::FakeSmsProvider;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::OutboundStore;
-using ::smsgw::testing::StatusIs;
 using storage::Message;
 using storage::MessageStatus;
 using ::testing::HasSubstr;

@@ -16,8 +16,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

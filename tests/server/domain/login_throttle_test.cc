@@ -13,8 +13,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 
 LoginThrottle::Options SmallLimits() {
   LoginThrottle::Options options;

@@ -24,8 +24,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using storage::MessageStatus;
 using storage::StatusCount;
 

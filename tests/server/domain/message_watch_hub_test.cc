@@ -24,8 +24,6 @@ namespace {
 
 using ::smsgw::storage::FeedEventType;
 using ::smsgw::storage::MessageStatus;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

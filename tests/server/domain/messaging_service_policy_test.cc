@@ -25,8 +25,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 using storage::MessagePriority;
 using storage::MessageStatus;

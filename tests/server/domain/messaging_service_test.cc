@@ -18,9 +18,7 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ScriptedQueue;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -10,7 +10,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Base64(const std::string& text) {

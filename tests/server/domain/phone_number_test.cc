@@ -11,7 +11,6 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 struct E164Case {

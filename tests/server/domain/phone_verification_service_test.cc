@@ -15,9 +15,7 @@
 namespace smsgw::domain {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::ScriptedQueue;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 

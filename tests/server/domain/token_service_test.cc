@@ -24,8 +24,6 @@ namespace smsgw::domain {
 namespace {
 
 using ::smsgw::testing::FakeClock;
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "0123456789abcdef0123456789abcdef-test-key";

@@ -26,8 +26,6 @@
 namespace smsgw::twilio {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::smsgw::twilio::simulator_testing::kReceiverTwiml;
 using ::smsgw::twilio::simulator_testing::Received;
 using ::smsgw::twilio::simulator_testing::WebhookReceiver;

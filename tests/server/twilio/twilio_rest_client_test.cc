@@ -26,10 +26,8 @@ namespace smsgw::twilio {
 namespace {
 
 using ::smsgw::testing::FakeTwilioServer;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::RecordedRequest;
 using ::smsgw::testing::ScriptedResponse;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 

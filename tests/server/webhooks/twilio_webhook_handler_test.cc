@@ -43,7 +43,6 @@ using ::smsgw::storage::Message;
 using ::smsgw::storage::MessageQuery;
 using ::smsgw::storage::MessageStatus;
 using ::smsgw::storage::ReportSource;
-using ::smsgw::testing::IsOk;
 using ::smsgw::testing::kInboundPath;
 using ::smsgw::testing::kStatusPath;
 using ::smsgw::twilio::FormParams;

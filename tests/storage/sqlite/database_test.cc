@@ -17,8 +17,6 @@
 namespace smsgw::storage::sqlite {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 Database::Options OptionsFor(const std::string& path) {

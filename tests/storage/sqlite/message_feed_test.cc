@@ -19,8 +19,6 @@
 namespace smsgw::storage {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::ElementsAre;
 
 constexpr char kOurNumber[] = "+15005550006";

@@ -25,7 +25,6 @@
 namespace smsgw::storage {
 namespace {
 
-using ::smsgw::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Pair;

@@ -13,8 +13,6 @@
 namespace smsgw::storage {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kAnnPhone[] = "+14155550100";

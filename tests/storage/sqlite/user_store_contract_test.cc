@@ -14,8 +14,6 @@
 namespace smsgw::storage {
 namespace {
 
-using ::smsgw::testing::IsOk;
-using ::smsgw::testing::StatusIs;
 
 class SqliteFileStoreFactory {
  public:
