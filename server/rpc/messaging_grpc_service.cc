@@ -122,7 +122,8 @@ namespace {
       context, [this, request, response](const storage::User& user) -> absl::Status {
         if (!request->group_name().empty()) {
           return absl::UnimplementedError(
-              "group_name filter is not supported yet: groups arrive later");
+              "the group_name filter is not implemented yet; list a group's "
+              "messages with GroupService.ListGroupMessages");
         }
         domain::ListRequest list;
         list.conversation_id = request->conversation_id();
