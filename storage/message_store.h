@@ -159,6 +159,26 @@ struct IdempotencyKey {
   std::string request_hash;  // hex digest of the request's content
 };
 
+// Segments a new outbound send charges to a user's daily quota (issue 18).
+// The store charges them in the same transaction that stores the messages,
+// after the idempotency check: a replay is not charged again, and a send the
+// quota refuses stores nothing.
+struct QuotaCharge {
+  int64_t user_id = 0;   // who pays: the caller, or a group message's sender
+  int64_t segments = 0;  // of the whole send (a fan-out: all deliveries)
+  // SMSGW_DAILY_SEGMENTS_PER_USER for users without their own quota
+  // (User::daily_segment_quota); 0 = none.
+  int64_t default_quota = 0;
+  absl::Time day_start;  // 00:00 UTC of the day charged
+};
+
+// A user's segments charged today against their effective quota.
+struct QuotaUsage {
+  int64_t used = 0;
+  int64_t quota = 0;  // 0 = none
+  absl::Time reset_time;  // the next 00:00 UTC
+};
+
 // Who owns a conversation, for routing an inbound reply.
 struct ConversationRef {
   int64_t owner_id = 0;
@@ -273,8 +293,16 @@ class MessageStore {
   // too: the in-flight marker committed with the row, for a message that
   // goes to the provider right after (saves the marker's own commit). InvalidArgument when the conversation
   // id is already used by the owner with another peer.
+  // With `charge`, also charges its segments to its user's day in the same
+  // transaction (not for a replay); ResourceExhausted naming the quota and
+  // its reset time, with nothing stored, when they do not fit.
   virtual absl::StatusOr<CreateResult> CreateOutbound(
-      const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+      const Message& message, const std::optional<IdempotencyKey>& key,
+      const std::optional<QuotaCharge>& charge) = 0;
+  absl::StatusOr<CreateResult> CreateOutbound(
+      const Message& message, const std::optional<IdempotencyKey>& key) {
+    return CreateOutbound(message, key, std::nullopt);
+  }
 
   // CreateOutbound() for a message whose sender the pool chose because no
   // other owner was in conversation with `message.peer_number` on
@@ -284,7 +312,12 @@ class MessageStore {
   // by now (two sends raced for the number; the caller chooses again).
   // Otherwise, and with the same errors, exactly CreateOutbound().
   virtual absl::StatusOr<CreateResult> CreateOutboundOnFreeNumber(
-      const Message& message, const std::optional<IdempotencyKey>& key) = 0;
+      const Message& message, const std::optional<IdempotencyKey>& key,
+      const std::optional<QuotaCharge>& charge) = 0;
+  absl::StatusOr<CreateResult> CreateOutboundOnFreeNumber(
+      const Message& message, const std::optional<IdempotencyKey>& key) {
+    return CreateOutboundOnFreeNumber(message, key, std::nullopt);
+  }
 
   // The facts the sender pool decides on for `owner_id` writing to `peer`
   // (E.164), from one snapshot. Conversations without an owner (unrouted
@@ -297,8 +330,21 @@ class MessageStore {
   // fan-out) in ONE transaction: all are stored or none. Returns them as
   // stored, in order. The errors of CreateOutbound(), for the first message
   // that fails, naming its id.
+  // With `charge` (the whole batch's segments), as CreateOutbound().
   virtual absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
-      const std::vector<Message>& messages) = 0;
+      const std::vector<Message>& messages,
+      const std::optional<QuotaCharge>& charge) = 0;
+  absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
+      const std::vector<Message>& messages) {
+    return CreateOutboundBatch(messages, std::nullopt);
+  }
+
+  // The segments charged to `user_id` on the UTC day starting `day_start`,
+  // and their effective quota (their own, else `default_quota`; 0 = none).
+  // NotFound for an unknown user.
+  virtual absl::StatusOr<QuotaUsage> GetQuotaUsage(int64_t user_id,
+                                                   int64_t default_quota,
+                                                   absl::Time day_start) = 0;
 
   // --- Status updates and delivery reports ---
   // Provider answers and status callbacks: the lifecycle rule (StatusRank,

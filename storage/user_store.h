@@ -23,6 +23,9 @@ struct User {
   std::string phone_number;    // E.164, or empty
   bool phone_verified = false;
   bool admin = false;
+  // The user's own daily segment quota (issue 18), set by an admin; 0 =
+  // the server's SMSGW_DAILY_SEGMENTS_PER_USER.
+  int64_t daily_segment_quota = 0;
   absl::Time create_time;
   absl::Time update_time;
 };
@@ -52,6 +55,10 @@ class UserStore {
 
   // Sets the admin flag. NotFound if there is no such user.
   virtual absl::Status SetAdmin(int64_t id, bool admin) = 0;
+
+  // Sets the user's daily segment quota: > 0 their own, 0 = the server's
+  // default. InvalidArgument when negative; NotFound if no such user.
+  virtual absl::Status SetDailySegmentQuota(int64_t id, int64_t segments) = 0;
 };
 
 }  // namespace smsgw::storage

@@ -1,6 +1,8 @@
 #include "server/app/config.h"
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -8,6 +10,8 @@
 #include "absl/strings/strip.h"
 #include "server/domain/messaging_service.h"
 #include "server/dispatch/status_reconciler.h"
+#include "server/domain/abuse_limits.h"
+#include "server/domain/geo_permissions.h"
 #include "server/domain/quiet_hours.h"
 
 namespace smsgw::app {
@@ -36,6 +40,24 @@ std::string ServerConfig::EffectivePublicUrl() const {
 
 int ServerConfig::status_fetches_in_flight() const {
   return std::clamp(twilio_max_in_flight / 16, 1, 4);
+}
+
+domain::SignupThrottle::Options SignupThrottleOptions(
+    const ServerConfig& config) {
+  domain::SignupThrottle::Options options;
+  options.window = config.signup_window;
+  options.per_peer = config.signup_peer_max;
+  options.total = config.signup_max;
+  return options;
+}
+
+domain::VerificationGuard::Options VerificationGuardOptions(
+    const ServerConfig& config) {
+  domain::VerificationGuard::Options options;
+  options.per_prefix = config.verify_max_per_prefix;
+  options.per_country = config.verify_max_per_country;
+  options.total = config.verify_max_per_hour;
+  return options;
 }
 
 absl::Status ValidateConfig(const ServerConfig& config) {
@@ -84,6 +106,21 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("SMSGW_QUIET_HOURS: ", quiet.status().message()));
     }
+  }
+  if (absl::Status s = domain::SignupThrottle::Validate(
+          SignupThrottleOptions(config));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = domain::VerificationGuard::Validate(
+          VerificationGuardOptions(config));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::StatusOr<std::set<std::string>> countries =
+          domain::ParseAllowedCountries(config.allowed_countries);
+      !countries.ok()) {
+    return countries.status();
   }
   if (!config.jwt_secret_key.empty() && config.jwt_secret_key.size() < 32) {
     return absl::InvalidArgumentError(

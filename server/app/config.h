@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "server/domain/abuse_limits.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
@@ -78,6 +79,19 @@ struct ServerConfig {
   int login_peer_max_failures = 50;
   absl::Duration login_delay = absl::Milliseconds(500);
 
+  // Abuse controls (issue 18), counted in the database so that replicas
+  // share them: sign-ups per client address (SMSGW_SIGNUP_PEER_MAX) and in
+  // total (SMSGW_SIGNUP_MAX) per signup_window (SMSGW_SIGNUP_WINDOW); and
+  // verification codes per hour to one 6-digit prefix, one country, and in
+  // total (SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR, ..._PER_COUNTRY_PER_HOUR,
+  // SMSGW_VERIFY_MAX_PER_HOUR). Each at least 1.
+  absl::Duration signup_window = absl::Hours(1);
+  int signup_peer_max = 10;
+  int signup_max = 200;
+  int verify_max_per_prefix = 5;
+  int verify_max_per_country = 50;
+  int verify_max_per_hour = 200;
+
   // gRPC transport limits (issue 9): largest request message
   // (SMSGW_GRPC_MAX_MESSAGE_BYTES; bigger ones fail RESOURCE_EXHAUSTED),
   // connections without calls for this long are closed
@@ -124,6 +138,10 @@ struct ServerConfig {
   // SMSGW_QUIET_HOURS as given, "HH:MM-HH:MM" in the recipient's local time
   // (domain/quiet_hours.h); empty = none. ValidateConfig parses it.
   std::string quiet_hours;
+  // SMSGW_ALLOWED_COUNTRIES as given: ISO 3166-1 alpha-2 codes, comma
+  // separated (domain/geo_permissions.h); empty = every country.
+  // ValidateConfig parses it.
+  std::string allowed_countries;
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);
@@ -148,6 +166,12 @@ struct ServerConfig {
 // host:port, a Twilio account SID comes with an auth token, and so on.
 // InvalidArgument naming the setting (by its environment name) and the rule.
 absl::Status ValidateConfig(const ServerConfig& config);
+
+// The abuse limits of `config` as their gates take them (issue 18).
+domain::SignupThrottle::Options SignupThrottleOptions(
+    const ServerConfig& config);
+domain::VerificationGuard::Options VerificationGuardOptions(
+    const ServerConfig& config);
 
 }  // namespace smsgw::app
 

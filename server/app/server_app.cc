@@ -28,7 +28,9 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
+#include "server/domain/abuse_limits.h"
 #include "server/domain/auth_service.h"
+#include "server/domain/geo_permissions.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
 #include "server/domain/message_watch_hub.h"
@@ -53,6 +55,7 @@
 #include "server/webhooks/webhook_server.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
+#include "storage/sqlite/sqlite_rate_limit_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
 
 namespace smsgw::app {
@@ -112,6 +115,10 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<domain::TokenService> tokens_;
   std::unique_ptr<domain::PhoneNumberParser> phones_;
   std::unique_ptr<domain::LoginThrottle> login_throttle_;
+  // Sign-up throttle and SMS-pumping guard, counted in rate_limits_.
+  std::unique_ptr<storage::sqlite::SqliteRateLimitStore> rate_limits_;
+  std::unique_ptr<domain::SignupThrottle> signup_throttle_;
+  std::unique_ptr<domain::VerificationGuard> verification_guard_;
   std::unique_ptr<domain::AuthService> auth_;
   std::unique_ptr<storage::sqlite::SqliteMessageStore> messages_;
   std::unique_ptr<twilio::TwilioSimulator> simulator_;
@@ -119,6 +126,7 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<dispatch::RateLimiter> rate_limiter_;  // used by dispatcher_
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   std::unique_ptr<dispatch::StatusReconciler> reconciler_;  // null when off
+  std::unique_ptr<domain::GeoPermissions> geo_;  // SMSGW_ALLOWED_COUNTRIES
   std::unique_ptr<domain::MessagingService> messaging_;
   std::unique_ptr<domain::DeliveryService> delivery_;
   std::unique_ptr<webhooks::TwilioWebhookHandler> webhook_handler_;
@@ -210,8 +218,16 @@ absl::Status ServerAppImpl::BuildDomain() {
   throttle.max_delay = std::max(config_.login_delay, absl::Seconds(8));
   SMSGW_ASSIGN_OR_RETURN(login_throttle_, domain::LoginThrottle::Create(
                                               throttle, Clock::Real()));
+  rate_limits_ =
+      std::make_unique<storage::sqlite::SqliteRateLimitStore>(db_.get());
+  signup_throttle_ = std::make_unique<domain::SignupThrottle>(
+      rate_limits_.get(), Clock::Real(), SignupThrottleOptions(config_));
+  verification_guard_ = std::make_unique<domain::VerificationGuard>(
+      rate_limits_.get(), phones_.get(), Clock::Real(),
+      VerificationGuardOptions(config_));
   domain::AuthService::Options auth_options;
   auth_options.login_throttle = login_throttle_.get();
+  auth_options.signup_throttle = signup_throttle_.get();
   for (const std::string& name : config_.admin_users) {
     absl::StatusOr<std::string> folded = domain::NormalizeUsername(name);
     if (!folded.ok()) {
@@ -557,6 +573,23 @@ absl::Status ServerAppImpl::StartMessaging() {
     SMSGW_ASSIGN_OR_RETURN(messaging.quiet_hours,
                            domain::ParseQuietHours(config_.quiet_hours));
   }
+  // ValidateConfig() has parsed SMSGW_ALLOWED_COUNTRIES already.
+  SMSGW_ASSIGN_OR_RETURN(std::set<std::string> countries,
+                         domain::ParseAllowedCountries(
+                             config_.allowed_countries));
+  geo_ = std::make_unique<domain::GeoPermissions>(std::move(countries),
+                                                  phones_.get());
+  messaging.geo = geo_.get();
+  metrics::CounterFamily* geo_refusals = metrics_.AddCounter(
+      "smsgw_geo_refusals_total",
+      "Outbound messages refused because their destination is in a country "
+      "SMSGW_ALLOWED_COUNTRIES does not allow, by country (ISO 3166-1 "
+      "alpha-2; empty for none) and path (send, group, verification).",
+      {"country", "path"});
+  messaging.on_geo_refusal = [geo_refusals](absl::string_view country,
+                                            absl::string_view path) {
+    geo_refusals->Increment({std::string(country), std::string(path)});
+  };
   messaging_ = std::make_unique<domain::MessagingService>(
       messages_.get(), users_.get(), dispatcher_.get(), phones_.get(),
       Clock::Real(), messaging);
@@ -583,6 +616,7 @@ absl::Status ServerAppImpl::StartGroups() {
       group_options);
   domain::PhoneVerificationService::Options verify_options;
   if (!phone_numbers_.empty()) verify_options.from_number = phone_numbers_[0];
+  verify_options.guard = verification_guard_.get();
   verification_ = std::make_unique<domain::PhoneVerificationService>(
       users_.get(), verification_store_.get(), messaging_.get(), phones_.get(),
       Clock::Real(), verify_options);

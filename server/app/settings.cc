@@ -185,6 +185,33 @@ std::vector<Setting> BuildTable() {
   t.push_back(Int("login_peer_max_failures", "SMSGW_LOGIN_PEER_MAX_FAILURES",
                   &C::login_peer_max_failures, login_counts,
                   "the same, from one client address"));
+  t.push_back(Duration("signup_window", "SMSGW_SIGNUP_WINDOW",
+                       &C::signup_window, Bound::kAny,
+                       "SMSGW_SIGNUP_WINDOW must be a duration like 1h",
+                       "sign-ups are counted over this sliding window"));
+  t.push_back(Int("signup_peer_max", "SMSGW_SIGNUP_PEER_MAX",
+                  &C::signup_peer_max,
+                  "SMSGW_SIGNUP_PEER_MAX must be a number",
+                  "sign-ups from one client address within the window; more "
+                  "are refused with RESOURCE_EXHAUSTED"));
+  t.push_back(Int("signup_max", "SMSGW_SIGNUP_MAX", &C::signup_max,
+                  "SMSGW_SIGNUP_MAX must be a number",
+                  "sign-ups on the server within the window"));
+  t.push_back(Int("verify_max_per_prefix_per_hour",
+                  "SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR",
+                  &C::verify_max_per_prefix,
+                  "SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR must be a number",
+                  "verification codes per hour to numbers sharing their first "
+                  "6 digits"));
+  t.push_back(Int("verify_max_per_country_per_hour",
+                  "SMSGW_VERIFY_MAX_PER_COUNTRY_PER_HOUR",
+                  &C::verify_max_per_country,
+                  "SMSGW_VERIFY_MAX_PER_COUNTRY_PER_HOUR must be a number",
+                  "verification codes per hour to one country"));
+  t.push_back(Int("verify_max_per_hour", "SMSGW_VERIFY_MAX_PER_HOUR",
+                  &C::verify_max_per_hour,
+                  "SMSGW_VERIFY_MAX_PER_HOUR must be a number",
+                  "verification codes per hour on the server"));
   const std::string transport_counts =
       "SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS, "
       "SMSGW_HTTP_THREADS and SMSGW_TWILIO_MAX_IN_FLIGHT must be numbers";
@@ -274,6 +301,12 @@ std::vector<Setting> BuildTable() {
                    "HH:MM-HH:MM, e.g. 21:00-08:00: sends that would reach a "
                    "recipient inside this window of their local time are "
                    "scheduled for its end; empty = none"));
+  t.push_back(Text("allowed_countries", "SMSGW_ALLOWED_COUNTRIES",
+                   &C::allowed_countries,
+                   "ISO 3166-1 alpha-2 codes, e.g. US,CA,GB: outbound SMS "
+                   "(sends, group fan-out, verification codes) to any other "
+                   "country is refused with FAILED_PRECONDITION; empty = "
+                   "every country"));
   t.push_back(Duration("min_schedule_ahead", "", &C::min_schedule_ahead,
                        Bound::kNonNegative,
                        "--min_schedule_ahead must be a duration like 5m",

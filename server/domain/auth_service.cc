@@ -77,7 +77,8 @@ absl::StatusOr<Session> AuthService::IssueSession(storage::User user) {
 
 absl::StatusOr<Session> AuthService::SignUp(absl::string_view username,
                                             absl::string_view password,
-                                            absl::string_view phone_number) {
+                                            absl::string_view phone_number,
+                                            absl::string_view peer) {
   SMSGW_ASSIGN_OR_RETURN(std::string name, NormalizeUsername(username));
   SMSGW_RETURN_IF_ERROR(ValidatePassword(password));
   storage::User user;
@@ -89,6 +90,11 @@ absl::StatusOr<Session> AuthService::SignUp(absl::string_view username,
           absl::StrCat("phone_number: ", e164.status().message()));
     }
     user.phone_number = *std::move(e164);
+  }
+  // After the input checks (a typo costs no attempt), before the password
+  // hash (the expensive part a bot would make us pay for).
+  if (options_.signup_throttle != nullptr) {
+    SMSGW_RETURN_IF_ERROR(options_.signup_throttle->Admit(peer));
   }
   SMSGW_ASSIGN_OR_RETURN(user.password_hash, hasher_->Hash(password));
   user.create_time = user.update_time = clock_->Now();

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "server/domain/abuse_limits.h"
 #include "server/domain/login_throttle.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
@@ -45,6 +46,9 @@ class AuthService {
     // Counts failed logins per username and address; null = no limit. Not
     // owned.
     LoginThrottle* login_throttle = nullptr;
+    // Counts sign-ups per address and in total (issue 18); null = no
+    // limit. Not owned.
+    SignupThrottle* signup_throttle = nullptr;
   };
 
   AuthService(storage::UserStore* users, PasswordHasher* hasher,
@@ -55,9 +59,14 @@ class AuthService {
   // national numbers in the default region are accepted and stored as E.164.
   // InvalidArgument names the bad field (username, password, phone_number);
   // AlreadyExists if the username is taken; nothing is stored on error.
+  // With a sign-up throttle, each well-formed attempt counts against `peer`
+  // (PeerAddress(); empty = unknown, counted in the total only) and the
+  // server's total, taken usernames included; ResourceExhausted ("... retry
+  // in N s") over either limit, before anything else is done.
   absl::StatusOr<Session> SignUp(absl::string_view username,
                                  absl::string_view password,
-                                 absl::string_view phone_number);
+                                 absl::string_view phone_number,
+                                 absl::string_view peer = "");
 
   // Signs in. Unauthenticated with one identical message for an unknown user
   // and a wrong password, after the same amount of hashing work, so that

@@ -184,9 +184,23 @@ MessagingService::MessagingService(storage::MessageStore* messages,
   }
 }
 
+absl::Status MessagingService::CheckDestination(absl::string_view e164,
+                                               absl::string_view path) const {
+  if (options_.geo == nullptr) return absl::OkStatus();
+  std::string country;
+  absl::Status allowed = options_.geo->CheckDestination(e164, &country);
+  if (!allowed.ok()) {
+    SMSGW_LOG(kInfo) << "geo permissions refused a " << path << " to "
+                     << MaskPhoneNumber(e164) << " (country \"" << country
+                     << "\")";
+    if (options_.on_geo_refusal) options_.on_geo_refusal(country, path);
+  }
+  return allowed;
+}
+
 absl::StatusOr<Message> MessagingService::BuildOutbound(
     const storage::User& caller, const SendRequest& request,
-    SendResult* result) {
+    SendResult* result, absl::string_view path) {
   Message m;
   absl::StatusOr<std::string> to = phones_->ToE164(request.to);
   if (!to.ok()) {
@@ -194,6 +208,7 @@ absl::StatusOr<Message> MessagingService::BuildOutbound(
         absl::StrCat("to: ", to.status().message()));
   }
   m.to = *to;
+  SMSGW_RETURN_IF_ERROR(CheckDestination(m.to, path));
 
   if (request.from.empty()) {
     if (!options_.messaging_service_sid.empty()) {
@@ -389,7 +404,7 @@ MessagingService::PrepareSendOnce(const storage::User& caller,
   PreparedSend prepared;
   SendResult& result = prepared.result;
   SMSGW_ASSIGN_OR_RETURN(Message message,
-                         BuildOutbound(caller, request, &result));
+                         BuildOutbound(caller, request, &result, "send"));
   if (!message.scheduled_time.has_value()) {
     SMSGW_RETURN_IF_ERROR(queue_->CheckBacklog(message));
   }
@@ -514,7 +529,9 @@ std::vector<absl::StatusOr<Message>> MessagingService::SendSystemBatch(
     send.conversation_id = request.conversation_id;
     send.policy = request.policy;
     SendResult ignored;
-    absl::StatusOr<Message> message = BuildOutbound(owner, send, &ignored);
+    const bool group = request.group_id != 0 || !request.group_name.empty();
+    absl::StatusOr<Message> message =
+        BuildOutbound(owner, send, &ignored, group ? "group" : "verification");
     if (!message.ok()) {
       out[i] = message.status();
       continue;

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "server/domain/geo_permissions.h"
 #include "server/domain/message_stats.h"
 #include "server/domain/outbound_queue.h"
 #include "server/domain/phone_number.h"
@@ -153,6 +154,14 @@ class MessagingService {
     // respect_quiet_hours = false. nullopt = none.
     std::optional<QuietHours> quiet_hours;
     absl::TimeZone server_time_zone = absl::LocalTimeZone();
+    // SMSGW_ALLOWED_COUNTRIES: where outbound messages may go; null or
+    // allows_all() = everywhere. Not owned.
+    const GeoPermissions* geo = nullptr;
+    // Called for each send `geo` refuses, with the destination's country
+    // ("" for none) and the path: "send", "group" or "verification" (the
+    // server counts them in smsgw_geo_refusals_total). May be empty.
+    std::function<void(absl::string_view country, absl::string_view path)>
+        on_geo_refusal;
   };
 
   MessagingService(storage::MessageStore* messages, storage::UserStore* users,
@@ -168,6 +177,8 @@ class MessagingService {
   // AlreadyExists for a reused idempotency key with another request;
   // Aborted when concurrent sends to the same recipient kept taking the
   // sender pool's picks (retry);
+  // FailedPrecondition when `to` is in a country Options::geo does not allow
+  // (nothing stored; the message names the country and the setting);
   // ResourceExhausted when the sender's backlog is full (the queue's
   // CheckBacklog()). With `send_at` the message is stored SCHEDULED and
   // returned at once; the dispatcher releases it when due. InvalidArgument
@@ -189,11 +200,20 @@ class MessagingService {
                  absl::Time deadline,
                  std::function<void(absl::StatusOr<SendResult>)> done);
 
+  // Geo permissions of Options::geo for a message to `e164`: OK, or
+  // FailedPrecondition naming the country and SMSGW_ALLOWED_COUNTRIES
+  // (counted through Options::on_geo_refusal under `path`: "send", "group",
+  // "verification"). Every send checks it; phone verification also asks
+  // before it changes anything.
+  absl::Status CheckDestination(absl::string_view e164,
+                                absl::string_view path) const;
+
   // --- System sends (groups, phone verification) ---
 
   // Validates and stores a SystemSendRequest PENDING and hands it to the
   // dispatcher without waiting. InvalidArgument names the bad field;
-  // FailedPrecondition when `to` opted out of `from` (Twilio 21610).
+  // FailedPrecondition when `to` opted out of `from` (Twilio 21610) or is in
+  // a country Options::geo does not allow.
   absl::StatusOr<storage::Message> SendSystem(const SystemSendRequest& request);
 
   // SendSystem() for many requests (a group fan-out): the accepted ones are
@@ -282,9 +302,12 @@ class MessagingService {
   void Reserve(storage::Message& message);
   // Hands a message just stored to the dispatcher, by the way Reserve() went.
   void HandOver(const storage::Message& stored);
+  // Checks `request` and builds the message to store. `path` ("send",
+  // "group", "verification") labels a geo refusal.
   absl::StatusOr<storage::Message> BuildOutbound(const storage::User& caller,
                                                  const SendRequest& request,
-                                                 SendResult* result);
+                                                 SendResult* result,
+                                                 absl::string_view path);
   // The sender pool's pick for `caller` writing to `to` (E.164).
   absl::StatusOr<SenderPick> ChooseSender(const storage::User& caller,
                                           absl::string_view to);

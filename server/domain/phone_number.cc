@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "phonenumbers/phonenumber.pb.h"
 #include "phonenumbers/phonenumberutil.h"
 
@@ -231,6 +232,82 @@ absl::StatusOr<std::string> PhoneNumberParser::AreaOf(
     return absl::StrCat(number.country_code());
   }
   return absl::StrCat(number.country_code(), "-", national.substr(0, length));
+}
+
+namespace {
+
+// Parses strict E.164 for the lookups below; InvalidArgument otherwise.
+absl::StatusOr<PhoneNumber> ParseE164(absl::string_view e164) {
+  if (!IsE164(e164)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", e164.substr(0, 20), "\" is not an E.164 number"));
+  }
+  PhoneNumber number;
+  if (PhoneNumberUtil::GetInstance()->Parse(
+          std::string(e164), std::string(kUnknownRegion), &number) !=
+      PhoneNumberUtil::NO_PARSING_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(e164, " cannot be parsed as a phone number"));
+  }
+  return number;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PhoneNumberParser::RegionOf(
+    absl::string_view e164) const {
+  SMSGW_ASSIGN_OR_RETURN(PhoneNumber number, ParseE164(e164));
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::string region;
+  util.GetRegionCodeForNumber(number, &region);
+  if (region.empty() || region == kUnknownRegion) {
+    util.GetRegionCodeForCountryCode(number.country_code(), &region);
+  }
+  if (region.empty() || region == kUnknownRegion ||
+      region == PhoneNumberUtil::kRegionCodeForNonGeoEntity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        e164, " belongs to no country (+", number.country_code(),
+        " is not a geographic country code)"));
+  }
+  return region;
+}
+
+absl::StatusOr<NumberType> PhoneNumberParser::TypeOf(
+    absl::string_view e164) const {
+  SMSGW_ASSIGN_OR_RETURN(PhoneNumber number, ParseE164(e164));
+  switch (PhoneNumberUtil::GetInstance()->GetNumberType(number)) {
+    case PhoneNumberUtil::MOBILE:
+    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
+      return NumberType::kMobile;
+    case PhoneNumberUtil::FIXED_LINE:
+      return NumberType::kFixedLine;
+    case PhoneNumberUtil::TOLL_FREE:
+      return NumberType::kTollFree;
+    case PhoneNumberUtil::PREMIUM_RATE:
+      return NumberType::kPremiumRate;
+    case PhoneNumberUtil::SHARED_COST:
+      return NumberType::kSharedCost;
+    case PhoneNumberUtil::VOIP:
+      return NumberType::kVoip;
+    case PhoneNumberUtil::UNKNOWN:
+      return NumberType::kUnknown;
+    default:
+      return NumberType::kOther;
+  }
+}
+
+absl::string_view NumberTypeName(NumberType type) {
+  switch (type) {
+    case NumberType::kMobile: return "mobile";
+    case NumberType::kFixedLine: return "fixed line";
+    case NumberType::kTollFree: return "toll-free";
+    case NumberType::kPremiumRate: return "premium-rate";
+    case NumberType::kSharedCost: return "shared-cost";
+    case NumberType::kVoip: return "VoIP";
+    case NumberType::kOther: return "other";
+    case NumberType::kUnknown: return "unknown";
+  }
+  return "unknown";
 }
 
 bool IsE164(absl::string_view s) {

@@ -22,6 +22,23 @@ namespace smsgw::domain {
 // input away from libphonenumber's regular expressions.
 inline constexpr size_t kMaxPhoneInputBytes = 32;
 
+// The kind of line a number is (libphonenumber's PhoneNumberType, folded):
+// SMS pumping targets the premium-rate and shared-cost ranges, whose
+// operators share the termination fee, and ranges no table knows.
+enum class NumberType {
+  kMobile,          // MOBILE, and FIXED_LINE_OR_MOBILE (NANP)
+  kFixedLine,
+  kTollFree,
+  kPremiumRate,
+  kSharedCost,
+  kVoip,
+  kOther,           // personal, pager, UAN, voicemail
+  kUnknown,         // in no range of the number's region
+};
+
+// "mobile", "fixed line", "premium-rate", ... for messages.
+absl::string_view NumberTypeName(NumberType type);
+
 // Parses phone numbers written in international form ("+..") or in the
 // national form of a default region, and formats them as E.164.
 //
@@ -67,6 +84,19 @@ class PhoneNumberParser {
   // are in the same area when these strings are equal. InvalidArgument when
   // `e164` is not E.164.
   absl::StatusOr<std::string> AreaOf(absl::string_view e164) const;
+
+  // The ISO 3166-1 alpha-2 region `e164` belongs to ("US", "GB", "JE"),
+  // for geo permissions (geo_permissions.h). libphonenumber's region for
+  // the number; where the number fits no region's ranges (fictional and
+  // test ranges: +1 500 555 0006, +44 7700 900123), the main region of its
+  // country calling code ("US" for +1, "GB" for +44), as a carrier routes
+  // by the code. InvalidArgument when `e164` is not E.164 or its country
+  // code has no region (+800 and other non-geographic codes).
+  absl::StatusOr<std::string> RegionOf(absl::string_view e164) const;
+
+  // What kind of line `e164` is, by libphonenumber's number type. Strict
+  // E.164 in; InvalidArgument otherwise.
+  absl::StatusOr<NumberType> TypeOf(absl::string_view e164) const;
 
   const std::string& default_region() const { return default_region_; }
 

@@ -90,6 +90,7 @@ absl::StatusOr<VerificationStarted> PhoneVerificationService::Start(
     return absl::FailedPreconditionError(
         "no sender number configured (TWILIO_PHONE_NUMBERS)");
   }
+  SMSGW_RETURN_IF_ERROR(messaging_->CheckDestination(phone, "verification"));
   absl::StatusOr<storage::User> holder = users_->FindByVerifiedPhone(phone);
   if (holder.ok() && holder->id != caller.id) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -97,6 +98,10 @@ absl::StatusOr<VerificationStarted> PhoneVerificationService::Start(
   }
   if (!holder.ok() && !absl::IsNotFound(holder.status())) {
     return holder.status();
+  }
+  // Last of the checks, as it counts the code against the guard's limits.
+  if (options_.guard != nullptr) {
+    SMSGW_RETURN_IF_ERROR(options_.guard->Admit(phone));
   }
   const absl::Time now = clock_->Now();
   if (phone != caller.phone_number) {

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "server/domain/abuse_limits.h"
 #include "server/domain/messaging_service.h"
 #include "server/domain/phone_number.h"
 #include "storage/group_store.h"
@@ -40,6 +41,8 @@ class PhoneVerificationService {
     absl::Duration code_ttl = absl::Minutes(10);
     int max_attempts = 5;
     int max_codes_per_hour = 5;
+    // The SMS-pumping guard (issue 18); null = none. Not owned.
+    VerificationGuard* guard = nullptr;
   };
 
   PhoneVerificationService(storage::UserStore* users,
@@ -50,10 +53,13 @@ class PhoneVerificationService {
 
   // Sets the caller's phone when `phone_number` is given (clearing
   // verification when it changes) and texts a new code. InvalidArgument
-  // (bad number); FailedPrecondition (no phone, or opted out with STOP);
-  // AlreadyExists (verified by another user); ResourceExhausted (more than 5
-  // codes in an hour; the message says when to retry); Unavailable (the
-  // provider refused the SMS).
+  // (bad number); FailedPrecondition (no phone, opted out with STOP, a
+  // country SMSGW_ALLOWED_COUNTRIES does not allow, or a premium-rate,
+  // shared-cost or unknown number: the guard's); AlreadyExists (verified by
+  // another user); ResourceExhausted (more than 5 codes in an hour for the
+  // user, or the guard's per prefix, country or server limit; the message
+  // says when to retry); Unavailable (the provider refused the SMS). The
+  // geo and guard refusals change nothing: the phone stays as it was.
   absl::StatusOr<VerificationStarted> Start(const storage::User& caller,
                                             absl::string_view phone_number,
                                             absl::Time deadline);

@@ -34,9 +34,12 @@ Timer& DelayedFinishes() {
 ::grpc::ServerUnaryReactor* AuthGrpcService::SignUp(
     ::grpc::CallbackServerContext* context, const v1::SignUpRequest* request,
     v1::SignUpResponse* response) {
-  return runner_->Run(context, [this, request, response]() -> absl::Status {
+  std::string peer = domain::PeerAddress(context->peer());
+  return runner_->Run(context, [this, request, response,
+                                peer = std::move(peer)]() -> absl::Status {
     absl::StatusOr<domain::Session> session = runner_->auth()->SignUp(
-        request->username(), request->password(), request->phone_number());
+        request->username(), request->password(), request->phone_number(),
+        peer);
     if (!session.ok()) return session.status();
     FillSession(*session, response);
     return absl::OkStatus();

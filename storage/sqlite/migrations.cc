@@ -230,6 +230,36 @@ CREATE INDEX messages_status_check
     AND (next_status_check_time IS NOT NULL OR status_checks = 0);
 )sql";
 
+// Abuse controls (issue 18): one row per counted event (a sign-up attempt,
+// a verification code) under its key, for sliding-window limits that every
+// replica on the database shares (storage/rate_limit_store.h). expire_time
+// is event_time plus the window of the limit that recorded it: rows past it
+// count for nothing and are deleted in small batches.
+constexpr char kRateEvents[] = R"sql(
+CREATE TABLE rate_events (
+  key TEXT NOT NULL,
+  event_time INTEGER NOT NULL,
+  expire_time INTEGER NOT NULL
+);
+CREATE INDEX rate_events_key_time ON rate_events(key, event_time);
+CREATE INDEX rate_events_expire ON rate_events(expire_time);
+)sql";
+
+// Per-user daily quotas (issue 18): a user's own quota (NULL = the server's
+// SMSGW_DAILY_SEGMENTS_PER_USER), and the segments charged to each user per
+// UTC day (day_start: 00:00 UTC in microseconds), updated in the same
+// transaction as the messages they pay for, so concurrent sends cannot
+// overdraw a quota and deleting messages gives nothing back.
+constexpr char kSegmentQuotas[] = R"sql(
+ALTER TABLE users ADD COLUMN daily_segment_quota INTEGER;
+CREATE TABLE segment_usage (
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  day_start INTEGER NOT NULL,
+  segments INTEGER NOT NULL,
+  PRIMARY KEY (user_id, day_start)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -240,6 +270,8 @@ const std::vector<Migration>& AllMigrations() {
       {4, "pending segments by sender", kPendingBySender},
       {5, "priority and validity period", kPriorityAndValidity},
       {6, "status checks of non-final messages", kStatusChecks},
+      {7, "rate limit events", kRateEvents},
+      {8, "daily segment quotas", kSegmentQuotas},
   };
   return *migrations;
 }

@@ -81,16 +81,24 @@ class SqliteMessageStore final : public MessageStore {
       : db_(db), clock_(clock) {}
 
   // --- Creating outbound messages (sqlite_message_store_outbound.cc) ---
+  // The overloads without a quota charge, beside the overrides.
+  using MessageStore::CreateOutbound;
+  using MessageStore::CreateOutboundBatch;
+  using MessageStore::CreateOutboundOnFreeNumber;
   absl::StatusOr<CreateResult> CreateOutbound(
-      const Message& message,
-      const std::optional<IdempotencyKey>& key) override;
+      const Message& message, const std::optional<IdempotencyKey>& key,
+      const std::optional<QuotaCharge>& charge) override;
   absl::StatusOr<CreateResult> CreateOutboundOnFreeNumber(
-      const Message& message,
-      const std::optional<IdempotencyKey>& key) override;
+      const Message& message, const std::optional<IdempotencyKey>& key,
+      const std::optional<QuotaCharge>& charge) override;
   absl::StatusOr<PeerNumbers> FindPeerNumbers(int64_t owner_id,
                                               absl::string_view peer) override;
   absl::StatusOr<std::vector<Message>> CreateOutboundBatch(
-      const std::vector<Message>& messages) override;
+      const std::vector<Message>& messages,
+      const std::optional<QuotaCharge>& charge) override;
+  absl::StatusOr<QuotaUsage> GetQuotaUsage(int64_t user_id,
+                                           int64_t default_quota,
+                                           absl::Time day_start) override;
 
   // --- Status updates (sqlite_message_store_status.cc) ---
   absl::StatusOr<Message> ApplyStatus(absl::string_view id,
@@ -180,6 +188,7 @@ class SqliteMessageStore final : public MessageStore {
   // `require_free_number`, CreateOutboundOnFreeNumber()'s check too.
   absl::Status CreateOutboundIn(Connection& conn, const Message& message,
                                 const std::optional<IdempotencyKey>& key,
+                                const std::optional<QuotaCharge>& charge,
                                 CreateResult* result,
                                 bool require_free_number = false);
 

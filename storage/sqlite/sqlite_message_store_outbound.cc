@@ -73,13 +73,61 @@ const char* LifecycleName(MessageStatus status) {
   }
 }
 
+// The effective quota of `user_id` and its use on the day of `day_start`,
+// inside the caller's transaction.
+absl::StatusOr<QuotaUsage> ReadQuotaUsage(Connection& conn, int64_t user_id,
+                                          int64_t default_quota,
+                                          absl::Time day_start) {
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare("SELECT COALESCE(u.daily_segment_quota, ?),"
+                   " COALESCE((SELECT segments FROM segment_usage"
+                   " WHERE user_id = u.id AND day_start = ?), 0)"
+                   " FROM users u WHERE u.id = ?"));
+  stmt.Bind(1, default_quota).Bind(2, day_start).Bind(3, user_id);
+  SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("no user with id ", user_id));
+  QuotaUsage usage;
+  usage.quota = stmt.Int(0);
+  usage.used = stmt.Int(1);
+  usage.reset_time = day_start + absl::Hours(24);
+  return usage;
+}
+
+// Charges `charge` to its user's day, or ResourceExhausted naming the quota
+// when it does not fit (the caller's transaction then rolls back).
+absl::Status ChargeQuota(Connection& conn, const QuotaCharge& charge) {
+  SMSGW_ASSIGN_OR_RETURN(QuotaUsage usage,
+                         ReadQuotaUsage(conn, charge.user_id,
+                                        charge.default_quota,
+                                        charge.day_start));
+  if (usage.quota > 0 && usage.used + charge.segments > usage.quota) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "daily quota of ", usage.quota, " segments reached: ", usage.used,
+        " used today, this send needs ", charge.segments, "; the quota resets at ",
+        absl::FormatTime(absl::RFC3339_sec, usage.reset_time,
+                         absl::UTCTimeZone()),
+        " (SMSGW_DAILY_SEGMENTS_PER_USER, or the user's own quota)"));
+  }
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement upsert,
+      conn.Prepare("INSERT INTO segment_usage(user_id, day_start, segments)"
+                   " VALUES (?, ?, ?) ON CONFLICT(user_id, day_start)"
+                   " DO UPDATE SET segments = segments + excluded.segments"));
+  return upsert.Bind(1, charge.user_id)
+      .Bind(2, charge.day_start)
+      .Bind(3, charge.segments)
+      .Run();
+}
+
 }  // namespace
 
 // --- Creating outbound messages ---
 
 absl::Status SqliteMessageStore::CreateOutboundIn(
     Connection& conn, const Message& message,
-    const std::optional<IdempotencyKey>& key, CreateResult* result,
+    const std::optional<IdempotencyKey>& key,
+    const std::optional<QuotaCharge>& charge, CreateResult* result,
     bool require_free_number) {
   if (key.has_value()) {
     SMSGW_ASSIGN_OR_RETURN(
@@ -126,6 +174,8 @@ absl::Status SqliteMessageStore::CreateOutboundIn(
     }
   }
 
+  if (charge.has_value()) SMSGW_RETURN_IF_ERROR(ChargeQuota(conn, *charge));
+
   SMSGW_ASSIGN_OR_RETURN(
       int64_t seq,
       InsertMessageRow(conn, message,
@@ -149,24 +199,37 @@ absl::Status SqliteMessageStore::CreateOutboundIn(
 }
 
 absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutbound(
-    const Message& message, const std::optional<IdempotencyKey>& key) {
+    const Message& message, const std::optional<IdempotencyKey>& key,
+    const std::optional<QuotaCharge>& charge) {
   SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
   CreateResult result;
   SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
-    return CreateOutboundIn(conn, message, key, &result);
+    return CreateOutboundIn(conn, message, key, charge, &result);
   }));
   return result;
 }
 
 absl::StatusOr<CreateResult> SqliteMessageStore::CreateOutboundOnFreeNumber(
-    const Message& message, const std::optional<IdempotencyKey>& key) {
+    const Message& message, const std::optional<IdempotencyKey>& key,
+    const std::optional<QuotaCharge>& charge) {
   SMSGW_RETURN_IF_ERROR(ValidateNewOutbound(message));
   CreateResult result;
   SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) {
-    return CreateOutboundIn(conn, message, key, &result,
+    return CreateOutboundIn(conn, message, key, charge, &result,
                             /*require_free_number=*/true);
   }));
   return result;
+}
+
+absl::StatusOr<QuotaUsage> SqliteMessageStore::GetQuotaUsage(
+    int64_t user_id, int64_t default_quota, absl::Time day_start) {
+  QuotaUsage usage;
+  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(usage, ReadQuotaUsage(conn, user_id, default_quota,
+                                                 day_start));
+    return absl::OkStatus();
+  }));
+  return usage;
 }
 
 absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
@@ -204,7 +267,8 @@ absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
 }
 
 absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
-    const std::vector<Message>& messages) {
+    const std::vector<Message>& messages,
+    const std::optional<QuotaCharge>& charge) {
   for (const Message& message : messages) {
     absl::Status valid = ValidateNewOutbound(message);
     if (!valid.ok()) {
@@ -216,10 +280,11 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
   SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
     stored.clear();
     stored.reserve(messages.size());
+    if (charge.has_value()) SMSGW_RETURN_IF_ERROR(ChargeQuota(conn, *charge));
     for (const Message& message : messages) {
       CreateResult result;
-      SMSGW_RETURN_IF_ERROR(
-          CreateOutboundIn(conn, message, std::nullopt, &result));
+      SMSGW_RETURN_IF_ERROR(CreateOutboundIn(conn, message, std::nullopt,
+                                             std::nullopt, &result));
       stored.push_back(std::move(result.message));
     }
     return absl::OkStatus();

@@ -9,7 +9,7 @@ namespace {
 
 constexpr char kUserColumns[] =
     "id, username, password_hash, COALESCE(phone_number, ''), phone_verified, "
-    "is_admin, create_time, update_time";
+    "is_admin, create_time, update_time, COALESCE(daily_segment_quota, 0)";
 
 User ReadUser(const Statement& row) {
   User user;
@@ -21,6 +21,7 @@ User ReadUser(const Statement& row) {
   user.admin = row.Int(5) != 0;
   user.create_time = row.Time(6);
   user.update_time = row.Time(7);
+  user.daily_segment_quota = row.Int(8);
   return user;
 }
 
@@ -125,6 +126,22 @@ absl::Status SqliteUserStore::UpdatePasswordHash(
 absl::Status SqliteUserStore::SetAdmin(int64_t id, bool admin) {
   return UpdateOne(id, "is_admin = ?", [&](Statement& s) {
     s.Bind(1, admin).Bind(2, absl::Now()).Bind(3, id);
+  });
+}
+
+absl::Status SqliteUserStore::SetDailySegmentQuota(int64_t id,
+                                                   int64_t segments) {
+  if (segments < 0) {
+    return absl::InvalidArgumentError(
+        "daily segment quota must be 0 (the server's default) or positive");
+  }
+  return UpdateOne(id, "daily_segment_quota = ?", [&](Statement& s) {
+    if (segments == 0) {
+      s.BindNull(1);
+    } else {
+      s.Bind(1, segments);
+    }
+    s.Bind(2, absl::Now()).Bind(3, id);
   });
 }
 

@@ -22,6 +22,7 @@ class SqliteUserStore final : public UserStore {
   absl::Status UpdatePasswordHash(int64_t id,
                                   absl::string_view password_hash) override;
   absl::Status SetAdmin(int64_t id, bool admin) override;
+  absl::Status SetDailySegmentQuota(int64_t id, int64_t segments) override;
 
  private:
   absl::StatusOr<User> FindOne(absl::string_view where_sql,

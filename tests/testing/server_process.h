@@ -27,7 +27,9 @@ class ServerProcess {
     std::string db_path;  // required
     std::string grpc_addr = "127.0.0.1:0";
     std::string http_addr = "127.0.0.1:0";
-    std::map<std::string, std::string> env;  // extra environment
+    // Extra environment. The abuse limits of issue 18 (SMSGW_SIGNUP_*,
+    // SMSGW_VERIFY_MAX_*) default to 1000000 here; set them to test them.
+    std::map<std::string, std::string> env;
     std::vector<std::string> args;           // extra flags
     std::string log_path;  // stderr goes here; default: <db dir>/server.log
   };

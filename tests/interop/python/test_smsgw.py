@@ -77,7 +77,14 @@ class SmsgwServer:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [binary, f"--db_path={self.dir}/smsgw.db", "--grpc_addr=127.0.0.1:0",
-                 "--http_addr=127.0.0.1:0", "--simulator_port=0", f"--port_file={port_file}"],
+                 "--http_addr=127.0.0.1:0", "--simulator_port=0", f"--port_file={port_file}",
+                 # The suite signs up every user from 127.0.0.1: lift the
+                 # sign-up throttle and the SMS-pumping guard (tested in
+                 # tests/attack/).
+                 "--signup_peer_max=1000000", "--signup_max=1000000",
+                 "--verify_max_per_prefix_per_hour=1000000",
+                 "--verify_max_per_country_per_hour=1000000",
+                 "--verify_max_per_hour=1000000"],
                 stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         ports = {}

@@ -91,6 +91,12 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"login_delay", "500ms"},
       {"login_max_failures", "10"},
       {"login_peer_max_failures", "50"},
+      {"signup_window", "1h"},
+      {"signup_peer_max", "10"},
+      {"signup_max", "200"},
+      {"verify_max_per_prefix_per_hour", "5"},
+      {"verify_max_per_country_per_hour", "50"},
+      {"verify_max_per_hour", "200"},
       {"grpc_max_message_bytes", "1048576"},
       {"grpc_max_streams", "100"},
       {"http_threads", "32"},
@@ -104,6 +110,7 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"default_validity", "0"},
       {"status_reconcile_after", "10m"},
       {"quiet_hours", ""},
+      {"allowed_countries", ""},
       {"min_schedule_ahead", "5m"},
       {"tls_cert", ""},
       {"tls_key", ""},
@@ -357,6 +364,7 @@ TEST(SettingsTest, DocsDocumentEveryVariableWithItsDefault) {
       {"TWILIO_PHONE_NUMBERS", "simulator: 3 numbers"},
       {"SMSGW_SENDER_RATES", "by number type"},
       {"SMSGW_DEFAULT_VALIDITY", "unset (none)"},  // 0 = none
+      {"SMSGW_ALLOWED_COUNTRIES", "unset (none: every country)"},
   };
   std::set<std::string> documented;
   for (const Setting& s : ServerSettings()) {

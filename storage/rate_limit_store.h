@@ -1,0 +1,56 @@
+// File: rate_limit_store.h
+//
+// Sliding-window event counters kept in the database, for the abuse
+// controls of issue 18 (sign-up throttling, the verification guard): the
+// counts are in the store, not in one process, so every replica sharing the
+// database sees the same ones (issue 18, item 5), and a restart forgets
+// nothing.
+#ifndef SMSGW_STORAGE_RATE_LIMIT_STORE_H_
+#define SMSGW_STORAGE_RATE_LIMIT_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace smsgw::storage {
+
+// At most `max_events` events of `key` in any window of length `window`.
+struct RateLimit {
+  // What is counted, namespaced by the caller: "signup/peer/203.0.113.7",
+  // "verify/prefix/+447400". At most 200 bytes.
+  std::string key;
+  int64_t max_events = 0;  // >= 1
+  absl::Duration window;   // > 0, at most 31 days
+};
+
+// The answer of RateLimitStore::Admit.
+struct Admission {
+  bool admitted = false;
+  // When refused: the index in `limits` of the full limit that frees up
+  // last, and when it has room again (every full limit has room then).
+  size_t limit_index = 0;
+  absl::Time retry_time;
+};
+
+// Thread-safe; implementations keep the counts in the database.
+class RateLimitStore {
+ public:
+  virtual ~RateLimitStore() = default;
+
+  // In one transaction: when every limit's key has fewer than its
+  // max_events events in (now - window, now], records one event at `now`
+  // for each key and answers admitted; otherwise records nothing and
+  // answers which limit is full and when it frees up. Expired events are
+  // deleted as it goes. InvalidArgument for an empty list, an empty or
+  // over-long key, max_events < 1 or a window outside (0, 31 days];
+  // Unavailable / Internal from the database.
+  virtual absl::StatusOr<Admission> Admit(const std::vector<RateLimit>& limits,
+                                          absl::Time now) = 0;
+};
+
+}  // namespace smsgw::storage
+
+#endif  // SMSGW_STORAGE_RATE_LIMIT_STORE_H_
