@@ -177,6 +177,17 @@ absl::StatusOr<v1::StartPhoneVerificationResponse> SmsgwClient::StartPhoneVerifi
       });
 }
 
+absl::StatusOr<v1::SetUserQuotaResponse> SmsgwClient::SetUserQuota(
+    absl::string_view username, int64_t daily_segments) {
+  v1::SetUserQuotaRequest request;
+  request.set_username(std::string(username));
+  request.set_daily_segments(daily_segments);
+  return Call<v1::SetUserQuotaResponse>(
+      [&](::grpc::ClientContext* c, v1::SetUserQuotaResponse* r) {
+        return auth_->SetUserQuota(c, request, r);
+      });
+}
+
 absl::StatusOr<v1::ConfirmPhoneVerificationResponse> SmsgwClient::ConfirmPhoneVerification(
     absl::string_view code) {
   v1::ConfirmPhoneVerificationRequest request;

@@ -83,6 +83,10 @@ class SmsgwClient {
       absl::string_view phone_number);
   absl::StatusOr<v1::ConfirmPhoneVerificationResponse>
   ConfirmPhoneVerification(absl::string_view code);
+  // Admins only: sets `username`'s daily segment quota (0 = the server's
+  // default). Status codes as auth.proto documents SetUserQuota.
+  absl::StatusOr<v1::SetUserQuotaResponse> SetUserQuota(
+      absl::string_view username, int64_t daily_segments);
 
   // GroupService, one wrapper per RPC; `name` is a group name (any case).
   // Status codes as documented in groups.proto.

@@ -179,6 +179,13 @@ struct QuotaUsage {
   absl::Time reset_time;  // the next 00:00 UTC
 };
 
+// ResourceExhausted for a send of `segments` that does not fit `usage`:
+// names the quota, the use, the need and the reset time (UTC).
+absl::Status QuotaExceededError(const QuotaUsage& usage, int64_t segments);
+
+// The 00:00 UTC that starts the day of `t`: the day a quota charge counts in.
+absl::Time UtcDayStart(absl::Time t);
+
 // Who owns a conversation, for routing an inbound reply.
 struct ConversationRef {
   int64_t owner_id = 0;

@@ -117,6 +117,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       !s.ok()) {
     return s;
   }
+  if (config.daily_segments_per_user < 0) {
+    return absl::InvalidArgumentError(
+        "SMSGW_DAILY_SEGMENTS_PER_USER must be 0 (none) or a positive number "
+        "of segments");
+  }
   if (absl::StatusOr<std::set<std::string>> countries =
           domain::ParseAllowedCountries(config.allowed_countries);
       !countries.ok()) {

@@ -91,6 +91,9 @@ struct ServerConfig {
   int verify_max_per_prefix = 5;
   int verify_max_per_country = 50;
   int verify_max_per_hour = 200;
+  // SMSGW_DAILY_SEGMENTS_PER_USER: SMS segments each user may send per UTC
+  // day unless an admin gave them their own quota; 0 = none.
+  int daily_segments_per_user = 0;
 
   // gRPC transport limits (issue 9): largest request message
   // (SMSGW_GRPC_MAX_MESSAGE_BYTES; bigger ones fail RESOURCE_EXHAUSTED),

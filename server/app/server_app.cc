@@ -563,6 +563,7 @@ absl::Status ServerAppImpl::StartMessaging() {
 
   domain::MessagingService::Options messaging;
   messaging.default_validity = config_.default_validity;
+  messaging.daily_segments_per_user = config_.daily_segments_per_user;
   messaging.phone_numbers = phone_numbers_;
   messaging.sender_ids = config_.sender_ids;
   messaging.blocked_keywords = config_.blocked_keywords;

@@ -212,6 +212,12 @@ std::vector<Setting> BuildTable() {
                   &C::verify_max_per_hour,
                   "SMSGW_VERIFY_MAX_PER_HOUR must be a number",
                   "verification codes per hour on the server"));
+  t.push_back(Int("daily_segments_per_user", "SMSGW_DAILY_SEGMENTS_PER_USER",
+                  &C::daily_segments_per_user,
+                  "SMSGW_DAILY_SEGMENTS_PER_USER must be a number",
+                  "SMS segments a user may send per UTC day (sends and group "
+                  "deliveries) unless an admin set their own quota; 0 = "
+                  "none"));
   const std::string transport_counts =
       "SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS, "
       "SMSGW_HTTP_THREADS and SMSGW_TWILIO_MAX_IN_FLIGHT must be numbers";

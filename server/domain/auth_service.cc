@@ -103,6 +103,28 @@ absl::StatusOr<Session> AuthService::SignUp(absl::string_view username,
   return IssueSession(std::move(stored));
 }
 
+absl::StatusOr<storage::User> AuthService::SetUserQuota(
+    const storage::User& caller, absl::string_view username,
+    int64_t daily_segments) {
+  if (!caller.admin) {
+    return absl::PermissionDeniedError("only admins may set quotas");
+  }
+  SMSGW_ASSIGN_OR_RETURN(std::string name, NormalizeUsername(username));
+  if (daily_segments < 0) {
+    return absl::InvalidArgumentError(
+        "daily_segments must be 0 (the server's default) or positive");
+  }
+  absl::StatusOr<storage::User> user = users_->FindByUsername(name);
+  if (absl::IsNotFound(user.status())) {
+    return absl::NotFoundError(absl::StrCat("no user \"", name, "\""));
+  }
+  SMSGW_RETURN_IF_ERROR(user.status());
+  SMSGW_RETURN_IF_ERROR(users_->SetDailySegmentQuota(user->id, daily_segments));
+  SMSGW_LOG(kInfo) << "daily segment quota set user_id=" << user->id
+                   << " segments=" << daily_segments << " by=" << caller.id;
+  return users_->FindById(user->id);
+}
+
 absl::StatusOr<Session> AuthService::Login(absl::string_view username,
                                            absl::string_view password,
                                            absl::string_view peer,

@@ -81,6 +81,14 @@ class AuthService {
                                 absl::string_view peer = "",
                                 absl::Duration* failure_delay = nullptr);
 
+  // Sets `username`'s daily segment quota (issue 18): > 0 their own, 0 =
+  // the server's default. Returns the updated user. PermissionDenied when
+  // `caller` is not admin; InvalidArgument for a malformed username or a
+  // negative quota; NotFound for an unknown user.
+  absl::StatusOr<storage::User> SetUserQuota(const storage::User& caller,
+                                             absl::string_view username,
+                                             int64_t daily_segments);
+
   // The user a bearer token belongs to. Unauthenticated for a missing,
   // malformed, expired, tampered or wrong-key token, or one whose user no
   // longer exists.

@@ -316,8 +316,22 @@ absl::StatusOr<GroupSendResult> GroupService::Send(
         std::string(idempotency_key),
         Sha256Hex(absl::StrCat("group|", view.group.id, "|", body))};
   }
-  absl::StatusOr<storage::CreateResult> created =
-      messages_->CreateOutbound(post, key);
+  // The sender's daily quota pays for the fan-out, charged with the group
+  // message itself: one transaction with its idempotency key, so a replay
+  // is not charged again and a send that does not fit stores nothing.
+  // Every member with a verified phone counts (those then skipped for an
+  // opt-out or a country too: what was accepted is what is charged).
+  int64_t recipients = 0;
+  for (const storage::GroupMemberRecord& m : view.members) {
+    if (m.user_id != caller.id && !m.phone_number.empty() && m.phone_verified) {
+      ++recipients;
+    }
+  }
+  absl::StatusOr<storage::CreateResult> created = messages_->CreateOutbound(
+      post, key,
+      messaging_->ChargeNow(caller.id,
+                            recipients * static_cast<int64_t>(
+                                             segments->segments)));
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "idempotency_key \"", idempotency_key,

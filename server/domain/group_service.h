@@ -111,7 +111,10 @@ class GroupService final : public GroupRouter {
   // waiting for the provider's first answers until min(now + wait budget,
   // `deadline`). InvalidArgument (body empty or too long with the prefix;
   // idempotency key); NotFound (no such group or not a member);
-  // AlreadyExists (idempotency key reused for another request). A replayed
+  // AlreadyExists (idempotency key reused for another request);
+  // ResourceExhausted when the deliveries' segments (each member with a
+  // verified phone) do not fit the sender's daily quota (MessagingService:
+  // nothing stored). A replayed
   // request returns the original post and no deliveries. `policy` applies
   // to every delivery (InvalidArgument for a validity period outside 1s..10h
   // or an unknown priority, before anything is stored).

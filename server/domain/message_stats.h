@@ -34,6 +34,9 @@ struct MessageStatsReport {
   // absl::InfinitePast() when the request had no lower bound.
   absl::Time start_time;
   absl::Time end_time;
+  // The owner's daily segment quota and its use today (UTC), whatever the
+  // window (issue 18).
+  storage::QuotaUsage quota;
 };
 
 // DELIVERED / (DELIVERED + UNDELIVERED + FAILED) among `outbound_counts`

@@ -423,11 +423,13 @@ MessagingService::PrepareSendOnce(const storage::User& caller,
     key = storage::IdempotencyKey{request.idempotency_key,
                                   RequestHash(message, request)};
   }
+  // Charged to the day the send is accepted, scheduled or not.
+  const storage::QuotaCharge charge = ChargeNow(caller.id, message.num_segments);
   // A pool pick needs its number still free when the row is written.
   absl::StatusOr<storage::CreateResult> created =
       result.sender_pick.has_value() && !result.sender_pick->shared
-          ? messages_->CreateOutboundOnFreeNumber(message, key)
-          : messages_->CreateOutbound(message, key);
+          ? messages_->CreateOutboundOnFreeNumber(message, key, charge)
+          : messages_->CreateOutbound(message, key, charge);
   if (absl::IsAlreadyExists(created.status())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "idempotency_key \"", request.idempotency_key,
@@ -571,6 +573,22 @@ std::vector<Message> MessagingService::AwaitAll(
     if (current.ok()) out.push_back(*std::move(current));
   }
   return out;
+}
+
+absl::StatusOr<storage::QuotaUsage> MessagingService::QuotaToday(
+    int64_t user_id) {
+  return messages_->GetQuotaUsage(user_id, options_.daily_segments_per_user,
+                                  storage::UtcDayStart(clock_->Now()));
+}
+
+storage::QuotaCharge MessagingService::ChargeNow(int64_t user_id,
+                                                int64_t segments) const {
+  storage::QuotaCharge charge;
+  charge.user_id = user_id;
+  charge.segments = segments;
+  charge.default_quota = options_.daily_segments_per_user;
+  charge.day_start = storage::UtcDayStart(clock_->Now());
+  return charge;
 }
 
 absl::StatusOr<Message> MessagingService::Get(const storage::User& caller,
@@ -795,7 +813,10 @@ absl::StatusOr<MessageStatsReport> MessagingService::Stats(
   }
   SMSGW_ASSIGN_OR_RETURN(storage::MessageStats counts,
                          messages_->Stats(owner, window_start, window_end));
-  return SummarizeStats(std::move(counts), window_start, window_end);
+  MessageStatsReport report =
+      SummarizeStats(std::move(counts), window_start, window_end);
+  SMSGW_ASSIGN_OR_RETURN(report.quota, QuotaToday(owner));
+  return report;
 }
 
 }  // namespace smsgw::domain

@@ -162,6 +162,10 @@ class MessagingService {
     // server counts them in smsgw_geo_refusals_total). May be empty.
     std::function<void(absl::string_view country, absl::string_view path)>
         on_geo_refusal;
+    // SMSGW_DAILY_SEGMENTS_PER_USER: segments a user may send per UTC day,
+    // for users without their own quota (User::daily_segment_quota); 0 =
+    // none. Every send's segments are counted either way.
+    int64_t daily_segments_per_user = 0;
   };
 
   MessagingService(storage::MessageStore* messages, storage::UserStore* users,
@@ -176,7 +180,10 @@ class MessagingService {
   // FailedPrecondition for an opted-out recipient (Twilio 21610);
   // AlreadyExists for a reused idempotency key with another request;
   // Aborted when concurrent sends to the same recipient kept taking the
-  // sender pool's picks (retry);
+  // sender pool's picks (retry); ResourceExhausted naming the quota and its
+  // reset time (the next 00:00 UTC) when the message's segments do not fit
+  // the caller's daily quota (nothing stored, the idempotency key unused; a
+  // replay is not charged again);
   // FailedPrecondition when `to` is in a country Options::geo does not allow
   // (nothing stored; the message names the country and the setting);
   // ResourceExhausted when the sender's backlog is full (the queue's
@@ -221,8 +228,20 @@ class MessagingService {
   // handed to the dispatcher. One result per request, in order: the stored
   // message, or SendSystem()'s error for that request alone; a store error
   // fails every request that was accepted.
+  // Nobody's daily quota is charged here: a group send charges its sender
+  // when the group message is stored (GroupService::Send).
   std::vector<absl::StatusOr<storage::Message>> SendSystemBatch(
       const std::vector<SystemSendRequest>& requests);
+
+  // --- Daily segment quotas (issue 18) ---
+
+  // `user_id`'s segments charged today (UTC) and their effective quota.
+  // NotFound for an unknown user.
+  absl::StatusOr<storage::QuotaUsage> QuotaToday(int64_t user_id);
+
+  // The charge of `segments` to `user_id`'s quota for a send accepted now
+  // (Options::daily_segments_per_user for users without their own).
+  storage::QuotaCharge ChargeNow(int64_t user_id, int64_t segments) const;
 
   // Waits for the provider's first answer to each of `ids` until `deadline`
   // (at most now + the wait budget) and returns the messages as they stand.

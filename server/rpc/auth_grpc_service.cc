@@ -103,6 +103,21 @@ Timer& DelayedFinishes() {
       });
 }
 
+::grpc::ServerUnaryReactor* AuthGrpcService::SetUserQuota(
+    ::grpc::CallbackServerContext* context,
+    const v1::SetUserQuotaRequest* request,
+    v1::SetUserQuotaResponse* response) {
+  return runner_->RunAuthenticated(
+      context,
+      [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<storage::User> updated = runner_->auth()->SetUserQuota(
+            user, request->username(), request->daily_segments());
+        if (!updated.ok()) return updated.status();
+        ToProto(*updated, response->mutable_user());
+        return absl::OkStatus();
+      });
+}
+
 ::grpc::ServerUnaryReactor* AuthGrpcService::StartPhoneVerification(
     ::grpc::CallbackServerContext* context,
     const v1::StartPhoneVerificationRequest* request,

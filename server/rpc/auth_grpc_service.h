@@ -38,6 +38,10 @@ class AuthGrpcService final : public v1::AuthService::CallbackService {
       ::grpc::CallbackServerContext* context,
       const v1::ConfirmPhoneVerificationRequest* request,
       v1::ConfirmPhoneVerificationResponse* response) override;
+  ::grpc::ServerUnaryReactor* SetUserQuota(
+      ::grpc::CallbackServerContext* context,
+      const v1::SetUserQuotaRequest* request,
+      v1::SetUserQuotaResponse* response) override;
 
  private:
   CallRunner* runner_;

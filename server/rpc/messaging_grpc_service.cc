@@ -262,6 +262,9 @@ namespace {
         response->set_price_unit(report->price_unit);
         response->set_outbound_count(counts.outbound_count);
         response->set_inbound_count(counts.inbound_count);
+        response->set_daily_segments_used(report->quota.used);
+        response->set_daily_segments_quota(report->quota.quota);
+        ToProto(report->quota.reset_time, response->mutable_quota_reset_time());
         return absl::OkStatus();
       });
 }

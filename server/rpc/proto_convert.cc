@@ -52,6 +52,7 @@ void ToProto(const storage::User& user, v1::User* out) {
   out->set_phone_verified(user.phone_verified);
   out->set_admin(user.admin);
   ToProto(user.create_time, out->mutable_create_time());
+  out->set_daily_segment_quota(user.daily_segment_quota);
 }
 
 void ToProto(const storage::Message& m, v1::Message* out) {

@@ -102,12 +102,7 @@ absl::Status ChargeQuota(Connection& conn, const QuotaCharge& charge) {
                                         charge.default_quota,
                                         charge.day_start));
   if (usage.quota > 0 && usage.used + charge.segments > usage.quota) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "daily quota of ", usage.quota, " segments reached: ", usage.used,
-        " used today, this send needs ", charge.segments, "; the quota resets at ",
-        absl::FormatTime(absl::RFC3339_sec, usage.reset_time,
-                         absl::UTCTimeZone()),
-        " (SMSGW_DAILY_SEGMENTS_PER_USER, or the user's own quota)"));
+    return QuotaExceededError(usage, charge.segments);
   }
   SMSGW_ASSIGN_OR_RETURN(
       Statement upsert,

@@ -492,6 +492,11 @@ TEST_F(AuthorizationAttackTest, AdminOnlyFieldsRefuseNonAdmins) {
   by_user.set_username("nobody-here");
   EXPECT_THAT(bob.ListMessages(by_user),
               StatusIs(absl::StatusCode::kPermissionDenied));
+  // Quotas are set by admins only, a user's own included.
+  EXPECT_THAT(bob.SetUserQuota("bob", 1'000'000),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(bob.SetUserQuota("nobody-here", 1),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(AnnSnapshot(), before);
 
   // Control: the admin may.
@@ -501,6 +506,7 @@ TEST_F(AuthorizationAttackTest, AdminOnlyFieldsRefuseNonAdmins) {
   EXPECT_GE(as_admin->messages_size(), 3);
   EXPECT_THAT(suite_->root->GetMessageStats(stats), IsOk());
   EXPECT_THAT(suite_->root->ListMessages(unrouted), IsOk());
+  EXPECT_THAT(suite_->root->SetUserQuota("bob", 0), IsOk());
 }
 
 TEST_F(AuthorizationAttackTest, PhoneNumbersAndCodesOfAnotherUserCannotBeClaimed) {

@@ -97,6 +97,7 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"verify_max_per_prefix_per_hour", "5"},
       {"verify_max_per_country_per_hour", "50"},
       {"verify_max_per_hour", "200"},
+      {"daily_segments_per_user", "0"},
       {"grpc_max_message_bytes", "1048576"},
       {"grpc_max_streams", "100"},
       {"http_threads", "32"},
@@ -365,6 +366,7 @@ TEST(SettingsTest, DocsDocumentEveryVariableWithItsDefault) {
       {"SMSGW_SENDER_RATES", "by number type"},
       {"SMSGW_DEFAULT_VALIDITY", "unset (none)"},  // 0 = none
       {"SMSGW_ALLOWED_COUNTRIES", "unset (none: every country)"},
+      {"SMSGW_DAILY_SEGMENTS_PER_USER", "0 (none)"},
   };
   std::set<std::string> documented;
   for (const Setting& s : ServerSettings()) {
