@@ -36,6 +36,18 @@
 
 namespace smsgw::attack {
 
+// The N of the "retry in N s" that throttled answers (login, sign-up,
+// verification) carry, or -1 when there is none.
+inline int RetrySeconds(const absl::Status& status) {
+  const std::string message(status.message());
+  const size_t at = message.find("retry in ");
+  int seconds = -1;
+  if (at == std::string::npos) return -1;
+  const std::string rest = message.substr(at + 9);
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &seconds)) return -1;
+  return seconds;
+}
+
 using testing::HostPort;
 using testing::InboundParams;
 using testing::NewSid;

@@ -29,17 +29,6 @@ constexpr int kWindowSeconds = 3;
 constexpr int kMaxFailures = 6;
 constexpr int kPeerMaxFailures = 8;
 
-// The N of "retry in N s", or -1.
-int RetrySeconds(const absl::Status& status) {
-  const std::string message(status.message());
-  const size_t at = message.find("retry in ");
-  int seconds = -1;
-  if (at == std::string::npos) return -1;
-  const std::string rest = message.substr(at + 9);
-  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &seconds)) return -1;
-  return seconds;
-}
-
 class LoginThrottleAttackTest : public testing::ServerTest {
  protected:
   // `delay`: the first slowed answer's delay.

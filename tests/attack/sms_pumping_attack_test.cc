@@ -17,6 +17,7 @@
 #include "client/smsgw_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/attack/attack_helpers.h"
 #include "tests/testing/server_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_clients.h"
@@ -37,17 +38,6 @@ std::map<std::string, std::string> Defaults() {
           {"SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR", "5"},
           {"SMSGW_VERIFY_MAX_PER_COUNTRY_PER_HOUR", "50"},
           {"SMSGW_VERIFY_MAX_PER_HOUR", "200"}};
-}
-
-// The N of "retry in N s", or -1.
-int RetrySeconds(const absl::Status& status) {
-  const std::string message(status.message());
-  const size_t at = message.find("retry in ");
-  int seconds = -1;
-  if (at == std::string::npos) return -1;
-  const std::string rest = message.substr(at + 9);
-  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &seconds)) return -1;
-  return seconds;
 }
 
 struct Outcome {
