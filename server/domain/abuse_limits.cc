@@ -15,7 +15,7 @@ namespace {
 constexpr absl::Duration kMaxWindow = absl::Hours(24 * 31);
 constexpr absl::Duration kHour = absl::Hours(1);
 
-// "1h", "30m": how a window reads in a message.
+// How a window reads in a message: "hour" for 1h, else "30m", "2h".
 std::string WindowText(absl::Duration window) {
   return window == kHour ? std::string("hour") : absl::FormatDuration(window);
 }
@@ -123,36 +123,35 @@ absl::Status VerificationGuard::Admit(absl::string_view e164) {
   const std::string prefix(
       e164.substr(0, 1 + static_cast<size_t>(options_.prefix_digits)));
   absl::StatusOr<std::string> country = phones_->RegionOf(e164);
+  // Each limit with the sentence that refuses it.
   std::vector<storage::RateLimit> limits = {
       {"verify/all", options_.total, kHour},
       {absl::StrCat("verify/prefix/", prefix), options_.per_prefix, kHour},
+  };
+  std::vector<std::string> refusals = {
+      "too many verification codes on this server",
+      absl::StrCat(
+          "too many verification codes to numbers starting with this prefix ",
+          prefix),
   };
   if (country.ok()) {
     limits.push_back(
         {absl::StrCat("verify/country/", *country), options_.per_country,
          kHour});
+    refusals.push_back(absl::StrCat(
+        "too many verification codes to this country (", *country, ")"));
   }
   const absl::Time now = clock_->Now();
   SMSGW_ASSIGN_OR_RETURN(storage::Admission admission,
                          store_->Admit(limits, now));
   if (admission.admitted) return absl::OkStatus();
-  const char* what = "too many verification codes on this server";
-  if (admission.limit_index == 1) {
-    what = "too many verification codes to numbers starting with this prefix";
-  } else if (admission.limit_index == 2) {
-    what = "too many verification codes to this country";
-  }
+  const storage::RateLimit& full = limits[admission.limit_index];
   SMSGW_LOG(kWarning) << "verification refused (pumping guard) prefix="
                       << prefix << " country="
                       << (country.ok() ? *country : std::string("?"))
-                      << " limit=" << limits[admission.limit_index].key;
-  return RateLimitedError(
-      admission.limit_index == 1 ? absl::StrCat(what, " ", prefix)
-      : admission.limit_index == 2 && country.ok()
-          ? absl::StrCat(what, " (", *country, ")")
-          : std::string(what),
-      limits[admission.limit_index].max_events, kHour, admission.retry_time,
-      now);
+                      << " limit=" << full.key;
+  return RateLimitedError(refusals[admission.limit_index], full.max_events,
+                          kHour, admission.retry_time, now);
 }
 
 }  // namespace smsgw::domain
