@@ -13,7 +13,7 @@
 #include "common/logging.h"
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/twilio_signature.h"
-#include "server/webhooks/http_status.h"
+#include "common/http_status.h"
 
 namespace smsgw::webhooks {
 namespace {

@@ -1,6 +1,6 @@
-#include "server/webhooks/http_status.h"
+#include "common/http_status.h"
 
-namespace smsgw::webhooks {
+namespace smsgw {
 
 int ToHttpStatus(const absl::Status& status) {
   switch (status.code()) {
@@ -37,4 +37,4 @@ int ToHttpStatus(const absl::Status& status) {
   }
 }
 
-}  // namespace smsgw::webhooks
+}  // namespace smsgw

@@ -1,7 +1,7 @@
 // ToHttpStatus: every absl::StatusCode, table-driven, so a new mapping or a
 // changed one shows up here (Twilio retries 5xx and not 4xx, so the split
 // matters).
-#include "server/webhooks/http_status.h"
+#include "common/http_status.h"
 
 #include <set>
 #include <string>
@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 
-namespace smsgw::webhooks {
+namespace smsgw {
 namespace {
 
 struct Case {
@@ -80,4 +80,4 @@ TEST(ToHttpStatusTableTest, IgnoresTheMessage) {
 }
 
 }  // namespace
-}  // namespace smsgw::webhooks
+}  // namespace smsgw
