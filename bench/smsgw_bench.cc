@@ -183,7 +183,8 @@ bool StartSmsgwServer(const Suite& suite, const std::string& tag,
   out.server = std::make_unique<Child>(
       std::vector<std::string>{
           suite.server_bin, "--grpc_addr=127.0.0.1:0",
-          "--http_addr=127.0.0.1:0", "--db_path=" + db_path,
+          "--http_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
+          "--db_path=" + db_path,
           "--port_file=" + server_port_file, "--simulator_port=0",
           // Thousands of sign-ups and codes from 127.0.0.1: the abuse
           // limits (issue 18) would refuse them.
@@ -204,6 +205,8 @@ bool StartSmsgwServer(const Suite& suite, const std::string& tag,
   const size_t colon = http.rfind(':');
   out.http_host = http.substr(0, colon);
   out.http_port = std::stoi(http.substr(colon + 1));
+  const std::string metrics = sports["metrics"];
+  out.metrics_port = std::stoi(metrics.substr(metrics.rfind(':') + 1));
   return true;
 }
 
@@ -469,7 +472,7 @@ bool RunSendSlow(Suite& suite, std::mt19937_64& rng) {
 // the server did not answer.
 std::map<std::string, double> ScrapeMetrics(const ServerSet& set) {
   std::map<std::string, double> samples;
-  httplib::Client client(set.http_host, set.http_port);
+  httplib::Client client(set.http_host, set.metrics_port);
   auto res = client.Get("/metrics");
   if (!res || res->status != 200) return samples;
   for (absl::string_view line : absl::StrSplit(res->body, '\n')) {

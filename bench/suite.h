@@ -72,6 +72,7 @@ struct ServerSet {
   std::string grpc_target;  // host:port
   std::string http_host;    // webhook listener
   int http_port = 0;
+  int metrics_port = 0;  // GET /metrics (SMSGW_METRICS_ADDR)
   int twilio_port = 0;
   // Creates the fake Twilio has answered so far (0 when unreachable).
   uint64_t Creates() const;

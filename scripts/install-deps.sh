@@ -12,10 +12,15 @@ BUILD_PKGS=(
   # Quiet hours: the number -> time zone table is generated from
   # python3-phonenumbers at build time; tzdata is the zoneinfo Abseil reads.
   python3 python3-phonenumbers tzdata
+  # The REST routes: google/api/annotations.proto (and google/rpc/status.proto)
+  # from the grpc-gateway sources, and protoc-gen-swagger for the OpenAPI
+  # document, both read by protoc at build time.
+  golang-github-grpc-ecosystem-grpc-gateway-dev golang-grpc-gateway
+  python3-protobuf  # scripts/strip_proto3_optional.py, for protoc-gen-swagger
 )
 TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
-  python3 python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf python3-requests
   # Sanitizer builds and fuzzers (scripts/test.sh, scripts/fuzz.sh): clang,
   # its sanitizer and libFuzzer runtimes, llvm-symbolizer for readable stacks.
   clang libclang-rt-14-dev llvm

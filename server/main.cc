@@ -32,6 +32,8 @@
 
 SMSGW_TEXT_FLAG(grpc_addr);
 SMSGW_TEXT_FLAG(http_addr);
+SMSGW_TEXT_FLAG(metrics_addr);
+SMSGW_TEXT_FLAG(cors_origins);
 SMSGW_TEXT_FLAG(db_path);
 SMSGW_TEXT_FLAG(public_url);
 SMSGW_TEXT_FLAG(token_ttl);
@@ -117,7 +119,8 @@ int main(int argc, char** argv) {
     {
       std::ofstream out(tmp, std::ios::trunc);
       out << "grpc=" << (*app)->grpc_address() << "\n"
-          << "http=" << (*app)->http_address() << "\n";
+          << "http=" << (*app)->http_address() << "\n"
+          << "metrics=" << (*app)->metrics_address() << "\n";
     }
     std::rename(tmp.c_str(), port_file.c_str());
   }

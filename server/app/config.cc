@@ -65,6 +65,21 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       !s.ok()) {
     return s;
   }
+  if (!config.metrics_addr.empty()) {
+    if (absl::Status s =
+            ValidateHostPort("SMSGW_METRICS_ADDR", config.metrics_addr);
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (const std::string& origin : config.cors_origins) {
+    if (origin != "*" && !absl::StartsWith(origin, "http://") &&
+        !absl::StartsWith(origin, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SMSGW_CORS_ORIGINS: \"", origin,
+          "\" is not an origin (https://host[:port]) or *"));
+    }
+  }
   if (absl::Status s = ValidateHostPort("SMSGW_HTTP_ADDR", config.http_addr);
       !s.ok()) {
     return s;

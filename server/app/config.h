@@ -21,6 +21,12 @@ namespace smsgw::app {
 struct ServerConfig {
   std::string grpc_addr = "127.0.0.1:50051";  // SMSGW_GRPC_ADDR, host:port
   std::string http_addr = "127.0.0.1:8080";   // SMSGW_HTTP_ADDR, host:port
+  // SMSGW_METRICS_ADDR, host:port of GET /metrics, kept off the HTTP port
+  // (which carries the public REST API); empty = no metrics listener.
+  std::string metrics_addr = "127.0.0.1:9464";
+  // SMSGW_CORS_ORIGINS: browser origins allowed to call the REST API
+  // ("https://app.example.com", or "*"); empty = CORS off.
+  std::vector<std::string> cors_origins;
   std::string db_path = "./data/smsgw.db";    // SMSGW_DB_PATH
   // SMSGW_PUBLIC_URL: the base URL Twilio calls; empty = http://<http_addr>.
   std::string public_url;

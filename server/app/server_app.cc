@@ -51,6 +51,8 @@
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/rpc/metrics_interceptor.h"
 #include "server/domain/delivery_service.h"
+#include "server/gateway/openapi_document.h"
+#include "server/gateway/rest_gateway.h"
 #include "server/webhooks/twilio_webhook_handler.h"
 #include "server/webhooks/webhook_server.h"
 #include "storage/sqlite/database.h"
@@ -94,6 +96,7 @@ class ServerAppImpl final : public ServerApp {
 
   std::string grpc_address() const override { return grpc_address_; }
   std::string http_address() const override { return http_address_; }
+  std::string metrics_address() const override { return metrics_address_; }
   void Shutdown() override;
   void Wait() override { stopped_.WaitForNotification(); }
 
@@ -146,6 +149,9 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<rpc::GroupGrpcService> group_grpc_;
   std::unique_ptr<::grpc::Server> grpc_server_;
   std::unique_ptr<webhooks::WebhookServer> http_;
+  std::unique_ptr<gateway::RestGateway> gateway_;
+  // GET /metrics on its own port (SMSGW_METRICS_ADDR); null when off.
+  std::unique_ptr<webhooks::WebhookServer> metrics_http_;
 
   // Registers what GET /metrics reports beyond the counters the components
   // keep themselves; they are read at scrape time. Needs the HTTP server.
@@ -158,6 +164,7 @@ class ServerAppImpl final : public ServerApp {
 
   std::string grpc_address_;
   std::string http_address_;
+  std::string metrics_address_;
   std::string public_url_;  // SMSGW_PUBLIC_URL, or http://<bound http addr>
 
   absl::Mutex shutdown_mu_;
@@ -312,6 +319,7 @@ absl::Status ServerAppImpl::StartGrpc() {
   int port = 0;
   SMSGW_RETURN_IF_ERROR(SplitHostPort(config_.grpc_addr, &host, &port));
   grpc_address_ = absl::StrCat(host, ":", selected_port);
+  gateway_->Attach(grpc_server_->InProcessChannel(::grpc::ChannelArguments()));
   // Storage is open and migrated: the server can answer.
   grpc_server_->GetHealthCheckService()->SetServingStatus(true);
   return absl::OkStatus();
@@ -330,7 +338,44 @@ absl::Status ServerAppImpl::StartHttp() {
   ServerConfig bound = config_;
   bound.http_addr = http_address_;
   public_url_ = bound.EffectivePublicUrl();
+
+  gateway::RestGateway::Options rest;
+  rest.cors_origins = config_.cors_origins;
+  rest.openapi_json = std::string(gateway::kOpenApiDocument);
+  // Each event stream holds an HTTP worker: at most a quarter of them.
+  rest.max_event_streams = std::max(1, config_.http_threads / 4);
+  rest.requests = metrics_.AddCounter(
+      "smsgw_rest_requests_total",
+      "REST API requests on the HTTP port, by route template and HTTP "
+      "status (unmatched: no route; preflight: CORS OPTIONS).",
+      {"route", "code"});
+  SMSGW_ASSIGN_OR_RETURN(
+      auto services,
+      gateway::GeneratedServices({v1::AuthService::service_full_name(),
+                                  v1::MessagingService::service_full_name(),
+                                  v1::GroupService::service_full_name()}));
+  SMSGW_ASSIGN_OR_RETURN(gateway_,
+                         gateway::RestGateway::Create(services, rest));
+  gateway_->Register(http_->http());
+
+  if (!config_.metrics_addr.empty()) {
+    webhooks::WebhookServer::Options metrics_options;
+    SMSGW_RETURN_IF_ERROR(SplitHostPort(
+        config_.metrics_addr, &metrics_options.host, &metrics_options.port));
+    metrics_options.threads = 2;
+    metrics_options.read_timeout = config_.http_read_timeout;
+    metrics_http_ = std::make_unique<webhooks::WebhookServer>(metrics_options);
+    if (absl::Status bound_metrics = metrics_http_->Bind(); !bound_metrics.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen for /metrics on ", config_.metrics_addr,
+          " (address in use or not available); set SMSGW_METRICS_ADDR, or "
+          "leave it empty for no metrics listener"));
+    }
+    metrics_address_ = absl::StrCat(metrics_options.host, ":",
+                                    metrics_http_->port());
+  }
   InstallMetrics();
+  if (metrics_http_ != nullptr) metrics_http_->Serve();
   return absl::OkStatus();
 }
 
@@ -345,17 +390,19 @@ void ServerAppImpl::InstallMetrics() {
   http_->http().set_post_routing_handler(
       [http_requests](const httplib::Request& req, httplib::Response& res) {
         // A bounded label set: the paths we serve, else "other".
+        // (The REST routes count in smsgw_rest_requests_total.)
         static const std::set<std::string> kPaths = {
-            "/twilio/sms/status", "/twilio/sms/inbound", "/healthz",
-            "/metrics"};
+            "/twilio/sms/status", "/twilio/sms/inbound", "/healthz"};
         const std::string path =
             kPaths.count(req.path) > 0 ? req.path : std::string("other");
         http_requests->Increment({path, std::to_string(res.status)});
       });
-  http_->http().Get("/metrics", [this](const httplib::Request&,
-                                       httplib::Response& res) {
-    res.set_content(metrics_.Render(), metrics::kContentType);
-  });
+  if (metrics_http_ != nullptr) {
+    metrics_http_->http().Get(
+        "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+          res.set_content(metrics_.Render(), metrics::kContentType);
+        });
+  }
 
   metrics_.AddCollected(
       "smsgw_message_events_total",
@@ -637,6 +684,8 @@ absl::Status ServerAppImpl::Init() {
                    << (config_.tls_cert_path.empty() ? " (plaintext)"
                                                      : " (tls)")
                    << " http=" << http_address_
+                   << " metrics="
+                   << (metrics_address_.empty() ? "off" : metrics_address_)
                    << " public_url=" << public_url_
                    << " provider="
                    << (config_.use_simulator() ? "simulator" : "twilio");
@@ -673,6 +722,7 @@ void ServerAppImpl::Shutdown() {
   // would each fail against it (and log a warning) instead of being dropped.
   if (simulator_ != nullptr) simulator_->Stop();
   if (http_ != nullptr) http_->Stop();
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
   SMSGW_LOG(kDebug) << "shutdown: http stopped";
   provider_.reset();
   if (grpc_server_ != nullptr) grpc_server_->Wait();

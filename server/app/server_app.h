@@ -3,8 +3,9 @@
 // ServerApp builds the whole server from a ServerConfig: opens the database
 // (migrations), builds stores, domain services, the Twilio provider (REST
 // client, pointed at the embedded simulator when no account is configured),
-// and both edges — the gRPC server (with health and reflection) and the HTTP
-// webhook server — and owns their start-up and shutdown.
+// and its edges — the gRPC server (with health and reflection), the HTTP
+// server (the REST API, Twilio's webhooks) and the metrics listener — and
+// owns their start-up and shutdown.
 #ifndef SMSGW_SERVER_APP_SERVER_APP_H_
 #define SMSGW_SERVER_APP_SERVER_APP_H_
 
@@ -32,6 +33,8 @@ class ServerApp {
   // The bound addresses (host:port), with the real port when 0 was asked for.
   virtual std::string grpc_address() const = 0;
   virtual std::string http_address() const = 0;
+  // GET /metrics' address; "" when SMSGW_METRICS_ADDR is empty.
+  virtual std::string metrics_address() const = 0;
 
   // Graceful shutdown: health turns NOT_SERVING, listeners stop accepting,
   // in-flight calls get up to the configured grace period, then the rest are

@@ -116,7 +116,14 @@ std::vector<Setting> BuildTable() {
   t.push_back(Text("grpc_addr", "SMSGW_GRPC_ADDR", &C::grpc_addr,
                    "gRPC listen address host:port"));
   t.push_back(Text("http_addr", "SMSGW_HTTP_ADDR", &C::http_addr,
-                   "webhook HTTP listen address host:port"));
+                   "HTTP listen address host:port: the REST API and "
+                   "Twilio's webhooks"));
+  t.push_back(Text("metrics_addr", "SMSGW_METRICS_ADDR", &C::metrics_addr,
+                   "listen address host:port of GET /metrics (Prometheus); "
+                   "empty = none"));
+  t.push_back(List("cors_origins", "SMSGW_CORS_ORIGINS", &C::cors_origins,
+                   "comma-separated browser origins allowed to call the "
+                   "REST API, or *; empty = CORS off"));
   t.push_back(Text("db_path", "SMSGW_DB_PATH", &C::db_path,
                    "SQLite database file"));
   t.push_back(Text("public_url", "SMSGW_PUBLIC_URL", &C::public_url,

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/timer.h"
 #include "server/domain/login_throttle.h"
+#include "server/rpc/gateway_metadata.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/status_mapping.h"
 
@@ -34,7 +35,7 @@ Timer& DelayedFinishes() {
 ::grpc::ServerUnaryReactor* AuthGrpcService::SignUp(
     ::grpc::CallbackServerContext* context, const v1::SignUpRequest* request,
     v1::SignUpResponse* response) {
-  std::string peer = domain::PeerAddress(context->peer());
+  std::string peer = domain::PeerAddress(ClientPeer(*context));
   return runner_->Run(context, [this, request, response,
                                 peer = std::move(peer)]() -> absl::Status {
     absl::StatusOr<domain::Session> session = runner_->auth()->SignUp(
@@ -52,7 +53,7 @@ Timer& DelayedFinishes() {
     ::grpc::CallbackServerContext* context, const v1::LoginRequest* request,
     v1::LoginResponse* response) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::string peer = domain::PeerAddress(context->peer());
+  std::string peer = domain::PeerAddress(ClientPeer(*context));
   const bool queued = runner_->executor()->TrySchedule(
       [this, context, reactor, request, response, peer = std::move(peer)] {
         if (context->IsCancelled()) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "server/rpc/gateway_metadata.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/status_mapping.h"
 
@@ -12,8 +13,8 @@ namespace smsgw::rpc {
     ::grpc::CallbackServerContext* context,
     const v1::WatchMessagesRequest& request, CallRunner* runner,
     domain::MessageWatchHub* hub) {
-  auto reactor = std::make_shared<WatchReactor>(BearerToken(*context), request,
-                                                runner, hub);
+  auto reactor = std::make_shared<WatchReactor>(
+      context, BearerToken(*context), request, runner, hub);
   {
     absl::MutexLock lock(&reactor->mu_);
     reactor->self_ = reactor;
@@ -30,10 +31,12 @@ namespace smsgw::rpc {
   return reactor.get();
 }
 
-WatchReactor::WatchReactor(std::string bearer_token,
+WatchReactor::WatchReactor(::grpc::CallbackServerContext* context,
+                           std::string bearer_token,
                            const v1::WatchMessagesRequest& request,
                            CallRunner* runner, domain::MessageWatchHub* hub)
-    : bearer_token_(std::move(bearer_token)),
+    : context_(context),
+      bearer_token_(std::move(bearer_token)),
       request_(request),
       runner_(runner),
       hub_(hub) {}
@@ -64,6 +67,9 @@ void WatchReactor::Begin() {
       // Headers tell the client that the subscription is in place. Sent
       // before any write can start (Pump() needs watch_), and under the
       // lock so that Finish() cannot come first; its reaction is a no-op.
+      // The marker tells the REST gateway the same (a refused call's
+      // Finish() sends initial metadata too, without it).
+      context_->AddInitialMetadata(kStreamReadyMetadata, "1");
       StartSendInitialMetadata();
       watch_ = *std::move(watch);
     }

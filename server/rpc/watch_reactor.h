@@ -55,7 +55,8 @@ class WatchReactor final
   void OnDone() override;
 
   // Public for std::make_shared only; use Start().
-  WatchReactor(std::string bearer_token,
+  WatchReactor(::grpc::CallbackServerContext* context,
+               std::string bearer_token,
                const v1::WatchMessagesRequest& request, CallRunner* runner,
                domain::MessageWatchHub* hub);
 
@@ -69,6 +70,8 @@ class WatchReactor final
 
   // Read on the gRPC thread: the context may be gone by the time the
   // executor runs Begin().
+  // Valid until OnDone(): use only under mu_ while !finished_.
+  ::grpc::CallbackServerContext* const context_;
   const std::string bearer_token_;
   const v1::WatchMessagesRequest request_;
   CallRunner* const runner_;

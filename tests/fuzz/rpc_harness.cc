@@ -77,6 +77,7 @@ Server* StartServer() {
   app::ServerConfig config;
   config.grpc_addr = "127.0.0.1:0";
   config.http_addr = "127.0.0.1:0";
+  config.metrics_addr = "";
   config.simulator_port = 0;
   config.db_path = FuzzTempDir() + "/rpc/smsgw.db";
   config.jwt_secret_key = "fuzz-jwt-secret-0123456789abcdef0123456789";

@@ -10,22 +10,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 buf="$root/tests/interop/node/node_modules/.bin/buf"
 [[ -x $buf ]] || { echo "buf not installed: run scripts/buf-lint.sh first" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-server_pid=
-cleanup() { [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# exec keeps the PID; a TWILIO_* account in the caller's environment must not
-# turn this into real sends.
-(
-  for v in $(compgen -e | grep -E '^(TWILIO_|SMSGW_|JWT_)' || true); do unset "$v"; done
-  exec "$build/smsgw-server" --db_path="$tmp/smsgw.db" --grpc_addr=127.0.0.1:0 \
-    --http_addr=127.0.0.1:0 --simulator_port=0 --port_file="$tmp/ports"
-) 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do [[ -s $tmp/ports ]] && break; sleep 0.1; done
-grpc=$(sed -n 's/^grpc=//p' "$tmp/ports")
-[[ -n $grpc ]] || { cat "$tmp/server.log"; exit 1; }
+# shellcheck source=tests/interop/smsgw_server.sh
+source "$root/tests/interop/smsgw_server.sh"
+start_smsgw "$build"
 url="http://$grpc"
 curl_args=(--protocol grpc --http2-prior-knowledge --timeout 10s)
 

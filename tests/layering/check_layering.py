@@ -26,7 +26,9 @@ PROJECT_PREFIXES = [
     "storage/postgres/",
     "server/domain/",
     "server/dispatch/",
+    "server/rpc/gateway_metadata.h",  # what the REST gateway and rpc share
     "server/rpc/",
+    "server/gateway/",
     "server/webhooks/",
     "server/twilio/",
     "server/simulator/",
@@ -80,11 +82,17 @@ RULES = {
                          ALL_ENGINES_AND_EDGES),
     "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/"],
                     ["sqlite3", "libpq", "curl", "httplib"]),
+    # The REST gateway: generic HTTP/JSON <-> gRPC transcoding over the
+    # server's in-process channel; it knows the protos only as descriptors,
+    # never the domain.
+    "server/gateway/": (["common/", "server/rpc/gateway_metadata.h"],
+                        ["sqlite3", "libpq", "curl"]),
     "server/webhooks/": (["common/", "server/domain/", "server/twilio/"],
                          ["grpc", "protobuf", "sqlite3", "libpq", "curl"]),
     # The composition root wires every layer; it is the only one that may.
     "server/app/": (["common/", "storage/", "storage/sqlite/", "storage/postgres/",
                      "server/domain/", "server/dispatch/", "server/rpc/",
+                     "server/rpc/gateway_metadata.h", "server/gateway/",
                      "server/webhooks/", "server/twilio/", "server/simulator/",
                      "smsgw/v1/",
                      "grpc/health/"], ["sqlite3", "libpq", "curl"]),

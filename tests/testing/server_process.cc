@@ -48,6 +48,7 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
       BuiltBinary("smsgw-server"),
       "--grpc_addr=" + options_.grpc_addr,
       "--http_addr=" + options_.http_addr,
+      "--metrics_addr=" + options_.metrics_addr,
       "--db_path=" + options_.db_path,
       "--port_file=" + port_file_,
       "--simulator_port=0",
@@ -104,8 +105,12 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
     while (std::getline(in, line)) {
       if (absl::StartsWith(line, "grpc=")) grpc_address_ = line.substr(5);
       if (absl::StartsWith(line, "http=")) http_address_ = line.substr(5);
+      if (absl::StartsWith(line, "metrics=")) {
+        metrics_address_ = line.substr(8);
+      }
     }
-    if (!grpc_address_.empty() && !http_address_.empty()) {
+    if (!grpc_address_.empty() && !http_address_.empty() &&
+        (options_.metrics_addr.empty() || !metrics_address_.empty())) {
       return absl::OkStatus();
     }
     absl::SleepFor(absl::Milliseconds(20));

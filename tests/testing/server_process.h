@@ -27,6 +27,7 @@ class ServerProcess {
     std::string db_path;  // required
     std::string grpc_addr = "127.0.0.1:0";
     std::string http_addr = "127.0.0.1:0";
+    std::string metrics_addr = "127.0.0.1:0";
     // Extra environment. The abuse limits of issue 18 (SMSGW_SIGNUP_*,
     // SMSGW_VERIFY_MAX_*) default to 1000000 here; set them to test them.
     std::map<std::string, std::string> env;
@@ -54,6 +55,8 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   const std::string& grpc_address() const { return grpc_address_; }
   const std::string& http_address() const { return http_address_; }
+  // GET /metrics (SMSGW_METRICS_ADDR).
+  const std::string& metrics_address() const { return metrics_address_; }
   std::string ReadLog() const;
 
  private:
@@ -61,6 +64,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   std::string grpc_address_;
   std::string http_address_;
+  std::string metrics_address_;
   std::string port_file_;
 };
 

@@ -19,6 +19,10 @@ import protoLoader from '@grpc/proto-loader';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const protosDir = path.join(root, 'protos');
+// google/api/annotations.proto (the REST routes the protos declare), from
+// Debian's golang-github-grpc-ecosystem-grpc-gateway-dev.
+const googleapisDir =
+  '/usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis';
 const buildDir = path.resolve(process.env.SMSGW_BUILD_DIR || path.join(root, 'build'));
 const PEER = '+14155550100';
 const PASSWORD = 'hopper-1906';
@@ -29,7 +33,7 @@ const CALL_TIMEOUT_MS = 20000;
 // README:begin node-load
 const definition = protoLoader.loadSync(
   ['smsgw/v1/auth.proto', 'smsgw/v1/messaging.proto'],
-  { includeDirs: [protosDir], keepCase: true, longs: String, enums: String, defaults: true });
+  { includeDirs: [protosDir, googleapisDir], keepCase: true, longs: String, enums: String, defaults: true });
 const { smsgw } = grpc.loadPackageDefinition(definition);
 // README:end node-load
 
@@ -49,7 +53,7 @@ async function startServer(extraEnv = {}) {
   Object.assign(env, extraEnv);
   const logFd = fs.openSync(path.join(dir, 'server.log'), 'w');
   const child = spawn(binary, [
-    `--db_path=${dir}/smsgw.db`, '--grpc_addr=127.0.0.1:0', '--http_addr=127.0.0.1:0',
+    `--db_path=${dir}/smsgw.db`, '--grpc_addr=127.0.0.1:0', '--http_addr=127.0.0.1:0', '--metrics_addr=',
     '--simulator_port=0', `--port_file=${portFile}`,
     // The suite signs up every user from 127.0.0.1: lift the sign-up
     // throttle and the SMS-pumping guard (tested in tests/attack/).

@@ -30,6 +30,9 @@ import grpc
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PROTOS = os.path.join(ROOT, "protos")
+# google/api/annotations.proto (the REST routes), from Debian's
+# golang-github-grpc-ecosystem-grpc-gateway-dev.
+GOOGLEAPIS = "/usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis"
 PEER = "+14155550100"
 PASSWORD = "lovelace-1815"
 SM_SID = re.compile(r"^SM[0-9a-f]{32}$")
@@ -58,8 +61,12 @@ def generate_stubs(out_dir):
         os.path.join("smsgw", "v1", name)
         for name in os.listdir(os.path.join(PROTOS, "smsgw", "v1"))
         if name.endswith(".proto"))
+    # Their imports: google/api/*_pb2 join the `google` namespace package.
     subprocess.run(
-        ["protoc", f"-I{PROTOS}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
+        ["protoc", f"-I{GOOGLEAPIS}", f"--python_out={out_dir}",
+         "google/api/http.proto", "google/api/annotations.proto"], check=True)
+    subprocess.run(
+        ["protoc", f"-I{PROTOS}", f"-I{GOOGLEAPIS}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
          "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", *protos],
         check=True)
 
@@ -67,7 +74,7 @@ def generate_stubs(out_dir):
 class SmsgwServer:
     """One smsgw-server process on 127.0.0.1 ephemeral ports with a temp DB."""
 
-    def __init__(self, binary, extra_env=None):
+    def __init__(self, binary, extra_env=None, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="smsgw-py-")
         self.log_path = os.path.join(self.dir, "server.log")
         port_file = os.path.join(self.dir, "ports")
@@ -77,14 +84,14 @@ class SmsgwServer:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [binary, f"--db_path={self.dir}/smsgw.db", "--grpc_addr=127.0.0.1:0",
-                 "--http_addr=127.0.0.1:0", "--simulator_port=0", f"--port_file={port_file}",
+                 "--http_addr=127.0.0.1:0", "--metrics_addr=", "--simulator_port=0", f"--port_file={port_file}",
                  # The suite signs up every user from 127.0.0.1: lift the
                  # sign-up throttle and the SMS-pumping guard (tested in
                  # tests/attack/).
                  "--signup_peer_max=1000000", "--signup_max=1000000",
                  "--verify_max_per_prefix_per_hour=1000000",
                  "--verify_max_per_country_per_hour=1000000",
-                 "--verify_max_per_hour=1000000"],
+                 "--verify_max_per_hour=1000000", *extra_args],
                 stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         ports = {}
@@ -99,6 +106,7 @@ class SmsgwServer:
             self.stop()
             raise RuntimeError(f"smsgw-server did not report its ports:\n{self.log()}")
         self.grpc_address = ports["grpc"]
+        self.http_address = ports.get("http")
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

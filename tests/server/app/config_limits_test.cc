@@ -91,5 +91,31 @@ TEST(ConfigLimitsTest, StatusFetchesInFlightAreASixteenthOfTwilioRequests) {
   }
 }
 
+TEST(ConfigLimitsTest, MetricsAddressAndCorsOrigins) {
+  ServerConfig config;
+  EXPECT_EQ(config.metrics_addr, "127.0.0.1:9464");
+  EXPECT_TRUE(config.cors_origins.empty());
+  config.metrics_addr = "";  // no metrics listener
+  config.cors_origins = {"https://app.example.com", "http://localhost:3000",
+                         "*"};
+  EXPECT_THAT(ValidateConfig(config), IsOk());
+  for (const char* bad : {"9464", "localhost", "host:port", ":x"}) {
+    ServerConfig c;
+    c.metrics_addr = bad;
+    absl::Status status = ValidateConfig(c);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << bad;
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::HasSubstr("SMSGW_METRICS_ADDR"));
+  }
+  for (const char* bad : {"app.example.com", "ftp://x", "", "*.example.com"}) {
+    ServerConfig c;
+    c.cors_origins = {bad};
+    absl::Status status = ValidateConfig(c);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << bad;
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::HasSubstr("SMSGW_CORS_ORIGINS"));
+  }
+}
+
 }  // namespace
 }  // namespace smsgw::app

@@ -49,7 +49,7 @@ class GeoPermissionsIntegrationTest : public testing::ServerTest {
 
   // The value of `series` on GET /metrics; 0 when absent.
   double Metric(const std::string& series) {
-    auto [host, port] = testing::HostPort(server_->http_address());
+    auto [host, port] = testing::HostPort(server_->metrics_address());
     httplib::Client http(host, port);
     auto res = http.Get("/metrics");
     EXPECT_TRUE(res);

@@ -1,4 +1,6 @@
-// GET /metrics on the HTTP port, scraped before and after real traffic: a
+// GET /metrics on its own port (SMSGW_METRICS_ADDR; the HTTP port, which
+// carries the public REST API, answers 404 there), scraped before and after
+// real traffic: a
 // send through the simulator (status callbacks over HTTP), a NOT_FOUND, an
 // unsigned webhook. Asserts the counters moved by what happened.
 #include <httplib.h>
@@ -32,11 +34,13 @@ class MetricsIntegrationTest : public testing::ServerTest {
     StartServer();
     auto [host, port] = testing::HostPort(server_->http_address());
     http_ = std::make_unique<httplib::Client>(host, port);
+    auto [mhost, mport] = testing::HostPort(server_->metrics_address());
+    metrics_ = std::make_unique<httplib::Client>(mhost, mport);
   }
 
   // Parses the exposition text; fails the test on a line it cannot read.
   Scrape Get() {
-    auto res = http_->Get("/metrics");
+    auto res = metrics_->Get("/metrics");
     EXPECT_TRUE(res);
     if (!res) return {};
     EXPECT_EQ(res->status, 200);
@@ -60,8 +64,45 @@ class MetricsIntegrationTest : public testing::ServerTest {
     return it == scrape.end() ? 0 : it->second;
   }
 
-  std::unique_ptr<httplib::Client> http_;
+  std::unique_ptr<httplib::Client> http_;     // the HTTP (REST, webhook) port
+  std::unique_ptr<httplib::Client> metrics_;  // the metrics port
 };
+
+TEST_F(MetricsIntegrationTest, MetricsLeaveThePublicHttpPort) {
+  auto on_http = http_->Get("/metrics");
+  ASSERT_TRUE(on_http);
+  EXPECT_EQ(on_http->status, 404);
+  EXPECT_THAT(on_http->body, ::testing::Not(::testing::HasSubstr("smsgw_")));
+  // The metrics port serves metrics only: no webhooks, no REST API.
+  auto webhook = metrics_->Post("/twilio/sms/inbound", "From=%2B1",
+                                "application/x-www-form-urlencoded");
+  ASSERT_TRUE(webhook);
+  EXPECT_EQ(webhook->status, 404);
+  auto rest = metrics_->Get("/v1/me");
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->status, 404);
+  EXPECT_GT(Get().size(), 0u);
+}
+
+TEST_F(MetricsIntegrationTest, RestRequestsCountByRouteTemplate) {
+  auto res = http_->Get("/v1/messages/7d3c0a52-0000-4000-8000-000000000000");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);  // no token
+  auto unmatched = http_->Get("/v1/no-such-route/777");
+  ASSERT_TRUE(unmatched);
+  EXPECT_EQ(unmatched->status, 404);
+  const Scrape scrape = Get();
+  EXPECT_EQ(Value(scrape, "smsgw_rest_requests_total{route=\"/v1/messages/"
+                          "{id}\",code=\"401\"}"),
+            1);
+  EXPECT_EQ(Value(scrape, "smsgw_rest_requests_total{route=\"unmatched\","
+                          "code=\"404\"}"),
+            1);
+  for (const auto& [series, value] : scrape) {
+    EXPECT_THAT(series, ::testing::Not(::testing::HasSubstr("7d3c0a52")));
+    EXPECT_THAT(series, ::testing::Not(::testing::HasSubstr("777")));
+  }
+}
 
 TEST_F(MetricsIntegrationTest, CountersMoveWithTraffic) {
   auto ann = SignedIn("ann");

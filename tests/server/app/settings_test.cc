@@ -71,6 +71,8 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
   const std::map<std::string, std::string> expected = {
       {"grpc_addr", "127.0.0.1:50051"},
       {"http_addr", "127.0.0.1:8080"},
+      {"metrics_addr", "127.0.0.1:9464"},
+      {"cors_origins", ""},
       {"db_path", "./data/smsgw.db"},
       {"public_url", ""},
       {"JWT_SECRET_KEY", ""},

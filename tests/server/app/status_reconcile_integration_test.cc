@@ -27,9 +27,9 @@ using ::testing::HasSubstr;
 
 constexpr char kPeer[] = "+14155550100";
 
-// The body of GET /metrics on `server`'s HTTP port ("" on failure).
+// The body of GET /metrics on `server`'s metrics port ("" on failure).
 std::string ScrapeMetrics(const testing::ServerProcess& server) {
-  auto [host, port] = testing::HostPort(server.http_address());
+  auto [host, port] = testing::HostPort(server.metrics_address());
   httplib::Client http(host, port);
   auto scraped = http.Get("/metrics");
   EXPECT_TRUE(scraped);

@@ -1,0 +1,18 @@
+// File: openapi_document.h
+//
+// The OpenAPI 2.0 document of the REST routes, generated at build time by
+// protoc-gen-swagger from the protos' google.api.http annotations and
+// comments (CMakeLists.txt), served at GET /v1/openapi.json.
+#ifndef SMSGW_SERVER_GATEWAY_OPENAPI_DOCUMENT_H_
+#define SMSGW_SERVER_GATEWAY_OPENAPI_DOCUMENT_H_
+
+#include <string_view>
+
+namespace smsgw::gateway {
+
+// The document's JSON text.
+extern const std::string_view kOpenApiDocument;
+
+}  // namespace smsgw::gateway
+
+#endif  // SMSGW_SERVER_GATEWAY_OPENAPI_DOCUMENT_H_
