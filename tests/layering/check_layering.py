@@ -36,7 +36,7 @@ PROJECT_PREFIXES = [
     "common/",
     "storage/",
     "smsgw/v1/",  # generated from protos/
-    "grpc/health/",  # generated from protos/grpc
+    "grpc/reflection/",  # generated from protos/grpc
     "tests/",
     "bench/",
 ]
@@ -78,7 +78,8 @@ RULES = {
     "server/dispatch/": (["common/", "storage/", "server/domain/",
                           "server/twilio/sms_provider.h"],
                          ALL_ENGINES_AND_EDGES),
-    "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/"],
+    "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/",
+                     "grpc/reflection/"],
                     ["sqlite3", "libpq", "curl", "httplib"]),
     "server/webhooks/": (["common/", "server/domain/", "server/twilio/"],
                          ["grpc", "protobuf", "sqlite3", "libpq", "curl"]),
@@ -86,8 +87,8 @@ RULES = {
     "server/app/": (["common/", "storage/", "storage/sqlite/", "storage/postgres/",
                      "server/domain/", "server/dispatch/", "server/rpc/",
                      "server/webhooks/", "server/twilio/", "server/simulator/",
-                     "smsgw/v1/",
-                     "grpc/health/"], ["sqlite3", "libpq", "curl"]),
+                     "smsgw/v1/", "grpc/reflection/"],
+                    ["sqlite3", "libpq", "curl"]),
     # server/main.cc: the executable's flags, then server/app.
     "server/": (["common/", "server/app/", "server/dispatch/", "server/domain/"],
                 ["sqlite3", "libpq", "curl"]),
