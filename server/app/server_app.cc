@@ -1,6 +1,5 @@
 #include "server/app/server_app.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -17,7 +16,6 @@
 #include "httplib.h"
 
 #include "absl/strings/numbers.h"
-#include "grpc/health/v1/health.pb.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -50,6 +48,8 @@
 #include "storage/sqlite/sqlite_group_store.h"
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/rpc/metrics_interceptor.h"
+#include "server/rpc/descriptor_set.h"
+#include "server/rpc/reflection_service.h"
 #include "server/domain/delivery_service.h"
 #include "server/gateway/openapi_document.h"
 #include "server/gateway/rest_gateway.h"
@@ -147,6 +147,9 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<rpc::AuthGrpcService> auth_grpc_;
   std::unique_ptr<rpc::MessagingGrpcService> messaging_grpc_;
   std::unique_ptr<rpc::GroupGrpcService> group_grpc_;
+  std::unique_ptr<rpc::ReflectionIndex> reflection_index_;
+  std::unique_ptr<rpc::ReflectionGrpcService> reflection_grpc_;
+  std::unique_ptr<rpc::ReflectionV1GrpcService> reflection_v1_grpc_;
   std::unique_ptr<::grpc::Server> grpc_server_;
   std::unique_ptr<webhooks::WebhookServer> http_;
   std::unique_ptr<gateway::RestGateway> gateway_;
@@ -259,6 +262,21 @@ absl::Status ServerAppImpl::StartGrpc() {
       runner_.get(), messaging_.get(), watch_hub_.get());
   group_grpc_ =
       std::make_unique<rpc::GroupGrpcService>(runner_.get(), groups_.get());
+  // Reflection lists what is registered below, plus gRPC's health service
+  // (EnableDefaultHealthCheckService) and the two reflection services.
+  SMSGW_ASSIGN_OR_RETURN(
+      reflection_index_,
+      rpc::ReflectionIndex::Create(
+          rpc::EmbeddedDescriptorSet(),
+          {v1::AuthService::service_full_name(),
+           v1::MessagingService::service_full_name(),
+           v1::GroupService::service_full_name(), "grpc.health.v1.Health",
+           ::grpc::reflection::v1::ServerReflection::service_full_name(),
+           ::grpc::reflection::v1alpha::ServerReflection::service_full_name()}));
+  reflection_grpc_ =
+      std::make_unique<rpc::ReflectionGrpcService>(reflection_index_.get());
+  reflection_v1_grpc_ =
+      std::make_unique<rpc::ReflectionV1GrpcService>(reflection_index_.get());
 
   std::shared_ptr<::grpc::ServerCredentials> credentials;
   if (!config_.tls_cert_path.empty()) {
@@ -274,10 +292,6 @@ absl::Status ServerAppImpl::StartGrpc() {
   }
 
   ::grpc::EnableDefaultHealthCheckService(true);
-  // Touch the health schema so the linker keeps it and reflection can
-  // describe grpc.health.v1.Health (gRPC's own service does not register it).
-  (void)::grpc::health::v1::HealthCheckResponse::descriptor();
-  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config_.grpc_addr, credentials, &selected_port);
@@ -304,6 +318,8 @@ absl::Status ServerAppImpl::StartGrpc() {
   builder.RegisterService(auth_grpc_.get());
   builder.RegisterService(messaging_grpc_.get());
   builder.RegisterService(group_grpc_.get());
+  builder.RegisterService(reflection_grpc_.get());
+  builder.RegisterService(reflection_v1_grpc_.get());
   std::vector<
       std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -341,7 +357,7 @@ absl::Status ServerAppImpl::StartHttp() {
 
   gateway::RestGateway::Options rest;
   rest.cors_origins = config_.cors_origins;
-  rest.openapi_json = std::string(gateway::kOpenApiDocument);
+  rest.openapi_json = std::string(gateway::OpenApiDocument());
   // Each event stream holds an HTTP worker: at most a quarter of them.
   rest.max_event_streams = std::max(1, config_.http_threads / 4);
   rest.requests = metrics_.AddCounter(

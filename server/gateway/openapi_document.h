@@ -6,12 +6,13 @@
 #ifndef SMSGW_SERVER_GATEWAY_OPENAPI_DOCUMENT_H_
 #define SMSGW_SERVER_GATEWAY_OPENAPI_DOCUMENT_H_
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 namespace smsgw::gateway {
 
-// The document's JSON text.
-extern const std::string_view kOpenApiDocument;
+// The document's JSON text. Static data, valid for the whole program.
+// Defined by a source that scripts/embed_bytes.cmake generates.
+absl::string_view OpenApiDocument();
 
 }  // namespace smsgw::gateway
 

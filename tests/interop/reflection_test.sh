@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Server reflection, as grpcurl users meet it: `buf curl` (from @bufbuild/buf,
-# the same reflection protocol grpcurl speaks) lists the services and calls
-# SignUp, GetCurrentUser, SendMessage and GetMessage with no .proto files,
+# the same reflection protocol grpcurl speaks) lists the services over both
+# reflection versions (v1, and v1alpha as older grpcurl asks), calls SignUp,
+# GetCurrentUser, SendMessage and GetMessage with no .proto files, and asks
+# the reflection service itself for messaging.proto to check that the
+# descriptor carries the proto comments (what `grpcurl describe` prints),
 # against the real server (embedded Twilio simulator on a free port).
 # usage: reflection_test.sh <build dir>
 set -euo pipefail
@@ -30,9 +33,39 @@ expect "reflection lists AuthService" "smsgw.v1.AuthService" "$services"
 expect "reflection lists MessagingService" "smsgw.v1.MessagingService" "$services"
 expect "reflection lists GroupService" "smsgw.v1.GroupService" "$services"
 expect "reflection lists the health service" "grpc.health.v1.Health" "$services"
+expect "reflection lists itself (v1)" "grpc.reflection.v1.ServerReflection" "$services"
+expect "reflection lists itself (v1alpha)" "grpc.reflection.v1alpha.ServerReflection" "$services"
+
+# grpcurl before v1.8.8 and other older clients speak only v1alpha.
+services_v1alpha=$("$buf" curl "${curl_args[@]}" --reflect-protocol grpc-v1alpha \
+  --list-services "$url")
+expect "v1alpha reflection lists MessagingService" "smsgw.v1.MessagingService" "$services_v1alpha"
 
 methods=$("$buf" curl "${curl_args[@]}" --list-methods "$url")
 expect "reflection lists AuthService/SignUp" "smsgw.v1.AuthService/SignUp" "$methods"
+expect "reflection lists MessagingService/SendMessage" "smsgw.v1.MessagingService/SendMessage" "$methods"
+
+# The descriptors carry source info: the file defining SendMessage, asked of
+# the reflection service itself (buf curl learns its schema by reflection
+# too), has the rpc's leading comment from protos/smsgw/v1/messaging.proto.
+described=$("$buf" curl "${curl_args[@]}" \
+  -d '{"fileContainingSymbol":"smsgw.v1.MessagingService.SendMessage"}' \
+  "$url/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+comment=$(/usr/bin/python3 -c '
+import base64, json, sys
+from google.protobuf import descriptor_pb2
+answer = json.load(sys.stdin)
+file = descriptor_pb2.FileDescriptorProto.FromString(
+    base64.b64decode(answer["fileDescriptorResponse"]["fileDescriptorProto"][0]))
+for s, service in enumerate(file.service):
+    for m, method in enumerate(service.method):
+        if (service.name, method.name) == ("MessagingService", "SendMessage"):
+            path = [6, s, 2, m]  # FileDescriptorProto.service, .method
+for location in file.source_code_info.location:
+    if list(location.path) == path:
+        print(file.name + ": " + location.leading_comments)' <<<"$described")
+expect "reflection serves messaging.proto first" "^smsgw/v1/messaging.proto: " "$comment"
+expect "SendMessage keeps its proto comment" "Sends one SMS (or MMS with media_urls)" "$comment"
 
 signup=$("$buf" curl "${curl_args[@]}" -d '{"username":"grace","password":"hopper-1906"}' \
   "$url/smsgw.v1.AuthService/SignUp")

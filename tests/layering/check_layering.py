@@ -38,7 +38,7 @@ PROJECT_PREFIXES = [
     "common/",
     "storage/",
     "smsgw/v1/",  # generated from protos/
-    "grpc/health/",  # generated from protos/grpc
+    "grpc/reflection/",  # generated from protos/grpc
     "tests/",
     "bench/",
 ]
@@ -80,7 +80,8 @@ RULES = {
     "server/dispatch/": (["common/", "storage/", "server/domain/",
                           "server/twilio/sms_provider.h"],
                          ALL_ENGINES_AND_EDGES),
-    "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/"],
+    "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/",
+                     "grpc/reflection/"],
                     ["sqlite3", "libpq", "curl", "httplib"]),
     # The REST gateway: generic HTTP/JSON <-> gRPC transcoding over the
     # server's in-process channel; it knows the protos only as descriptors,
@@ -94,8 +95,8 @@ RULES = {
                      "server/domain/", "server/dispatch/", "server/rpc/",
                      "server/rpc/gateway_metadata.h", "server/gateway/",
                      "server/webhooks/", "server/twilio/", "server/simulator/",
-                     "smsgw/v1/",
-                     "grpc/health/"], ["sqlite3", "libpq", "curl"]),
+                     "smsgw/v1/", "grpc/reflection/"],
+                    ["sqlite3", "libpq", "curl"]),
     # server/main.cc: the executable's flags, then server/app.
     "server/": (["common/", "server/app/", "server/dispatch/", "server/domain/"],
                 ["sqlite3", "libpq", "curl"]),
