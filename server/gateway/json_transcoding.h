@@ -20,10 +20,6 @@ namespace google::protobuf {
 class Message;
 }  // namespace google::protobuf
 
-namespace grpc {
-class Status;
-}  // namespace grpc
-
 namespace smsgw::gateway {
 
 // Query string parameters in order, a name once per value ("statuses=A&

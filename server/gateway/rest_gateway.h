@@ -83,8 +83,6 @@ class RestGateway {
   // in-process channel). Thread-safe; once.
   void Attach(std::shared_ptr<grpc::Channel> channel);
 
-  const std::vector<HttpRoute>& routes() const { return routes_; }
-
  private:
   RestGateway(std::vector<HttpRoute> routes, Options options);
   void Handle(const httplib::Request& req, httplib::Response& res);
