@@ -188,6 +188,35 @@ absl::StatusOr<v1::SetUserQuotaResponse> SmsgwClient::SetUserQuota(
       });
 }
 
+absl::StatusOr<v1::CreateApiKeyResponse> SmsgwClient::CreateApiKey(
+    absl::string_view name, const std::vector<std::string>& scopes) {
+  v1::CreateApiKeyRequest request;
+  request.set_name(std::string(name));
+  for (const std::string& scope : scopes) request.add_scopes(scope);
+  return Call<v1::CreateApiKeyResponse>(
+      [&](::grpc::ClientContext* c, v1::CreateApiKeyResponse* r) {
+        return auth_->CreateApiKey(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::ListApiKeysResponse> SmsgwClient::ListApiKeys() {
+  v1::ListApiKeysRequest request;
+  return Call<v1::ListApiKeysResponse>(
+      [&](::grpc::ClientContext* c, v1::ListApiKeysResponse* r) {
+        return auth_->ListApiKeys(c, request, r);
+      });
+}
+
+absl::StatusOr<v1::DeleteApiKeyResponse> SmsgwClient::DeleteApiKey(
+    absl::string_view id) {
+  v1::DeleteApiKeyRequest request;
+  request.set_id(std::string(id));
+  return Call<v1::DeleteApiKeyResponse>(
+      [&](::grpc::ClientContext* c, v1::DeleteApiKeyResponse* r) {
+        return auth_->DeleteApiKey(c, request, r);
+      });
+}
+
 absl::StatusOr<v1::ConfirmPhoneVerificationResponse> SmsgwClient::ConfirmPhoneVerification(
     absl::string_view code) {
   v1::ConfirmPhoneVerificationRequest request;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -87,6 +88,13 @@ class SmsgwClient {
   // default). Status codes as auth.proto documents SetUserQuota.
   absl::StatusOr<v1::SetUserQuotaResponse> SetUserQuota(
       absl::string_view username, int64_t daily_segments);
+  // API keys of the logged-in user (a login token, not a key, must be set).
+  // Status codes as auth.proto documents CreateApiKey, ListApiKeys and
+  // DeleteApiKey; CreateApiKey's answer holds the secret, shown only there.
+  absl::StatusOr<v1::CreateApiKeyResponse> CreateApiKey(
+      absl::string_view name, const std::vector<std::string>& scopes);
+  absl::StatusOr<v1::ListApiKeysResponse> ListApiKeys();
+  absl::StatusOr<v1::DeleteApiKeyResponse> DeleteApiKey(absl::string_view id);
 
   // GroupService, one wrapper per RPC; `name` is a group name (any case).
   // Status codes as documented in groups.proto.

@@ -65,6 +65,7 @@ SMSGW_INT_FLAG(verify_max_per_prefix_per_hour);
 SMSGW_INT_FLAG(verify_max_per_country_per_hour);
 SMSGW_INT_FLAG(verify_max_per_hour);
 SMSGW_INT_FLAG(daily_segments_per_user);
+SMSGW_INT_FLAG(max_api_keys_per_user);
 SMSGW_TEXT_FLAG(login_window);
 SMSGW_INT_FLAG(login_max_failures);
 SMSGW_INT_FLAG(login_peer_max_failures);

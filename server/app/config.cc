@@ -137,6 +137,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         "SMSGW_DAILY_SEGMENTS_PER_USER must be 0 (none) or a positive number "
         "of segments");
   }
+  if (config.max_api_keys_per_user < 1 ||
+      config.max_api_keys_per_user > 1000) {
+    return absl::InvalidArgumentError(
+        "SMSGW_MAX_API_KEYS_PER_USER must be 1 to 1000");
+  }
   if (absl::StatusOr<std::set<std::string>> countries =
           domain::ParseAllowedCountries(config.allowed_countries);
       !countries.ok()) {

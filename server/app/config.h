@@ -100,6 +100,8 @@ struct ServerConfig {
   // SMSGW_DAILY_SEGMENTS_PER_USER: SMS segments each user may send per UTC
   // day unless an admin gave them their own quota; 0 = none.
   int daily_segments_per_user = 0;
+  // SMSGW_MAX_API_KEYS_PER_USER: API keys one user may hold (1-1000).
+  int max_api_keys_per_user = 20;
 
   // gRPC transport limits (issue 9): largest request message
   // (SMSGW_GRPC_MAX_MESSAGE_BYTES; bigger ones fail RESOURCE_EXHAUSTED),

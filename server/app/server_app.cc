@@ -238,6 +238,7 @@ absl::Status ServerAppImpl::BuildDomain() {
   domain::AuthService::Options auth_options;
   auth_options.login_throttle = login_throttle_.get();
   auth_options.signup_throttle = signup_throttle_.get();
+  auth_options.max_api_keys_per_user = config_.max_api_keys_per_user;
   for (const std::string& name : config_.admin_users) {
     absl::StatusOr<std::string> folded = domain::NormalizeUsername(name);
     if (!folded.ok()) {

@@ -225,6 +225,10 @@ std::vector<Setting> BuildTable() {
                   "SMS segments a user may send per UTC day (sends and group "
                   "deliveries) unless an admin set their own quota; 0 = "
                   "none"));
+  t.push_back(Int("max_api_keys_per_user", "SMSGW_MAX_API_KEYS_PER_USER",
+                  &C::max_api_keys_per_user,
+                  "SMSGW_MAX_API_KEYS_PER_USER must be a number",
+                  "API keys one user may hold"));
   const std::string transport_counts =
       "SMSGW_GRPC_MAX_MESSAGE_BYTES, SMSGW_GRPC_MAX_STREAMS, "
       "SMSGW_HTTP_THREADS and SMSGW_TWILIO_MAX_IN_FLIGHT must be numbers";

@@ -7,6 +7,7 @@
 #define SMSGW_SERVER_DOMAIN_AUTH_SERVICE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "server/domain/abuse_limits.h"
+#include "server/domain/api_keys.h"
 #include "server/domain/login_throttle.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/phone_number.h"
@@ -27,6 +29,13 @@ struct Session {
   storage::User user;
   std::string access_token;  // JWT HS256
   absl::Time expire_time;
+};
+
+// An API key just created: its stored form and the secret, which is shown
+// this once and never again.
+struct CreatedApiKey {
+  storage::ApiKey key;
+  std::string secret;  // "sk_..."
 };
 
 // Validates a username: 3–32 characters of [a-z0-9_.-] after ASCII case
@@ -49,7 +58,14 @@ class AuthService {
     // Counts sign-ups per address and in total (issue 18); null = no
     // limit. Not owned.
     SignupThrottle* signup_throttle = nullptr;
+    // Most API keys one user may hold (SMSGW_MAX_API_KEYS_PER_USER).
+    int max_api_keys_per_user = 20;
   };
+
+  // How stale a key's recorded last use may be: a use writes the time only
+  // when the stored one is older, so a busy key costs one write a minute,
+  // not one per call.
+  static constexpr absl::Duration kApiKeyUseGranularity = absl::Minutes(1);
 
   AuthService(storage::UserStore* users, PasswordHasher* hasher,
               TokenService* tokens, const PhoneNumberParser* phones,
@@ -89,10 +105,34 @@ class AuthService {
                                              absl::string_view username,
                                              int64_t daily_segments);
 
-  // The user a bearer token belongs to. Unauthenticated for a missing,
-  // malformed, expired, tampered or wrong-key token, or one whose user no
-  // longer exists.
-  absl::StatusOr<storage::User> Authenticate(absl::string_view token);
+  // The user a bearer credential belongs to, if it may make a call needing
+  // `scope`. The credential is a login token (JWT), which may do
+  // everything, or an API key ("sk_..."), which may do kAnyCredential and
+  // its own scopes. Unauthenticated for a missing, malformed, expired,
+  // tampered or wrong-key token, an unknown or deleted API key, or one whose
+  // user no longer exists; PermissionDenied for a valid API key without
+  // `scope` (the message names the scope; kLoginOnly: "log in").
+  absl::StatusOr<storage::User> Authenticate(absl::string_view token,
+                                             Scope scope);
+
+  // Creates an API key of `caller` named `name` (ValidateApiKeyName) with
+  // `scopes` (NormalizeScopes), and returns it with its secret. The caller
+  // must have authenticated with Scope::kLoginOnly. InvalidArgument for a
+  // bad name or scope; AlreadyExists if the caller has a key of that name;
+  // ResourceExhausted past Options::max_api_keys_per_user.
+  absl::StatusOr<CreatedApiKey> CreateApiKey(
+      const storage::User& caller, absl::string_view name,
+      const std::vector<std::string>& scopes);
+
+  // `caller`'s API keys, oldest first, without secrets (the stored digest
+  // is cleared too).
+  absl::StatusOr<std::vector<storage::ApiKey>> ListApiKeys(
+      const storage::User& caller);
+
+  // Revokes `caller`'s key `id` at once: the next call with it is
+  // Unauthenticated. InvalidArgument for an empty id; NotFound when the
+  // caller has no such key.
+  absl::Status DeleteApiKey(const storage::User& caller, absl::string_view id);
 
   // The user with `id`, with the effective admin flag. NotFound if none.
   absl::StatusOr<storage::User> GetUser(int64_t id);
@@ -102,6 +142,8 @@ class AuthService {
 
  private:
   absl::StatusOr<Session> IssueSession(storage::User user);
+  absl::StatusOr<storage::User> AuthenticateApiKey(absl::string_view secret,
+                                                   Scope scope);
   storage::User WithRole(storage::User user) const;
 
   storage::UserStore* users_;

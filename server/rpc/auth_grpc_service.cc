@@ -1,7 +1,9 @@
 #include "server/rpc/auth_grpc_service.h"
 
 #include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -36,15 +38,16 @@ Timer& DelayedFinishes() {
     ::grpc::CallbackServerContext* context, const v1::SignUpRequest* request,
     v1::SignUpResponse* response) {
   std::string peer = domain::PeerAddress(ClientPeer(*context));
-  return runner_->Run(context, [this, request, response,
-                                peer = std::move(peer)]() -> absl::Status {
-    absl::StatusOr<domain::Session> session = runner_->auth()->SignUp(
-        request->username(), request->password(), request->phone_number(),
-        peer);
-    if (!session.ok()) return session.status();
-    FillSession(*session, response);
-    return absl::OkStatus();
-  });
+  return runner_->Run(
+      context,
+      [this, request, response, peer = std::move(peer)]() -> absl::Status {
+        absl::StatusOr<domain::Session> session =
+            runner_->auth()->SignUp(request->username(), request->password(),
+                                    request->phone_number(), peer);
+        if (!session.ok()) return session.status();
+        FillSession(*session, response);
+        return absl::OkStatus();
+      });
 }
 
 // Not through CallRunner::Run: a failed login may have to be answered
@@ -86,9 +89,9 @@ Timer& DelayedFinishes() {
         reactor->Finish(::grpc::Status::OK);
       });
   if (!queued) {
-    reactor->Finish(::grpc::Status(
-        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
-        "server is busy (work queue full); retry with backoff"));
+    reactor->Finish(
+        ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "server is busy (work queue full); retry with backoff"));
   }
   return reactor;
 }
@@ -98,7 +101,8 @@ Timer& DelayedFinishes() {
     const v1::GetCurrentUserRequest* request,
     v1::GetCurrentUserResponse* response) {
   return runner_->RunAuthenticated(
-      context, [response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kAnyCredential,
+      [response](const storage::User& user) -> absl::Status {
         ToProto(user, response->mutable_user());
         return absl::OkStatus();
       });
@@ -109,7 +113,7 @@ Timer& DelayedFinishes() {
     const v1::SetUserQuotaRequest* request,
     v1::SetUserQuotaResponse* response) {
   return runner_->RunAuthenticated(
-      context,
+      context, domain::Scope::kLoginOnly,
       [this, request, response](const storage::User& user) -> absl::Status {
         absl::StatusOr<storage::User> updated = runner_->auth()->SetUserQuota(
             user, request->username(), request->daily_segments());
@@ -119,15 +123,61 @@ Timer& DelayedFinishes() {
       });
 }
 
+::grpc::ServerUnaryReactor* AuthGrpcService::CreateApiKey(
+    ::grpc::CallbackServerContext* context,
+    const v1::CreateApiKeyRequest* request,
+    v1::CreateApiKeyResponse* response) {
+  return runner_->RunAuthenticated(
+      context, domain::Scope::kLoginOnly,
+      [this, request, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<domain::CreatedApiKey> created =
+            runner_->auth()->CreateApiKey(
+                user, request->name(),
+                std::vector<std::string>(request->scopes().begin(),
+                                         request->scopes().end()));
+        if (!created.ok()) return created.status();
+        ToProto(created->key, response->mutable_api_key());
+        response->set_secret(std::move(created->secret));
+        return absl::OkStatus();
+      });
+}
+
+::grpc::ServerUnaryReactor* AuthGrpcService::ListApiKeys(
+    ::grpc::CallbackServerContext* context,
+    const v1::ListApiKeysRequest* request, v1::ListApiKeysResponse* response) {
+  return runner_->RunAuthenticated(
+      context, domain::Scope::kLoginOnly,
+      [this, response](const storage::User& user) -> absl::Status {
+        absl::StatusOr<std::vector<storage::ApiKey>> keys =
+            runner_->auth()->ListApiKeys(user);
+        if (!keys.ok()) return keys.status();
+        for (const storage::ApiKey& key : *keys) {
+          ToProto(key, response->add_api_keys());
+        }
+        return absl::OkStatus();
+      });
+}
+
+::grpc::ServerUnaryReactor* AuthGrpcService::DeleteApiKey(
+    ::grpc::CallbackServerContext* context,
+    const v1::DeleteApiKeyRequest* request,
+    v1::DeleteApiKeyResponse* response) {
+  return runner_->RunAuthenticated(
+      context, domain::Scope::kLoginOnly,
+      [this, request](const storage::User& user) -> absl::Status {
+        return runner_->auth()->DeleteApiKey(user, request->id());
+      });
+}
+
 ::grpc::ServerUnaryReactor* AuthGrpcService::StartPhoneVerification(
     ::grpc::CallbackServerContext* context,
     const v1::StartPhoneVerificationRequest* request,
     v1::StartPhoneVerificationResponse* response) {
   const absl::Time deadline = absl::FromChrono(context->deadline());
   return runner_->RunAuthenticated(
-      context,
-      [this, request, response, deadline](const storage::User& user)
-          -> absl::Status {
+      context, domain::Scope::kLoginOnly,
+      [this, request, response,
+       deadline](const storage::User& user) -> absl::Status {
         if (verification_ == nullptr) {
           return absl::UnavailableError("phone verification is not configured");
         }
@@ -145,7 +195,7 @@ Timer& DelayedFinishes() {
     const v1::ConfirmPhoneVerificationRequest* request,
     v1::ConfirmPhoneVerificationResponse* response) {
   return runner_->RunAuthenticated(
-      context,
+      context, domain::Scope::kLoginOnly,
       [this, request, response](const storage::User& user) -> absl::Status {
         if (verification_ == nullptr) {
           return absl::UnavailableError("phone verification is not configured");

@@ -42,6 +42,18 @@ class AuthGrpcService final : public v1::AuthService::CallbackService {
       ::grpc::CallbackServerContext* context,
       const v1::SetUserQuotaRequest* request,
       v1::SetUserQuotaResponse* response) override;
+  ::grpc::ServerUnaryReactor* CreateApiKey(
+      ::grpc::CallbackServerContext* context,
+      const v1::CreateApiKeyRequest* request,
+      v1::CreateApiKeyResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListApiKeys(
+      ::grpc::CallbackServerContext* context,
+      const v1::ListApiKeysRequest* request,
+      v1::ListApiKeysResponse* response) override;
+  ::grpc::ServerUnaryReactor* DeleteApiKey(
+      ::grpc::CallbackServerContext* context,
+      const v1::DeleteApiKeyRequest* request,
+      v1::DeleteApiKeyResponse* response) override;
 
  private:
   CallRunner* runner_;

@@ -17,7 +17,8 @@ std::string BearerToken(const ::grpc::CallbackServerContext& context) {
   constexpr absl::string_view kScheme = "bearer ";
   if (value.size() > kScheme.size() &&
       absl::StartsWithIgnoreCase(value, kScheme)) {
-    return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
+    return std::string(
+        absl::StripAsciiWhitespace(value.substr(kScheme.size())));
   }
   // Present but not a bearer token: hand it on so it fails as malformed
   // rather than as missing.
@@ -28,8 +29,8 @@ std::string BearerToken(const ::grpc::CallbackServerContext& context) {
     ::grpc::CallbackServerContext* context,
     std::function<absl::Status()> work) {
   ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = executor_->TrySchedule(
-      [context, reactor, work = std::move(work)] {
+  const bool queued =
+      executor_->TrySchedule([context, reactor, work = std::move(work)] {
         if (context->IsCancelled()) {
           reactor->Finish(::grpc::Status(::grpc::StatusCode::CANCELLED,
                                          "call cancelled before it started"));
@@ -38,27 +39,29 @@ std::string BearerToken(const ::grpc::CallbackServerContext& context) {
         reactor->Finish(ToGrpcStatus(work()));
       });
   if (!queued) {
-    reactor->Finish(::grpc::Status(
-        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
-        "server is busy (work queue full); retry with backoff"));
+    reactor->Finish(
+        ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "server is busy (work queue full); retry with backoff"));
   }
   return reactor;
 }
 
 ::grpc::ServerUnaryReactor* CallRunner::RunAuthenticated(
-    ::grpc::CallbackServerContext* context,
+    ::grpc::CallbackServerContext* context, domain::Scope scope,
     std::function<absl::Status(const storage::User&)> work) {
   std::string token = BearerToken(*context);
-  return Run(context, [this, token = std::move(token),
-                       work = std::move(work)]() -> absl::Status {
-    absl::StatusOr<storage::User> user = auth_->Authenticate(token);
-    if (!user.ok()) return user.status();
-    return work(*user);
-  });
+  return Run(context,
+             [this, scope, token = std::move(token),
+              work = std::move(work)]() -> absl::Status {
+               absl::StatusOr<storage::User> user =
+                   auth_->Authenticate(token, scope);
+               if (!user.ok()) return user.status();
+               return work(*user);
+             });
 }
 
 ::grpc::ServerUnaryReactor* CallRunner::RunAuthenticatedAsync(
-    ::grpc::CallbackServerContext* context,
+    ::grpc::CallbackServerContext* context, domain::Scope scope,
     std::function<void(const storage::User&,
                        std::function<void(absl::Status)> finish)>
         work) {
@@ -67,24 +70,24 @@ std::string BearerToken(const ::grpc::CallbackServerContext& context) {
   auto finish = [reactor](absl::Status status) {
     reactor->Finish(ToGrpcStatus(status));
   };
-  const bool queued = executor_->TrySchedule(
-      [this, context, finish, token = std::move(token),
-       work = std::move(work)] {
-        if (context->IsCancelled()) {
-          finish(absl::CancelledError("call cancelled before it started"));
-          return;
-        }
-        absl::StatusOr<storage::User> user = auth_->Authenticate(token);
-        if (!user.ok()) {
-          finish(user.status());
-          return;
-        }
-        work(*user, finish);
-      });
+  const bool queued = executor_->TrySchedule([this, context, finish, scope,
+                                              token = std::move(token),
+                                              work = std::move(work)] {
+    if (context->IsCancelled()) {
+      finish(absl::CancelledError("call cancelled before it started"));
+      return;
+    }
+    absl::StatusOr<storage::User> user = auth_->Authenticate(token, scope);
+    if (!user.ok()) {
+      finish(user.status());
+      return;
+    }
+    work(*user, finish);
+  });
   if (!queued) {
-    reactor->Finish(::grpc::Status(
-        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
-        "server is busy (work queue full); retry with backoff"));
+    reactor->Finish(
+        ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "server is busy (work queue full); retry with backoff"));
   }
   return reactor;
 }

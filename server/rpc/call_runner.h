@@ -38,17 +38,19 @@ class CallRunner {
   ::grpc::ServerUnaryReactor* Run(::grpc::CallbackServerContext* context,
                                   std::function<absl::Status()> work);
 
-  // Like Run(), after authenticating the caller: `work` gets the user.
-  // UNAUTHENTICATED when the token is missing or invalid.
+  // Like Run(), after authenticating the caller for a call needing
+  // `scope` (AuthService::Authenticate): `work` gets the user.
+  // UNAUTHENTICATED when the credential is missing or invalid;
+  // PERMISSION_DENIED when it is an API key without `scope`.
   ::grpc::ServerUnaryReactor* RunAuthenticated(
-      ::grpc::CallbackServerContext* context,
+      ::grpc::CallbackServerContext* context, domain::Scope scope,
       std::function<absl::Status(const storage::User&)> work);
 
   // Like RunAuthenticated(), for work that finishes later on another
   // thread: `work` runs on the executor and must call `finish` exactly once,
   // from any thread, with the call's status (the response filled first).
   ::grpc::ServerUnaryReactor* RunAuthenticatedAsync(
-      ::grpc::CallbackServerContext* context,
+      ::grpc::CallbackServerContext* context, domain::Scope scope,
       std::function<void(const storage::User&,
                          std::function<void(absl::Status)> finish)>
           work);

@@ -27,10 +27,11 @@ absl::Status NoService() {
 }  // namespace
 
 ::grpc::ServerUnaryReactor* GroupGrpcService::CreateGroup(
-    ::grpc::CallbackServerContext* context, const v1::CreateGroupRequest* request,
-    v1::CreateGroupResponse* response) {
+    ::grpc::CallbackServerContext* context,
+    const v1::CreateGroupRequest* request, v1::CreateGroupResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::GroupView> view =
             groups_->Create(user, request->name(), request->description());
@@ -44,7 +45,8 @@ absl::Status NoService() {
     ::grpc::CallbackServerContext* context, const v1::JoinGroupRequest* request,
     v1::JoinGroupResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::GroupView> view =
             groups_->Join(user, request->name());
@@ -56,20 +58,22 @@ absl::Status NoService() {
 }
 
 ::grpc::ServerUnaryReactor* GroupGrpcService::LeaveGroup(
-    ::grpc::CallbackServerContext* context, const v1::LeaveGroupRequest* request,
-    v1::LeaveGroupResponse* response) {
-  return runner_->RunAuthenticated(
-      context, [this, request](const storage::User& user) {
-        if (groups_ == nullptr) return NoService();
-        return groups_->Leave(user, request->name());
-      });
+    ::grpc::CallbackServerContext* context,
+    const v1::LeaveGroupRequest* request, v1::LeaveGroupResponse* response) {
+  return runner_->RunAuthenticated(context, domain::Scope::kGroups,
+                                   [this, request](const storage::User& user) {
+                                     if (groups_ == nullptr) return NoService();
+                                     return groups_->Leave(user,
+                                                           request->name());
+                                   });
 }
 
 ::grpc::ServerUnaryReactor* GroupGrpcService::GetGroup(
     ::grpc::CallbackServerContext* context, const v1::GetGroupRequest* request,
     v1::GetGroupResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::GroupView> view =
             groups_->Get(user, request->name());
@@ -80,10 +84,11 @@ absl::Status NoService() {
 }
 
 ::grpc::ServerUnaryReactor* GroupGrpcService::ListGroups(
-    ::grpc::CallbackServerContext* context, const v1::ListGroupsRequest* request,
-    v1::ListGroupsResponse* response) {
+    ::grpc::CallbackServerContext* context,
+    const v1::ListGroupsRequest* request, v1::ListGroupsResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::GroupPage> page =
             groups_->List(user, request->page_size(), request->page_token());
@@ -102,7 +107,8 @@ absl::Status NoService() {
     v1::SendGroupMessageResponse* response) {
   const absl::Time deadline = absl::FromChrono(context->deadline());
   return runner_->RunAuthenticated(
-      context, [this, request, response, deadline](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response, deadline](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::SendPolicy> policy = PolicyFromProto(*request);
         if (!policy.ok()) return policy.status();
@@ -116,7 +122,8 @@ absl::Status NoService() {
           out->set_username(d.username);
           out->set_skipped(d.skipped);
           out->set_skip_reason(d.skip_reason);
-          if (d.message.has_value()) ToProto(*d.message, out->mutable_message());
+          if (d.message.has_value())
+            ToProto(*d.message, out->mutable_message());
         }
         return absl::OkStatus();
       });
@@ -127,7 +134,8 @@ absl::Status NoService() {
     const v1::ListGroupMessagesRequest* request,
     v1::ListGroupMessagesResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) {
+      context, domain::Scope::kGroups,
+      [this, request, response](const storage::User& user) {
         if (groups_ == nullptr) return NoService();
         absl::StatusOr<domain::MessagePage> page = groups_->ListMessages(
             user, request->name(), request->page_size(), request->page_token());

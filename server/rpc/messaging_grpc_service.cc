@@ -7,15 +7,17 @@ namespace smsgw::rpc {
 namespace {
 
 ::grpc::Status NotYet(const char* rpc) {
-  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
-                        std::string(rpc) + " is not implemented yet (see the README section What works)");
+  return ::grpc::Status(
+      ::grpc::StatusCode::UNIMPLEMENTED,
+      std::string(rpc) +
+          " is not implemented yet (see the README section What works)");
 }
 
 }  // namespace
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::SendMessage(
-    ::grpc::CallbackServerContext* context, const v1::SendMessageRequest* request,
-    v1::SendMessageResponse* response) {
+    ::grpc::CallbackServerContext* context,
+    const v1::SendMessageRequest* request, v1::SendMessageResponse* response) {
   const absl::Time deadline = absl::FromChrono(context->deadline());
   std::string metadata_key;
   auto it = context->client_metadata().find("idempotency-key");
@@ -25,9 +27,9 @@ namespace {
   // The provider's answer is awaited without holding an executor thread:
   // the call finishes from the dispatcher when the answer is in.
   return runner_->RunAuthenticatedAsync(
-      context, [this, request, response, deadline, metadata_key](
-                   const storage::User& user,
-                   std::function<void(absl::Status)> finish) {
+      context, domain::Scope::kMessagesSend,
+      [this, request, response, deadline, metadata_key](
+          const storage::User& user, std::function<void(absl::Status)> finish) {
         auto fail = [&finish](absl::Status status) { finish(status); };
         domain::SendRequest send;
         send.to = request->to();
@@ -47,7 +49,8 @@ namespace {
           send.idempotency_key = metadata_key;
         }
         if (request->has_send_at()) {
-          absl::StatusOr<absl::Time> at = FromProto(request->send_at(), "send_at");
+          absl::StatusOr<absl::Time> at =
+              FromProto(request->send_at(), "send_at");
           if (!at.ok()) {
             fail(at.status());
             return;
@@ -82,10 +85,12 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::CancelMessage(
-    ::grpc::CallbackServerContext* context, const v1::CancelMessageRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::CancelMessageRequest* request,
     v1::CancelMessageResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesSend,
+      [this, request, response](const storage::User& user) -> absl::Status {
         absl::StatusOr<storage::Message> canceled =
             messaging_->Cancel(user, request->id());
         if (!canceled.ok()) return canceled.status();
@@ -95,10 +100,11 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessage(
-    ::grpc::CallbackServerContext* context, const v1::GetMessageRequest* request,
-    v1::GetMessageResponse* response) {
+    ::grpc::CallbackServerContext* context,
+    const v1::GetMessageRequest* request, v1::GetMessageResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesRead,
+      [this, request, response](const storage::User& user) -> absl::Status {
         absl::StatusOr<storage::Message> message =
             messaging_->Get(user, request->id());
         if (!message.ok()) return message.status();
@@ -116,10 +122,12 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::ListMessages(
-    ::grpc::CallbackServerContext* context, const v1::ListMessagesRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::ListMessagesRequest* request,
     v1::ListMessagesResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesRead,
+      [this, request, response](const storage::User& user) -> absl::Status {
         if (!request->group_name().empty()) {
           return absl::UnimplementedError(
               "the group_name filter is not implemented yet; list a group's "
@@ -139,7 +147,8 @@ namespace {
           list.start_time = *t;
         }
         if (request->has_end_time()) {
-          absl::StatusOr<absl::Time> t = FromProto(request->end_time(), "end_time");
+          absl::StatusOr<absl::Time> t =
+              FromProto(request->end_time(), "end_time");
           if (!t.ok()) return t.status();
           list.end_time = *t;
         }
@@ -159,10 +168,12 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::ListConversations(
-    ::grpc::CallbackServerContext* context, const v1::ListConversationsRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::ListConversationsRequest* request,
     v1::ListConversationsResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesRead,
+      [this, request, response](const storage::User& user) -> absl::Status {
         absl::StatusOr<domain::ConversationPage> page =
             messaging_->ListConversations(user, request->page_size(),
                                           request->page_token());
@@ -174,7 +185,8 @@ namespace {
           out->set_our_number(c.our_number);
           out->set_message_count(c.message_count);
           ToProto(c.update_time, out->mutable_update_time());
-          if (c.last_message) ToProto(*c.last_message, out->mutable_last_message());
+          if (c.last_message)
+            ToProto(*c.last_message, out->mutable_last_message());
         }
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
@@ -182,19 +194,23 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::DeleteMessage(
-    ::grpc::CallbackServerContext* context, const v1::DeleteMessageRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::DeleteMessageRequest* request,
     v1::DeleteMessageResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesDelete,
+      [this, request](const storage::User& user) -> absl::Status {
         return messaging_->Delete(user, request->id());
       });
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::DeleteMessages(
-    ::grpc::CallbackServerContext* context, const v1::DeleteMessagesRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::DeleteMessagesRequest* request,
     v1::DeleteMessagesResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesDelete,
+      [this, request, response](const storage::User& user) -> absl::Status {
         absl::StatusOr<int64_t> deleted = messaging_->DeleteAll(
             user, request->conversation_id(), request->username());
         if (!deleted.ok()) return deleted.status();
@@ -203,8 +219,9 @@ namespace {
       });
 }
 
-::grpc::ServerWriteReactor<v1::WatchMessagesResponse>* MessagingGrpcService::WatchMessages(
-    ::grpc::CallbackServerContext* context, const v1::WatchMessagesRequest* request) {
+::grpc::ServerWriteReactor<v1::WatchMessagesResponse>*
+MessagingGrpcService::WatchMessages(::grpc::CallbackServerContext* context,
+                                    const v1::WatchMessagesRequest* request) {
   if (watch_hub_ == nullptr) {
     class Finished final
         : public ::grpc::ServerWriteReactor<v1::WatchMessagesResponse> {
@@ -218,10 +235,12 @@ namespace {
 }
 
 ::grpc::ServerUnaryReactor* MessagingGrpcService::GetMessageStats(
-    ::grpc::CallbackServerContext* context, const v1::GetMessageStatsRequest* request,
+    ::grpc::CallbackServerContext* context,
+    const v1::GetMessageStatsRequest* request,
     v1::GetMessageStatsResponse* response) {
   return runner_->RunAuthenticated(
-      context, [this, request, response](const storage::User& user) -> absl::Status {
+      context, domain::Scope::kMessagesRead,
+      [this, request, response](const storage::User& user) -> absl::Status {
         std::optional<absl::Time> start;
         std::optional<absl::Time> end;
         if (request->has_start_time()) {
@@ -231,7 +250,8 @@ namespace {
           start = *t;
         }
         if (request->has_end_time()) {
-          absl::StatusOr<absl::Time> t = FromProto(request->end_time(), "end_time");
+          absl::StatusOr<absl::Time> t =
+              FromProto(request->end_time(), "end_time");
           if (!t.ok()) return t.status();
           end = *t;
         }

@@ -5,7 +5,8 @@
 namespace smsgw::rpc {
 namespace {
 
-// google/protobuf/timestamp.proto: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+// google/protobuf/timestamp.proto: 0001-01-01T00:00:00Z ..
+// 9999-12-31T23:59:59Z.
 constexpr int64_t kMinSeconds = -62135596800;
 constexpr int64_t kMaxSeconds = 253402300799;
 
@@ -53,6 +54,16 @@ void ToProto(const storage::User& user, v1::User* out) {
   out->set_admin(user.admin);
   ToProto(user.create_time, out->mutable_create_time());
   out->set_daily_segment_quota(user.daily_segment_quota);
+}
+
+void ToProto(const storage::ApiKey& key, v1::ApiKey* out) {
+  out->set_id(key.id);
+  out->set_name(key.name);
+  for (const std::string& scope : key.scopes) out->add_scopes(scope);
+  ToProto(key.create_time, out->mutable_create_time());
+  if (key.last_use_time.has_value()) {
+    ToProto(*key.last_use_time, out->mutable_last_use_time());
+  }
 }
 
 void ToProto(const storage::Message& m, v1::Message* out) {

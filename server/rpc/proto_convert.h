@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "smsgw/v1/auth.pb.h"
 #include "smsgw/v1/common.pb.h"
 #include "google/protobuf/duration.pb.h"
 #include "server/domain/messaging_service.h"
@@ -57,6 +58,10 @@ absl::StatusOr<domain::SendPolicy> PolicyFromProto(const Request& request) {
 
 // The user as clients see it: never the password hash.
 void ToProto(const storage::User& user, v1::User* out);
+
+// An API key as its owner sees it: never the secret or its digest; an unset
+// last_use_time for a key never used.
+void ToProto(const storage::ApiKey& key, v1::ApiKey* out);
 
 // A stored message as clients see it (unset optional times stay unset).
 void ToProto(const storage::Message& message, v1::Message* out);

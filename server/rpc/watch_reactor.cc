@@ -13,8 +13,8 @@ namespace smsgw::rpc {
     ::grpc::CallbackServerContext* context,
     const v1::WatchMessagesRequest& request, CallRunner* runner,
     domain::MessageWatchHub* hub) {
-  auto reactor = std::make_shared<WatchReactor>(
-      context, BearerToken(*context), request, runner, hub);
+  auto reactor = std::make_shared<WatchReactor>(context, BearerToken(*context),
+                                                request, runner, hub);
   {
     absl::MutexLock lock(&reactor->mu_);
     reactor->self_ = reactor;
@@ -24,9 +24,9 @@ namespace smsgw::rpc {
     if (std::shared_ptr<WatchReactor> self = weak.lock()) self->Begin();
   });
   if (!queued) {
-    reactor->FinishWith(::grpc::Status(
-        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
-        "server is busy (work queue full); retry with backoff"));
+    reactor->FinishWith(
+        ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "server is busy (work queue full); retry with backoff"));
   }
   return reactor.get();
 }
@@ -46,8 +46,8 @@ void WatchReactor::Begin() {
     absl::MutexLock lock(&mu_);
     if (finished_) return;  // cancelled while queued
   }
-  absl::StatusOr<storage::User> user =
-      runner_->auth()->Authenticate(bearer_token_);
+  absl::StatusOr<storage::User> user = runner_->auth()->Authenticate(
+      bearer_token_, domain::Scope::kMessagesRead);
   if (!user.ok()) {
     FinishWith(ToGrpcStatus(user.status()));
     return;

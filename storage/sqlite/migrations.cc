@@ -260,6 +260,22 @@ CREATE TABLE segment_usage (
 );
 )sql";
 
+// API keys (issue 16): long-lived, scoped credentials of a user. The secret
+// is kept only as its SHA-256 (secret_hash, unique, so a call finds its key
+// by one index probe); scopes are space-separated.
+constexpr char kApiKeys[] = R"sql(
+CREATE TABLE api_keys (
+  id            TEXT PRIMARY KEY,
+  user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  scopes        TEXT NOT NULL,
+  secret_hash   TEXT NOT NULL UNIQUE,
+  create_time   INTEGER NOT NULL,
+  last_use_time INTEGER,
+  UNIQUE (user_id, name)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -272,6 +288,7 @@ const std::vector<Migration>& AllMigrations() {
       {6, "status checks of non-final messages", kStatusChecks},
       {7, "rate limit events", kRateEvents},
       {8, "daily segment quotas", kSegmentQuotas},
+      {9, "api keys", kApiKeys},
   };
   return *migrations;
 }

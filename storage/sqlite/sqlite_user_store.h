@@ -23,6 +23,13 @@ class SqliteUserStore final : public UserStore {
                                   absl::string_view password_hash) override;
   absl::Status SetAdmin(int64_t id, bool admin) override;
   absl::Status SetDailySegmentQuota(int64_t id, int64_t segments) override;
+  absl::StatusOr<ApiKey> InsertApiKey(const ApiKey& key,
+                                      int max_per_user) override;
+  absl::StatusOr<std::vector<ApiKey>> ListApiKeys(int64_t user_id) override;
+  absl::StatusOr<ApiKey> FindApiKeyBySecretHash(
+      absl::string_view secret_hash) override;
+  absl::Status DeleteApiKey(int64_t user_id, absl::string_view id) override;
+  absl::Status TouchApiKey(absl::string_view id, absl::Time time) override;
 
  private:
   absl::StatusOr<User> FindOne(absl::string_view where_sql,

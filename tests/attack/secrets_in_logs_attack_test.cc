@@ -90,6 +90,18 @@ TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
   EXPECT_FALSE(client->ConfirmPhoneVerification(wrong_code).ok());
   ASSERT_THAT(client->ConfirmPhoneVerification(code), IsOk());
 
+  // An API key, used once and refused once (a scope it lacks).
+  auto key = client->CreateApiKey("secrets test", {"messages:send"});
+  ASSERT_THAT(key, IsOk());
+  const std::string api_key = key->secret();
+  {
+    auto keyed = testing::ClientFor(*server);
+    keyed->set_access_token(api_key);
+    EXPECT_THAT(keyed->GetCurrentUser(), IsOk());
+    EXPECT_THAT(keyed->ListApiKeys().status(),
+                testing::StatusIs(absl::StatusCode::kPermissionDenied));
+  }
+
   // Messages and a signed webhook.
   v1::SendMessageRequest send;
   send.set_to("+14155550199");
@@ -128,6 +140,8 @@ TEST(SecretsInLogsAttackTest, NoSecretReachesTheLogAtDebugLevel) {
        absl::Base64Escape(absl::StrCat(twilio.account_sid(), ":", kTwilioToken))},
       {"JWT key", kJwtKey},
       {"webhook signature", signature},
+      {"API key", api_key},
+      {"API key without its prefix", api_key.substr(3)},
   };
   for (const auto& [what, secret] : secrets) {
     EXPECT_THAT(log, ::testing::Not(HasSubstr(secret))) << what << " is in the log";

@@ -53,6 +53,12 @@ example "curl -s \"\$SMSGW/v1/messages?pageSize=10&statuses=MESSAGE_STATUS_DELIV
 expect "ListMessages filters by status" "\"id\":\"$ID\""
 example "curl -s \$SMSGW/v1/stats -H \"Authorization: Bearer \$TOKEN\""
 expect "GetMessageStats counts it" '"outboundCount":"1"'
+example "KEY=\$(curl -s -X POST \$SMSGW/v1/apiKeys -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -d '{\"name\": \"shop backend\", \"scopes\": [\"messages:send\"]}' | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"secret\"])')"
+[[ $KEY == sk_* ]] || { echo "FAILED: CreateApiKey gave no sk_ secret"; exit 1; }
+example "curl -s -X POST \$SMSGW/v1/messages -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"to\": \"+14155550100\", \"body\": \"Sent with an API key\"}'"
+expect "an API key sends as its user" '"ownerUsername":"rita"'
+example "curl -s \$SMSGW/v1/messages -H \"Authorization: Bearer \$KEY\""
+expect "beyond its scopes the key is PERMISSION_DENIED" '"code":7,"message":'
 example "curl -s -m 2 -N \"\$SMSGW/v1/messages:watch?afterCursor=0\" -H \"Authorization: Bearer \$TOKEN\" || true"
 expect "the SSE stream replays events with id: lines" '^id: 1$'
 expect "each event is JSON on a data: line" '^data: {"event":{"cursor":"1","type":"MESSAGE_EVENT_TYPE_CREATED"'

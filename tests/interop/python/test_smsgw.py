@@ -247,6 +247,43 @@ class SmsgwTest(unittest.TestCase):
                          auth_pb2.SignUpRequest(username=username, password=PASSWORD))
         check("wrong password -> UNAUTHENTICATED, taken username -> ALREADY_EXISTS")
 
+    def test_api_key_works_on_grpc_within_its_scopes(self):
+        username, creds = self.sign_up()
+        created = self.auth.CreateApiKey(
+            auth_pb2.CreateApiKeyRequest(name="reporting", scopes=["messages:read"]),
+            metadata=creds, timeout=CALL_TIMEOUT)
+        self.assertTrue(created.secret.startswith("sk_"))
+        key = [("authorization", f"Bearer {created.secret}")]
+        self.send(creds, "sent with the login token")
+        listed = self.messaging.ListMessages(messaging_pb2.ListMessagesRequest(),
+                                             metadata=key, timeout=CALL_TIMEOUT)
+        self.assertEqual(len(listed.messages), 1)
+        self.assertEqual(listed.messages[0].owner_username, username)
+        check("an API key (metadata authorization: Bearer sk_...) reads its user's messages")
+
+        denied = self.assert_code(grpc.StatusCode.PERMISSION_DENIED, self.messaging.SendMessage,
+                                  messaging_pb2.SendMessageRequest(to=PEER, body="no"),
+                                  metadata=key)
+        self.assertIn("messages:send", denied.details())
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, self.auth.ListApiKeys,
+                         auth_pb2.ListApiKeysRequest(), metadata=key)
+        sender = self.auth.CreateApiKey(
+            auth_pb2.CreateApiKeyRequest(name="sender", scopes=["messages:send"]),
+            metadata=creds, timeout=CALL_TIMEOUT)
+        stream = self.messaging.WatchMessages(
+            messaging_pb2.WatchMessagesRequest(),
+            metadata=[("authorization", f"Bearer {sender.secret}")], timeout=CALL_TIMEOUT)
+        with self.assertRaises(grpc.RpcError) as raised:
+            next(iter(stream))
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        check("beyond its scopes (SendMessage, ListApiKeys, WatchMessages) a key is PERMISSION_DENIED")
+
+        self.auth.DeleteApiKey(auth_pb2.DeleteApiKeyRequest(id=created.api_key.id),
+                               metadata=creds, timeout=CALL_TIMEOUT)
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED, self.messaging.ListMessages,
+                         messaging_pb2.ListMessagesRequest(), metadata=key)
+        check("DeleteApiKey revokes the key at once: UNAUTHENTICATED")
+
     def test_send_is_queued_with_a_twilio_sid_and_get_shows_its_events(self):
         username, creds = self.sign_up()
         sent = self.send(creds, "hello from python", to="(415) 555-0100")

@@ -100,6 +100,7 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"verify_max_per_country_per_hour", "50"},
       {"verify_max_per_hour", "200"},
       {"daily_segments_per_user", "0"},
+      {"max_api_keys_per_user", "20"},
       {"grpc_max_message_bytes", "1048576"},
       {"grpc_max_streams", "100"},
       {"http_threads", "32"},

@@ -73,7 +73,7 @@ TEST_F(AuthServiceTest, SignUpStoresTheFoldedNameAndE164PhoneAndSignsIn) {
   EXPECT_NE(stored.password_hash, "correct horse");
   EXPECT_TRUE(hasher_.Verify("correct horse", stored.password_hash));
   SMSGW_ASSERT_OK_AND_ASSIGN(storage::User bearer,
-                             auth_->Authenticate(session.access_token));
+                             auth_->Authenticate(session.access_token, Scope::kAnyCredential));
   EXPECT_EQ(bearer.id, session.user.id);
 }
 
@@ -137,7 +137,7 @@ TEST_F(AuthServiceTest, LoginInAnyCaseIssuesASessionForTheAccount) {
   EXPECT_EQ(session.expire_time, clock_.Now() + absl::Hours(24));
   EXPECT_EQ(delay, absl::ZeroDuration());
   SMSGW_ASSERT_OK_AND_ASSIGN(storage::User bearer,
-                             auth_->Authenticate(session.access_token));
+                             auth_->Authenticate(session.access_token, Scope::kAnyCredential));
   EXPECT_EQ(bearer.id, signed_up.user.id);
 }
 
@@ -193,7 +193,7 @@ TEST_F(AuthServiceTest, AdminUsernamesHaveTheAdminRoleEverywhere) {
   SMSGW_ASSERT_OK_AND_ASSIGN(Session root, auth_->SignUp("Root", "password1", ""));
   EXPECT_TRUE(root.user.admin);
   SMSGW_ASSERT_OK_AND_ASSIGN(storage::User bearer,
-                             auth_->Authenticate(root.access_token));
+                             auth_->Authenticate(root.access_token, Scope::kAnyCredential));
   EXPECT_TRUE(bearer.admin);
   SMSGW_ASSERT_OK_AND_ASSIGN(storage::User by_id, auth_->GetUser(root.user.id));
   EXPECT_TRUE(by_id.admin);
@@ -227,13 +227,13 @@ TEST_F(AuthServiceTest, AuthenticateRefusesEveryBadTokenAsUnauthenticated) {
   for (const std::string& token :
        {std::string(), std::string("not.a.jwt"), tampered, forged.token,
         ghost.token, not_an_id.token}) {
-    EXPECT_THAT(auth_->Authenticate(token),
+    EXPECT_THAT(auth_->Authenticate(token, Scope::kAnyCredential),
                 StatusIs(absl::StatusCode::kUnauthenticated))
         << token;
   }
-  EXPECT_THAT(auth_->Authenticate(""),
+  EXPECT_THAT(auth_->Authenticate("", Scope::kAnyCredential),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("missing")));
-  EXPECT_THAT(auth_->Authenticate(ghost.token),
+  EXPECT_THAT(auth_->Authenticate(ghost.token, Scope::kAnyCredential),
               StatusIs(absl::StatusCode::kUnauthenticated,
                        HasSubstr("no longer exists")));
 }
@@ -242,9 +242,9 @@ TEST_F(AuthServiceTest, AnExpiredTokenIsUnauthenticated) {
   Build();
   SMSGW_ASSERT_OK_AND_ASSIGN(Session ann, auth_->SignUp("ann", "password1", ""));
   clock_.Set(ann.expire_time - absl::Seconds(1));
-  EXPECT_THAT(auth_->Authenticate(ann.access_token), IsOk());
+  EXPECT_THAT(auth_->Authenticate(ann.access_token, Scope::kAnyCredential), IsOk());
   clock_.Set(ann.expire_time + absl::Minutes(2));
-  EXPECT_THAT(auth_->Authenticate(ann.access_token),
+  EXPECT_THAT(auth_->Authenticate(ann.access_token, Scope::kAnyCredential),
               StatusIs(absl::StatusCode::kUnauthenticated));
 }
 

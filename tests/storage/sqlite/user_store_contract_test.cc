@@ -1,6 +1,8 @@
 // The UserStore contract, run against every implementation (today SQLite on a
 // temp file).
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -97,6 +99,74 @@ TYPED_TEST(UserStoreContractTest, QuotesAndNulsInUsernameAreStoredLiterally) {
   SMSGW_ASSERT_OK_AND_ASSIGN(User found, this->store()->FindByUsername(odd));
   EXPECT_EQ(found.id, user.id);
   EXPECT_EQ(found.username, odd);
+}
+
+ApiKey MakeKey(int64_t user_id, const std::string& id, const std::string& name) {
+  ApiKey key;
+  key.id = id;
+  key.user_id = user_id;
+  key.name = name;
+  key.scopes = {"groups", "messages:send"};
+  key.secret_hash = std::string(64, id.back());
+  key.create_time = absl::FromUnixSeconds(1'800'000'000);
+  return key;
+}
+
+TYPED_TEST(UserStoreContractTest, ApiKeysRoundTripAndAreFoundByDigest) {
+  SMSGW_ASSERT_OK_AND_ASSIGN(User ann, this->store()->Insert(MakeUser("ann")));
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      ApiKey stored, this->store()->InsertApiKey(MakeKey(ann.id, "key_1", "a"), 5));
+  EXPECT_EQ(stored.id, "key_1");
+  SMSGW_ASSERT_OK_AND_ASSIGN(
+      ApiKey found, this->store()->FindApiKeyBySecretHash(std::string(64, '1')));
+  EXPECT_EQ(found.user_id, ann.id);
+  EXPECT_EQ(found.name, "a");
+  EXPECT_THAT(found.scopes, ::testing::ElementsAre("groups", "messages:send"));
+  EXPECT_EQ(found.create_time, absl::FromUnixSeconds(1'800'000'000));
+  EXPECT_FALSE(found.last_use_time.has_value());
+  EXPECT_THAT(this->store()->FindApiKeyBySecretHash(std::string(64, '2')),
+              StatusIs(absl::StatusCode::kNotFound));
+
+  const absl::Time used = absl::FromUnixSeconds(1'800'000'100);
+  ASSERT_THAT(this->store()->TouchApiKey("key_1", used), IsOk());
+  ASSERT_THAT(this->store()->TouchApiKey("key_gone", used), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(std::vector<ApiKey> keys,
+                             this->store()->ListApiKeys(ann.id));
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].last_use_time, used);
+}
+
+TYPED_TEST(UserStoreContractTest, ApiKeyNamesAreUniquePerUserAndCapped) {
+  SMSGW_ASSERT_OK_AND_ASSIGN(User ann, this->store()->Insert(MakeUser("ann")));
+  SMSGW_ASSERT_OK_AND_ASSIGN(User bob, this->store()->Insert(MakeUser("bob")));
+  ASSERT_THAT(this->store()->InsertApiKey(MakeKey(ann.id, "key_1", "a"), 2), IsOk());
+  EXPECT_THAT(this->store()->InsertApiKey(MakeKey(ann.id, "key_2", "a"), 2),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  ASSERT_THAT(this->store()->InsertApiKey(MakeKey(bob.id, "key_3", "a"), 2), IsOk());
+  ASSERT_THAT(this->store()->InsertApiKey(MakeKey(ann.id, "key_4", "b"), 2), IsOk());
+  EXPECT_THAT(this->store()->InsertApiKey(MakeKey(ann.id, "key_5", "c"), 2),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(this->store()->InsertApiKey(MakeKey(9999, "key_6", "c"), 2),
+              StatusIs(absl::StatusCode::kNotFound));
+  SMSGW_ASSERT_OK_AND_ASSIGN(std::vector<ApiKey> anns,
+                             this->store()->ListApiKeys(ann.id));
+  ASSERT_EQ(anns.size(), 2u);
+  EXPECT_EQ(anns[0].id, "key_1");
+  EXPECT_EQ(anns[1].id, "key_4");
+}
+
+TYPED_TEST(UserStoreContractTest, DeleteApiKeyTouchesOnlyTheOwnersKey) {
+  SMSGW_ASSERT_OK_AND_ASSIGN(User ann, this->store()->Insert(MakeUser("ann")));
+  SMSGW_ASSERT_OK_AND_ASSIGN(User bob, this->store()->Insert(MakeUser("bob")));
+  ASSERT_THAT(this->store()->InsertApiKey(MakeKey(ann.id, "key_1", "a"), 5), IsOk());
+  EXPECT_THAT(this->store()->DeleteApiKey(bob.id, "key_1"),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(this->store()->FindApiKeyBySecretHash(std::string(64, '1')), IsOk());
+  ASSERT_THAT(this->store()->DeleteApiKey(ann.id, "key_1"), IsOk());
+  EXPECT_THAT(this->store()->FindApiKeyBySecretHash(std::string(64, '1')),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(this->store()->DeleteApiKey(ann.id, "key_1"),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
