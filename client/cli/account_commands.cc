@@ -2,7 +2,10 @@
 #include "client/cli/command_support.h"
 
 #include <filesystem>
+#include <string>
 #include <system_error>
+
+#include "absl/strings/str_join.h"
 
 namespace smsgw::cli {
 namespace {
@@ -112,6 +115,58 @@ int Verify(Context& ctx) {
     return 0;
   }
   ctx.out << "phone " << response->user().phone_number() << " verified\n";
+  return 0;
+}
+
+// `smsgw keys create NAME --scopes S,...`, `keys list`, `keys delete ID`.
+int Keys(Context& ctx) {
+  const std::string sub = ctx.args.size() >= 2 ? ctx.args[1] : "";
+  const bool named = ctx.args.size() == 3;
+  if (!((sub == "create" && named) || (sub == "list" && ctx.args.size() == 2) ||
+        (sub == "delete" && named))) {
+    return UsageError(ctx,
+                      "keys create NAME --scopes S,... | keys list | keys "
+                      "delete ID");
+  }
+  if (sub == "create" && ctx.options.scopes.empty()) {
+    return UsageError(ctx, "keys create needs --scopes (e.g. messages:send)");
+  }
+  auto client = Connect(ctx.options, /*with_token=*/true);
+  if (!client.ok()) return Refused(ctx, client.status());
+  if (sub == "create") {
+    auto response = (*client)->CreateApiKey(ctx.args[2], ctx.options.scopes);
+    if (!response.ok()) return Refused(ctx, response.status());
+    if (ctx.options.json) {
+      ctx.out << ToJson(*response);
+      return 0;
+    }
+    ctx.out << "created API key " << response->api_key().id() << " ("
+            << response->api_key().name() << "): "
+            << absl::StrJoin(response->api_key().scopes(), ",") << "\n"
+            << "secret (shown only now): " << response->secret() << "\n";
+    return 0;
+  }
+  if (sub == "delete") {
+    auto response = (*client)->DeleteApiKey(ctx.args[2]);
+    if (!response.ok()) return Refused(ctx, response.status());
+    ctx.out << "deleted API key " << ctx.args[2] << "\n";
+    return 0;
+  }
+  auto response = (*client)->ListApiKeys();
+  if (!response.ok()) return Refused(ctx, response.status());
+  if (ctx.options.json) {
+    ctx.out << ToJson(*response);
+    return 0;
+  }
+  if (response->api_keys().empty()) ctx.out << "no API keys\n";
+  for (const v1::ApiKey& key : response->api_keys()) {
+    ctx.out << key.id() << "  " << key.name() << "  "
+            << absl::StrJoin(key.scopes(), ",") << "  created "
+            << FormatTime(key.create_time()) << "  last used "
+            << (key.has_last_use_time() ? FormatTime(key.last_use_time())
+                                        : std::string("never"))
+            << "\n";
+  }
   return 0;
 }
 

@@ -107,7 +107,9 @@ absl::StatusOr<std::unique_ptr<client::SmsgwClient>> Connect(
   absl::StatusOr<std::unique_ptr<client::SmsgwClient>> client =
       client::SmsgwClient::Create(client_options);
   if (!client.ok()) return client.status();
-  if (with_token) {
+  if (with_token && !options.api_key.empty()) {
+    (*client)->set_access_token(options.api_key);
+  } else if (with_token) {
     std::string token = LoadToken(options);
     if (token.empty()) {
       return absl::UnauthenticatedError(

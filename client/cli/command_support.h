@@ -73,6 +73,7 @@ int Login(Context& ctx);
 int Logout(Context& ctx);
 int WhoAmI(Context& ctx);
 int Verify(Context& ctx);
+int Keys(Context& ctx);
 
 // Messages (message_commands.cc): send (now or scheduled), cancel,
 // messages [list|get], conversations, delete.

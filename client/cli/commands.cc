@@ -29,6 +29,7 @@ const std::map<std::string, Command>& Commands() {
       {"stats", Stats},
       {"watch", Watch},
       {"verify", Verify},
+      {"keys", Keys},
       {"groups", Groups},
   };
   return *commands;
@@ -57,6 +58,11 @@ Accounts:
                                                        ~/.config/smsgw/token (mode 0600)
   logout                                               forget the token
   whoami                                               show the logged-in user
+  keys create NAME --scopes S,...   create an API key for servers; prints its secret sk_...
+                                    once (scopes: messages:send, messages:read,
+                                    messages:delete, groups, webhooks)
+  keys list | keys delete ID        your API keys (never their secrets) / revoke one at once
+  With SMSGW_API_KEY=sk_... set, every command uses that key instead of the login token.
 
 Messages:
   send --to NUMBER --body TEXT [--from N] [--media URL,...] [--conversation ID]

@@ -73,6 +73,11 @@ struct CliOptions {
   // description (--description).
   std::string code;
   std::string description;
+  // keys create: the scopes to grant (--scopes).
+  std::vector<std::string> scopes;
+  // A credential to use instead of the saved login token: an API key
+  // "sk_..." (env SMSGW_API_KEY); empty = the token file.
+  std::string api_key;
 };
 
 // Runs `args` (the positional words after the program name, e.g.

@@ -73,6 +73,9 @@ ABSL_FLAG(int64_t, max_events, 0,
 
 ABSL_FLAG(std::string, code, "", "verify confirm: the 6-digit code received");
 ABSL_FLAG(std::string, description, "", "groups create: the group's description");
+ABSL_FLAG(std::vector<std::string>, scopes, {},
+          "keys create: comma-separated scopes (messages:send, messages:read, "
+          "messages:delete, groups, webhooks)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(smsgw::cli::Usage());
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
   options.max_events = absl::GetFlag(FLAGS_max_events);
   options.code = absl::GetFlag(FLAGS_code);
   options.description = absl::GetFlag(FLAGS_description);
+  options.scopes = absl::GetFlag(FLAGS_scopes);
+  options.api_key = Env("SMSGW_API_KEY");
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return smsgw::cli::RunCommand(options, args, std::cout, std::cerr);
 }
