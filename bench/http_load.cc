@@ -55,7 +55,7 @@ LoadResult RunHttpClosedLoop(
         const Clock::time_point started = Clock::now();
         httplib::Result res =
             client.Post(options.path.c_str(), headers, request.body,
-                        "application/x-www-form-urlencoded");
+                        options.content_type.c_str());
         const Clock::time_point done = Clock::now();
         std::string error;
         if (!res) {

@@ -24,14 +24,15 @@ struct HttpLoadOptions {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string path;      // e.g. "/twilio/sms/status"
+  std::string content_type = "application/x-www-form-urlencoded";
   int connections = 16;  // requests in flight, one per connection
   double warmup_s = 2.0;
   double duration_s = 10.0;
   pid_t server_pid = -1;  // when > 0: server CPU and peak RSS are sampled
 };
 
-// One request: form-encoded `body` and extra headers (e.g.
-// X-Twilio-Signature).
+// One request: `body` (of HttpLoadOptions::content_type) and extra headers
+// (e.g. X-Twilio-Signature, Authorization).
 struct HttpRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;

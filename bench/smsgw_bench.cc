@@ -3,6 +3,8 @@
 //   noop                    the no-op gRPC callback server (same-run ceiling)
 //   send_message            SendMessage end to end, fake Twilio at 0 ms
 //   get_message             GetMessage on the messages `send_message` stored
+//   rest_send_message       send_message through the REST API (POST
+//                           /v1/messages, JSON) on the same server
 //   send_message_slow       SendMessage, fake Twilio at 200 ms, 2000 in flight
 //   send_message_default    SendMessage on the defaults of run-server.sh: the
 //                           built-in simulator and its status callbacks
@@ -89,6 +91,7 @@ namespace smsgw::bench {
 const std::vector<std::string>& AllScenarios() {
   static const auto* all = new std::vector<std::string>{
       "noop",           "send_message",     "get_message",
+      "rest_send_message",
       "send_message_slow", "send_message_default", "http_hello",
       "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
@@ -424,6 +427,30 @@ bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
               {{"db_messages", sent_ok.load()},
                {"distinct_ids_read", get_ids.size()}});
   }
+  if (suite.Wants("rest_send_message")) {
+    // The same SendMessage through the REST gateway: JSON in, the in-process
+    // gRPC call, JSON out. One request in flight per keep-alive connection,
+    // and no more connections than the server's HTTP threads (32 by
+    // default), which each hold one.
+    HttpLoadOptions http;
+    http.host = set.http_host;
+    http.port = set.http_port;
+    http.path = "/v1/messages";
+    http.content_type = "application/json";
+    http.connections = std::min(options.concurrency, 32);
+    http.warmup_s = options.warmup_s;
+    http.duration_s = options.duration_s;
+    http.server_pid = set.server->pid();
+    const std::string auth = options.metadata.front().second;
+    LoadResult r = RunHttpClosedLoop(http, [&](uint64_t seq, HttpRequest& req) {
+      req.body = absl::StrCat(R"({"to": "+14155550100", "body": "bench rest )",
+                              nonce, " message ", seq, R"("})");
+      req.headers.emplace_back("Authorization", auth);
+    });
+    suite.Add("rest_send_message", r,
+              {{"connections", http.connections},
+               {"ratio_to_send_message", Ratio(r.qps, suite.send_qps)}});
+  }
   set.server->Stop();
   return true;
 }
@@ -625,7 +652,8 @@ int RunSuite() {
                    {"server_log_level", absl::GetFlag(FLAGS_server_log_level)}};
   bool ok = true;
   if (suite.Wants("noop")) RunNoop(suite);
-  if (suite.Wants("send_message") || suite.Wants("get_message")) {
+  if (suite.Wants("send_message") || suite.Wants("get_message") ||
+      suite.Wants("rest_send_message")) {
     ok = RunSendAndGet(suite, rng) && ok;
   }
   if (suite.Wants("send_message_slow")) ok = RunSendSlow(suite, rng) && ok;
