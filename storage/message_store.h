@@ -355,7 +355,10 @@ class MessageStore {
 
   // --- Status updates and delivery reports ---
   // Provider answers and status callbacks: the lifecycle rule (StatusRank,
-  // only forward), with a delivery report for every update.
+  // only forward), with a delivery report for every update. What each
+  // update does is decided by storage/message_lifecycle.h
+  // (DecideStatusUpdate, ClearsDispatchMarker, DisposeCallback); an engine
+  // persists that decision in one transaction and decides nothing itself.
 
   // Applies `update` to the message with `id`: always records a delivery
   // report; moves the status only forward (StatusRank); sets provider_sid,

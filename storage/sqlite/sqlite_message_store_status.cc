@@ -1,9 +1,9 @@
 // File: sqlite_message_store_status.cc
 //
-// SqliteMessageStore's lifecycle rules, kept in one file so that issue 13
-// can lift them into a pure domain function: applying a status update
+// SqliteMessageStore's persistence of the lifecycle decisions that
+// storage/message_lifecycle.h makes: applying a status update
 // (ApplyStatusInTx), the callbacks parked before their SID
-// (ApplyParkedReports), leaving SCHEDULED (LeaveScheduled), and the
+// (ApplyParkedReports), leaving SCHEDULED (LeaveScheduled); and the
 // schedule of status checks for lost callbacks.
 #include <algorithm>
 #include <optional>
@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "storage/message_lifecycle.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_message_store_internal.h"
 
@@ -25,86 +26,22 @@ using message_store_internal::MustLoadMessage;
 
 namespace {
 
-// Whether a status means the provider took the message (send_time).
-bool ProviderAccepted(MessageStatus status) {
-  switch (status) {
-    case MessageStatus::kQueued:
-    case MessageStatus::kSending:
-    case MessageStatus::kSent:
-    case MessageStatus::kDelivered:
-    case MessageStatus::kUndelivered:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Lifecycle map (for issue 13's extraction): the rule ApplyStatusInTx
-// decides, for one update `u` on message `m`:
-// - Status move: only when StatusRank(u.status) > StatusRank(m.status)
-//   ("applied"); so PENDING/SCHEDULED < QUEUED < SENDING < SENT < terminal,
-//   an equal rank changes nothing, and among terminal statuses the first
-//   one wins. UNSPECIFIED (rank 0) never moves (callers refuse it first).
-// - Fields set only when applied: status = u.status; error_code and
-//   error_message = u's (even if empty) when u.status is UNDELIVERED,
-//   FAILED or EXPIRED; send_time = u.event_time when u.status is one the
-//   provider accepted (ProviderAccepted()) and send_time is unset;
-//   deliver_time = u.event_time when u.status is DELIVERED.
-// - Fields set whatever the rank: provider_sid = u's when m has none (a
-//   stored SID is never replaced); num_segments = u's when given; price
-//   and price_unit = u's when not empty (the provider's figures win).
-// - When any of those fields changed: one UPDATE of the row, update_time =
-//   max(m.update_time, u.event_time) (never backwards); AlreadyExists when
-//   the new SID is another message's.
-// - Always exactly one report: the parked one `parked_report_id` gets
-//   message_seq and `applied`; otherwise a new one with u's fields, SID =
-//   u's or else the message's, source u.source.
-// - A STATUS_CHANGED feed event at u.event_time only when applied.
-// Decided by the callers, not here: ApplyStatus() runs ApplyParkedReports()
-// when this update first stored an SID, and then clears
-// dispatch_started_time once the status is not PENDING; ApplyStatusBySid()
-// parks the update when no message has its SID, and otherwise does neither.
-//
-// Applies `update` to `before` inside the caller's write transaction: moves
-// the status only forward, records the report (or attaches the parked one
-// `parked_report_id`), appends a feed event when the status moved, and
-// returns the message as stored afterwards.
+// Persists DecideStatusUpdate(before, update) inside the caller's write
+// transaction: the row when it changed, exactly one report (the parked one
+// `parked_report_id` attached, or a new one), and a STATUS_CHANGED feed
+// event when the status moved. Returns the message as stored afterwards;
+// `*parked_due` (if not null) tells whether reports parked under the SID
+// this update first stored are to be applied next. AlreadyExists when the
+// new SID is another message's.
 absl::StatusOr<Message> ApplyStatusInTx(
     Connection& conn, const Message& before, const StatusUpdate& update,
-    std::optional<int64_t> parked_report_id = std::nullopt) {
-  const bool applied = StatusRank(update.status) > StatusRank(before.status);
-
-  Message next = before;
-  if (applied) {
-    next.status = update.status;
-    if (update.status == MessageStatus::kUndelivered ||
-        update.status == MessageStatus::kFailed ||
-        update.status == MessageStatus::kExpired) {
-      next.error_code = update.error_code;
-      next.error_message = update.error_message;
-    }
-    if (ProviderAccepted(update.status) && !next.send_time.has_value()) {
-      next.send_time = update.event_time;
-    }
-    if (update.status == MessageStatus::kDelivered) {
-      next.deliver_time = update.event_time;
-    }
-  }
-  if (next.provider_sid.empty() && !update.provider_sid.empty()) {
-    next.provider_sid = update.provider_sid;
-  }
-  if (update.num_segments.has_value()) {
-    next.num_segments = *update.num_segments;
-  }
-  if (!update.price.empty()) next.price = update.price;
-  if (!update.price_unit.empty()) next.price_unit = update.price_unit;
-
-  const bool changed = applied || next.provider_sid != before.provider_sid ||
-                       next.num_segments != before.num_segments ||
-                       next.price != before.price ||
-                       next.price_unit != before.price_unit;
-  if (changed) {
-    next.update_time = std::max(before.update_time, update.event_time);
+    std::optional<int64_t> parked_report_id = std::nullopt,
+    bool* parked_due = nullptr) {
+  const StatusDecision decision = DecideStatusUpdate(before, update);
+  const Message& next = decision.next;
+  const bool applied = decision.applied;
+  if (parked_due != nullptr) *parked_due = decision.apply_parked_reports;
+  if (decision.row_changed) {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
         conn.Prepare("UPDATE messages SET status = ?, provider_sid = ?,"
@@ -144,10 +81,9 @@ absl::StatusOr<Message> ApplyStatusInTx(
         attach.Bind(1, before.seq).Bind(2, applied).Bind(3, *parked_report_id)
             .Run());
   } else {
-    SMSGW_RETURN_IF_ERROR(InsertReport(
-        conn, before.seq,
-        update.provider_sid.empty() ? next.provider_sid : update.provider_sid,
-        update.status, update, update.source, applied));
+    SMSGW_RETURN_IF_ERROR(InsertReport(conn, before.seq, decision.report_sid,
+                                       update.status, update, update.source,
+                                       applied));
   }
   if (applied) {
     SMSGW_RETURN_IF_ERROR(AppendFeed(conn, before.owner_id, before.id,
@@ -157,13 +93,13 @@ absl::StatusOr<Message> ApplyStatusInTx(
   return MustLoadMessage(conn, before.id);
 }
 
-// Lifecycle map: the rule ApplyParkedReports decides. A status callback
-// that arrived before the create response stored its SID was parked by
-// ApplyStatusBySid() as a report with message_seq NULL and applied = false.
-// When `message` has an SID, every parked report with that SID is applied,
-// in arrival order (report id), through ApplyStatusInTx() with the same
-// rank rule, each attaching its own report row (message_seq, applied)
-// instead of writing a new one. A parked report keeps only what
+// The parked callbacks of DecideStatusUpdate()'s apply_parked_reports: a
+// status callback that arrived before the create response stored its SID
+// was parked by ApplyStatusBySid() as a report with message_seq NULL and
+// applied = false. Every parked report with `message`'s SID is applied,
+// in arrival order (report id), through ApplyStatusInTx(), each attaching
+// its own report row (message_seq, applied) instead of writing a new one.
+// A parked report keeps only what
 // message_events has columns for (status, provider_status, error, raw DLR
 // date, source, HTTP status, event time): a parked callback's segments and
 // price are not applied. Only ApplyStatus() calls it, in the transaction
@@ -216,27 +152,21 @@ absl::StatusOr<Message> ApplyParkedReports(Connection& conn, Message message) {
 
 namespace message_store_internal {
 
-// Lifecycle map: SCHEDULED -> PENDING (release: next_attempt_time = now) or
-// SCHEDULED -> CANCELED (cancel: next_attempt_time NULL), bypassing
-// StatusRank (PENDING and SCHEDULED share a rank), only while the row is
-// still SCHEDULED (a conditional UPDATE, so release and cancel cannot both
-// win); update_time = max(update_time, now); an applied LOCAL report whose
-// error_message is `note`; a STATUS_CHANGED feed event at `now`.
+// Persists DecideLeaveScheduled(): a conditional UPDATE (only while the
+// row is still SCHEDULED; update_time = max(update_time, now)), its report
+// and its feed event. False when the row had left SCHEDULED already.
 absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
                                     MessageStatus to, absl::Time now,
                                     absl::string_view note) {
+  SMSGW_ASSIGN_OR_RETURN(ScheduledExit exit,
+                         DecideLeaveScheduled(to, now, note));
   {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
         conn.Prepare("UPDATE messages SET status = ?, next_attempt_time = ?,"
                      " update_time = MAX(update_time, ?)"
                      " WHERE seq = ? AND status = ?"));
-    stmt.Bind(1, static_cast<int>(to));
-    if (to == MessageStatus::kPending) {
-      stmt.Bind(2, now);
-    } else {
-      stmt.BindNull(2);
-    }
+    stmt.Bind(1, static_cast<int>(exit.to)).Bind(2, exit.next_attempt_time);
     SMSGW_RETURN_IF_ERROR(stmt.Bind(3, now)
                               .Bind(4, message.seq)
                               .Bind(5, static_cast<int>(
@@ -244,13 +174,9 @@ absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
                               .Run());
   }
   if (conn.Changes() == 0) return false;
-  StatusUpdate report;
-  report.status = to;
-  report.error_message = std::string(note);
-  report.source = ReportSource::kLocal;
-  report.event_time = now;
-  SMSGW_RETURN_IF_ERROR(InsertReport(conn, message.seq, "", to, report,
-                                     ReportSource::kLocal, /*applied=*/true));
+  SMSGW_RETURN_IF_ERROR(InsertReport(conn, message.seq, "", exit.to,
+                                     exit.report, ReportSource::kLocal,
+                                     /*applied=*/true));
   SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,
                                    FeedEventType::kStatusChanged, now));
   return true;
@@ -268,12 +194,13 @@ absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
   Message after;
   absl::Status status = Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
-    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update));
-    if (before.provider_sid.empty() && !after.provider_sid.empty()) {
+    bool parked_due = false;
+    SMSGW_ASSIGN_OR_RETURN(
+        after, ApplyStatusInTx(conn, before, update, std::nullopt, &parked_due));
+    if (parked_due) {
       SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(conn, after));
     }
-    if (after.dispatch_started_time.has_value() &&
-        after.status != MessageStatus::kPending) {
+    if (ClearsDispatchMarker(after)) {
       SMSGW_ASSIGN_OR_RETURN(
           Statement clear,
           conn.Prepare("UPDATE messages SET dispatch_started_time = NULL"
@@ -302,7 +229,7 @@ absl::StatusOr<std::optional<Message>> SqliteMessageStore::ApplyStatusBySid(
         conn.Prepare("SELECT id FROM messages WHERE provider_sid = ?"));
     find.Bind(1, provider_sid);
     SMSGW_ASSIGN_OR_RETURN(bool row, find.Step());
-    if (!row) {
+    if (DisposeCallback(row) == CallbackDisposition::kPark) {
       // Not known (yet): park the report; ApplyStatus() attaches it when
       // the create response stores this SID.
       return InsertReport(conn, /*message_seq=*/0, provider_sid, update.status,
