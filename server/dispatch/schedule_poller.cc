@@ -8,7 +8,7 @@
 
 namespace smsgw::dispatch {
 
-SchedulePoller::SchedulePoller(storage::MessageStore* messages, Clock* clock,
+SchedulePoller::SchedulePoller(storage::DispatchQueueStore* messages, Clock* clock,
                                absl::Duration poll, Release release)
     : messages_(messages),
       clock_(clock),

@@ -3,7 +3,7 @@
 // Scheduled sends (SendMessage with a send time): the message is stored
 // SCHEDULED and left alone until it is due. The poller looks at the store
 // every `poll` for SCHEDULED messages that are due, moves each to PENDING
-// (MessageStore::ReleaseScheduled, which a cancel may have beaten) and hands
+// (DispatchQueueStore::ReleaseScheduled, which a cancel may have beaten) and hands
 // it to the dispatcher. The store is the record, so scheduled sends survive
 // restarts.
 #ifndef SMSGW_SERVER_DISPATCH_SCHEDULE_POLLER_H_
@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/timer.h"
-#include "storage/message_store.h"
+#include "storage/dispatch_queue_store.h"
 
 namespace smsgw::dispatch {
 
@@ -30,7 +30,7 @@ class SchedulePoller {
   static constexpr int kReleaseBatch = 200;
 
   // `poll`: how often to look; zero = never (scheduled sends off).
-  SchedulePoller(storage::MessageStore* messages, Clock* clock,
+  SchedulePoller(storage::DispatchQueueStore* messages, Clock* clock,
                  absl::Duration poll, Release release);
 
   // Polls on `timer` (whose clock must be the poller's), the first time one
@@ -43,7 +43,7 @@ class SchedulePoller {
   void ReleaseDue();
 
  private:
-  storage::MessageStore* messages_;
+  storage::DispatchQueueStore* messages_;
   Clock* clock_;
   const absl::Duration poll_;
   const Release release_;

@@ -15,7 +15,7 @@ constexpr absl::Duration kMaxStoreBackoff = absl::Minutes(5);
 
 }  // namespace
 
-StatusReconciler::StatusReconciler(storage::MessageStore* messages,
+StatusReconciler::StatusReconciler(storage::StatusStore* messages,
                                    twilio::SmsProvider* provider, Clock* clock,
                                    Options options)
     : messages_(messages),

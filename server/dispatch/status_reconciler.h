@@ -6,7 +6,7 @@
 // QUEUED or SENT for good. The reconciler asks Twilio instead: an outbound
 // message still short of a final status `first_check_after` after the
 // provider accepted it is fetched (SmsProvider::Fetch) and the answer applied
-// through MessageStore::ApplyStatus() as a PROVIDER_RESPONSE report, so the
+// through StatusStore::ApplyStatus() as a PROVIDER_RESPONSE report, so the
 // forward-only rules hold and the answer is kept in the message's history.
 // It is fetched again at doubling intervals (2x, 4x … first_check_after, at
 // most `max_interval`) until it is final or `give_up_after` has passed since
@@ -38,7 +38,7 @@
 #include "common/metrics.h"
 #include "common/timer.h"
 #include "server/twilio/sms_provider.h"
-#include "storage/message_store.h"
+#include "storage/status_store.h"
 
 namespace smsgw::dispatch {
 
@@ -76,7 +76,7 @@ class StatusReconciler {
     metrics::Registry* metrics = nullptr;
   };
 
-  StatusReconciler(storage::MessageStore* messages,
+  StatusReconciler(storage::StatusStore* messages,
                    twilio::SmsProvider* provider, Clock* clock,
                    Options options);
   ~StatusReconciler();  // Shutdown()
@@ -116,7 +116,7 @@ class StatusReconciler {
   bool Check(const storage::StatusCheck& due);
   void Count(const char* outcome);
 
-  storage::MessageStore* messages_;
+  storage::StatusStore* messages_;
   twilio::SmsProvider* provider_;
   Clock* clock_;
   const Options options_;
