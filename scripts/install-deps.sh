@@ -9,6 +9,7 @@ BUILD_PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
   libphonenumber-dev nlohmann-json3-dev libsodium-dev libjwt-dev uuid-dev
+  libpq-dev  # the PostgreSQL engine (storage/postgres/)
   # Quiet hours: the number -> time zone table is generated from
   # python3-phonenumbers at build time; tzdata is the zoneinfo Abseil reads.
   python3 python3-phonenumbers tzdata
@@ -20,6 +21,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
+  postgresql-15  # throwaway test servers (tests/testing/postgres_server.h)
   python3 python3-grpcio python3-protobuf python3-requests
   # Sanitizer builds and fuzzers (scripts/test.sh, scripts/fuzz.sh): clang,
   # its sanitizer and libFuzzer runtimes, llvm-symbolizer for readable stacks.
@@ -27,7 +29,7 @@ TEST_PKGS=(
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 libsqlite3-0 libcurl4 libphonenumber8 libsodium23
-  libcpp-httplib0.11 libjwt0 libuuid1 ca-certificates tzdata
+  libcpp-httplib0.11 libjwt0 libuuid1 libpq5 ca-certificates tzdata
 )
 
 usage() {

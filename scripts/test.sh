@@ -27,7 +27,11 @@ root=$PWD
 # gRPC, the executor, dispatcher, webhooks and watch streams concurrently.
 # Left out: client_tests and e2e_tests (single-threaded CLI code; the server
 # they start is the one app_tests covers).
-TSAN_SUITES=(common_tests domain_tests storage_tests dispatch_tests
+# The PostgreSQL tests start their own throwaway server; install-deps.sh
+# installs it, so here a missing server is a failure, never a skip.
+export SMSGW_REQUIRE_PG=1
+
+TSAN_SUITES=(common_tests domain_tests storage_tests postgres_tests dispatch_tests
              twilio_tests simulator_tests webhooks_tests app_tests)
 
 # Tests that are about time, not memory or threads (a several-minute provider
