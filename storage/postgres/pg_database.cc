@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "common/logging.h"
 #include "common/status_macros.h"
 
 namespace smsgw::storage::postgres {
@@ -314,14 +313,14 @@ absl::Status PgPool::Transaction(
 // --- Migrations ---
 
 absl::StatusOr<int> ApplyPgMigrations(
-    PgPool& pool, const std::vector<PgMigration>& migrations) {
-  int current = 0;
+    PgPool& pool, const std::vector<Migration>& migrations) {
+  absl::StatusOr<int> version;
   SMSGW_RETURN_IF_ERROR(pool.WithConnection([&](PgConnection& conn)
                                                 -> absl::Status {
     constexpr char kLockKey[] = "hashtext(current_database() || ':smsgw')";
     SMSGW_RETURN_IF_ERROR(
         conn.Exec(absl::StrCat("SELECT pg_advisory_lock(", kLockKey, ")")));
-    absl::Status status = [&]() -> absl::Status {
+    version = [&]() -> absl::StatusOr<int> {
       SMSGW_RETURN_IF_ERROR(conn.Exec(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -330,44 +329,29 @@ absl::StatusOr<int> ApplyPgMigrations(
           PgResult row,
           conn.Execute("SELECT COALESCE(MAX(version), 0) FROM "
                        "schema_migrations"));
-      current = static_cast<int>(row.Int(0, 0));
-      const int newest = migrations.empty() ? 0 : migrations.back().version;
-      if (current > newest) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "database schema version ", current,
-            " is newer than this smsgw-server knows (", newest,
-            "); run a newer server or restore a matching backup"));
-      }
-      for (const PgMigration& m : migrations) {
-        if (m.version <= current) continue;
-        absl::Status step = conn.Exec("BEGIN");
-        if (step.ok()) step = conn.Exec("SET LOCAL lock_timeout = '5s'");
-        if (step.ok()) step = conn.Exec(m.sql);
-        if (step.ok()) {
-          step = conn.Execute(
-                         "INSERT INTO schema_migrations(version, name) "
-                         "VALUES ($1, $2)",
-                         {absl::StrCat(m.version), m.name})
-                     .status();
-        }
-        if (step.ok()) step = conn.Exec("COMMIT");
-        if (!step.ok()) {
-          (void)conn.Exec("ROLLBACK");
-          return absl::FailedPreconditionError(
-              absl::StrCat("migration ", m.version, " (", m.name,
-                           ") failed and was rolled back: ", step.message()));
-        }
-        SMSGW_LOG(kInfo) << "applied migration version=" << m.version
-                         << " name=\"" << m.name << "\" engine=postgresql";
-        current = m.version;
-      }
-      return absl::OkStatus();
+      return ApplyNewerMigrations(
+          static_cast<int>(row.Int(0, 0)), migrations,
+          [&conn](const Migration& m) -> absl::Status {
+            absl::Status step = conn.Exec("BEGIN");
+            // DDL waits for table locks; a replica stuck behind a long
+            // transaction fails the start-up rather than hanging it.
+            if (step.ok()) step = conn.Exec("SET LOCAL lock_timeout = '5s'");
+            if (step.ok()) step = conn.Exec(m.sql);
+            if (step.ok()) {
+              step = conn.Execute(
+                             "INSERT INTO schema_migrations(version, name) "
+                             "VALUES ($1, $2)",
+                             {absl::StrCat(m.version), std::string(m.name)})
+                         .status();
+            }
+            if (step.ok()) step = conn.Exec("COMMIT");
+            if (!step.ok()) (void)conn.Exec("ROLLBACK");
+            return step;
+          });
     }();
-    absl::Status unlocked =
-        conn.Exec(absl::StrCat("SELECT pg_advisory_unlock(", kLockKey, ")"));
-    return status.ok() ? unlocked : status;
+    return conn.Exec(absl::StrCat("SELECT pg_advisory_unlock(", kLockKey, ")"));
   }));
-  return current;
+  return version;
 }
 
 }  // namespace smsgw::storage::postgres

@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/schema_migrations.h"
 
 // libpq's types, kept out of this header's users.
 struct pg_conn;
@@ -189,13 +190,6 @@ class PgPool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// One versioned schema change.
-struct PgMigration {
-  int version;
-  std::string name;
-  std::string sql;
-};
-
 // Applies the `migrations` newer than the database's schema_migrations
 // version, each in its own transaction, under a session advisory lock
 // (pg_advisory_lock on hashtext(current_database() || ':smsgw')), so that
@@ -204,7 +198,7 @@ struct PgMigration {
 // FailedPrecondition when the database is newer than `migrations` know (a
 // newer server ran on it) or a migration fails (rolled back, named).
 absl::StatusOr<int> ApplyPgMigrations(PgPool& pool,
-                                      const std::vector<PgMigration>& migrations);
+                                      const std::vector<Migration>& migrations);
 
 }  // namespace smsgw::storage::postgres
 

@@ -307,39 +307,24 @@ absl::StatusOr<int> ApplyMigrations(Connection& conn,
     SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) current = static_cast<int>(stmt.Int(0));
   }
-  const int newest = migrations.empty() ? 0 : migrations.back().version;
-  if (current > newest) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database schema version ", current,
-        " is newer than this smsgw-server knows (", newest,
-        "); run a newer server or restore a matching backup"));
-  }
-  for (const Migration& m : migrations) {
-    if (m.version <= current) continue;
-    absl::Status status = conn.Exec("BEGIN IMMEDIATE");
-    if (status.ok()) status = conn.Exec(m.sql);
-    if (status.ok()) {
-      absl::StatusOr<Statement> record = conn.Prepare(
-          "INSERT INTO schema_migrations(version, name, applied_time) "
-          "VALUES (?, ?, ?)");
-      status = record.ok() ? record->Bind(1, m.version)
-                                 .Bind(2, m.name)
-                                 .Bind(3, absl::Now())
-                                 .Run()
-                           : record.status();
-    }
-    if (status.ok()) status = conn.Exec("COMMIT");
-    if (!status.ok()) {
-      (void)conn.Exec("ROLLBACK");
-      return absl::FailedPreconditionError(
-          absl::StrCat("migration ", m.version, " (", m.name,
-                       ") failed and was rolled back: ", status.message()));
-    }
-    SMSGW_LOG(kInfo) << "applied migration version=" << m.version
-                     << " name=\"" << m.name << "\"";
-    current = m.version;
-  }
-  return current;
+  return ApplyNewerMigrations(
+      current, migrations, [&conn](const Migration& m) -> absl::Status {
+        absl::Status status = conn.Exec("BEGIN IMMEDIATE");
+        if (status.ok()) status = conn.Exec(m.sql);
+        if (status.ok()) {
+          absl::StatusOr<Statement> record = conn.Prepare(
+              "INSERT INTO schema_migrations(version, name, applied_time) "
+              "VALUES (?, ?, ?)");
+          status = record.ok() ? record->Bind(1, m.version)
+                                     .Bind(2, m.name)
+                                     .Bind(3, absl::Now())
+                                     .Run()
+                               : record.status();
+        }
+        if (status.ok()) status = conn.Exec("COMMIT");
+        if (!status.ok()) (void)conn.Exec("ROLLBACK");
+        return status;
+      });
 }
 
 }  // namespace smsgw::storage::sqlite

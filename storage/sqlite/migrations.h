@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "storage/schema_migrations.h"
 #include "storage/sqlite/database.h"
 
 namespace smsgw::storage::sqlite {
 
-struct Migration {
-  int version;       // 1, 2, 3… in order, never reused
-  const char* name;  // short description, kept in schema_migrations
-  const char* sql;   // one or more statements
-};
+using ::smsgw::storage::Migration;
 
 // The migrations this binary knows, in order.
 const std::vector<Migration>& AllMigrations();

@@ -6,8 +6,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,13 +23,6 @@ std::vector<std::string> AsPostgres(std::vector<std::string> argv) {
   std::vector<std::string> wrapped = {kRunuser, "-u", "postgres", "--"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -89,7 +80,7 @@ absl::Status PostgresServer::PgCtl(const std::vector<std::string>& args) const {
   if (r.exit_code != 0) {
     return absl::UnavailableError(absl::StrCat(
         "pg_ctl ", args.back(), " failed: ", r.err, r.out, "\nserver log:\n",
-        Slurp(dir_ + "/server.log")));
+        ReadFileOrEmpty(dir_ + "/server.log")));
   }
   return absl::OkStatus();
 }

@@ -12,16 +12,12 @@
 #include "tests/testing/server_process.h"
 
 namespace smsgw::testing {
-namespace {
-
-std::string Slurp(const std::string& path) {
+std::string ReadFileOrEmpty(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
 }
-
-}  // namespace
 
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env) {
@@ -51,8 +47,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   ::close(out_fd);
   ::close(err_fd);
-  result.out = Slurp(out_path);
-  result.err = Slurp(err_path);
+  result.out = ReadFileOrEmpty(out_path);
+  result.err = ReadFileOrEmpty(err_path);
   ::unlink(out_path);
   ::unlink(err_path);
   return result;

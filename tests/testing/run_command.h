@@ -16,6 +16,9 @@ struct CommandResult {
   std::string err;
 };
 
+// The whole content of the file at `path`; "" when it cannot be read.
+std::string ReadFileOrEmpty(const std::string& path);
+
 // Runs `argv[0]` with `argv`, extra environment `env`, and waits for it.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});

@@ -285,7 +285,7 @@ TEST_F(PgDatabaseTest, ABrokenConnectionIsDroppedAndReplaced) {
 
 TEST_F(PgDatabaseTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
   const std::string db = NewDatabase("migrations_race");
-  const std::vector<PgMigration> migrations = {
+  const std::vector<Migration> migrations = {
       {1, "one", "CREATE TABLE a (x INT); SELECT pg_sleep(0.2);"},
       {2, "two", "CREATE TABLE b (y INT)"},
   };
@@ -322,7 +322,7 @@ TEST_F(PgDatabaseTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("newer than this smsgw-server knows")));
   // A failing migration is rolled back and named.
-  std::vector<PgMigration> broken = migrations;
+  std::vector<Migration> broken = migrations;
   broken.push_back({3, "three", "CREATE TABLE c (z INT); SELEC 1;"});
   EXPECT_THAT(ApplyPgMigrations(*pool, broken),
               StatusIs(absl::StatusCode::kFailedPrecondition,
