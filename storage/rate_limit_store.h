@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -34,6 +35,21 @@ struct Admission {
   size_t limit_index = 0;
   absl::Time retry_time;
 };
+
+// Checks `limits` as every engine's Admit() does first: not empty; each
+// key 1-200 bytes, max_events >= 1, window within (0, 31 days].
+// InvalidArgument naming the first bad limit.
+absl::Status ValidateRateLimits(const std::vector<RateLimit>& limits);
+
+// Notes in `admission` that limit `index` is full until `retry_time`
+// (when the max_events-th newest event in its window leaves it): the
+// answer names the full limit that frees up last.
+void NoteFullLimit(size_t index, absl::Time retry_time, Admission* admission);
+
+// Expired events of other keys an Admit() deletes per call, so that keys
+// never seen again (one-off client addresses) do not stay forever, while no
+// call pays for a large backlog at once.
+inline constexpr int kRateEventPruneBatch = 64;
 
 // Thread-safe; implementations keep the counts in the database.
 class RateLimitStore {

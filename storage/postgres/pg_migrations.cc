@@ -33,11 +33,25 @@ CREATE TABLE api_keys (
 );
 )sql";
 
+// Sliding-window abuse counters (RateLimitStore), as SQLite's rate_events;
+// Admit() serialises on an advisory lock per key instead of SQLite's one
+// writer.
+constexpr char kRateEvents[] = R"sql(
+CREATE TABLE rate_events (
+  key         TEXT NOT NULL,
+  event_time  BIGINT NOT NULL,
+  expire_time BIGINT NOT NULL
+);
+CREATE INDEX rate_events_key_time ON rate_events(key, event_time);
+CREATE INDEX rate_events_expire ON rate_events(expire_time);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllPgMigrations() {
   static const auto* migrations = new std::vector<Migration>{
       {1, "users and api keys", kUsers},
+      {2, "rate limit events", kRateEvents},
   };
   return *migrations;
 }

@@ -8,41 +8,10 @@
 #include "common/status_macros.h"
 
 namespace smsgw::storage::sqlite {
-namespace {
-
-constexpr size_t kMaxKeyBytes = 200;
-constexpr absl::Duration kMaxWindow = absl::Hours(24 * 31);
-// Expired events of other keys deleted per call, so that keys never seen
-// again (one-off client addresses) do not stay forever, while no call pays
-// for a large backlog at once.
-constexpr int kPruneBatch = 64;
-
-absl::Status Validate(const std::vector<RateLimit>& limits) {
-  if (limits.empty()) {
-    return absl::InvalidArgumentError("rate limit: no limits given");
-  }
-  for (const RateLimit& limit : limits) {
-    if (limit.key.empty() || limit.key.size() > kMaxKeyBytes) {
-      return absl::InvalidArgumentError(
-          "rate limit: key must be 1 to 200 bytes");
-    }
-    if (limit.max_events < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "rate limit ", limit.key, ": max_events must be at least 1"));
-    }
-    if (limit.window <= absl::ZeroDuration() || limit.window > kMaxWindow) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "rate limit ", limit.key, ": window must be within (0, 31 days]"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
     const std::vector<RateLimit>& limits, absl::Time now) {
-  SMSGW_RETURN_IF_ERROR(Validate(limits));
+  SMSGW_RETURN_IF_ERROR(ValidateRateLimits(limits));
   Admission admission;
   SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
     admission = Admission();
@@ -52,7 +21,7 @@ absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
           Statement prune,
           conn.Prepare("DELETE FROM rate_events WHERE rowid IN (SELECT rowid"
                        " FROM rate_events WHERE expire_time <= ? LIMIT ?)"));
-      SMSGW_RETURN_IF_ERROR(prune.Bind(1, now).Bind(2, kPruneBatch).Run());
+      SMSGW_RETURN_IF_ERROR(prune.Bind(1, now).Bind(2, kRateEventPruneBatch).Run());
     }
     for (size_t i = 0; i < limits.size(); ++i) {
       const RateLimit& limit = limits[i];
@@ -76,11 +45,7 @@ absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
           .Bind(3, limit.max_events - 1);
       SMSGW_ASSIGN_OR_RETURN(bool found, nth.Step());
       const absl::Time retry = (found ? nth.Time(0) : now) + limit.window;
-      if (admission.admitted || retry > admission.retry_time) {
-        admission.limit_index = i;
-        admission.retry_time = retry;
-      }
-      admission.admitted = false;
+      NoteFullLimit(i, retry, &admission);
     }
     if (!admission.admitted) return absl::OkStatus();
     for (const RateLimit& limit : limits) {

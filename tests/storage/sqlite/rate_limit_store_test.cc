@@ -1,41 +1,45 @@
-// SqliteRateLimitStore on a real SQLite file: sliding windows, several keys
-// admitted all or none, the retry time, pruning, and bad limits refused.
-#include "storage/sqlite/sqlite_rate_limit_store.h"
-
+// The RateLimitStore contract on both engines (SQLite on a real file,
+// PostgreSQL on a fresh database of a throwaway server): sliding windows,
+// several keys admitted all or none, the retry time, pruning, bad limits
+// refused, and concurrent callers on two replicas never both taking the
+// last slot.
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/postgres/pg_rate_limit_store.h"
 #include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_rate_limit_store.h"
+#include "tests/testing/pg_test_db.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
-namespace smsgw::storage::sqlite {
+namespace smsgw::storage {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-class RateLimitStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
+class SqliteFactory {
+ public:
+  SqliteFactory() {
     db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_NE(db_, nullptr);
-    store_ = std::make_unique<SqliteRateLimitStore>(db_.get());
+    store_ = std::make_unique<sqlite::SqliteRateLimitStore>(db_.get());
+    second_ = std::make_unique<sqlite::SqliteRateLimitStore>(db_.get());
   }
-
-  bool Admitted(const std::vector<RateLimit>& limits, absl::Time at) {
-    absl::StatusOr<Admission> a = store_->Admit(limits, at);
-    EXPECT_THAT(a, IsOk());
-    return a.ok() && a->admitted;
-  }
-
+  absl::Status available() const { return absl::OkStatus(); }
+  RateLimitStore* store() { return store_.get(); }
+  // SQLite has one writer per file: a second store on the same database.
+  RateLimitStore* replica() { return second_.get(); }
   int64_t Events() {
     int64_t n = -1;
-    EXPECT_THAT(db_->Read([&](Connection& conn) -> absl::Status {
-      absl::StatusOr<Statement> stmt =
+    EXPECT_THAT(db_->Read([&](sqlite::Connection& conn) -> absl::Status {
+      absl::StatusOr<sqlite::Statement> stmt =
           conn.Prepare("SELECT COUNT(*) FROM rate_events");
       if (!stmt.ok()) return stmt.status();
       absl::StatusOr<bool> row = stmt->Step();
@@ -47,64 +51,152 @@ class RateLimitStoreTest : public ::testing::Test {
     return n;
   }
 
+ private:
   testing::TempDir dir_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<SqliteRateLimitStore> store_;
+  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<RateLimitStore> store_;
+  std::unique_ptr<RateLimitStore> second_;
 };
 
-TEST_F(RateLimitStoreTest, SlidingWindowAdmitsUpToTheLimit) {
+class PostgresFactory {
+ public:
+  PostgresFactory() {
+    absl::StatusOr<std::unique_ptr<postgres::PgPool>> pool =
+        testing::OpenTestPgDatabase();
+    if (!pool.ok()) {
+      status_ = pool.status();
+      return;
+    }
+    pool_ = *std::move(pool);
+    // Another replica: its own pool on the same database.
+    postgres::PgPoolOptions options;
+    options.conninfo = conninfo();
+    absl::StatusOr<std::unique_ptr<postgres::PgPool>> other =
+        postgres::PgPool::Create(options);
+    if (!other.ok()) {
+      status_ = other.status();
+      return;
+    }
+    other_pool_ = *std::move(other);
+    store_ = std::make_unique<postgres::PgRateLimitStore>(pool_.get());
+    second_ = std::make_unique<postgres::PgRateLimitStore>(other_pool_.get());
+  }
+  absl::Status available() const { return status_; }
+  RateLimitStore* store() { return store_.get(); }
+  RateLimitStore* replica() { return second_.get(); }
+  int64_t Events() {
+    int64_t n = -1;
+    EXPECT_THAT(pool_->WithConnection([&](postgres::PgConnection& c)
+                                          -> absl::Status {
+      absl::StatusOr<postgres::PgResult> r =
+          c.Execute("SELECT COUNT(*) FROM rate_events");
+      if (!r.ok()) return r.status();
+      n = r->Int(0, 0);
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return n;
+  }
+
+ private:
+  std::string conninfo() {
+    std::string info;
+    (void)pool_->WithConnection([&](postgres::PgConnection& c) -> absl::Status {
+      absl::StatusOr<postgres::PgResult> r =
+          c.Execute("SELECT current_database()");
+      if (r.ok()) {
+        absl::StatusOr<testing::PostgresServer*> server =
+            testing::SharedPostgresServer();
+        if (server.ok()) info = (*server)->conninfo(r->Text(0, 0));
+      }
+      return r.status();
+    });
+    return info;
+  }
+
+  absl::Status status_;
+  std::unique_ptr<postgres::PgPool> pool_;
+  std::unique_ptr<postgres::PgPool> other_pool_;
+  std::unique_ptr<RateLimitStore> store_;
+  std::unique_ptr<RateLimitStore> second_;
+};
+
+template <typename Factory>
+class RateLimitStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (absl::Status s = factory_.available(); !s.ok()) {
+      if (testing::PostgresRequired()) FAIL() << s;
+      GTEST_SKIP() << s;
+    }
+  }
+  RateLimitStore* store() { return factory_.store(); }
+  bool Admitted(const std::vector<RateLimit>& limits, absl::Time at) {
+    absl::StatusOr<Admission> a = store()->Admit(limits, at);
+    EXPECT_THAT(a, IsOk());
+    return a.ok() && a->admitted;
+  }
+  Factory factory_;
+};
+
+using Engines = ::testing::Types<SqliteFactory, PostgresFactory>;
+TYPED_TEST_SUITE(RateLimitStoreTest, Engines);
+
+TYPED_TEST(RateLimitStoreTest, SlidingWindowAdmitsUpToTheLimit) {
   const RateLimit limit{"k", 3, absl::Minutes(10)};
-  EXPECT_TRUE(Admitted({limit}, kT0));
-  EXPECT_TRUE(Admitted({limit}, kT0 + absl::Minutes(1)));
-  EXPECT_TRUE(Admitted({limit}, kT0 + absl::Minutes(2)));
-  absl::StatusOr<Admission> full = store_->Admit({limit}, kT0 + absl::Minutes(3));
+  EXPECT_TRUE(this->Admitted({limit}, kT0));
+  EXPECT_TRUE(this->Admitted({limit}, kT0 + absl::Minutes(1)));
+  EXPECT_TRUE(this->Admitted({limit}, kT0 + absl::Minutes(2)));
+  absl::StatusOr<Admission> full =
+      this->store()->Admit({limit}, kT0 + absl::Minutes(3));
   ASSERT_THAT(full, IsOk());
   EXPECT_FALSE(full->admitted);
   // Room comes back when the oldest of the three leaves the window.
   EXPECT_EQ(full->retry_time, kT0 + absl::Minutes(10));
-  EXPECT_FALSE(Admitted({limit}, kT0 + absl::Minutes(10) - absl::Seconds(1)));
+  EXPECT_FALSE(
+      this->Admitted({limit}, kT0 + absl::Minutes(10) - absl::Seconds(1)));
   // At the retry time the window (now - 10 min, now] no longer holds it.
-  EXPECT_TRUE(Admitted({limit}, kT0 + absl::Minutes(10)));
+  EXPECT_TRUE(this->Admitted({limit}, kT0 + absl::Minutes(10)));
 }
 
-TEST_F(RateLimitStoreTest, AllKeysOrNone) {
+TYPED_TEST(RateLimitStoreTest, AllKeysOrNone) {
   const RateLimit shared{"all", 10, absl::Hours(1)};
   const RateLimit a{"peer/a", 1, absl::Hours(1)};
   const RateLimit b{"peer/b", 1, absl::Hours(1)};
-  EXPECT_TRUE(Admitted({shared, a}, kT0));
+  EXPECT_TRUE(this->Admitted({shared, a}, kT0));
   // a is full: nothing is recorded, not even for the shared key.
   absl::StatusOr<Admission> refused =
-      store_->Admit({shared, a}, kT0 + absl::Seconds(1));
+      this->store()->Admit({shared, a}, kT0 + absl::Seconds(1));
   ASSERT_THAT(refused, IsOk());
   EXPECT_FALSE(refused->admitted);
   EXPECT_EQ(refused->limit_index, 1u);
   EXPECT_EQ(refused->retry_time, kT0 + absl::Hours(1));
-  EXPECT_EQ(Events(), 2);
-  EXPECT_TRUE(Admitted({shared, b}, kT0 + absl::Seconds(2)));
+  EXPECT_EQ(this->factory_.Events(), 2);
+  EXPECT_TRUE(this->Admitted({shared, b}, kT0 + absl::Seconds(2)));
 }
 
-TEST_F(RateLimitStoreTest, ReportsTheLimitThatFreesUpLast) {
+TYPED_TEST(RateLimitStoreTest, ReportsTheLimitThatFreesUpLast) {
   const RateLimit short_one{"s", 1, absl::Minutes(1)};
   const RateLimit long_one{"l", 1, absl::Hours(1)};
-  EXPECT_TRUE(Admitted({short_one, long_one}, kT0));
+  EXPECT_TRUE(this->Admitted({short_one, long_one}, kT0));
   absl::StatusOr<Admission> refused =
-      store_->Admit({short_one, long_one}, kT0 + absl::Seconds(5));
+      this->store()->Admit({short_one, long_one}, kT0 + absl::Seconds(5));
   ASSERT_THAT(refused, IsOk());
   EXPECT_EQ(refused->limit_index, 1u);
   EXPECT_EQ(refused->retry_time, kT0 + absl::Hours(1));
 }
 
-TEST_F(RateLimitStoreTest, ExpiredEventsAreDeleted) {
+TYPED_TEST(RateLimitStoreTest, ExpiredEventsAreDeleted) {
   for (int i = 0; i < 20; ++i) {
-    EXPECT_TRUE(Admitted({{"once/" + std::to_string(i), 1, absl::Minutes(1)}},
-                         kT0));
+    EXPECT_TRUE(this->Admitted(
+        {{"once/" + std::to_string(i), 1, absl::Minutes(1)}}, kT0));
   }
-  EXPECT_TRUE(Admitted({{"later", 1, absl::Minutes(1)}},
-                       kT0 + absl::Minutes(2)));
-  EXPECT_EQ(Events(), 1);
+  EXPECT_TRUE(
+      this->Admitted({{"later", 1, absl::Minutes(1)}}, kT0 + absl::Minutes(2)));
+  EXPECT_EQ(this->factory_.Events(), 1);
 }
 
-TEST_F(RateLimitStoreTest, BadLimitsAreRefusedAndRecordNothing) {
+TYPED_TEST(RateLimitStoreTest, BadLimitsAreRefusedAndRecordNothing) {
   const std::vector<std::vector<RateLimit>> bad = {
       {},
       {{"", 1, absl::Hours(1)}},
@@ -115,11 +207,35 @@ TEST_F(RateLimitStoreTest, BadLimitsAreRefusedAndRecordNothing) {
       {{"ok", 1, absl::Hours(1)}, {"k", -5, absl::Hours(1)}},
   };
   for (const auto& limits : bad) {
-    EXPECT_THAT(store_->Admit(limits, kT0),
+    EXPECT_THAT(this->store()->Admit(limits, kT0),
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
-  EXPECT_EQ(Events(), 0);
+  EXPECT_EQ(this->factory_.Events(), 0);
+}
+
+TYPED_TEST(RateLimitStoreTest, TwoReplicasRacingNeverOverAdmit) {
+  // Keys in both orders, so that a lock-order bug would deadlock here.
+  const RateLimit x{"race/x", 5, absl::Hours(1)};
+  const RateLimit y{"race/y", 50, absl::Hours(1)};
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 16; ++t) {
+    RateLimitStore* store =
+        t % 2 == 0 ? this->factory_.store() : this->factory_.replica();
+    callers.emplace_back([&, store, t] {
+      for (int i = 0; i < 5; ++i) {
+        std::vector<RateLimit> limits = t % 4 < 2 ? std::vector<RateLimit>{x, y}
+                                                  : std::vector<RateLimit>{y, x};
+        absl::StatusOr<Admission> a = store->Admit(limits, kT0);
+        EXPECT_THAT(a, IsOk());
+        if (a.ok() && a->admitted) admitted.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(admitted.load(), 5);
+  EXPECT_EQ(this->factory_.Events(), 10);  // 5 events of each key
 }
 
 }  // namespace
-}  // namespace smsgw::storage::sqlite
+}  // namespace smsgw::storage
