@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "storage/postgres/pg_database.h"
 #include "storage/postgres/pg_migrations.h"
+#include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 
 namespace smsgw::testing {
@@ -35,36 +36,70 @@ inline absl::StatusOr<PostgresServer*> SharedPostgresServer() {
   return server->value().get();
 }
 
-// A pool on a new database migrated to AllPgMigrations(); the error says
-// why there is none (no server, or a failing migration).
-inline absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>>
-OpenTestPgDatabase(int pool_size = 4) {
-  absl::StatusOr<PostgresServer*> server = SharedPostgresServer();
-  if (!server.ok()) return server.status();
-  static std::atomic<int> next{0};
-  const std::string name = absl::StrCat("t", ::getpid(), "_", next++);
-  storage::postgres::PgPoolOptions admin;
-  admin.conninfo = (*server)->conninfo();
-  admin.size = 1;
-  absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> root =
-      storage::postgres::PgPool::Create(admin);
-  if (!root.ok()) return root.status();
-  absl::Status created = (*root)->WithConnection(
-      [&](storage::postgres::PgConnection& c) {
-        return c.Exec("CREATE DATABASE " + name);
-      });
-  if (!created.ok()) return created;
-  storage::postgres::PgPoolOptions options;
-  options.conninfo = (*server)->conninfo(name);
-  options.size = pool_size;
-  absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> pool =
-      storage::postgres::PgPool::Create(options);
-  if (!pool.ok()) return pool.status();
-  absl::StatusOr<int> migrated = storage::postgres::ApplyPgMigrations(
-      **pool, storage::postgres::AllPgMigrations());
-  if (!migrated.ok()) return migrated.status();
-  return pool;
-}
+// A new database on this process's server, migrated to AllPgMigrations(),
+// for one test: pools on it stand for replicas sharing it.
+class PgTestDatabase {
+ public:
+  PgTestDatabase() {
+    absl::StatusOr<PostgresServer*> server = SharedPostgresServer();
+    if (!server.ok()) {
+      status_ = server.status();
+      return;
+    }
+    static std::atomic<int> next{0};
+    conninfo_ = (*server)->conninfo(absl::StrCat("t", ::getpid(), "_", next++));
+    status_ = Create(**server);
+  }
+
+  // OK, or why there is no database (no server, a failing migration).
+  const absl::Status& status() const { return status_; }
+  // The first pool, on which the migrations ran.
+  storage::postgres::PgPool* pool() { return pool_.get(); }
+  // Another pool on the same database: a second replica.
+  absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> NewPool(
+      int size = 4) const {
+    storage::postgres::PgPoolOptions options;
+    options.conninfo = conninfo_;
+    options.size = size;
+    return storage::postgres::PgPool::Create(options);
+  }
+
+ private:
+  absl::Status Create(const PostgresServer& server) {
+    storage::postgres::PgPoolOptions admin;
+    admin.conninfo = server.conninfo();
+    admin.size = 1;
+    absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> root =
+        storage::postgres::PgPool::Create(admin);
+    if (!root.ok()) return root.status();
+    const std::string name = conninfo_.substr(conninfo_.rfind('=') + 1);
+    absl::Status created = (*root)->WithConnection(
+        [&](storage::postgres::PgConnection& c) {
+          return c.Exec("CREATE DATABASE " + name);
+        });
+    if (!created.ok()) return created;
+    absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> pool = NewPool();
+    if (!pool.ok()) return pool.status();
+    pool_ = *std::move(pool);
+    return storage::postgres::ApplyPgMigrations(
+               *pool_, storage::postgres::AllPgMigrations())
+        .status();
+  }
+
+  absl::Status status_;
+  std::string conninfo_;
+  std::unique_ptr<storage::postgres::PgPool> pool_;
+};
+
+// In a test's SetUp(): without a database, fails the test when
+// SMSGW_REQUIRE_PG=1 (the test command), else skips it.
+#define SMSGW_REQUIRE_DATABASE(status)                        \
+  do {                                                        \
+    if (const absl::Status s_ = (status); !s_.ok()) {         \
+      if (::smsgw::testing::PostgresRequired()) FAIL() << s_; \
+      GTEST_SKIP() << s_;                                     \
+    }                                                         \
+  } while (false)
 
 }  // namespace smsgw::testing
 

@@ -61,33 +61,26 @@ class SqliteFactory {
 class PostgresFactory {
  public:
   PostgresFactory() {
-    absl::StatusOr<std::unique_ptr<postgres::PgPool>> pool =
-        testing::OpenTestPgDatabase();
-    if (!pool.ok()) {
-      status_ = pool.status();
-      return;
-    }
-    pool_ = *std::move(pool);
-    // Another replica: its own pool on the same database.
-    postgres::PgPoolOptions options;
-    options.conninfo = conninfo();
-    absl::StatusOr<std::unique_ptr<postgres::PgPool>> other =
-        postgres::PgPool::Create(options);
+    if (!db_.status().ok()) return;
+    absl::StatusOr<std::unique_ptr<postgres::PgPool>> other = db_.NewPool();
     if (!other.ok()) {
       status_ = other.status();
       return;
     }
     other_pool_ = *std::move(other);
-    store_ = std::make_unique<postgres::PgRateLimitStore>(pool_.get());
+    store_ = std::make_unique<postgres::PgRateLimitStore>(db_.pool());
     second_ = std::make_unique<postgres::PgRateLimitStore>(other_pool_.get());
   }
-  absl::Status available() const { return status_; }
+  absl::Status available() const {
+    return db_.status().ok() ? status_ : db_.status();
+  }
   RateLimitStore* store() { return store_.get(); }
+  // Another replica: its own pool on the same database.
   RateLimitStore* replica() { return second_.get(); }
   int64_t Events() {
     int64_t n = -1;
-    EXPECT_THAT(pool_->WithConnection([&](postgres::PgConnection& c)
-                                          -> absl::Status {
+    EXPECT_THAT(db_.pool()->WithConnection([&](postgres::PgConnection& c)
+                                               -> absl::Status {
       absl::StatusOr<postgres::PgResult> r =
           c.Execute("SELECT COUNT(*) FROM rate_events");
       if (!r.ok()) return r.status();
@@ -99,23 +92,8 @@ class PostgresFactory {
   }
 
  private:
-  std::string conninfo() {
-    std::string info;
-    (void)pool_->WithConnection([&](postgres::PgConnection& c) -> absl::Status {
-      absl::StatusOr<postgres::PgResult> r =
-          c.Execute("SELECT current_database()");
-      if (r.ok()) {
-        absl::StatusOr<testing::PostgresServer*> server =
-            testing::SharedPostgresServer();
-        if (server.ok()) info = (*server)->conninfo(r->Text(0, 0));
-      }
-      return r.status();
-    });
-    return info;
-  }
-
+  testing::PgTestDatabase db_;
   absl::Status status_;
-  std::unique_ptr<postgres::PgPool> pool_;
   std::unique_ptr<postgres::PgPool> other_pool_;
   std::unique_ptr<RateLimitStore> store_;
   std::unique_ptr<RateLimitStore> second_;
@@ -124,12 +102,7 @@ class PostgresFactory {
 template <typename Factory>
 class RateLimitStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (absl::Status s = factory_.available(); !s.ok()) {
-      if (testing::PostgresRequired()) FAIL() << s;
-      GTEST_SKIP() << s;
-    }
-  }
+  void SetUp() override { SMSGW_REQUIRE_DATABASE(factory_.available()); }
   RateLimitStore* store() { return factory_.store(); }
   bool Admitted(const std::vector<RateLimit>& limits, absl::Time at) {
     absl::StatusOr<Admission> a = store()->Admit(limits, at);

@@ -40,35 +40,24 @@ class SqliteFileStoreFactory {
 class PostgresStoreFactory {
  public:
   PostgresStoreFactory() {
-    absl::StatusOr<std::unique_ptr<postgres::PgPool>> pool =
-        testing::OpenTestPgDatabase();
-    if (!pool.ok()) {
-      status_ = pool.status();
-      return;
+    if (db_.status().ok()) {
+      store_ = std::make_unique<postgres::PgUserStore>(db_.pool());
     }
-    pool_ = *std::move(pool);
-    store_ = std::make_unique<postgres::PgUserStore>(pool_.get());
   }
   UserStore* store() { return store_.get(); }
-  absl::Status available() const { return status_; }
+  absl::Status available() const { return db_.status(); }
   // PostgreSQL text cannot hold NUL: refused, never truncated.
   static constexpr bool kStoresNul = false;
 
  private:
-  absl::Status status_;
-  std::unique_ptr<postgres::PgPool> pool_;
+  testing::PgTestDatabase db_;
   std::unique_ptr<UserStore> store_;
 };
 
 template <typename Factory>
 class UserStoreContractTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (absl::Status s = factory_.available(); !s.ok()) {
-      if (testing::PostgresRequired()) FAIL() << s;
-      GTEST_SKIP() << s;
-    }
-  }
+  void SetUp() override { SMSGW_REQUIRE_DATABASE(factory_.available()); }
   UserStore* store() { return factory_.store(); }
   Factory factory_;
 };
