@@ -77,6 +77,8 @@ SMSGW_INT_FLAG(twilio_max_in_flight);
 SMSGW_INT_FLAG(http_threads);
 SMSGW_TEXT_FLAG(http_read_timeout);
 SMSGW_TEXT_FLAG(min_schedule_ahead);
+SMSGW_TEXT_FLAG(webhook_allow_private);
+SMSGW_TEXT_FLAG(webhook_retry_window);
 SMSGW_TEXT_FLAG(port_file);
 
 namespace {

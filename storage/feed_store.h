@@ -63,6 +63,14 @@ class FeedStore {
   using FeedListener = std::function<void(
       int64_t latest_cursor, const std::vector<int64_t>& owner_ids)>;
   virtual void SetFeedListener(FeedListener listener) = 0;
+
+  // Adds `listener` beside the one SetFeedListener() installs (the watch
+  // hub's), with the same contract, and returns its handle for
+  // RemoveFeedListener(). The outbound webhook worker listens this way.
+  virtual int AddFeedListener(FeedListener listener) = 0;
+  // Removes the listener `handle` names; once it returns, that listener is
+  // no longer called. Unknown handles are ignored.
+  virtual void RemoveFeedListener(int handle) = 0;
 };
 
 }  // namespace smsgw::storage

@@ -104,6 +104,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.token_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SMSGW_TOKEN_TTL must be positive");
   }
+  if (config.webhook_retry_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "SMSGW_WEBHOOK_RETRY_WINDOW must be positive");
+  }
   if (config.retry_horizon <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SMSGW_RETRY_HORIZON must be positive");
   }

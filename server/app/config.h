@@ -156,6 +156,12 @@ struct ServerConfig {
   // The earliest send_at, from now. Only tests change it (the hidden flag
   // --min_schedule_ahead), to schedule a send seconds ahead.
   absl::Duration min_schedule_ahead = absl::Minutes(5);
+  // Outbound event webhooks (issue 16 §2): http and non-public target
+  // addresses allowed (SMSGW_WEBHOOK_ALLOW_PRIVATE; tests, private
+  // networks), and how long an endpoint's head event is retried before the
+  // endpoint is disabled (SMSGW_WEBHOOK_RETRY_WINDOW, > 0).
+  bool webhook_allow_private = false;
+  absl::Duration webhook_retry_window = absl::Hours(24);
 
   // True when no Twilio account is configured.
   bool use_simulator() const { return twilio_account_sid.empty(); }

@@ -49,8 +49,13 @@
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/rpc/metrics_interceptor.h"
 #include "server/rpc/descriptor_set.h"
+#include "server/rpc/proto_convert.h"
 #include "server/rpc/reflection_service.h"
+#include "server/rpc/webhook_grpc_service.h"
 #include "server/domain/delivery_service.h"
+#include "server/events/webhook_registry.h"
+#include "server/events/webhook_worker.h"
+#include "server/gateway/json_transcoding.h"
 #include "server/gateway/openapi_document.h"
 #include "server/gateway/rest_gateway.h"
 #include "server/webhooks/twilio_webhook_handler.h"
@@ -59,6 +64,7 @@
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_rate_limit_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
+#include "storage/sqlite/sqlite_webhook_store.h"
 
 namespace smsgw::app {
 namespace {
@@ -107,6 +113,7 @@ class ServerAppImpl final : public ServerApp {
   absl::Status StartHttp();
   absl::Status StartMessaging();
   absl::Status StartGroups();
+  absl::Status StartWebhooks();
 
   const ServerConfig config_;
   // Before everything it observes: destroyed last.
@@ -141,12 +148,17 @@ class ServerAppImpl final : public ServerApp {
       verification_store_;
   std::unique_ptr<domain::GroupService> groups_;
   std::unique_ptr<domain::PhoneVerificationService> verification_;
+  // Outbound event webhooks (StartWebhooks).
+  std::unique_ptr<storage::sqlite::SqliteWebhookStore> webhook_store_;
+  std::unique_ptr<events::WebhookRegistry> webhook_registry_;
+  std::unique_ptr<events::WebhookWorker> webhook_worker_;
 
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<rpc::CallRunner> runner_;
   std::unique_ptr<rpc::AuthGrpcService> auth_grpc_;
   std::unique_ptr<rpc::MessagingGrpcService> messaging_grpc_;
   std::unique_ptr<rpc::GroupGrpcService> group_grpc_;
+  std::unique_ptr<rpc::WebhookGrpcService> webhook_grpc_;
   std::unique_ptr<rpc::ReflectionIndex> reflection_index_;
   std::unique_ptr<rpc::ReflectionGrpcService> reflection_grpc_;
   std::unique_ptr<rpc::ReflectionV1GrpcService> reflection_v1_grpc_;
@@ -263,6 +275,8 @@ absl::Status ServerAppImpl::StartGrpc() {
       runner_.get(), messaging_.get(), watch_hub_.get());
   group_grpc_ =
       std::make_unique<rpc::GroupGrpcService>(runner_.get(), groups_.get());
+  webhook_grpc_ = std::make_unique<rpc::WebhookGrpcService>(
+      runner_.get(), webhook_registry_.get());
   // Reflection lists what is registered below, plus gRPC's health service
   // (EnableDefaultHealthCheckService) and the two reflection services.
   SMSGW_ASSIGN_OR_RETURN(
@@ -271,7 +285,8 @@ absl::Status ServerAppImpl::StartGrpc() {
           rpc::EmbeddedDescriptorSet(),
           {v1::AuthService::service_full_name(),
            v1::MessagingService::service_full_name(),
-           v1::GroupService::service_full_name(), "grpc.health.v1.Health",
+           v1::GroupService::service_full_name(),
+           v1::WebhookService::service_full_name(), "grpc.health.v1.Health",
            ::grpc::reflection::v1::ServerReflection::service_full_name(),
            ::grpc::reflection::v1alpha::ServerReflection::service_full_name()}));
   reflection_grpc_ =
@@ -319,6 +334,7 @@ absl::Status ServerAppImpl::StartGrpc() {
   builder.RegisterService(auth_grpc_.get());
   builder.RegisterService(messaging_grpc_.get());
   builder.RegisterService(group_grpc_.get());
+  builder.RegisterService(webhook_grpc_.get());
   builder.RegisterService(reflection_grpc_.get());
   builder.RegisterService(reflection_v1_grpc_.get());
   std::vector<
@@ -370,7 +386,8 @@ absl::Status ServerAppImpl::StartHttp() {
       auto services,
       gateway::GeneratedServices({v1::AuthService::service_full_name(),
                                   v1::MessagingService::service_full_name(),
-                                  v1::GroupService::service_full_name()}));
+                                  v1::GroupService::service_full_name(),
+                                  v1::WebhookService::service_full_name()}));
   SMSGW_ASSIGN_OR_RETURN(gateway_,
                          gateway::RestGateway::Create(services, rest));
   gateway_->Register(http_->http());
@@ -689,6 +706,46 @@ absl::Status ServerAppImpl::StartGroups() {
   return absl::OkStatus();
 }
 
+// Outbound event webhooks (issue 16 §2): endpoints in the database, the
+// worker delivering the message feed to them.
+absl::Status ServerAppImpl::StartWebhooks() {
+  webhook_store_ =
+      std::make_unique<storage::sqlite::SqliteWebhookStore>(db_.get());
+  events::WebhookWorker::Options worker;
+  worker.allow_private = config_.webhook_allow_private;
+  worker.retry_window = config_.webhook_retry_window;
+  worker.message_json =
+      [](const storage::Message& message) -> absl::StatusOr<std::string> {
+    v1::Message proto;
+    rpc::ToProto(message, &proto);
+    return gateway::ToJson(proto);  // exactly as the REST API shows it
+  };
+  worker.deliveries = metrics_.AddCounter(
+      "smsgw_webhook_deliveries_total",
+      "Outbound event webhook delivery attempts, by result (success, "
+      "http_error: a non-2xx answer, timeout, network_error, refused: a "
+      "non-public address or a bad URL, internal).",
+      {"result"});
+  worker.disabled = metrics_.AddCounter(
+      "smsgw_webhook_endpoints_disabled_total",
+      "Webhook endpoints disabled after failing for "
+      "SMSGW_WEBHOOK_RETRY_WINDOW.",
+      {});
+  webhook_worker_ = std::make_unique<events::WebhookWorker>(
+      webhook_store_.get(), messages_.get(), Clock::Real(), worker);
+  events::WebhookRegistry::Options registry;
+  registry.allow_private = config_.webhook_allow_private;
+  events::WebhookWorker* woken = webhook_worker_.get();
+  registry.on_change = [woken] { woken->Wake(); };
+  webhook_registry_ = std::make_unique<events::WebhookRegistry>(
+      webhook_store_.get(), messages_.get(), Clock::Real(), registry);
+  if (config_.webhook_allow_private) {
+    SMSGW_LOG(kWarning) << "SMSGW_WEBHOOK_ALLOW_PRIVATE is set: outbound "
+                           "webhooks may reach http and private addresses";
+  }
+  return webhook_worker_->Start();
+}
+
 absl::Status ServerAppImpl::Init() {
   SMSGW_RETURN_IF_ERROR(ValidateConfig(config_));
   SMSGW_RETURN_IF_ERROR(OpenStorage());
@@ -696,6 +753,7 @@ absl::Status ServerAppImpl::Init() {
   SMSGW_RETURN_IF_ERROR(StartHttp());
   SMSGW_RETURN_IF_ERROR(StartMessaging());
   SMSGW_RETURN_IF_ERROR(StartGroups());
+  SMSGW_RETURN_IF_ERROR(StartWebhooks());
   SMSGW_RETURN_IF_ERROR(StartGrpc());
   SMSGW_LOG(kInfo) << "smsgw-server ready grpc=" << grpc_address_
                    << (config_.tls_cert_path.empty() ? " (plaintext)"
@@ -735,6 +793,9 @@ void ServerAppImpl::Shutdown() {
   if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::Seconds(5));
   SMSGW_LOG(kDebug) << "shutdown: dispatcher stopped";
   if (reconciler_ != nullptr) reconciler_->Shutdown();
+  // Transfers in progress are aborted; their events are redelivered at the
+  // next start (the cursor moves only after a 2xx).
+  if (webhook_worker_ != nullptr) webhook_worker_->Shutdown();
   // Before the webhook port closes: the simulator's queued status callbacks
   // would each fail against it (and log a warning) instead of being dropped.
   if (simulator_ != nullptr) simulator_->Stop();

@@ -328,6 +328,32 @@ std::vector<Setting> BuildTable() {
                        Bound::kNonNegative,
                        "--min_schedule_ahead must be a duration like 5m",
                        "for tests only: the earliest send_at from now"));
+  t.push_back(Row(
+      "webhook_allow_private", "SMSGW_WEBHOOK_ALLOW_PRIVATE",
+      "true: outbound event webhooks may target http URLs and private, "
+      "loopback or link-local addresses (tests, private networks only)",
+      [](const ServerConfig& c) {
+        return std::string(c.webhook_allow_private ? "true" : "false");
+      },
+      Checked(
+          [](absl::string_view text, ServerConfig& c) {
+            if (text == "true" || text == "1") {
+              c.webhook_allow_private = true;
+            } else if (text == "false" || text == "0" || text.empty()) {
+              c.webhook_allow_private = false;
+            } else {
+              return false;
+            }
+            return true;
+          },
+          "SMSGW_WEBHOOK_ALLOW_PRIVATE must be true or false")));
+  t.push_back(Duration("webhook_retry_window", "SMSGW_WEBHOOK_RETRY_WINDOW",
+                       &C::webhook_retry_window, Bound::kPositive,
+                       "SMSGW_WEBHOOK_RETRY_WINDOW must be a duration above 0 "
+                       "like 24h",
+                       "an outbound webhook event that keeps failing is "
+                       "retried this long, then its endpoint is disabled "
+                       "(EnableWebhook resumes it)"));
   t.push_back(Text("tls_cert", "SMSGW_TLS_CERT", &C::tls_cert_path,
                    "PEM certificate chain for gRPC over TLS"));
   t.push_back(Text("tls_key", "SMSGW_TLS_KEY", &C::tls_key_path,

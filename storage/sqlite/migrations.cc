@@ -276,6 +276,46 @@ CREATE TABLE api_keys (
 );
 )sql";
 
+// Outbound event webhooks (issue 16 §2): each endpoint's position in the
+// message feed (the feed is the durable queue: delivered_cursor moves only
+// after a 2xx), the retry state of its head event, and a log of its recent
+// attempts (the store keeps the last 100 per endpoint). event_types is a
+// comma-separated list, empty for all.
+constexpr char kEventWebhooks[] = R"sql(
+CREATE TABLE webhook_endpoints (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id           INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  url                TEXT NOT NULL,
+  event_types        TEXT NOT NULL DEFAULT '',
+  description        TEXT NOT NULL DEFAULT '',
+  secret             TEXT NOT NULL,
+  previous_secret    TEXT NOT NULL DEFAULT '',
+  previous_secret_expire_time INTEGER,
+  enabled            INTEGER NOT NULL DEFAULT 1,
+  disabled_reason    TEXT NOT NULL DEFAULT '',
+  delivered_cursor   INTEGER NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  next_attempt_time  INTEGER,
+  first_failure_time INTEGER,
+  create_time        INTEGER NOT NULL
+);
+CREATE INDEX webhook_endpoints_owner ON webhook_endpoints(owner_id, id);
+CREATE TABLE webhook_deliveries (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  endpoint_id  INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  webhook_id   TEXT NOT NULL,
+  event_type   TEXT NOT NULL,
+  cursor       INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  http_status  INTEGER NOT NULL,
+  error        TEXT NOT NULL DEFAULT '',
+  success      INTEGER NOT NULL,
+  duration_us  INTEGER NOT NULL,
+  attempt_time INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -289,6 +329,7 @@ const std::vector<Migration>& AllMigrations() {
       {7, "rate limit events", kRateEvents},
       {8, "daily segment quotas", kSegmentQuotas},
       {9, "api keys", kApiKeys},
+      {10, "event webhooks", kEventWebhooks},
   };
   return *migrations;
 }

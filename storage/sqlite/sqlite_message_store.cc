@@ -372,12 +372,32 @@ absl::Status SqliteMessageStore::Write(
   std::sort(owners.begin(), owners.end());
   owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
   FeedListener listener;
+  std::vector<std::shared_ptr<FeedListener>> extra;
+  // Readers: many commits may notify at once; RemoveFeedListener() takes it
+  // exclusively so that no removed listener runs after it returns.
+  absl::ReaderMutexLock calls(&listener_calls_mu_);
   {
     absl::MutexLock lock(&listener_mu_);
     listener = listener_;
+    for (const auto& [handle, l] : extra_listeners_) extra.push_back(l);
   }
   if (listener) listener(feed_cursor, owners);
+  for (const auto& l : extra) (*l)(feed_cursor, owners);
   return absl::OkStatus();
+}
+
+int SqliteMessageStore::AddFeedListener(FeedListener listener) {
+  absl::MutexLock lock(&listener_mu_);
+  const int handle = next_listener_handle_++;
+  extra_listeners_[handle] =
+      std::make_shared<FeedListener>(std::move(listener));
+  return handle;
+}
+
+void SqliteMessageStore::RemoveFeedListener(int handle) {
+  absl::MutexLock calls(&listener_calls_mu_);
+  absl::MutexLock lock(&listener_mu_);
+  extra_listeners_.erase(handle);
 }
 
 void SqliteMessageStore::SetFeedListener(FeedListener listener) {

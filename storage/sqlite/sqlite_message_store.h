@@ -26,6 +26,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -166,6 +168,8 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<int64_t> LatestFeedCursor() override;
   absl::StatusOr<FeedCounts> CountFeedSince(int64_t after_cursor) override;
   void SetFeedListener(FeedListener listener) override;
+  int AddFeedListener(FeedListener listener) override;
+  void RemoveFeedListener(int handle) override;
 
   // --- Stats (sqlite_message_store_feed.cc) ---
   // One SELECT … GROUP BY (day, status, direction, price_unit): a single
@@ -196,6 +200,12 @@ class SqliteMessageStore final : public MessageStore {
   Clock* clock_;
   absl::Mutex listener_mu_;
   FeedListener listener_ ABSL_GUARDED_BY(listener_mu_);
+  // AddFeedListener()'s, by handle; shared so a call in progress keeps its
+  // copy alive. Removal waits for calls in progress (listener_calls_mu_).
+  std::map<int, std::shared_ptr<FeedListener>> extra_listeners_
+      ABSL_GUARDED_BY(listener_mu_);
+  int next_listener_handle_ ABSL_GUARDED_BY(listener_mu_) = 1;
+  absl::Mutex listener_calls_mu_;
 };
 
 }  // namespace smsgw::storage::sqlite

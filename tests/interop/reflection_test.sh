@@ -32,6 +32,7 @@ services=$("$buf" curl "${curl_args[@]}" --list-services "$url")
 expect "reflection lists AuthService" "smsgw.v1.AuthService" "$services"
 expect "reflection lists MessagingService" "smsgw.v1.MessagingService" "$services"
 expect "reflection lists GroupService" "smsgw.v1.GroupService" "$services"
+expect "reflection lists WebhookService" "smsgw.v1.WebhookService" "$services"
 expect "reflection lists the health service" "grpc.health.v1.Health" "$services"
 expect "reflection lists itself (v1)" "grpc.reflection.v1.ServerReflection" "$services"
 expect "reflection lists itself (v1alpha)" "grpc.reflection.v1alpha.ServerReflection" "$services"

@@ -26,6 +26,7 @@ PROJECT_PREFIXES = [
     "storage/postgres/",
     "server/domain/",
     "server/dispatch/",
+    "server/events/",
     "server/rpc/gateway_metadata.h",  # what the REST gateway and rpc share
     "server/rpc/",
     "server/gateway/",
@@ -80,8 +81,12 @@ RULES = {
     "server/dispatch/": (["common/", "storage/", "server/domain/",
                           "server/twilio/sms_provider.h"],
                          ALL_ENGINES_AND_EDGES),
-    "server/rpc/": (["common/", "storage/", "server/domain/", "smsgw/v1/",
-                     "grpc/reflection/"],
+    # Outbound event webhooks: rules, signatures, SSRF checks and the
+    # delivery worker (curl) over the storage ports; no API types.
+    "server/events/": (["common/", "storage/", "server/domain/"],
+                       ["grpc", "protobuf", "sqlite3", "libpq", "httplib"]),
+    "server/rpc/": (["common/", "storage/", "server/domain/", "server/events/",
+                     "smsgw/v1/", "grpc/reflection/"],
                     ["sqlite3", "libpq", "curl", "httplib"]),
     # The REST gateway: generic HTTP/JSON <-> gRPC transcoding over the
     # server's in-process channel; it knows the protos only as descriptors,
@@ -92,8 +97,8 @@ RULES = {
                          ["grpc", "protobuf", "sqlite3", "libpq", "curl"]),
     # The composition root wires every layer; it is the only one that may.
     "server/app/": (["common/", "storage/", "storage/sqlite/", "storage/postgres/",
-                     "server/domain/", "server/dispatch/", "server/rpc/",
-                     "server/rpc/gateway_metadata.h", "server/gateway/",
+                     "server/domain/", "server/dispatch/", "server/events/",
+                     "server/rpc/", "server/rpc/gateway_metadata.h", "server/gateway/",
                      "server/webhooks/", "server/twilio/", "server/simulator/",
                      "smsgw/v1/", "grpc/reflection/"],
                     ["sqlite3", "libpq", "curl"]),

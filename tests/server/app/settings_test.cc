@@ -116,6 +116,8 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"quiet_hours", ""},
       {"allowed_countries", ""},
       {"min_schedule_ahead", "5m"},
+      {"webhook_allow_private", "false"},
+      {"webhook_retry_window", "24h"},
       {"tls_cert", ""},
       {"tls_key", ""},
       {"log_level", "info"},

@@ -1,4 +1,4 @@
-// The route table of smsgw's three real services, for the gateway tests.
+// The route table of smsgw's four real services, for the gateway tests.
 #ifndef SMSGW_TESTS_SERVER_GATEWAY_SMSGW_ROUTES_H_
 #define SMSGW_TESTS_SERVER_GATEWAY_SMSGW_ROUTES_H_
 
@@ -9,11 +9,12 @@
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "smsgw/v1/groups.grpc.pb.h"
 #include "smsgw/v1/messaging.grpc.pb.h"
+#include "smsgw/v1/webhooks.grpc.pb.h"
 
 namespace smsgw::gateway {
 
-// Fixture: services_ and routes_ of AuthService, MessagingService and
-// GroupService as the server builds them.
+// Fixture: services_ and routes_ of AuthService, MessagingService,
+// GroupService and WebhookService as the server builds them.
 class SmsgwRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -21,10 +22,12 @@ class SmsgwRoutesTest : public ::testing::Test {
     (void)v1::SignUpRequest::descriptor();
     (void)v1::SendMessageRequest::descriptor();
     (void)v1::CreateGroupRequest::descriptor();
+    (void)v1::CreateWebhookRequest::descriptor();
     auto services = GeneratedServices(
         {v1::AuthService::service_full_name(),
          v1::MessagingService::service_full_name(),
-         v1::GroupService::service_full_name()});
+         v1::GroupService::service_full_name(),
+         v1::WebhookService::service_full_name()});
     ASSERT_TRUE(services.ok()) << services.status();
     services_ = *services;
     auto routes = RoutesOf(services_);
