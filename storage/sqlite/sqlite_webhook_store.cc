@@ -114,30 +114,23 @@ absl::StatusOr<WebhookEndpoint> SqliteWebhookStore::Get(int64_t owner_id,
 
 absl::StatusOr<std::vector<WebhookEndpoint>> SqliteWebhookStore::ListByOwner(
     int64_t owner_id) {
-  std::vector<WebhookEndpoint> out;
-  SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        Statement s, conn.Prepare(absl::StrCat(
-                         "SELECT ", kColumns,
-                         " FROM webhook_endpoints WHERE owner_id = ? ORDER BY id")));
-    s.Bind(1, owner_id);
-    while (true) {
-      SMSGW_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadEndpoint(s));
-    }
-    return absl::OkStatus();
-  }));
-  return out;
+  return ListWhere("owner_id = ?", owner_id);
 }
 
 absl::StatusOr<std::vector<WebhookEndpoint>> SqliteWebhookStore::ListEnabled() {
+  return ListWhere("enabled = ?", 1);
+}
+
+absl::StatusOr<std::vector<WebhookEndpoint>> SqliteWebhookStore::ListWhere(
+    absl::string_view condition, int64_t value) {
   std::vector<WebhookEndpoint> out;
   SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
-        Statement s, conn.Prepare(absl::StrCat(
-                         "SELECT ", kColumns,
-                         " FROM webhook_endpoints WHERE enabled = 1 ORDER BY id")));
+        Statement s,
+        conn.Prepare(absl::StrCat("SELECT ", kColumns,
+                                  " FROM webhook_endpoints WHERE ", condition,
+                                  " ORDER BY id")));
+    s.Bind(1, value);
     while (true) {
       SMSGW_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;

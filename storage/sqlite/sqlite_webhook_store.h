@@ -34,6 +34,11 @@ class SqliteWebhookStore final : public WebhookStore {
       int64_t id, int limit) override;
 
  private:
+  // The endpoints matching `condition` (an SQL condition with one ?
+  // parameter, bound to `value`), by id.
+  absl::StatusOr<std::vector<WebhookEndpoint>> ListWhere(
+      absl::string_view condition, int64_t value);
+
   Database* db_;
 };
 
