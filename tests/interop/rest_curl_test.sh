@@ -10,7 +10,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # shellcheck source=tests/interop/smsgw_server.sh
 source "$root/tests/interop/smsgw_server.sh"
-start_smsgw "$build"
+# Webhook targets on loopback addresses (the receiver below) need
+# SMSGW_WEBHOOK_ALLOW_PRIVATE; nothing else the examples show depends on it.
+start_smsgw "$build" --webhook_allow_private=true
 
 SMSGW="http://$http"
 checks=0
@@ -66,6 +68,37 @@ example "curl -s \$SMSGW/v1/messages -H 'Authorization: Bearer not-a-token'"
 expect "a bad token is google.rpc.Status JSON" '"code":16,"message":'
 example "curl -s -o /dev/null -w '%{http_code}\n' \$SMSGW/v1/openapi.json"
 expect "the OpenAPI document is served" '^200$'
+
+# The event webhook examples, with HOOK_URL a receiver on a loopback port
+# that answers 200 (killed at the end; `timeout` bounds it if the test dies).
+timeout 120 python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()' "$tmp/hook_port" &
+hook_pid=$!
+for _ in $(seq 50); do [[ -s $tmp/hook_port ]] && break; sleep 0.1; done
+HOOK_URL=http://127.0.0.1:$(cat "$tmp/hook_port")/smsgw-events
+example "curl -s -X POST \$SMSGW/v1/webhooks -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' -d \"{\\\"url\\\": \\\"\$HOOK_URL\\\", \\\"eventTypes\\\": [\\\"message.created\\\", \\\"message.status_changed\\\", \\\"message.received\\\"]}\""
+expect "creating a webhook shows its secret once" '"secret":"whsec_'
+expect "the new webhook is enabled" '"enabled":true'
+# An event after the endpoint exists: the worker delivers it.
+curl -s -X POST "$SMSGW/v1/messages" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"to": "+14155550100", "body": "hook me"}' >/dev/null
+for _ in $(seq 100); do
+  curl -s "$SMSGW/v1/webhooks/1/deliveries" -H "Authorization: Bearer $TOKEN" |
+    grep -q '"httpStatus":200' && break
+  sleep 0.1
+done
+example "curl -s \$SMSGW/v1/webhooks/1/deliveries -H \"Authorization: Bearer \$TOKEN\""
+expect "the receiver's 200 is in the delivery log" '"eventType":"message.created".*"httpStatus":200'
+expect "each delivery has its webhook-id" '"webhookId":"msg_1_'
+kill "$hook_pid" 2>/dev/null || true
 
 for e in "${examples[@]}"; do
   if ! grep -qF -- "$e" "$root/README.md"; then
