@@ -142,6 +142,23 @@ class PhoneVerificationStore {
                                     absl::Time now) = 0;
 };
 
+// --- Rules both engines share (group_store.cc) ---
+
+// The first number of `pool` (in order) not in `used` (the user's other
+// memberships' numbers), or ResourceExhausted naming how many groups the
+// user is in and how many numbers the server has.
+absl::StatusOr<std::string> FirstFreeProxyNumber(
+    const std::vector<std::string>& pool, const std::vector<std::string>& used);
+
+// NotFound: no group named `name`.
+absl::Status NoSuchGroupError(absl::string_view name);
+
+// ResourceExhausted for InsertLimited: at most `max_per_window` codes per
+// hour; the next may be asked for at `retry` (now: `now`), in whole seconds
+// rounded up, at least 1.
+absl::Status TooManyVerificationCodesError(int max_per_window,
+                                           absl::Time retry, absl::Time now);
+
 }  // namespace smsgw::storage
 
 #endif  // SMSGW_STORAGE_GROUP_STORE_H_

@@ -122,6 +122,16 @@ int64_t PgResult::Int(int row, int col) const {
   return n;
 }
 
+bool PgResult::Bool(int row, int col) const { return Text(row, col) == "t"; }
+
+absl::Time PgResult::Time(int row, int col) const {
+  return absl::FromUnixMicros(Int(row, col));
+}
+
+std::string PgTime(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
+
+std::string PgBool(bool b) { return b ? "true" : "false"; }
+
 // --- PgConnection ---
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(

@@ -72,6 +72,18 @@ absl::StatusOr<std::string> RedactConninfo(absl::string_view conninfo);
 // a "postgresql://" or "postgres://" URI, or a key=value DSN.
 bool LooksLikeConninfo(absl::string_view target);
 
+// The parameters of PgConnection::Execute(): text values for $1, $2, ...;
+// nullopt is NULL.
+using PgParams = std::vector<std::optional<std::string>>;
+
+// `t` as a parameter in the schema's time representation: BIGINT
+// microseconds since the Unix epoch (no timestamptz: the same integer both
+// engines store, so times round-trip exactly; pg_migrations.cc).
+std::string PgTime(absl::Time t);
+
+// `b` as a BOOLEAN parameter ("true" / "false").
+std::string PgBool(bool b);
+
 // One query's result rows. Move-only; frees the libpq result.
 class PgResult {
  public:
@@ -92,6 +104,11 @@ class PgResult {
   std::string Text(int row, int col) const;
   // The value as an integer; 0 for NULL or a non-integer.
   int64_t Int(int row, int col) const;
+  // A BOOLEAN column: true for 't'; false for 'f' and NULL.
+  bool Bool(int row, int col) const;
+  // A time column as the schema stores times (BIGINT microseconds since the
+  // Unix epoch; see PgTime); the epoch for NULL.
+  absl::Time Time(int row, int col) const;
 
  private:
   pg_result* result_ = nullptr;

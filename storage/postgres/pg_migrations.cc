@@ -46,12 +46,52 @@ CREATE INDEX rate_events_key_time ON rate_events(key, event_time);
 CREATE INDEX rate_events_expire ON rate_events(expire_time);
 )sql";
 
+// Groups, memberships with proxy numbers, and phone verification codes
+// (GroupStore, PhoneVerificationStore), as SQLite's tables. SQLite's
+// `name COLLATE NOCASE` (ASCII-only case folding) is lower() under the "C"
+// collation, which also folds ASCII only: both engines call the same names
+// equal and sort them alike.
+constexpr char kGroups[] = R"sql(
+CREATE TABLE groups (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  create_time BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX groups_name_nocase ON groups (lower(name COLLATE "C"));
+
+CREATE TABLE group_members (
+  group_id     BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  proxy_number TEXT NOT NULL,
+  join_time    BIGINT NOT NULL,
+  -- Order of joining among equal join times (SQLite's rowid).
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (group_id, user_id),
+  -- A number identifies one group per user.
+  UNIQUE (user_id, proxy_number)
+);
+
+CREATE TABLE phone_verifications (
+  id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  phone_number TEXT NOT NULL,
+  code_hash    TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  used         BOOLEAN NOT NULL DEFAULT false,
+  create_time  BIGINT NOT NULL,
+  expire_time  BIGINT NOT NULL
+);
+CREATE INDEX phone_verifications_user ON phone_verifications(user_id, create_time);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllPgMigrations() {
   static const auto* migrations = new std::vector<Migration>{
       {1, "users and api keys", kUsers},
       {2, "rate limit events", kRateEvents},
+      {3, "groups and phone verification", kGroups},
   };
   return *migrations;
 }

@@ -10,9 +10,8 @@
 namespace smsgw::storage::postgres {
 namespace {
 
-using Params = std::vector<std::optional<std::string>>;
+using Params = PgParams;
 
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 
 }  // namespace
 
@@ -35,11 +34,11 @@ absl::StatusOr<Admission> PgRateLimitStore::Admit(
     SMSGW_RETURN_IF_ERROR(
         c.Execute("DELETE FROM rate_events WHERE ctid IN (SELECT ctid FROM"
                   " rate_events WHERE expire_time <= $1 LIMIT $2)",
-                  Params{Micros(now), absl::StrCat(kRateEventPruneBatch)})
+                  Params{PgTime(now), absl::StrCat(kRateEventPruneBatch)})
             .status());
     for (size_t i = 0; i < limits.size(); ++i) {
       const RateLimit& limit = limits[i];
-      const std::string since = Micros(now - limit.window);
+      const std::string since = PgTime(now - limit.window);
       SMSGW_ASSIGN_OR_RETURN(
           PgResult count,
           c.Execute("SELECT COUNT(*) FROM rate_events WHERE key = $1 AND"
@@ -55,7 +54,7 @@ absl::StatusOr<Admission> PgRateLimitStore::Admit(
                     Params{limit.key, since,
                            absl::StrCat(limit.max_events - 1)}));
       const absl::Time retry =
-          (nth.rows() > 0 ? absl::FromUnixMicros(nth.Int(0, 0)) : now) +
+          (nth.rows() > 0 ? nth.Time(0, 0) : now) +
           limit.window;
       NoteFullLimit(i, retry, &admission);
     }
@@ -64,7 +63,7 @@ absl::StatusOr<Admission> PgRateLimitStore::Admit(
       SMSGW_RETURN_IF_ERROR(
           c.Execute("INSERT INTO rate_events(key, event_time, expire_time)"
                     " VALUES ($1, $2, $3)",
-                    Params{limit.key, Micros(now), Micros(now + limit.window)})
+                    Params{limit.key, PgTime(now), PgTime(now + limit.window)})
               .status());
     }
     return absl::OkStatus();

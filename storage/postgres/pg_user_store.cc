@@ -12,7 +12,7 @@
 namespace smsgw::storage::postgres {
 namespace {
 
-using Params = std::vector<std::optional<std::string>>;
+using Params = PgParams;
 
 constexpr char kUserColumns[] =
     "id, username, password_hash, COALESCE(phone_number, ''), phone_verified,"
@@ -20,9 +20,6 @@ constexpr char kUserColumns[] =
 constexpr char kApiKeyColumns[] =
     "id, user_id, name, scopes, secret_hash, create_time, last_use_time";
 
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-std::string Bool(bool b) { return b ? "true" : "false"; }
 
 User ReadUser(const PgResult& r, int row) {
   User user;
@@ -30,10 +27,10 @@ User ReadUser(const PgResult& r, int row) {
   user.username = r.Text(row, 1);
   user.password_hash = r.Text(row, 2);
   user.phone_number = r.Text(row, 3);
-  user.phone_verified = r.Text(row, 4) == "t";
-  user.admin = r.Text(row, 5) == "t";
-  user.create_time = FromMicros(r.Int(row, 6));
-  user.update_time = FromMicros(r.Int(row, 7));
+  user.phone_verified = r.Bool(row, 4);
+  user.admin = r.Bool(row, 5);
+  user.create_time = r.Time(row, 6);
+  user.update_time = r.Time(row, 7);
   user.daily_segment_quota = r.Int(row, 8);
   return user;
 }
@@ -45,8 +42,8 @@ ApiKey ReadApiKey(const PgResult& r, int row) {
   key.name = r.Text(row, 2);
   key.scopes = absl::StrSplit(r.Text(row, 3), ' ', absl::SkipEmpty());
   key.secret_hash = r.Text(row, 4);
-  key.create_time = FromMicros(r.Int(row, 5));
-  if (!r.IsNull(row, 6)) key.last_use_time = FromMicros(r.Int(row, 6));
+  key.create_time = r.Time(row, 5);
+  if (!r.IsNull(row, 6)) key.last_use_time = r.Time(row, 6);
   return key;
 }
 
@@ -64,8 +61,8 @@ absl::StatusOr<User> PgUserStore::Insert(const User& user) {
                user.phone_number.empty()
                    ? std::nullopt
                    : std::optional<std::string>(user.phone_number),
-               Bool(user.phone_verified), Bool(user.admin),
-               Micros(user.create_time), Micros(user.update_time)});
+               PgBool(user.phone_verified), PgBool(user.admin),
+               PgTime(user.create_time), PgTime(user.update_time)});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(
           absl::StrCat("username \"", user.username, "\" is already taken"));
@@ -119,7 +116,7 @@ absl::Status PgUserStore::UpdateOne(int64_t id, absl::string_view set_sql,
         PgResult r,
         c.Execute(absl::StrCat("UPDATE users SET ", set_sql,
                                ", update_time = $2 WHERE id = $3"),
-                  Params{std::move(value), Micros(absl::Now()),
+                  Params{std::move(value), PgTime(absl::Now()),
                          absl::StrCat(id)}));
     if (r.affected() == 0) {
       return absl::NotFoundError(absl::StrCat("no user with id ", id));
@@ -134,7 +131,7 @@ absl::Status PgUserStore::UpdatePasswordHash(int64_t id,
 }
 
 absl::Status PgUserStore::SetAdmin(int64_t id, bool admin) {
-  return UpdateOne(id, "is_admin = $1", Bool(admin));
+  return UpdateOne(id, "is_admin = $1", PgBool(admin));
 }
 
 absl::Status PgUserStore::SetDailySegmentQuota(int64_t id, int64_t segments) {
@@ -173,9 +170,9 @@ absl::StatusOr<ApiKey> PgUserStore::InsertApiKey(const ApiKey& key,
                      ") VALUES ($1, $2, $3, $4, $5, $6, $7)"),
         Params{key.id, absl::StrCat(key.user_id), key.name,
                absl::StrJoin(key.scopes, " "), key.secret_hash,
-               Micros(key.create_time),
+               PgTime(key.create_time),
                key.last_use_time.has_value()
-                   ? std::optional<std::string>(Micros(*key.last_use_time))
+                   ? std::optional<std::string>(PgTime(*key.last_use_time))
                    : std::nullopt});
     if (absl::IsAlreadyExists(inserted.status())) {
       return absl::AlreadyExistsError(
@@ -233,7 +230,7 @@ absl::Status PgUserStore::DeleteApiKey(int64_t user_id, absl::string_view id) {
 absl::Status PgUserStore::TouchApiKey(absl::string_view id, absl::Time time) {
   return pool_->WithConnection([&](PgConnection& c) -> absl::Status {
     return c.Execute("UPDATE api_keys SET last_use_time = $1 WHERE id = $2",
-                     Params{Micros(time), std::string(id)})
+                     Params{PgTime(time), std::string(id)})
         .status();
   });
 }

@@ -1,8 +1,8 @@
 #include "storage/sqlite/sqlite_group_store.h"
 
-#include <algorithm>
+#include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -35,17 +35,13 @@ absl::StatusOr<std::optional<GroupRecord>> FindGroup(Connection& conn,
   return std::optional<GroupRecord>(ReadGroup(stmt, 0));
 }
 
-absl::Status NoSuchGroup(absl::string_view name) {
-  return absl::NotFoundError(absl::StrCat("no group named \"", name, "\""));
-}
-
 // Picks the first pool number the user's memberships do not use and inserts
 // the membership; runs inside the caller's write transaction.
 absl::StatusOr<std::string> AddMember(Connection& conn, int64_t group_id,
                                       int64_t user_id,
                                       const std::vector<std::string>& pool,
                                       absl::Time now) {
-  absl::flat_hash_set<std::string> used;
+  std::vector<std::string> used;
   {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
@@ -54,25 +50,17 @@ absl::StatusOr<std::string> AddMember(Connection& conn, int64_t group_id,
     while (true) {
       SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      used.insert(stmt.Text(0));
+      used.push_back(stmt.Text(0));
     }
   }
-  auto free = std::find_if(pool.begin(), pool.end(), [&](const std::string& n) {
-    return !used.contains(n);
-  });
-  if (free == pool.end()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "you are already in ", used.size(),
-        " groups, as many as this server has numbers (", pool.size(),
-        "): each of your groups needs its own number; leave a group first"));
-  }
+  SMSGW_ASSIGN_OR_RETURN(std::string number, FirstFreeProxyNumber(pool, used));
   SMSGW_ASSIGN_OR_RETURN(
       Statement insert,
       conn.Prepare("INSERT INTO group_members(group_id, user_id, proxy_number,"
                    " join_time) VALUES (?, ?, ?, ?)"));
   SMSGW_RETURN_IF_ERROR(
-      insert.Bind(1, group_id).Bind(2, user_id).Bind(3, *free).Bind(4, now).Run());
-  return *free;
+      insert.Bind(1, group_id).Bind(2, user_id).Bind(3, number).Bind(4, now).Run());
+  return number;
 }
 
 GroupMemberRecord ReadMember(const Statement& row) {
@@ -126,7 +114,7 @@ absl::StatusOr<Membership> SqliteGroupStore::Join(
   SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(std::optional<GroupRecord> group,
                            FindGroup(conn, name));
-    if (!group.has_value()) return NoSuchGroup(name);
+    if (!group.has_value()) return NoSuchGroupError(name);
     {
       SMSGW_ASSIGN_OR_RETURN(
           Statement stmt,
@@ -154,7 +142,7 @@ absl::StatusOr<bool> SqliteGroupStore::Leave(absl::string_view name,
   SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(std::optional<GroupRecord> group,
                            FindGroup(conn, name));
-    if (!group.has_value()) return NoSuchGroup(name);
+    if (!group.has_value()) return NoSuchGroupError(name);
     SMSGW_ASSIGN_OR_RETURN(
         Statement del,
         conn.Prepare("DELETE FROM group_members WHERE group_id = ? AND"
@@ -182,7 +170,7 @@ absl::StatusOr<GroupRecord> SqliteGroupStore::FindByName(
     SMSGW_ASSIGN_OR_RETURN(found, FindGroup(conn, name));
     return absl::OkStatus();
   }));
-  if (!found.has_value()) return NoSuchGroup(name);
+  if (!found.has_value()) return NoSuchGroupError(name);
   return *std::move(found);
 }
 
@@ -292,14 +280,8 @@ SqlitePhoneVerificationStore::InsertLimited(
                          " OFFSET ?"));
         oldest.Bind(1, record.user_id).Bind(2, max_per_window - 1);
         SMSGW_ASSIGN_OR_RETURN(bool found, oldest.Step());
-        const absl::Time retry = (found ? oldest.Time(0) : now) + window;
-        const int64_t seconds =
-            std::max<int64_t>(1, absl::ToInt64Seconds(retry - now) + 1);
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "too many verification codes: at most ", max_per_window,
-            " per hour; retry in ", seconds, " s (after ",
-            absl::FormatTime(absl::RFC3339_sec, retry, absl::UTCTimeZone()),
-            ")"));
+        return TooManyVerificationCodesError(
+            max_per_window, (found ? oldest.Time(0) : now) + window, now);
       }
     }
     SMSGW_ASSIGN_OR_RETURN(

@@ -1,5 +1,5 @@
 // The GroupStore contract (storage/group_store.h), run against every
-// implementation (today SQLite on a temp file: group_store_factory.h).
+// implementation: SQLite and PostgreSQL (group_store_factory.h).
 #include <algorithm>
 #include <set>
 #include <string>
@@ -26,6 +26,7 @@ const std::vector<std::string> kPool = {"+15005550006", "+15005550020",
 template <typename Factory>
 class GroupStoreContractTest : public ::testing::Test {
  protected:
+  void SetUp() override { SMSGW_REQUIRE_DATABASE(factory_.available()); }
   GroupStore* groups() { return factory_.groups(); }
   absl::Time Now() { return factory_.clock().Now(); }
 
@@ -53,7 +54,8 @@ class GroupStoreContractTest : public ::testing::Test {
   Factory factory_;
 };
 
-using StoreFactories = ::testing::Types<SqliteGroupStoreFactory>;
+using StoreFactories =
+    ::testing::Types<SqliteGroupStoreFactory, PgGroupStoreFactory>;
 TYPED_TEST_SUITE(GroupStoreContractTest, StoreFactories);
 
 // --- CreateWithMember ---
@@ -236,33 +238,6 @@ TYPED_TEST(GroupStoreContractTest, TheLastToLeaveDeletesTheGroupAndFreesItsName)
   EXPECT_EQ(again.group.member_count, 1);
 }
 
-TYPED_TEST(GroupStoreContractTest, DeletingAGroupKeepsItsMessagesWithTheirGroupName) {
-  const User ann = this->factory_.AddUser("ann");
-  const Membership made = this->Create("Hikers", ann);
-  Message post;
-  post.id = "00000000-0000-4000-8000-000000000001";
-  post.owner_id = ann.id;
-  post.conversation_id = "group:Hikers";
-  post.direction = Direction::kOutbound;
-  post.from = post.our_number = kPool[0];
-  post.to = post.peer_number = "+14155550100";
-  post.body = "see you at nine";
-  post.num_segments = 1;
-  post.encoding = Encoding::kGsm7;
-  post.status = MessageStatus::kPending;
-  post.group_id = made.group.id;
-  post.group_name = "Hikers";
-  post.create_time = post.update_time = this->Now();
-  ASSERT_THAT(this->factory_.messages()->CreateOutbound(post, std::nullopt),
-              IsOk());
-  ASSERT_THAT(this->groups()->Leave("Hikers", ann.id), IsOk());
-  SMSGW_ASSERT_OK_AND_ASSIGN(Message kept,
-                             this->factory_.messages()->Get(post.id));
-  EXPECT_EQ(kept.group_id, 0);
-  EXPECT_EQ(kept.group_name, "Hikers");
-  EXPECT_EQ(kept.body, "see you at nine");
-}
-
 TYPED_TEST(GroupStoreContractTest, LeaveAnUnknownGroupIsNotFound) {
   const User ann = this->factory_.AddUser("ann");
   EXPECT_THAT(this->groups()->Leave("nobody", ann.id),
@@ -361,6 +336,37 @@ TYPED_TEST(GroupStoreContractTest, FindByPhoneAndProxyNeedsAVerifiedPhoneAndTheM
       std::optional<GroupMemberRecord> unverified,
       this->groups()->FindByPhoneAndProxy("+14155550111", kPool[0]));
   EXPECT_FALSE(unverified.has_value());
+}
+
+// SQLite only until PostgreSQL has its MessageStore (issue 13); then it
+// joins the typed suite.
+using SqliteGroupStoreTest = GroupStoreContractTest<SqliteGroupStoreFactory>;
+
+TEST_F(SqliteGroupStoreTest, DeletingAGroupKeepsItsMessagesWithTheirGroupName) {
+  const User ann = this->factory_.AddUser("ann");
+  const Membership made = this->Create("Hikers", ann);
+  Message post;
+  post.id = "00000000-0000-4000-8000-000000000001";
+  post.owner_id = ann.id;
+  post.conversation_id = "group:Hikers";
+  post.direction = Direction::kOutbound;
+  post.from = post.our_number = kPool[0];
+  post.to = post.peer_number = "+14155550100";
+  post.body = "see you at nine";
+  post.num_segments = 1;
+  post.encoding = Encoding::kGsm7;
+  post.status = MessageStatus::kPending;
+  post.group_id = made.group.id;
+  post.group_name = "Hikers";
+  post.create_time = post.update_time = this->Now();
+  ASSERT_THAT(this->factory_.messages()->CreateOutbound(post, std::nullopt),
+              IsOk());
+  ASSERT_THAT(this->groups()->Leave("Hikers", ann.id), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message kept,
+                             this->factory_.messages()->Get(post.id));
+  EXPECT_EQ(kept.group_id, 0);
+  EXPECT_EQ(kept.group_name, "Hikers");
+  EXPECT_EQ(kept.body, "see you at nine");
 }
 
 }  // namespace
