@@ -25,14 +25,6 @@
 namespace smsgw::storage::sqlite {
 namespace {
 
-constexpr char kMessageFrom[] =
-    " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
-
-std::vector<std::string> SplitLines(const std::string& joined) {
-  if (joined.empty()) return {};
-  return absl::StrSplit(joined, '\n');
-}
-
 // The owners whose feed rows the running write appended: set by
 // SqliteMessageStore::Write() around its function, which runs wholly on one
 // thread (the group commit's leader), so a thread-local collects them.
@@ -43,51 +35,12 @@ thread_local std::vector<int64_t>* t_feed_owners = nullptr;
 namespace message_store_internal {
 
 std::string SelectMessagesSql(absl::string_view where_and_order) {
-  return absl::StrCat("SELECT ", kMessageColumns, kMessageFrom, " ",
+  return absl::StrCat("SELECT ", kMessageColumns, common::kMessageFrom, " ",
                       where_and_order);
 }
 
 Message ReadMessage(const Statement& row, int base) {
-  int c = base;
-  Message m;
-  m.seq = row.Int(c++);
-  m.id = row.Text(c++);
-  m.owner_id = row.Int(c++);
-  m.owner_username = row.Text(c++);
-  m.conversation_id = row.Text(c++);
-  m.group_id = row.Int(c++);
-  m.group_name = row.Text(c++);
-  m.direction = static_cast<Direction>(row.Int(c++));
-  m.from = row.Text(c++);
-  m.to = row.Text(c++);
-  m.peer_number = row.Text(c++);
-  m.our_number = row.Text(c++);
-  m.messaging_service_sid = row.Text(c++);
-  m.body = row.Text(c++);
-  m.media_urls = SplitLines(row.Text(c++));
-  m.media_content_types = SplitLines(row.Text(c++));
-  m.status = static_cast<MessageStatus>(row.Int(c++));
-  m.provider_sid = row.Text(c++);
-  if (std::optional<int64_t> code = row.OptInt(c++)) {
-    m.error_code = static_cast<int>(*code);
-  }
-  m.error_message = row.Text(c++);
-  m.num_segments = static_cast<int>(row.Int(c++));
-  m.encoding = static_cast<Encoding>(row.Int(c++));
-  m.price = row.Text(c++);
-  m.price_unit = row.Text(c++);
-  m.idempotency_key = row.Text(c++);
-  m.attempts = static_cast<int>(row.Int(c++));
-  m.next_attempt_time = row.OptTime(c++);
-  m.create_time = row.Time(c++);
-  m.scheduled_time = row.OptTime(c++);
-  m.send_time = row.OptTime(c++);
-  m.deliver_time = row.OptTime(c++);
-  m.update_time = row.Time(c++);
-  m.dispatch_started_time = row.OptTime(c++);
-  m.priority = static_cast<MessagePriority>(row.Int(c++));
-  m.expire_time = row.OptTime(c++);
-  return m;
+  return common::ReadMessageRow(row, base);
 }
 
 absl::StatusOr<std::optional<Message>> LoadMessageById(Connection& conn,
@@ -108,29 +61,6 @@ absl::StatusOr<Message> MustLoadMessage(Connection& conn,
     return absl::NotFoundError(absl::StrCat("no message with id ", id));
   }
   return *std::move(message);
-}
-
-absl::Status CheckMediaList(const std::vector<std::string>& items,
-                            absl::string_view what) {
-  for (const std::string& item : items) {
-    if (item.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " has an empty entry"));
-    }
-    if (absl::StrContains(item, '\n')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " entry contains a newline"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckLimit(int limit) {
-  if (limit < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("limit must be at least 1, got ", limit));
-  }
-  return absl::OkStatus();
 }
 
 void NoteFeedOwner(int64_t owner_id) {
@@ -369,40 +299,20 @@ absl::Status SqliteMessageStore::Write(
     return absl::OkStatus();
   }));
   if (owners.empty()) return absl::OkStatus();
-  std::sort(owners.begin(), owners.end());
-  owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
-  FeedListener listener;
-  std::vector<std::shared_ptr<FeedListener>> extra;
-  // Readers: many commits may notify at once; RemoveFeedListener() takes it
-  // exclusively so that no removed listener runs after it returns.
-  absl::ReaderMutexLock calls(&listener_calls_mu_);
-  {
-    absl::MutexLock lock(&listener_mu_);
-    listener = listener_;
-    for (const auto& [handle, l] : extra_listeners_) extra.push_back(l);
-  }
-  if (listener) listener(feed_cursor, owners);
-  for (const auto& l : extra) (*l)(feed_cursor, owners);
+  listeners_.Notify(feed_cursor, std::move(owners));
   return absl::OkStatus();
 }
 
 int SqliteMessageStore::AddFeedListener(FeedListener listener) {
-  absl::MutexLock lock(&listener_mu_);
-  const int handle = next_listener_handle_++;
-  extra_listeners_[handle] =
-      std::make_shared<FeedListener>(std::move(listener));
-  return handle;
+  return listeners_.Add(std::move(listener));
 }
 
 void SqliteMessageStore::RemoveFeedListener(int handle) {
-  absl::MutexLock calls(&listener_calls_mu_);
-  absl::MutexLock lock(&listener_mu_);
-  extra_listeners_.erase(handle);
+  listeners_.Remove(handle);
 }
 
 void SqliteMessageStore::SetFeedListener(FeedListener listener) {
-  absl::MutexLock lock(&listener_mu_);
-  listener_ = std::move(listener);
+  listeners_.Set(std::move(listener));
 }
 
 }  // namespace smsgw::storage::sqlite

@@ -39,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "storage/feed_listeners.h"
 #include "storage/message_store.h"
 #include "storage/sqlite/database.h"
 
@@ -198,14 +199,7 @@ class SqliteMessageStore final : public MessageStore {
 
   Database* db_;
   Clock* clock_;
-  absl::Mutex listener_mu_;
-  FeedListener listener_ ABSL_GUARDED_BY(listener_mu_);
-  // AddFeedListener()'s, by handle; shared so a call in progress keeps its
-  // copy alive. Removal waits for calls in progress (listener_calls_mu_).
-  std::map<int, std::shared_ptr<FeedListener>> extra_listeners_
-      ABSL_GUARDED_BY(listener_mu_);
-  int next_listener_handle_ ABSL_GUARDED_BY(listener_mu_) = 1;
-  absl::Mutex listener_calls_mu_;
+  FeedListeners listeners_;
 };
 
 }  // namespace smsgw::storage::sqlite

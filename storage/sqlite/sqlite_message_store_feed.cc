@@ -111,73 +111,20 @@ absl::StatusOr<MessageStats> SqliteMessageStore::Stats(int64_t owner_id,
       " WHERE owner_id = ?1 AND create_time >= ?2 AND create_time < ?3"
       " GROUP BY day, status, direction, price_unit"
       " ORDER BY day";
-  MessageStats stats;
-  std::map<int, int64_t> totals;           // status -> count
-  std::map<int, int64_t> outbound_totals;  // status -> count
-  std::map<int, int64_t> day_totals;       // of the current day
-  std::map<std::string, PriceSum> prices;  // unit -> sum
-  auto close_day = [&] {
-    if (stats.days.empty()) return;
-    for (const auto& [status, count] : day_totals) {
-      stats.days.back().status_counts.push_back(
-          {static_cast<MessageStatus>(status), count});
-    }
-    day_totals.clear();
-  };
+  common::StatsBuilder stats;
   SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kSql));
     stmt.Bind(1, owner_id).Bind(2, start).Bind(3, end);
     while (true) {
       SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      const std::string day = stmt.Text(0);
-      const int status = static_cast<int>(stmt.Int(1));
-      const auto direction = static_cast<Direction>(stmt.Int(2));
-      const int64_t count = stmt.Int(4);
-      const int64_t segments = stmt.Int(5);
-      const int64_t priced = stmt.Int(6);
-      if (stats.days.empty() || stats.days.back().date != day) {
-        close_day();
-        stats.days.emplace_back().date = day;
-      }
-      DailyMessageStats& today = stats.days.back();
-      day_totals[status] += count;
-      totals[status] += count;
-      if (direction == Direction::kOutbound) {
-        outbound_totals[status] += count;
-        today.outbound_count += count;
-        today.total_segments += segments;
-        stats.outbound_count += count;
-        stats.total_segments += segments;
-      } else if (direction == Direction::kInbound) {
-        today.inbound_count += count;
-        stats.inbound_count += count;
-      }
-      if (priced > 0) {
-        const std::string unit = stmt.Text(3);
-        PriceSum& sum = prices[unit];
-        sum.unit = unit;
-        sum.micros += stmt.Int(7);
-        sum.priced_count += priced;
-      }
+      stats.Add(stmt.Text(0), static_cast<int>(stmt.Int(1)),
+                static_cast<Direction>(stmt.Int(2)), stmt.Text(3),
+                stmt.Int(4), stmt.Int(5), stmt.Int(6), stmt.Int(7));
     }
     return absl::OkStatus();
   }));
-  close_day();
-  for (const auto& [status, count] : totals) {
-    stats.status_counts.push_back({static_cast<MessageStatus>(status), count});
-  }
-  for (const auto& [status, count] : outbound_totals) {
-    stats.outbound_status_counts.push_back(
-        {static_cast<MessageStatus>(status), count});
-  }
-  for (auto& [unit, sum] : prices) stats.prices.push_back(std::move(sum));
-  // std::map gave unit order; a stable sort keeps it among equal counts.
-  std::stable_sort(stats.prices.begin(), stats.prices.end(),
-                   [](const PriceSum& a, const PriceSum& b) {
-                     return a.priced_count > b.priced_count;
-                   });
-  return stats;
+  return stats.Finish();
 }
 
 }  // namespace smsgw::storage::sqlite

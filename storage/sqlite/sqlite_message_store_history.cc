@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "storage/search_query.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_message_store_internal.h"
 
@@ -184,6 +185,9 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
   }
   const bool fts = !query.fts_query.empty();
   if (fts) {
+    // The portable syntax (search_query.h) first, so that both engines
+    // accept and refuse the same queries; FTS5 then reads it as written.
+    SMSGW_RETURN_IF_ERROR(ParseSearchQuery(query.fts_query).status());
     where.push_back(
         "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
     args.push_back(query.fts_query);

@@ -13,7 +13,6 @@
 namespace smsgw::storage::sqlite {
 
 using message_store_internal::AppendFeed;
-using message_store_internal::CheckMediaList;
 using message_store_internal::InsertMessageRow;
 using message_store_internal::InsertReport;
 using message_store_internal::MustLoadMessage;
@@ -21,15 +20,7 @@ using message_store_internal::UpsertConversation;
 
 absl::StatusOr<CreateResult> SqliteMessageStore::InsertInbound(
     const Message& message) {
-  if (message.direction != Direction::kInbound || message.id.empty() ||
-      message.provider_sid.empty()) {
-    return absl::InvalidArgumentError(
-        "InsertInbound takes an inbound message with an id and a provider "
-        "sid");
-  }
-  SMSGW_RETURN_IF_ERROR(CheckMediaList(message.media_urls, "media_urls"));
-  SMSGW_RETURN_IF_ERROR(
-      CheckMediaList(message.media_content_types, "media_content_types"));
+  SMSGW_RETURN_IF_ERROR(common::ValidateNewInbound(message));
   CreateResult result;
   absl::Status status = Write([&](Connection& conn) -> absl::Status {
     {

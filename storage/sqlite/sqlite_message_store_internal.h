@@ -32,22 +32,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/message_store.h"
+#include "storage/message_store_common.h"
 #include "storage/sqlite/database.h"
 
 namespace smsgw::storage::sqlite::message_store_internal {
 
-// The message columns every read selects, in ReadMessage() order. The users
-// join (aliases m and u) fills owner_username; NULL references read as 0 / "".
-inline constexpr char kMessageColumns[] =
-    "m.seq, m.id, COALESCE(m.owner_id, 0), COALESCE(u.username, ''), "
-    "m.conversation_id, COALESCE(m.group_id, 0), m.group_name, m.direction, "
-    "m.from_number, m.to_number, m.peer_number, m.our_number, "
-    "m.messaging_service_sid, m.body, m.media_urls, m.media_content_types, "
-    "m.status, COALESCE(m.provider_sid, ''), m.error_code, m.error_message, "
-    "m.num_segments, m.encoding, m.price, m.price_unit, m.idempotency_key, "
-    "m.attempts, m.next_attempt_time, m.create_time, m.scheduled_time, "
-    "m.send_time, m.deliver_time, m.update_time, m.dispatch_started_time, "
-    "m.priority, m.expire_time";
+// The column list and the checks both engines share.
+using common::CheckLimit;
+using common::CheckMediaList;
+using common::kMessageColumns;
 
 // "SELECT <kMessageColumns> FROM messages m LEFT JOIN users u … " followed by
 // `where_and_order`.
@@ -63,14 +56,6 @@ absl::StatusOr<std::optional<Message>> LoadMessageById(Connection& conn,
 // LoadMessageById(), with NotFound when there is no such message.
 absl::StatusOr<Message> MustLoadMessage(Connection& conn,
                                         absl::string_view id);
-
-// InvalidArgument naming `what` when an element of `items` is empty or
-// contains '\n' (they are stored newline-joined).
-absl::Status CheckMediaList(const std::vector<std::string>& items,
-                            absl::string_view what);
-
-// InvalidArgument when `limit` < 1.
-absl::Status CheckLimit(int limit);
 
 // Tells the running SqliteMessageStore::Write() that `owner_id`'s feed got
 // rows, so that its listener wakes that owner's watches after the commit.

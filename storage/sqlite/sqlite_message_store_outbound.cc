@@ -19,7 +19,8 @@ namespace smsgw::storage::sqlite {
 
 using message_store_internal::AppendFeed;
 using message_store_internal::CheckLimit;
-using message_store_internal::CheckMediaList;
+using common::LifecycleName;
+using common::ValidateNewOutbound;
 using message_store_internal::FindIdempotentOriginal;
 using message_store_internal::InsertMessageRow;
 using message_store_internal::InsertReport;
@@ -31,47 +32,6 @@ using message_store_internal::StoreIdempotencyKey;
 using message_store_internal::UpsertConversation;
 
 namespace {
-
-// What every new outbound message must satisfy before it is stored.
-absl::Status ValidateNewOutbound(const Message& message) {
-  if (message.direction != Direction::kOutbound) {
-    return absl::InvalidArgumentError(
-        "CreateOutbound needs an outbound message");
-  }
-  if (message.status != MessageStatus::kPending &&
-      message.status != MessageStatus::kScheduled) {
-    return absl::InvalidArgumentError(
-        "a new outbound message must be PENDING or SCHEDULED");
-  }
-  if (message.owner_id <= 0) {
-    return absl::InvalidArgumentError("an outbound message needs an owner");
-  }
-  if (message.id.empty()) {
-    return absl::InvalidArgumentError("message id is empty");
-  }
-  SMSGW_RETURN_IF_ERROR(CheckMediaList(message.media_urls, "media_urls"));
-  SMSGW_RETURN_IF_ERROR(
-      CheckMediaList(message.media_content_types, "media_content_types"));
-
-  return absl::OkStatus();
-}
-
-const char* LifecycleName(MessageStatus status) {
-  switch (status) {
-    case MessageStatus::kPending: return "PENDING";
-    case MessageStatus::kScheduled: return "SCHEDULED";
-    case MessageStatus::kQueued: return "QUEUED";
-    case MessageStatus::kSending: return "SENDING";
-    case MessageStatus::kSent: return "SENT";
-    case MessageStatus::kDelivered: return "DELIVERED";
-    case MessageStatus::kUndelivered: return "UNDELIVERED";
-    case MessageStatus::kFailed: return "FAILED";
-    case MessageStatus::kCanceled: return "CANCELED";
-    case MessageStatus::kReceived: return "RECEIVED";
-    case MessageStatus::kExpired: return "EXPIRED";
-    default: return "UNSPECIFIED";
-  }
-}
 
 // The effective quota of `user_id` and its use on the day of `day_start`,
 // inside the caller's transaction.

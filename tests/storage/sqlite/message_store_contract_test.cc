@@ -1,8 +1,10 @@
-// The MessageStore contract, run against every implementation (today SQLite
-// on a temp file). Engine-specific peeks (row counts, the feed, seeding an
+// The MessageStore contract, run against every implementation: SQLite on a
+// temp file and PostgreSQL on a fresh database of the throwaway test server. Engine-specific peeks (row counts, the feed, seeding an
 // inbound message or an opt-out that the interface cannot create) live in
 // the factory, so the tests themselves only speak MessageStore.
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,10 +17,13 @@
 #include "gtest/gtest.h"
 #include "common/status_macros.h"
 #include "storage/message_store.h"
+#include "storage/postgres/pg_message_store.h"
+#include "storage/postgres/pg_user_store.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_message_store.h"
 #include "storage/sqlite/sqlite_user_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/pg_test_db.h"
 #include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -43,6 +48,7 @@ class SqliteFileStoreFactory {
     users_ = std::make_unique<sqlite::SqliteUserStore>(db_.get());
     store_ = std::make_unique<sqlite::SqliteMessageStore>(db_.get(), &clock_);
   }
+  absl::Status available() const { return absl::OkStatus(); }
   MessageStore* store() { return store_.get(); }
   UserStore* users() { return users_.get(); }
   smsgw::testing::FakeClock& clock() { return clock_; }
@@ -151,12 +157,102 @@ class SqliteFileStoreFactory {
   std::unique_ptr<MessageStore> store_;
 };
 
+
+// PostgreSQL: the peeks as plain SQL on the test database.
+class PostgresStoreFactory {
+ public:
+  using Params = storage::postgres::PgParams;
+
+  PostgresStoreFactory() {
+    if (!db_.status().ok()) return;
+    users_ = std::make_unique<postgres::PgUserStore>(db_.pool());
+    store_ = std::make_unique<postgres::PgMessageStore>(
+        db_.pool(), &clock_, postgres::PgMessageStore::Options());
+  }
+  absl::Status available() const { return db_.status(); }
+  MessageStore* store() { return store_.get(); }
+  UserStore* users() { return users_.get(); }
+  smsgw::testing::FakeClock& clock() { return clock_; }
+
+  int64_t CountRows(const std::string& table) {
+    int64_t count = -1;
+    Run(absl::StrCat("SELECT COUNT(*) FROM ", table), {},
+        [&](const postgres::PgResult& r) { count = r.Int(0, 0); });
+    return count;
+  }
+
+  struct FeedRow {
+    int64_t owner_id;
+    std::string message_id;
+    FeedEventType type;
+    absl::Time event_time;
+  };
+  std::vector<FeedRow> Feed() {
+    std::vector<FeedRow> rows;
+    Run("SELECT owner_id, message_id, type, event_time FROM message_feed"
+        " ORDER BY cursor",
+        {}, [&](const postgres::PgResult& r) {
+          for (int i = 0; i < r.rows(); ++i) {
+            rows.push_back({r.Int(i, 0), r.Text(i, 1),
+                            static_cast<FeedEventType>(r.Int(i, 2)),
+                            r.Time(i, 3)});
+          }
+        });
+    return rows;
+  }
+
+  int64_t AddGroup(const std::string& name) {
+    int64_t id = 0;
+    Run("INSERT INTO groups(name, create_time) VALUES ($1, 0) RETURNING id",
+        {name}, [&](const postgres::PgResult& r) { id = r.Int(0, 0); });
+    return id;
+  }
+
+  void AddOptOut(const std::string& peer, const std::string& our_number) {
+    Run("INSERT INTO opt_outs(peer_number, our_number, keyword, create_time)"
+        " VALUES ($1, $2, 'STOP', 0)",
+        {peer, our_number}, [](const postgres::PgResult&) {});
+  }
+
+  void AddInbound(const std::string& id, int64_t owner_id,
+                  const std::string& from, const std::string& body,
+                  absl::Time time) {
+    Run("INSERT INTO messages(id, owner_id, direction, from_number, to_number,"
+        " peer_number, our_number, body, status, create_time, update_time)"
+        " VALUES ($1, $2, 2, $3, $4, $3, $4, $5, 10, $6, $6)",
+        {id,
+         owner_id == 0 ? std::nullopt
+                       : std::optional<std::string>(absl::StrCat(owner_id)),
+         from, kOurNumber, body, postgres::PgTime(time)},
+        [](const postgres::PgResult&) {});
+  }
+
+ private:
+  void Run(const std::string& sql, const Params& params,
+           const std::function<void(const postgres::PgResult&)>& read) {
+    EXPECT_THAT(db_.pool()->WithConnection(
+                    [&](postgres::PgConnection& c) -> absl::Status {
+                      SMSGW_ASSIGN_OR_RETURN(postgres::PgResult r,
+                                             c.Execute(sql, params));
+                      read(r);
+                      return absl::OkStatus();
+                    }),
+                IsOk());
+  }
+
+  smsgw::testing::FakeClock clock_{absl::FromUnixSeconds(1'900'000'000)};
+  smsgw::testing::PgTestDatabase db_;
+  std::unique_ptr<UserStore> users_;
+  std::unique_ptr<MessageStore> store_;
+};
+
 const absl::Time kT0 = absl::FromUnixMicros(1'800'000'000'123'456);
 
 template <typename Factory>
 class MessageStoreContractTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    SMSGW_REQUIRE_DATABASE(factory_.available());
     ann_ = AddUser("ann");
     bob_ = AddUser("bob");
   }
@@ -244,7 +340,8 @@ class MessageStoreContractTest : public ::testing::Test {
   int64_t bob_ = 0;
 };
 
-using StoreFactories = ::testing::Types<SqliteFileStoreFactory>;
+using StoreFactories =
+    ::testing::Types<SqliteFileStoreFactory, PostgresStoreFactory>;
 TYPED_TEST_SUITE(MessageStoreContractTest, StoreFactories);
 
 void ExpectSameMessage(const Message& got, const Message& want) {
