@@ -338,11 +338,7 @@ TYPED_TEST(GroupStoreContractTest, FindByPhoneAndProxyNeedsAVerifiedPhoneAndTheM
   EXPECT_FALSE(unverified.has_value());
 }
 
-// SQLite only until PostgreSQL has its MessageStore (issue 13); then it
-// joins the typed suite.
-using SqliteGroupStoreTest = GroupStoreContractTest<SqliteGroupStoreFactory>;
-
-TEST_F(SqliteGroupStoreTest, DeletingAGroupKeepsItsMessagesWithTheirGroupName) {
+TYPED_TEST(GroupStoreContractTest, DeletingAGroupKeepsItsMessagesWithTheirGroupName) {
   const User ann = this->factory_.AddUser("ann");
   const Membership made = this->Create("Hikers", ann);
   Message post;

@@ -18,6 +18,7 @@
 #include "storage/group_store.h"
 #include "storage/message_store.h"
 #include "storage/postgres/pg_group_store.h"
+#include "storage/postgres/pg_message_store.h"
 #include "storage/postgres/pg_user_store.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/sqlite_group_store.h"
@@ -86,7 +87,6 @@ class SqliteGroupStoreFactory {
   std::unique_ptr<sqlite::SqliteMessageStore> messages_;
 };
 
-// PostgreSQL has no MessageStore yet (issue 13), so no messages().
 class PgGroupStoreFactory {
  public:
   PgGroupStoreFactory() {
@@ -95,12 +95,14 @@ class PgGroupStoreFactory {
     groups_ = std::make_unique<postgres::PgGroupStore>(db_.pool());
     verifications_ =
         std::make_unique<postgres::PgPhoneVerificationStore>(db_.pool());
+    messages_ = std::make_unique<postgres::PgMessageStore>(db_.pool(), &clock_);
   }
 
   absl::Status available() const { return db_.status(); }
   GroupStore* groups() { return groups_.get(); }
   PhoneVerificationStore* verifications() { return verifications_.get(); }
   UserStore* users() { return users_.get(); }
+  MessageStore* messages() { return messages_.get(); }
   smsgw::testing::FakeClock& clock() { return clock_; }
   User AddUser(const std::string& name, const std::string& phone = "",
                bool verified = false) {
@@ -113,6 +115,7 @@ class PgGroupStoreFactory {
   std::unique_ptr<postgres::PgUserStore> users_;
   std::unique_ptr<postgres::PgGroupStore> groups_;
   std::unique_ptr<postgres::PgPhoneVerificationStore> verifications_;
+  std::unique_ptr<postgres::PgMessageStore> messages_;
 };
 
 }  // namespace smsgw::storage
