@@ -244,6 +244,42 @@ CREATE TABLE segment_usage (
 );
 )sql";
 
+// Outbound event webhooks (WebhookStore), as SQLite's migration 10.
+constexpr char kEventWebhooks[] = R"sql(
+CREATE TABLE webhook_endpoints (
+  id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  owner_id           BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  url                TEXT NOT NULL,
+  event_types        TEXT NOT NULL DEFAULT '',
+  description        TEXT NOT NULL DEFAULT '',
+  secret             TEXT NOT NULL,
+  previous_secret    TEXT NOT NULL DEFAULT '',
+  previous_secret_expire_time BIGINT,
+  enabled            BOOLEAN NOT NULL DEFAULT true,
+  disabled_reason    TEXT NOT NULL DEFAULT '',
+  delivered_cursor   BIGINT NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  next_attempt_time  BIGINT,
+  first_failure_time BIGINT,
+  create_time        BIGINT NOT NULL
+);
+CREATE INDEX webhook_endpoints_owner ON webhook_endpoints(owner_id, id);
+CREATE TABLE webhook_deliveries (
+  id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  endpoint_id  BIGINT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  webhook_id   TEXT NOT NULL,
+  event_type   TEXT NOT NULL,
+  cursor       BIGINT NOT NULL,
+  attempt      INTEGER NOT NULL,
+  http_status  INTEGER NOT NULL,
+  error        TEXT NOT NULL DEFAULT '',
+  success      BOOLEAN NOT NULL,
+  duration_us  BIGINT NOT NULL,
+  attempt_time BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllPgMigrations() {
@@ -252,6 +288,7 @@ const std::vector<Migration>& AllPgMigrations() {
       {2, "rate limit events", kRateEvents},
       {3, "groups and phone verification", kGroups},
       {4, "messages, reports, the watch feed", kMessages},
+      {5, "event webhooks", kEventWebhooks},
   };
   return *migrations;
 }
