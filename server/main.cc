@@ -35,6 +35,7 @@ SMSGW_TEXT_FLAG(http_addr);
 SMSGW_TEXT_FLAG(metrics_addr);
 SMSGW_TEXT_FLAG(cors_origins);
 SMSGW_TEXT_FLAG(db_path);
+SMSGW_TEXT_FLAG(db_url);
 SMSGW_TEXT_FLAG(public_url);
 SMSGW_TEXT_FLAG(token_ttl);
 SMSGW_TEXT_FLAG(admin_users);

@@ -13,6 +13,7 @@
 #include "server/domain/abuse_limits.h"
 #include "server/domain/geo_permissions.h"
 #include "server/domain/quiet_hours.h"
+#include "storage/postgres/pg_database.h"
 
 namespace smsgw::app {
 namespace {
@@ -86,6 +87,16 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.db_path.empty()) {
     return absl::InvalidArgumentError("SMSGW_DB_PATH must not be empty");
+  }
+  if (!config.db_url.empty()) {
+    // Never echo the value: it may carry a password.
+    if (!storage::postgres::LooksLikeConninfo(config.db_url) ||
+        !storage::postgres::RedactConninfo(config.db_url).ok()) {
+      return absl::InvalidArgumentError(
+          "SMSGW_DB_URL is not a PostgreSQL connection string: give a libpq "
+          "URI (postgresql://user@host:5432/db) or a key=value DSN "
+          "(host=... dbname=...)");
+    }
   }
   if (config.tls_cert_path.empty() != config.tls_key_path.empty()) {
     return absl::InvalidArgumentError(

@@ -28,6 +28,10 @@ struct ServerConfig {
   // ("https://app.example.com", or "*"); empty = CORS off.
   std::vector<std::string> cors_origins;
   std::string db_path = "./data/smsgw.db";    // SMSGW_DB_PATH
+  // SMSGW_DB_URL: a libpq URI (postgresql://user@host/db?...) or key=value
+  // DSN selecting PostgreSQL instead of the SQLite file; empty = SQLite.
+  // May hold a password: never logged, only its redacted form.
+  std::string db_url;
   // SMSGW_PUBLIC_URL: the base URL Twilio calls; empty = http://<http_addr>.
   std::string public_url;
   // JWT_SECRET_KEY; empty = generated once into <db dir>/jwt_secret.key.

@@ -45,6 +45,13 @@
 #include "server/rpc/group_grpc_service.h"
 #include "server/domain/group_service.h"
 #include "server/domain/phone_verification.h"
+#include "storage/postgres/pg_database.h"
+#include "storage/postgres/pg_group_store.h"
+#include "storage/postgres/pg_message_store.h"
+#include "storage/postgres/pg_migrations.h"
+#include "storage/postgres/pg_rate_limit_store.h"
+#include "storage/postgres/pg_user_store.h"
+#include "storage/postgres/pg_webhook_store.h"
 #include "storage/sqlite/sqlite_group_store.h"
 #include "server/rpc/messaging_grpc_service.h"
 #include "server/rpc/metrics_interceptor.h"
@@ -108,6 +115,7 @@ class ServerAppImpl final : public ServerApp {
 
  private:
   absl::Status OpenStorage();
+  absl::Status OpenPostgres();
   absl::Status BuildDomain();
   absl::Status StartGrpc();
   absl::Status StartHttp();
@@ -119,18 +127,23 @@ class ServerAppImpl final : public ServerApp {
   // Before everything it observes: destroyed last.
   metrics::Registry metrics_;
 
+  // The engine: SQLite (db_) by default, PostgreSQL (pg_pool_) with
+  // SMSGW_DB_URL. The stores below are the chosen engine's.
   std::unique_ptr<storage::sqlite::Database> db_;
-  std::unique_ptr<storage::sqlite::SqliteUserStore> users_;
+  std::unique_ptr<storage::postgres::PgPool> pg_pool_;
+  // PostgreSQL: the session holding the one-replica lock (OpenPostgres).
+  std::unique_ptr<storage::postgres::PgConnection> pg_replica_lock_;
+  std::unique_ptr<storage::UserStore> users_;
   std::unique_ptr<domain::PasswordHasher> hasher_;
   std::unique_ptr<domain::TokenService> tokens_;
   std::unique_ptr<domain::PhoneNumberParser> phones_;
   std::unique_ptr<domain::LoginThrottle> login_throttle_;
   // Sign-up throttle and SMS-pumping guard, counted in rate_limits_.
-  std::unique_ptr<storage::sqlite::SqliteRateLimitStore> rate_limits_;
+  std::unique_ptr<storage::RateLimitStore> rate_limits_;
   std::unique_ptr<domain::SignupThrottle> signup_throttle_;
   std::unique_ptr<domain::VerificationGuard> verification_guard_;
   std::unique_ptr<domain::AuthService> auth_;
-  std::unique_ptr<storage::sqlite::SqliteMessageStore> messages_;
+  std::unique_ptr<storage::MessageStore> messages_;
   std::unique_ptr<twilio::TwilioSimulator> simulator_;
   std::unique_ptr<twilio::TwilioRestClient> provider_;
   std::unique_ptr<dispatch::RateLimiter> rate_limiter_;  // used by dispatcher_
@@ -143,13 +156,12 @@ class ServerAppImpl final : public ServerApp {
   std::unique_ptr<domain::MessageWatchHub> watch_hub_;
   std::vector<std::string> phone_numbers_;  // E.164 senders
   // Groups and phone verification (StartGroups).
-  std::unique_ptr<storage::sqlite::SqliteGroupStore> group_store_;
-  std::unique_ptr<storage::sqlite::SqlitePhoneVerificationStore>
-      verification_store_;
+  std::unique_ptr<storage::GroupStore> group_store_;
+  std::unique_ptr<storage::PhoneVerificationStore> verification_store_;
   std::unique_ptr<domain::GroupService> groups_;
   std::unique_ptr<domain::PhoneVerificationService> verification_;
   // Outbound event webhooks (StartWebhooks).
-  std::unique_ptr<storage::sqlite::SqliteWebhookStore> webhook_store_;
+  std::unique_ptr<storage::WebhookStore> webhook_store_;
   std::unique_ptr<events::WebhookRegistry> webhook_registry_;
   std::unique_ptr<events::WebhookWorker> webhook_worker_;
 
@@ -188,6 +200,7 @@ class ServerAppImpl final : public ServerApp {
 };
 
 absl::Status ServerAppImpl::OpenStorage() {
+  if (!config_.db_url.empty()) return OpenPostgres();
   storage::sqlite::Database::Options options;
   options.path = config_.db_path;
   options.reader_connections = std::max(2, config_.rpc_workers);
@@ -201,8 +214,70 @@ absl::Status ServerAppImpl::OpenStorage() {
   db_ = *std::move(db);
   users_ = std::make_unique<storage::sqlite::SqliteUserStore>(db_.get());
   messages_ = std::make_unique<storage::sqlite::SqliteMessageStore>(db_.get());
+  rate_limits_ =
+      std::make_unique<storage::sqlite::SqliteRateLimitStore>(db_.get());
+  group_store_ = std::make_unique<storage::sqlite::SqliteGroupStore>(db_.get());
+  verification_store_ =
+      std::make_unique<storage::sqlite::SqlitePhoneVerificationStore>(
+          db_.get());
+  webhook_store_ =
+      std::make_unique<storage::sqlite::SqliteWebhookStore>(db_.get());
   SMSGW_LOG(kInfo) << "database open path=" << config_.db_path
                    << " schema_version=" << db_->schema_version();
+  return absl::OkStatus();
+}
+
+// PostgreSQL (issue 13). One replica per database for now: the dispatcher,
+// the status reconciler and the webhook worker keep their work in memory
+// and would send twice beside another replica, so a session advisory lock
+// refuses a second server until claims and leases exist.
+absl::Status ServerAppImpl::OpenPostgres() {
+  SMSGW_ASSIGN_OR_RETURN(const std::string redacted,
+                         storage::postgres::RedactConninfo(config_.db_url));
+  storage::postgres::PgPoolOptions options;
+  options.conninfo = config_.db_url;
+  // RPC workers, dispatcher, watch hub and webhook worker each hold one
+  // connection at a time.
+  options.size = std::max(8, config_.rpc_workers + 8);
+  absl::StatusOr<std::unique_ptr<storage::postgres::PgPool>> pool =
+      storage::postgres::PgPool::Create(options);
+  if (!pool.ok()) {
+    return absl::Status(pool.status().code(),
+                        absl::StrCat("cannot open PostgreSQL database ",
+                                     redacted, ": ", pool.status().message()));
+  }
+  pg_pool_ = *std::move(pool);
+  SMSGW_ASSIGN_OR_RETURN(pg_replica_lock_,
+                         storage::postgres::PgConnection::Connect(config_.db_url));
+  SMSGW_ASSIGN_OR_RETURN(
+      storage::postgres::PgResult locked,
+      pg_replica_lock_->Execute(
+          "SELECT pg_try_advisory_lock(hashtextextended("
+          "current_database() || ':smsgw-one-replica', 0))"));
+  if (!locked.Bool(0, 0)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another smsgw-server is running on PostgreSQL database ", redacted,
+        "; this version runs one server per database (several replicas need "
+        "the claims and leases of issue 13, not built yet)"));
+  }
+  absl::StatusOr<int> version = storage::postgres::ApplyPgMigrations(
+      *pg_pool_, storage::postgres::AllPgMigrations());
+  if (!version.ok()) {
+    return absl::Status(version.status().code(),
+                        absl::StrCat("PostgreSQL database ", redacted, ": ",
+                                     version.status().message()));
+  }
+  storage::postgres::PgPool* p = pg_pool_.get();
+  users_ = std::make_unique<storage::postgres::PgUserStore>(p);
+  messages_ =
+      std::make_unique<storage::postgres::PgMessageStore>(p, Clock::Real());
+  rate_limits_ = std::make_unique<storage::postgres::PgRateLimitStore>(p);
+  group_store_ = std::make_unique<storage::postgres::PgGroupStore>(p);
+  verification_store_ =
+      std::make_unique<storage::postgres::PgPhoneVerificationStore>(p);
+  webhook_store_ = std::make_unique<storage::postgres::PgWebhookStore>(p);
+  SMSGW_LOG(kInfo) << "database open postgresql=" << redacted
+                   << " schema_version=" << *version;
   return absl::OkStatus();
 }
 
@@ -240,8 +315,6 @@ absl::Status ServerAppImpl::BuildDomain() {
   throttle.max_delay = std::max(config_.login_delay, absl::Seconds(8));
   SMSGW_ASSIGN_OR_RETURN(login_throttle_, domain::LoginThrottle::Create(
                                               throttle, Clock::Real()));
-  rate_limits_ =
-      std::make_unique<storage::sqlite::SqliteRateLimitStore>(db_.get());
   signup_throttle_ = std::make_unique<domain::SignupThrottle>(
       rate_limits_.get(), Clock::Real(), SignupThrottleOptions(config_));
   verification_guard_ = std::make_unique<domain::VerificationGuard>(
@@ -537,6 +610,7 @@ void ServerAppImpl::InstallMetrics() {
         }
         return samples;
       });
+  if (db_ == nullptr) return;  // PostgreSQL: no group-commit figures
   metrics_.AddCollected(
       "smsgw_db_writes_total",
       "Write transactions requested of the database (each caller's Write).",
@@ -687,10 +761,6 @@ absl::Status ServerAppImpl::StartMessaging() {
 // Groups (DESIGN.md §6) and phone verification, over the messaging send
 // path; installs inbound routing rule 1.
 absl::Status ServerAppImpl::StartGroups() {
-  group_store_ = std::make_unique<storage::sqlite::SqliteGroupStore>(db_.get());
-  verification_store_ =
-      std::make_unique<storage::sqlite::SqlitePhoneVerificationStore>(
-          db_.get());
   domain::GroupService::Options group_options;
   group_options.pool = phone_numbers_;
   groups_ = std::make_unique<domain::GroupService>(
@@ -709,8 +779,6 @@ absl::Status ServerAppImpl::StartGroups() {
 // Outbound event webhooks (issue 16 §2): endpoints in the database, the
 // worker delivering the message feed to them.
 absl::Status ServerAppImpl::StartWebhooks() {
-  webhook_store_ =
-      std::make_unique<storage::sqlite::SqliteWebhookStore>(db_.get());
   events::WebhookWorker::Options worker;
   worker.allow_private = config_.webhook_allow_private;
   worker.retry_window = config_.webhook_retry_window;

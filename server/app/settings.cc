@@ -126,6 +126,10 @@ std::vector<Setting> BuildTable() {
                    "REST API, or *; empty = CORS off"));
   t.push_back(Text("db_path", "SMSGW_DB_PATH", &C::db_path,
                    "SQLite database file"));
+  t.push_back(Text("db_url", "SMSGW_DB_URL", &C::db_url,
+                   "PostgreSQL instead of SQLite: a libpq URI "
+                   "(postgresql://user@host/db) or key=value DSN; empty = "
+                   "the SQLite file SMSGW_DB_PATH"));
   t.push_back(Text("public_url", "SMSGW_PUBLIC_URL", &C::public_url,
                    "base URL Twilio calls; default http://<http_addr>"));
   t.push_back(Text("", "JWT_SECRET_KEY", &C::jwt_secret_key,

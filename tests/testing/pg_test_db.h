@@ -53,6 +53,8 @@ class PgTestDatabase {
 
   // OK, or why there is no database (no server, a failing migration).
   const absl::Status& status() const { return status_; }
+  // The database's libpq key=value conninfo (socket dir, user, dbname).
+  const std::string& conninfo() const { return conninfo_; }
   // The first pool, on which the migrations ran.
   storage::postgres::PgPool* pool() { return pool_.get(); }
   // Another pool on the same database: a second replica.

@@ -74,6 +74,7 @@ TEST(SettingsTest, DefaultTextsAreTheDocumentedDefaults) {
       {"metrics_addr", "127.0.0.1:9464"},
       {"cors_origins", ""},
       {"db_path", "./data/smsgw.db"},
+      {"db_url", ""},
       {"public_url", ""},
       {"JWT_SECRET_KEY", ""},
       {"token_ttl", "24h"},
