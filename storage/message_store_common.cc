@@ -63,6 +63,58 @@ absl::Status ValidateNewInbound(const Message& message) {
   return CheckMediaList(message.media_content_types, "media_content_types");
 }
 
+absl::Status ValidateNewOutboundBatch(const std::vector<Message>& messages) {
+  for (const Message& message : messages) {
+    absl::Status valid = ValidateNewOutbound(message);
+    if (!valid.ok()) {
+      return absl::Status(valid.code(), absl::StrCat("message ", message.id,
+                                                     ": ", valid.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPeerNumbersQuery(int64_t owner_id, absl::string_view peer) {
+  if (owner_id < 1) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs an owner");
+  }
+  if (peer.empty()) {
+    return absl::InvalidArgumentError("FindPeerNumbers needs a peer number");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckStatusCheckQuery(int limit,
+                                   absl::Duration first_check_after) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  if (first_check_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "first status check delay must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> StatusMask(const std::vector<MessageStatus>& statuses) {
+  int64_t mask = 0;
+  for (MessageStatus s : statuses) {
+    const int n = static_cast<int>(s);
+    if (n < 0 || n > 62) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown message status ", n));
+    }
+    mask |= int64_t{1} << n;
+  }
+  return mask;
+}
+
+StatusUpdate InboundReport(const Message& message) {
+  StatusUpdate received;
+  received.status = message.status;
+  received.provider_status = "received";
+  received.event_time = message.create_time;
+  return received;
+}
+
 const char* LifecycleName(MessageStatus status) {
   switch (status) {
     case MessageStatus::kPending: return "PENDING";

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "storage/message_stats.h"
@@ -37,6 +39,18 @@ inline constexpr char kMessageColumns[] =
     "m.priority, m.expire_time";
 inline constexpr char kMessageFrom[] =
     " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
+
+// The columns a new message row is inserted with, in the order both
+// engines bind them (33 values).
+inline constexpr char kMessageInsertColumns[] =
+    "id, owner_id, conversation_id, group_id,"
+    " group_name, direction, from_number, to_number, peer_number,"
+    " our_number, messaging_service_sid, body, media_urls,"
+    " media_content_types, status, provider_sid, error_code,"
+    " error_message, num_segments, encoding, price, price_unit,"
+    " idempotency_key, attempts, next_attempt_time, create_time,"
+    " scheduled_time, send_time, deliver_time, update_time,"
+    " dispatch_started_time, priority, expire_time";
 
 // A newline-joined list column back as its elements ("" is none).
 inline std::vector<std::string> SplitLines(const std::string& joined) {
@@ -106,6 +120,26 @@ absl::Status ValidateNewOutbound(const Message& message);
 // InsertInbound()'s check: InvalidArgument unless inbound with an id and a
 // provider SID and a clean media list.
 absl::Status ValidateNewInbound(const Message& message);
+
+// CreateOutboundBatch()'s check: ValidateNewOutbound() of each, the error
+// naming the message's id.
+absl::Status ValidateNewOutboundBatch(const std::vector<Message>& messages);
+
+// FindPeerNumbers()'s arguments: InvalidArgument when `owner_id` < 1 or
+// `peer` is empty.
+absl::Status CheckPeerNumbersQuery(int64_t owner_id, absl::string_view peer);
+
+// ListDueStatusChecks()'s arguments: InvalidArgument when `limit` < 1 or
+// `first_check_after` is negative.
+absl::Status CheckStatusCheckQuery(int limit, absl::Duration first_check_after);
+
+// MessageQuery.statuses as a bit set (bit n: status number n), which keeps
+// the SQL text fixed whatever their number. InvalidArgument for a status
+// outside 0-62.
+absl::StatusOr<int64_t> StatusMask(const std::vector<MessageStatus>& statuses);
+
+// The delivery report InsertInbound() stores with a new inbound message.
+StatusUpdate InboundReport(const Message& message);
 
 // "PENDING", "SCHEDULED", ... for error messages.
 const char* LifecycleName(MessageStatus status);

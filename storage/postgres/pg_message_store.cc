@@ -44,13 +44,14 @@ constexpr int kSequenceBatch = 5000;
 absl::Status AppendFeed(PgConnection& c, int64_t owner_id,
                         absl::string_view message_id, FeedEventType type,
                         absl::Time event_time) {
-  return c.Execute(
-              "INSERT INTO feed_outbox(owner_id, message_id, type, event_time,"
-              " conversation_id, status) SELECT $1, $2, $3, $4,"
-              " COALESCE(m.conversation_id, ''), COALESCE(m.status, 0)"
-              " FROM (SELECT 1) AS one LEFT JOIN messages m ON m.id = $2",
-              Params{Id(owner_id), std::string(message_id),
-                     Int(static_cast<int>(type)), PgTime(event_time)})
+  return c
+      .Execute(
+          "INSERT INTO feed_outbox(owner_id, message_id, type, event_time,"
+          " conversation_id, status) SELECT $1, $2, $3, $4,"
+          " COALESCE(m.conversation_id, ''), COALESCE(m.status, 0)"
+          " FROM (SELECT 1) AS one LEFT JOIN messages m ON m.id = $2",
+          Params{Id(owner_id), std::string(message_id),
+                 Int(static_cast<int>(type)), PgTime(event_time)})
       .status();
 }
 
@@ -59,18 +60,19 @@ absl::Status InsertReport(PgConnection& c, int64_t message_seq,
                           absl::string_view provider_sid, MessageStatus status,
                           const StatusUpdate& update, ReportSource source,
                           bool applied) {
-  return c.Execute(
-              "INSERT INTO message_events(message_seq, provider_sid, status,"
-              " provider_status, error_code, error_message,"
-              " raw_dlr_done_date, source, applied, http_status, event_time)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-              Params{message_seq > 0 ? std::optional<std::string>(Id(message_seq))
-                                     : std::nullopt,
-                     std::string(provider_sid), Int(static_cast<int>(status)),
-                     update.provider_status, OptInt(update.error_code),
-                     update.error_message, update.raw_dlr_done_date,
-                     Int(static_cast<int>(source)), PgBool(applied),
-                     Int(update.http_status), PgTime(update.event_time)})
+  return c
+      .Execute(
+          "INSERT INTO message_events(message_seq, provider_sid, status,"
+          " provider_status, error_code, error_message,"
+          " raw_dlr_done_date, source, applied, http_status, event_time)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+          Params{message_seq > 0 ? std::optional<std::string>(Id(message_seq))
+                                 : std::nullopt,
+                 std::string(provider_sid), Int(static_cast<int>(status)),
+                 update.provider_status, OptInt(update.error_code),
+                 update.error_message, update.raw_dlr_done_date,
+                 Int(static_cast<int>(source)), PgBool(applied),
+                 Int(update.http_status), PgTime(update.event_time)})
       .status();
 }
 
@@ -79,36 +81,47 @@ absl::Status InsertReport(PgConnection& c, int64_t message_seq,
 absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
                                          absl::string_view idempotency_key) {
   absl::StatusOr<PgResult> r = c.Execute(
-      "INSERT INTO messages(id, owner_id, conversation_id, group_id,"
-      " group_name, direction, from_number, to_number, peer_number,"
-      " our_number, messaging_service_sid, body, media_urls,"
-      " media_content_types, status, provider_sid, error_code,"
-      " error_message, num_segments, encoding, price, price_unit,"
-      " idempotency_key, attempts, next_attempt_time, create_time,"
-      " scheduled_time, send_time, deliver_time, update_time,"
-      " dispatch_started_time, priority, expire_time)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-      " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,"
-      " $29, $30, $31, $32, $33) RETURNING seq",
+      absl::StrCat("INSERT INTO messages(", common::kMessageInsertColumns,
+                   ")"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                   "$12, $13, $14,"
+                   " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, "
+                   "$26, $27, $28,"
+                   " $29, $30, $31, $32, $33) RETURNING seq"),
       Params{m.id,
              m.owner_id != 0 ? std::optional<std::string>(Id(m.owner_id))
                              : std::nullopt,
              m.conversation_id,
              m.group_id != 0 ? std::optional<std::string>(Id(m.group_id))
                              : std::nullopt,
-             m.group_name, Int(static_cast<int>(m.direction)), m.from, m.to,
-             m.peer_number, m.our_number, m.messaging_service_sid, m.body,
+             m.group_name,
+             Int(static_cast<int>(m.direction)),
+             m.from,
+             m.to,
+             m.peer_number,
+             m.our_number,
+             m.messaging_service_sid,
+             m.body,
              absl::StrJoin(m.media_urls, "\n"),
              absl::StrJoin(m.media_content_types, "\n"),
              Int(static_cast<int>(m.status)),
-             m.provider_sid.empty() ? std::nullopt
-                                    : std::optional<std::string>(m.provider_sid),
-             OptInt(m.error_code), m.error_message, Int(m.num_segments),
-             Int(static_cast<int>(m.encoding)), m.price, m.price_unit,
-             std::string(idempotency_key), Int(m.attempts),
-             OptTime(m.next_attempt_time), PgTime(m.create_time),
-             OptTime(m.scheduled_time), OptTime(m.send_time),
-             OptTime(m.deliver_time), PgTime(m.update_time),
+             m.provider_sid.empty()
+                 ? std::nullopt
+                 : std::optional<std::string>(m.provider_sid),
+             OptInt(m.error_code),
+             m.error_message,
+             Int(m.num_segments),
+             Int(static_cast<int>(m.encoding)),
+             m.price,
+             m.price_unit,
+             std::string(idempotency_key),
+             Int(m.attempts),
+             OptTime(m.next_attempt_time),
+             PgTime(m.create_time),
+             OptTime(m.scheduled_time),
+             OptTime(m.send_time),
+             OptTime(m.deliver_time),
+             PgTime(m.update_time),
              OptTime(m.dispatch_started_time),
              Int(static_cast<int>(m.priority == MessagePriority::kUnspecified
                                       ? MessagePriority::kNormal
@@ -198,10 +211,9 @@ absl::StatusOr<std::optional<Message>> TakeIdempotencyKey(
   SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
                          LoadMessage(c, original_id, /*lock=*/false));
   if (!original.has_value()) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("idempotency key \"", key.key,
-                     "\" was already used for message ", original_id,
-                     ", which has since been deleted"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "idempotency key \"", key.key, "\" was already used for message ",
+        original_id, ", which has since been deleted"));
   }
   return original;
 }
@@ -261,8 +273,9 @@ absl::Status ChargeQuota(PgConnection& c, const QuotaCharge& charge) {
 // Serialises, across replicas, the work on provider SID `sid` (callbacks by
 // SID against the update that first stores it), to the transaction's end.
 absl::Status LockSid(PgConnection& c, absl::string_view sid) {
-  return c.Execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                   Params{absl::StrCat("smsgw-sid:", sid)})
+  return c
+      .Execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+               Params{absl::StrCat("smsgw-sid:", sid)})
       .status();
 }
 
@@ -353,13 +366,13 @@ absl::StatusOr<bool> LeaveScheduled(PgConnection& c, const Message& message,
                          DecideLeaveScheduled(to, now, note));
   SMSGW_ASSIGN_OR_RETURN(
       PgResult r,
-      c.Execute("UPDATE messages SET status = $1, next_attempt_time = $2,"
-                " update_time = GREATEST(update_time, $3)"
-                " WHERE seq = $4 AND status = $5",
-                Params{Int(static_cast<int>(exit.to)),
-                       OptTime(exit.next_attempt_time), PgTime(now),
-                       Id(message.seq),
-                       Int(static_cast<int>(MessageStatus::kScheduled))}));
+      c.Execute(
+          "UPDATE messages SET status = $1, next_attempt_time = $2,"
+          " update_time = GREATEST(update_time, $3)"
+          " WHERE seq = $4 AND status = $5",
+          Params{Int(static_cast<int>(exit.to)),
+                 OptTime(exit.next_attempt_time), PgTime(now), Id(message.seq),
+                 Int(static_cast<int>(MessageStatus::kScheduled))}));
   if (r.affected() == 0) return false;
   SMSGW_RETURN_IF_ERROR(InsertReport(c, message.seq, "", exit.to, exit.report,
                                      ReportSource::kLocal, /*applied=*/true));
@@ -479,20 +492,19 @@ absl::Status PgMessageStore::AnnounceFeed() {
   absl::MutexLock lock(&announce_mu_);
   int64_t head = 0;
   std::vector<int64_t> owners;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(PgResult h,
-                           c.Execute("SELECT last_cursor FROM feed_head"));
-    head = h.rows() > 0 ? h.Int(0, 0) : 0;
-    if (head <= announced_) return absl::OkStatus();
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT DISTINCT owner_id FROM message_feed"
-                  " WHERE cursor > $1 AND cursor <= $2",
-                  Params{Id(announced_), Id(head)}));
-    for (int i = 0; i < r.rows(); ++i) owners.push_back(r.Int(i, 0));
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(PgResult h,
+                               c.Execute("SELECT last_cursor FROM feed_head"));
+        head = h.rows() > 0 ? h.Int(0, 0) : 0;
+        if (head <= announced_) return absl::OkStatus();
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r, c.Execute("SELECT DISTINCT owner_id FROM message_feed"
+                                  " WHERE cursor > $1 AND cursor <= $2",
+                                  Params{Id(announced_), Id(head)}));
+        for (int i = 0; i < r.rows(); ++i) owners.push_back(r.Int(i, 0));
+        return absl::OkStatus();
+      }));
   if (head <= announced_) return absl::OkStatus();
   announced_ = head;
   listeners_.Notify(head, std::move(owners));
@@ -519,10 +531,9 @@ absl::Status PgMessageStore::CreateOutboundIn(
     const std::optional<QuotaCharge>& charge, CreateResult* result,
     bool require_free_number) {
   if (key.has_value()) {
-    SMSGW_ASSIGN_OR_RETURN(
-        std::optional<Message> original,
-        TakeIdempotencyKey(c, message.owner_id, *key, message.id,
-                           message.create_time));
+    SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
+                           TakeIdempotencyKey(c, message.owner_id, *key,
+                                              message.id, message.create_time));
     if (original.has_value()) {
       result->message = *std::move(original);
       result->replayed = true;
@@ -607,70 +618,61 @@ absl::StatusOr<CreateResult> PgMessageStore::CreateOutboundOnFreeNumber(
 absl::StatusOr<std::vector<Message>> PgMessageStore::CreateOutboundBatch(
     const std::vector<Message>& messages,
     const std::optional<QuotaCharge>& charge) {
-  for (const Message& message : messages) {
-    absl::Status valid = common::ValidateNewOutbound(message);
-    if (!valid.ok()) {
-      return absl::Status(valid.code(), absl::StrCat("message ", message.id,
-                                                     ": ", valid.message()));
-    }
-  }
+  SMSGW_RETURN_IF_ERROR(common::ValidateNewOutboundBatch(messages));
   std::vector<Message> stored;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
-    stored.clear();
-    stored.reserve(messages.size());
-    if (charge.has_value()) SMSGW_RETURN_IF_ERROR(ChargeQuota(c, *charge));
-    for (const Message& message : messages) {
-      CreateResult result;
-      SMSGW_RETURN_IF_ERROR(CreateOutboundIn(c, effects, message, std::nullopt,
-                                             std::nullopt, &result, false));
-      stored.push_back(std::move(result.message));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+        stored.clear();
+        stored.reserve(messages.size());
+        if (charge.has_value()) SMSGW_RETURN_IF_ERROR(ChargeQuota(c, *charge));
+        for (const Message& message : messages) {
+          CreateResult result;
+          SMSGW_RETURN_IF_ERROR(CreateOutboundIn(
+              c, effects, message, std::nullopt, std::nullopt, &result, false));
+          stored.push_back(std::move(result.message));
+        }
+        return absl::OkStatus();
+      }));
   return stored;
 }
 
-absl::StatusOr<QuotaUsage> PgMessageStore::GetQuotaUsage(
-    int64_t user_id, int64_t default_quota, absl::Time day_start) {
+absl::StatusOr<QuotaUsage> PgMessageStore::GetQuotaUsage(int64_t user_id,
+                                                         int64_t default_quota,
+                                                         absl::Time day_start) {
   QuotaUsage usage;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(usage,
-                           ReadQuotaUsage(c, user_id, default_quota, day_start));
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            usage, ReadQuotaUsage(c, user_id, default_quota, day_start));
+        return absl::OkStatus();
+      }));
   return usage;
 }
 
 absl::StatusOr<PeerNumbers> PgMessageStore::FindPeerNumbers(
     int64_t owner_id, absl::string_view peer) {
-  if (owner_id < 1) {
-    return absl::InvalidArgumentError("FindPeerNumbers needs an owner");
-  }
-  if (peer.empty()) {
-    return absl::InvalidArgumentError("FindPeerNumbers needs a peer number");
-  }
+  SMSGW_RETURN_IF_ERROR(common::CheckPeerNumbersQuery(owner_id, peer));
   PeerNumbers found;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT owner_id = $1, our_number, MAX(update_time)"
-                  " FROM conversations WHERE peer_number = $2"
-                  " GROUP BY owner_id = $1, our_number ORDER BY our_number",
-                  Params{Id(owner_id), std::string(peer)}));
-    std::optional<absl::Time> owner_latest;
-    for (int i = 0; i < r.rows(); ++i) {
-      if (!r.Bool(i, 0)) {
-        found.other_owners.push_back(r.Text(i, 1));
-      } else if (!owner_latest.has_value() || r.Time(i, 2) > *owner_latest) {
-        owner_latest = r.Time(i, 2);
-        found.owner_last = r.Text(i, 1);
-      }
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute("SELECT owner_id = $1, our_number, MAX(update_time)"
+                      " FROM conversations WHERE peer_number = $2"
+                      " GROUP BY owner_id = $1, our_number ORDER BY our_number",
+                      Params{Id(owner_id), std::string(peer)}));
+        std::optional<absl::Time> owner_latest;
+        for (int i = 0; i < r.rows(); ++i) {
+          if (!r.Bool(i, 0)) {
+            found.other_owners.push_back(r.Text(i, 1));
+          } else if (!owner_latest.has_value() ||
+                     r.Time(i, 2) > *owner_latest) {
+            owner_latest = r.Time(i, 2);
+            found.owner_last = r.Text(i, 1);
+          }
+        }
+        return absl::OkStatus();
+      }));
   return found;
 }
 
@@ -696,10 +698,9 @@ absl::Status PgMessageStore::MarkDispatchStarted(absl::string_view id,
                   Params{PgTime(time), std::string(id),
                          Int(static_cast<int>(MessageStatus::kPending))}));
     if (r.affected() > 0) return absl::OkStatus();
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult exists,
-        c.Execute("SELECT 1 FROM messages WHERE id = $1",
-                  Params{std::string(id)}));
+    SMSGW_ASSIGN_OR_RETURN(PgResult exists,
+                           c.Execute("SELECT 1 FROM messages WHERE id = $1",
+                                     Params{std::string(id)}));
     if (exists.rows() == 0) {
       return absl::NotFoundError(absl::StrCat("no message with id ", id));
     }
@@ -711,10 +712,9 @@ absl::Status PgMessageStore::MarkDispatchStarted(absl::string_view id,
 absl::Status PgMessageStore::ClearDispatchStarted(absl::string_view id) {
   return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("UPDATE messages SET dispatch_started_time = NULL"
-                  " WHERE id = $1",
-                  Params{std::string(id)}));
+        PgResult r, c.Execute("UPDATE messages SET dispatch_started_time = NULL"
+                              " WHERE id = $1",
+                              Params{std::string(id)}));
     if (r.affected() == 0) {
       return absl::NotFoundError(absl::StrCat("no message with id ", id));
     }
@@ -727,10 +727,9 @@ absl::Status PgMessageStore::RecordRetry(absl::string_view id,
                                          absl::Time next_attempt_time) {
   return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
-        PgResult row,
-        c.Execute("SELECT seq, status, COALESCE(provider_sid, '')"
-                  " FROM messages WHERE id = $1 FOR UPDATE",
-                  Params{std::string(id)}));
+        PgResult row, c.Execute("SELECT seq, status, COALESCE(provider_sid, '')"
+                                " FROM messages WHERE id = $1 FOR UPDATE",
+                                Params{std::string(id)}));
     if (row.rows() == 0) {
       return absl::NotFoundError(absl::StrCat("no message with id ", id));
     }
@@ -764,19 +763,19 @@ absl::Status PgMessageStore::RecordRetry(absl::string_view id,
 absl::StatusOr<int64_t> PgMessageStore::PendingSegments(
     absl::string_view our_number) {
   int64_t segments = 0;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    // Literal status and direction: the partial index
-    // messages_pending_sender serves them.
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT COALESCE(SUM(GREATEST(num_segments, 1)), 0)"
-                  " FROM messages WHERE status = 1 AND direction = 1"
-                  " AND our_number = $1",
-                  Params{std::string(our_number)}));
-    segments = r.rows() > 0 ? r.Int(0, 0) : 0;
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        // Literal status and direction: the partial index
+        // messages_pending_sender serves them.
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute("SELECT COALESCE(SUM(GREATEST(num_segments, 1)), 0)"
+                      " FROM messages WHERE status = 1 AND direction = 1"
+                      " AND our_number = $1",
+                      Params{std::string(our_number)}));
+        segments = r.rows() > 0 ? r.Int(0, 0) : 0;
+        return absl::OkStatus();
+      }));
   return segments;
 }
 
@@ -794,20 +793,20 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::ListDueScheduled(
 absl::StatusOr<std::optional<Message>> PgMessageStore::ReleaseScheduled(
     absl::string_view id, absl::Time now) {
   std::optional<Message> released;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
-    released.reset();
-    SMSGW_ASSIGN_OR_RETURN(Message message,
-                           MustLoadMessage(c, id, /*lock=*/true));
-    SMSGW_ASSIGN_OR_RETURN(
-        bool moved, LeaveScheduled(c, message, MessageStatus::kPending, now,
-                                   "scheduled time reached"));
-    if (moved) {
-      effects.feed_appended = true;
-      SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(c, id, false));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+        released.reset();
+        SMSGW_ASSIGN_OR_RETURN(Message message,
+                               MustLoadMessage(c, id, /*lock=*/true));
+        SMSGW_ASSIGN_OR_RETURN(
+            bool moved, LeaveScheduled(c, message, MessageStatus::kPending, now,
+                                       "scheduled time reached"));
+        if (moved) {
+          effects.feed_appended = true;
+          SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(c, id, false));
+        }
+        return absl::OkStatus();
+      }));
   return released;
 }
 
@@ -852,8 +851,8 @@ absl::StatusOr<Message> PgMessageStore::ApplyStatus(
       SMSGW_RETURN_IF_ERROR(LockSid(c, update.provider_sid));
     }
     bool parked_due = false;
-    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(c, before, update,
-                                                  std::nullopt, &parked_due));
+    SMSGW_ASSIGN_OR_RETURN(
+        after, ApplyStatusInTx(c, before, update, std::nullopt, &parked_due));
     if (parked_due) {
       SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(c, after));
     }
@@ -880,34 +879,31 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ApplyStatusBySid(
     return absl::InvalidArgumentError("status update has no provider sid");
   }
   std::optional<Message> after;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
-    after.reset();
-    SMSGW_RETURN_IF_ERROR(LockSid(c, provider_sid));
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult find, c.Execute("SELECT id FROM messages WHERE"
-                                 " provider_sid = $1 FOR UPDATE",
-                                 Params{std::string(provider_sid)}));
-    if (DisposeCallback(find.rows() > 0) == CallbackDisposition::kPark) {
-      return InsertReport(c, /*message_seq=*/0, provider_sid, update.status,
-                          update, update.source, /*applied=*/false);
-    }
-    SMSGW_ASSIGN_OR_RETURN(Message before,
-                           MustLoadMessage(c, find.Text(0, 0), false));
-    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(c, before, update));
-    effects.feed_appended = true;
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+        after.reset();
+        SMSGW_RETURN_IF_ERROR(LockSid(c, provider_sid));
+        SMSGW_ASSIGN_OR_RETURN(PgResult find,
+                               c.Execute("SELECT id FROM messages WHERE"
+                                         " provider_sid = $1 FOR UPDATE",
+                                         Params{std::string(provider_sid)}));
+        if (DisposeCallback(find.rows() > 0) == CallbackDisposition::kPark) {
+          return InsertReport(c, /*message_seq=*/0, provider_sid, update.status,
+                              update, update.source, /*applied=*/false);
+        }
+        SMSGW_ASSIGN_OR_RETURN(Message before,
+                               MustLoadMessage(c, find.Text(0, 0), false));
+        SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(c, before, update));
+        effects.feed_appended = true;
+        return absl::OkStatus();
+      }));
   return after;
 }
 
 absl::StatusOr<std::vector<StatusCheck>> PgMessageStore::ListDueStatusChecks(
     absl::Time now, absl::Duration first_check_after, int limit) {
-  SMSGW_RETURN_IF_ERROR(common::CheckLimit(limit));
-  if (first_check_after < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "first status check delay must not be negative");
-  }
+  SMSGW_RETURN_IF_ERROR(
+      common::CheckStatusCheckQuery(limit, first_check_after));
   // Both lists in one statement, hence one snapshot: a check recorded
   // meanwhile cannot put a message in neither or both. The WHERE repeats
   // the partial index messages_status_check.
@@ -929,25 +925,26 @@ absl::StatusOr<std::vector<StatusCheck>> PgMessageStore::ListDueStatusChecks(
       "next_status_check_time <= $4 ORDER BY next_status_check_time"
       " LIMIT $2)) AS due ORDER BY due LIMIT $2");
   std::vector<StatusCheck> due;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute(sql, Params{PgTime(now - first_check_after), Int(limit),
-                              Id(absl::ToInt64Microseconds(first_check_after)),
-                              PgTime(now)}));
-    for (int i = 0; i < r.rows(); ++i) {
-      StatusCheck check;
-      check.message_id = r.Text(i, 0);
-      check.provider_sid = r.Text(i, 1);
-      check.status = static_cast<MessageStatus>(r.Int(i, 2));
-      check.accepted_time = r.Time(i, 3);
-      check.checks = static_cast<int>(r.Int(i, 4));
-      check.due_time = r.Time(i, 5);
-      due.push_back(std::move(check));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute(sql,
+                      Params{PgTime(now - first_check_after), Int(limit),
+                             Id(absl::ToInt64Microseconds(first_check_after)),
+                             PgTime(now)}));
+        for (int i = 0; i < r.rows(); ++i) {
+          StatusCheck check;
+          check.message_id = r.Text(i, 0);
+          check.provider_sid = r.Text(i, 1);
+          check.status = static_cast<MessageStatus>(r.Int(i, 2));
+          check.accepted_time = r.Time(i, 3);
+          check.checks = static_cast<int>(r.Int(i, 4));
+          check.due_time = r.Time(i, 5);
+          due.push_back(std::move(check));
+        }
+        return absl::OkStatus();
+      }));
   return due;
 }
 
@@ -972,42 +969,38 @@ absl::StatusOr<CreateResult> PgMessageStore::InsertInbound(
     const Message& message) {
   SMSGW_RETURN_IF_ERROR(common::ValidateNewInbound(message));
   CreateResult result;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
-    result = CreateResult();
-    // Twilio retries a webhook it did not get a 2xx for, possibly to
-    // another replica at the same moment: the SID's lock orders them.
-    SMSGW_RETURN_IF_ERROR(LockSid(c, message.provider_sid));
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult find, c.Execute("SELECT id FROM messages WHERE"
-                                 " provider_sid = $1",
-                                 Params{message.provider_sid}));
-    if (find.rows() > 0) {
-      SMSGW_ASSIGN_OR_RETURN(result.message,
-                             MustLoadMessage(c, find.Text(0, 0), false));
-      result.replayed = true;
-      return absl::OkStatus();
-    }
-    SMSGW_ASSIGN_OR_RETURN(int64_t seq, InsertMessageRow(c, message, ""));
-    if (message.owner_id != 0 && !message.conversation_id.empty()) {
-      SMSGW_RETURN_IF_ERROR(UpsertConversation(c, message, seq));
-    }
-    StatusUpdate received;
-    received.status = message.status;
-    received.provider_status = "received";
-    received.event_time = message.create_time;
-    SMSGW_RETURN_IF_ERROR(InsertReport(c, seq, message.provider_sid,
-                                       message.status, received,
-                                       ReportSource::kStatusCallback,
-                                       /*applied=*/true));
-    SMSGW_RETURN_IF_ERROR(AppendFeed(c, message.owner_id, message.id,
-                                     FeedEventType::kInbound,
-                                     message.create_time));
-    effects.feed_appended = true;
-    SMSGW_ASSIGN_OR_RETURN(result.message,
-                           MustLoadMessage(c, message.id, false));
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+        result = CreateResult();
+        // Twilio retries a webhook it did not get a 2xx for, possibly to
+        // another replica at the same moment: the SID's lock orders them.
+        SMSGW_RETURN_IF_ERROR(LockSid(c, message.provider_sid));
+        SMSGW_ASSIGN_OR_RETURN(PgResult find,
+                               c.Execute("SELECT id FROM messages WHERE"
+                                         " provider_sid = $1",
+                                         Params{message.provider_sid}));
+        if (find.rows() > 0) {
+          SMSGW_ASSIGN_OR_RETURN(result.message,
+                                 MustLoadMessage(c, find.Text(0, 0), false));
+          result.replayed = true;
+          return absl::OkStatus();
+        }
+        SMSGW_ASSIGN_OR_RETURN(int64_t seq, InsertMessageRow(c, message, ""));
+        if (message.owner_id != 0 && !message.conversation_id.empty()) {
+          SMSGW_RETURN_IF_ERROR(UpsertConversation(c, message, seq));
+        }
+        SMSGW_RETURN_IF_ERROR(InsertReport(
+            c, seq, message.provider_sid, message.status,
+            common::InboundReport(message), ReportSource::kStatusCallback,
+            /*applied=*/true));
+        SMSGW_RETURN_IF_ERROR(AppendFeed(c, message.owner_id, message.id,
+                                         FeedEventType::kInbound,
+                                         message.create_time));
+        effects.feed_appended = true;
+        SMSGW_ASSIGN_OR_RETURN(result.message,
+                               MustLoadMessage(c, message.id, false));
+        return absl::OkStatus();
+      }));
   return result;
 }
 
@@ -1015,20 +1008,20 @@ absl::StatusOr<std::optional<ConversationRef>>
 PgMessageStore::FindLatestConversation(absl::string_view peer,
                                        absl::string_view our_number) {
   std::optional<ConversationRef> found;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT c.owner_id, c.conversation_id, u.username"
-                  " FROM conversations c JOIN users u ON u.id = c.owner_id"
-                  " WHERE c.peer_number = $1 AND c.our_number = $2"
-                  " ORDER BY c.update_time DESC LIMIT 1",
-                  Params{std::string(peer), std::string(our_number)}));
-    if (r.rows() > 0) {
-      found = ConversationRef{r.Int(0, 0), r.Text(0, 1), r.Text(0, 2)};
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute("SELECT c.owner_id, c.conversation_id, u.username"
+                      " FROM conversations c JOIN users u ON u.id = c.owner_id"
+                      " WHERE c.peer_number = $1 AND c.our_number = $2"
+                      " ORDER BY c.update_time DESC LIMIT 1",
+                      Params{std::string(peer), std::string(our_number)}));
+        if (r.rows() > 0) {
+          found = ConversationRef{r.Int(0, 0), r.Text(0, 1), r.Text(0, 2)};
+        }
+        return absl::OkStatus();
+      }));
   return found;
 }
 
@@ -1037,13 +1030,15 @@ absl::Status PgMessageStore::SetOptOut(absl::string_view peer,
                                        absl::string_view keyword,
                                        absl::Time time) {
   return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
-    return c.Execute("INSERT INTO opt_outs(peer_number, our_number, keyword,"
-                     " create_time) VALUES ($1, $2, $3, $4)"
-                     " ON CONFLICT (peer_number, our_number) DO UPDATE SET"
-                     " keyword = excluded.keyword,"
-                     " create_time = excluded.create_time",
-                     Params{std::string(peer), std::string(our_number),
-                            std::string(keyword), PgTime(time)})
+    return c
+        .Execute(
+            "INSERT INTO opt_outs(peer_number, our_number, keyword,"
+            " create_time) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (peer_number, our_number) DO UPDATE SET"
+            " keyword = excluded.keyword,"
+            " create_time = excluded.create_time",
+            Params{std::string(peer), std::string(our_number),
+                   std::string(keyword), PgTime(time)})
         .status();
   });
 }
@@ -1051,9 +1046,11 @@ absl::Status PgMessageStore::SetOptOut(absl::string_view peer,
 absl::Status PgMessageStore::ClearOptOut(absl::string_view peer,
                                          absl::string_view our_number) {
   return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
-    return c.Execute("DELETE FROM opt_outs WHERE peer_number = $1 AND"
-                     " our_number = $2",
-                     Params{std::string(peer), std::string(our_number)})
+    return c
+        .Execute(
+            "DELETE FROM opt_outs WHERE peer_number = $1 AND"
+            " our_number = $2",
+            Params{std::string(peer), std::string(our_number)})
         .status();
   });
 }
@@ -1061,16 +1058,16 @@ absl::Status PgMessageStore::ClearOptOut(absl::string_view peer,
 absl::StatusOr<bool> PgMessageStore::IsOptedOut(absl::string_view peer,
                                                 absl::string_view our_number) {
   bool opted_out = false;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT 1 FROM opt_outs WHERE peer_number = $1 AND"
-                  " our_number = $2",
-                  Params{std::string(peer), std::string(our_number)}));
-    opted_out = r.rows() > 0;
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute("SELECT 1 FROM opt_outs WHERE peer_number = $1 AND"
+                      " our_number = $2",
+                      Params{std::string(peer), std::string(our_number)}));
+        opted_out = r.rows() > 0;
+        return absl::OkStatus();
+      }));
   return opted_out;
 }
 

@@ -50,14 +50,14 @@ absl::StatusOr<std::vector<Message>> ListMessages(PgPool& pool,
                                                   const std::string& sql,
                                                   const Params& params) {
   std::vector<Message> out;
-  SMSGW_RETURN_IF_ERROR(pool.WithConnection([&](PgConnection& c)
-                                                -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(PgResult r, c.Execute(sql, params));
-    for (int i = 0; i < r.rows(); ++i) {
-      out.push_back(common::ReadMessageRow(PgRow{r, i}));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool.WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(PgResult r, c.Execute(sql, params));
+        for (int i = 0; i < r.rows(); ++i) {
+          out.push_back(common::ReadMessageRow(PgRow{r, i}));
+        }
+        return absl::OkStatus();
+      }));
   return out;
 }
 
@@ -87,9 +87,8 @@ std::string RenderTsquery(const SearchNode& node, Params& params) {
       return absl::StrCat("phraseto_tsquery('simple', smsgw_fold(",
                           param(node.text), "::text))");
     case SearchNode::Kind::kPrefix:
-      return absl::StrCat(
-          "to_tsquery('simple', quote_literal(smsgw_fold(", param(node.text),
-          "::text)) || ':*')");
+      return absl::StrCat("to_tsquery('simple', quote_literal(smsgw_fold(",
+                          param(node.text), "::text)) || ':*')");
     case SearchNode::Kind::kAnd:
     case SearchNode::Kind::kOr: {
       std::vector<std::string> parts;
@@ -97,9 +96,9 @@ std::string RenderTsquery(const SearchNode& node, Params& params) {
         parts.push_back(RenderTsquery(*child, params));
       }
       return absl::StrCat(
-          "(", absl::StrJoin(parts, node.kind == SearchNode::Kind::kAnd
-                                        ? " && "
-                                        : " || "),
+          "(",
+          absl::StrJoin(parts,
+                        node.kind == SearchNode::Kind::kAnd ? " && " : " || "),
           ")");
     }
     case SearchNode::Kind::kNot:
@@ -126,9 +125,11 @@ absl::Status RefreshConversation(PgConnection& c, int64_t owner_id,
                 " WHERE owner_id = $1 AND conversation_id = $2",
                 Params{Id(owner_id), std::string(conversation_id)})
           .status());
-  return c.Execute("DELETE FROM conversations WHERE owner_id = $1 AND"
-                   " conversation_id = $2 AND message_count = 0",
-                   Params{Id(owner_id), std::string(conversation_id)})
+  return c
+      .Execute(
+          "DELETE FROM conversations WHERE owner_id = $1 AND"
+          " conversation_id = $2 AND message_count = 0",
+          Params{Id(owner_id), std::string(conversation_id)})
       .status();
 }
 
@@ -136,11 +137,11 @@ absl::Status RefreshConversation(PgConnection& c, int64_t owner_id,
 
 absl::StatusOr<Message> PgMessageStore::Get(absl::string_view id) {
   std::optional<Message> found;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(found, LoadMessage(c, id, /*lock=*/false));
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(found, LoadMessage(c, id, /*lock=*/false));
+        return absl::OkStatus();
+      }));
   if (!found.has_value()) {
     return absl::NotFoundError(absl::StrCat("no message with id ", id));
   }
@@ -151,35 +152,35 @@ absl::StatusOr<std::vector<DeliveryReport>> PgMessageStore::ListReports(
     absl::string_view id) {
   bool message_found = false;
   std::vector<DeliveryReport> reports;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    // One statement: the message check and its reports are one snapshot.
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute("SELECT e.id, e.status, e.provider_status, e.error_code,"
-                  " e.error_message, e.raw_dlr_done_date, e.source,"
-                  " e.applied, e.http_status, e.event_time"
-                  " FROM messages m LEFT JOIN message_events e"
-                  " ON e.message_seq = m.seq WHERE m.id = $1 ORDER BY e.id",
-                  Params{std::string(id)}));
-    for (int i = 0; i < r.rows(); ++i) {
-      message_found = true;
-      if (r.IsNull(i, 0)) continue;  // a message without reports
-      DeliveryReport d;
-      d.id = r.Int(i, 0);
-      d.status = static_cast<MessageStatus>(r.Int(i, 1));
-      d.provider_status = r.Text(i, 2);
-      if (!r.IsNull(i, 3)) d.error_code = static_cast<int>(r.Int(i, 3));
-      d.error_message = r.Text(i, 4);
-      d.raw_dlr_done_date = r.Text(i, 5);
-      d.source = static_cast<ReportSource>(r.Int(i, 6));
-      d.applied = r.Bool(i, 7);
-      d.http_status = static_cast<int>(r.Int(i, 8));
-      d.event_time = r.Time(i, 9);
-      reports.push_back(std::move(d));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        // One statement: the message check and its reports are one snapshot.
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute("SELECT e.id, e.status, e.provider_status, e.error_code,"
+                      " e.error_message, e.raw_dlr_done_date, e.source,"
+                      " e.applied, e.http_status, e.event_time"
+                      " FROM messages m LEFT JOIN message_events e"
+                      " ON e.message_seq = m.seq WHERE m.id = $1 ORDER BY e.id",
+                      Params{std::string(id)}));
+        for (int i = 0; i < r.rows(); ++i) {
+          message_found = true;
+          if (r.IsNull(i, 0)) continue;  // a message without reports
+          DeliveryReport d;
+          d.id = r.Int(i, 0);
+          d.status = static_cast<MessageStatus>(r.Int(i, 1));
+          d.provider_status = r.Text(i, 2);
+          if (!r.IsNull(i, 3)) d.error_code = static_cast<int>(r.Int(i, 3));
+          d.error_message = r.Text(i, 4);
+          d.raw_dlr_done_date = r.Text(i, 5);
+          d.source = static_cast<ReportSource>(r.Int(i, 6));
+          d.applied = r.Bool(i, 7);
+          d.http_status = static_cast<int>(r.Int(i, 8));
+          d.event_time = r.Time(i, 9);
+          reports.push_back(std::move(d));
+        }
+        return absl::OkStatus();
+      }));
   if (!message_found) {
     return absl::NotFoundError(absl::StrCat("no message with id ", id));
   }
@@ -220,15 +221,7 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::List(
         "m.direction = ", param(Int(static_cast<int>(query.direction)))));
   }
   if (!query.statuses.empty()) {
-    int64_t mask = 0;
-    for (MessageStatus s : query.statuses) {
-      const int n = static_cast<int>(s);
-      if (n < 0 || n > 62) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown message status ", n));
-      }
-      mask |= int64_t{1} << n;
-    }
+    SMSGW_ASSIGN_OR_RETURN(int64_t mask, common::StatusMask(query.statuses));
     where.push_back(
         absl::StrCat("((", param(Id(mask)), "::bigint >> m.status) & 1) = 1"));
   }
@@ -281,23 +274,23 @@ absl::StatusOr<std::vector<Conversation>> PgMessageStore::ListConversations(
     params.push_back(before->second);
   }
   std::vector<Conversation> out;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(PgResult r, c.Execute(sql, params));
-    for (int i = 0; i < r.rows(); ++i) {
-      Conversation conv;
-      conv.id = r.Text(i, 0);
-      conv.peer_number = r.Text(i, 1);
-      conv.our_number = r.Text(i, 2);
-      conv.message_count = r.Int(i, 3);
-      conv.update_time = r.Time(i, 4);
-      if (!r.IsNull(i, 5)) {
-        conv.last_message = common::ReadMessageRow(PgRow{r, i}, 5);
-      }
-      out.push_back(std::move(conv));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(PgResult r, c.Execute(sql, params));
+        for (int i = 0; i < r.rows(); ++i) {
+          Conversation conv;
+          conv.id = r.Text(i, 0);
+          conv.peer_number = r.Text(i, 1);
+          conv.our_number = r.Text(i, 2);
+          conv.message_count = r.Int(i, 3);
+          conv.update_time = r.Time(i, 4);
+          if (!r.IsNull(i, 5)) {
+            conv.last_message = common::ReadMessageRow(PgRow{r, i}, 5);
+          }
+          out.push_back(std::move(conv));
+        }
+        return absl::OkStatus();
+      }));
   return out;
 }
 
@@ -318,12 +311,13 @@ absl::Status PgMessageStore::Delete(absl::string_view id) {
     const std::string conversation_id = row.Text(0, 2);
     // The event copies the row's conversation and status: before the DELETE.
     SMSGW_RETURN_IF_ERROR(
-        c.Execute("INSERT INTO feed_outbox(owner_id, message_id, type,"
-                  " event_time, conversation_id, status) SELECT"
-                  " COALESCE(owner_id, 0), id, $2, $3, conversation_id, status"
-                  " FROM messages WHERE seq = $1",
-                  Params{Id(seq), Int(static_cast<int>(FeedEventType::kDeleted)),
-                         PgTime(now)})
+        c.Execute(
+             "INSERT INTO feed_outbox(owner_id, message_id, type,"
+             " event_time, conversation_id, status) SELECT"
+             " COALESCE(owner_id, 0), id, $2, $3, conversation_id, status"
+             " FROM messages WHERE seq = $1",
+             Params{Id(seq), Int(static_cast<int>(FeedEventType::kDeleted)),
+                    PgTime(now)})
             .status());
     effects.feed_appended = true;
     // Reports go by ON DELETE CASCADE; body_tsv is the row's own column.
@@ -340,9 +334,10 @@ absl::Status PgMessageStore::Delete(absl::string_view id) {
 absl::StatusOr<int64_t> PgMessageStore::DeleteAll(
     int64_t owner_id, const std::optional<std::string>& conversation_id) {
   const absl::Time now = clock_->Now();
-  const std::string where = conversation_id.has_value()
-                                ? " WHERE owner_id = $1 AND conversation_id = $4"
-                                : " WHERE owner_id = $1";
+  const std::string where =
+      conversation_id.has_value()
+          ? " WHERE owner_id = $1 AND conversation_id = $4"
+          : " WHERE owner_id = $1";
   int64_t deleted = 0;
   SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
                                   WriteEffects& effects) -> absl::Status {
@@ -366,11 +361,12 @@ absl::StatusOr<int64_t> PgMessageStore::DeleteAll(
     if (deleted > 0) effects.feed_appended = true;
     Params conv{Id(owner_id)};
     if (conversation_id.has_value()) conv.push_back(*conversation_id);
-    return c.Execute(conversation_id.has_value()
-                         ? "DELETE FROM conversations WHERE owner_id = $1 AND"
-                           " conversation_id = $2"
-                         : "DELETE FROM conversations WHERE owner_id = $1",
-                     conv)
+    return c
+        .Execute(conversation_id.has_value()
+                     ? "DELETE FROM conversations WHERE owner_id = $1 AND"
+                       " conversation_id = $2"
+                     : "DELETE FROM conversations WHERE owner_id = $1",
+                 conv)
         .status();
   }));
   return deleted;
@@ -382,45 +378,46 @@ absl::StatusOr<std::vector<FeedEvent>> PgMessageStore::ListFeed(
     int64_t owner_id, int64_t after_cursor, int limit) {
   SMSGW_RETURN_IF_ERROR(common::CheckLimit(limit));
   std::vector<FeedEvent> events;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute(absl::StrCat(
-                      "SELECT f.cursor, f.owner_id, f.message_id, f.type,"
-                      " f.event_time, f.conversation_id, f.status, ",
-                      common::kMessageColumns,
-                      " FROM message_feed f LEFT JOIN messages m"
-                      " ON m.id = f.message_id LEFT JOIN users u"
-                      " ON u.id = m.owner_id WHERE f.owner_id = $1"
-                      " AND f.cursor > $2 ORDER BY f.cursor LIMIT $3"),
-                  Params{Id(owner_id), Id(after_cursor), Int(limit)}));
-    for (int i = 0; i < r.rows(); ++i) {
-      FeedEvent e;
-      e.cursor = r.Int(i, 0);
-      e.owner_id = r.Int(i, 1);
-      e.message_id = r.Text(i, 2);
-      e.type = static_cast<FeedEventType>(r.Int(i, 3));
-      e.event_time = r.Time(i, 4);
-      e.conversation_id = r.Text(i, 5);
-      e.status = static_cast<MessageStatus>(r.Int(i, 6));
-      if (!r.IsNull(i, 7)) e.message = common::ReadMessageRow(PgRow{r, i}, 7);
-      events.push_back(std::move(e));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute(absl::StrCat(
+                          "SELECT f.cursor, f.owner_id, f.message_id, f.type,"
+                          " f.event_time, f.conversation_id, f.status, ",
+                          common::kMessageColumns,
+                          " FROM message_feed f LEFT JOIN messages m"
+                          " ON m.id = f.message_id LEFT JOIN users u"
+                          " ON u.id = m.owner_id WHERE f.owner_id = $1"
+                          " AND f.cursor > $2 ORDER BY f.cursor LIMIT $3"),
+                      Params{Id(owner_id), Id(after_cursor), Int(limit)}));
+        for (int i = 0; i < r.rows(); ++i) {
+          FeedEvent e;
+          e.cursor = r.Int(i, 0);
+          e.owner_id = r.Int(i, 1);
+          e.message_id = r.Text(i, 2);
+          e.type = static_cast<FeedEventType>(r.Int(i, 3));
+          e.event_time = r.Time(i, 4);
+          e.conversation_id = r.Text(i, 5);
+          e.status = static_cast<MessageStatus>(r.Int(i, 6));
+          if (!r.IsNull(i, 7))
+            e.message = common::ReadMessageRow(PgRow{r, i}, 7);
+          events.push_back(std::move(e));
+        }
+        return absl::OkStatus();
+      }));
   return events;
 }
 
 absl::StatusOr<int64_t> PgMessageStore::LatestFeedCursor() {
   int64_t cursor = 0;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(PgResult r,
-                           c.Execute("SELECT last_cursor FROM feed_head"));
-    cursor = r.rows() > 0 ? r.Int(0, 0) : 0;
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(PgResult r,
+                               c.Execute("SELECT last_cursor FROM feed_head"));
+        cursor = r.rows() > 0 ? r.Int(0, 0) : 0;
+        return absl::OkStatus();
+      }));
   return cursor;
 }
 
@@ -468,18 +465,18 @@ absl::StatusOr<MessageStats> PgMessageStore::Stats(int64_t owner_id,
       " WHERE owner_id = $1 AND create_time >= $2 AND create_time < $3"
       " GROUP BY day, status, direction, price_unit ORDER BY day";
   common::StatsBuilder stats;
-  SMSGW_RETURN_IF_ERROR(pool_->WithConnection([&](PgConnection& c)
-                                                  -> absl::Status {
-    SMSGW_ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Execute(kSql, Params{Id(owner_id), PgTime(start), PgTime(end)}));
-    for (int i = 0; i < r.rows(); ++i) {
-      stats.Add(r.Text(i, 0), static_cast<int>(r.Int(i, 1)),
-                static_cast<Direction>(r.Int(i, 2)), r.Text(i, 3), r.Int(i, 4),
-                r.Int(i, 5), r.Int(i, 6), r.Int(i, 7));
-    }
-    return absl::OkStatus();
-  }));
+  SMSGW_RETURN_IF_ERROR(
+      pool_->WithConnection([&](PgConnection& c) -> absl::Status {
+        SMSGW_ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Execute(kSql, Params{Id(owner_id), PgTime(start), PgTime(end)}));
+        for (int i = 0; i < r.rows(); ++i) {
+          stats.Add(r.Text(i, 0), static_cast<int>(r.Int(i, 1)),
+                    static_cast<Direction>(r.Int(i, 2)), r.Text(i, 3),
+                    r.Int(i, 4), r.Int(i, 5), r.Int(i, 6), r.Int(i, 7));
+        }
+        return absl::OkStatus();
+      }));
   return stats.Finish();
 }
 

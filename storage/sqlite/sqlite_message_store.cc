@@ -68,10 +68,9 @@ void NoteFeedOwner(int64_t owner_id) {
 }
 
 absl::StatusOr<int64_t> LatestFeedSeq(Connection& conn) {
-  SMSGW_ASSIGN_OR_RETURN(
-      Statement stmt,
-      conn.Prepare("SELECT seq FROM sqlite_sequence"
-                   " WHERE name = 'message_feed'"));
+  SMSGW_ASSIGN_OR_RETURN(Statement stmt,
+                         conn.Prepare("SELECT seq FROM sqlite_sequence"
+                                      " WHERE name = 'message_feed'"));
   SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? stmt.Int(0) : int64_t{0};
 }
@@ -124,92 +123,84 @@ absl::Status InsertReport(Connection& conn, int64_t message_seq,
 absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
                                          const Message& message,
                                          absl::string_view idempotency_key) {
-    SMSGW_ASSIGN_OR_RETURN(
-        Statement stmt,
-        conn.Prepare(
-            "INSERT INTO messages(id, owner_id, conversation_id, group_id,"
-            " group_name, direction, from_number, to_number, peer_number,"
-            " our_number, messaging_service_sid, body, media_urls,"
-            " media_content_types, status, provider_sid, error_code,"
-            " error_message, num_segments, encoding, price, price_unit,"
-            " idempotency_key, attempts, next_attempt_time, create_time,"
-            " scheduled_time, send_time, deliver_time, update_time,"
-            " dispatch_started_time, priority, expire_time)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    stmt.Bind(1, message.id)
-        .Bind(2, message.owner_id)
-        .Bind(3, message.conversation_id)
-        .Bind(5, message.group_name)
-        .Bind(6, static_cast<int>(message.direction))
-        .Bind(7, message.from)
-        .Bind(8, message.to)
-        .Bind(9, message.peer_number)
-        .Bind(10, message.our_number)
-        .Bind(11, message.messaging_service_sid)
-        .Bind(12, message.body)
-        .Bind(13, absl::StrJoin(message.media_urls, "\n"))
-        .Bind(14, absl::StrJoin(message.media_content_types, "\n"))
-        .Bind(15, static_cast<int>(message.status))
-        .Bind(17, message.error_code)
-        .Bind(18, message.error_message)
-        .Bind(19, message.num_segments)
-        .Bind(20, static_cast<int>(message.encoding))
-        .Bind(21, message.price)
-        .Bind(22, message.price_unit)
-        .Bind(23, idempotency_key)
-        .Bind(24, message.attempts)
-        .Bind(25, message.next_attempt_time)
-        .Bind(26, message.create_time)
-        .Bind(27, message.scheduled_time)
-        .Bind(28, message.send_time)
-        .Bind(29, message.deliver_time)
-        .Bind(30, message.update_time)
-        .Bind(31, message.dispatch_started_time)
-        .Bind(32, static_cast<int>(
-                      message.priority == MessagePriority::kUnspecified
-                          ? MessagePriority::kNormal
-                          : message.priority))
-        .Bind(33, message.expire_time);
-    if (message.group_id != 0) {
-      stmt.Bind(4, message.group_id);
-    } else {
-      stmt.BindNull(4);
-    }
-    if (!message.provider_sid.empty()) {
-      stmt.Bind(16, message.provider_sid);
-    } else {
-      stmt.BindNull(16);
-    }
-    if (message.owner_id == 0) stmt.BindNull(2);  // unrouted inbound
-    absl::Status run = stmt.Run();
-    if (absl::IsAlreadyExists(run)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "message id ", message.id, " or provider sid is already stored"));
-    }
-    if (!run.ok() && sqlite3_extended_errcode(conn.raw()) ==
-                         SQLITE_CONSTRAINT_FOREIGNKEY) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("owner ", message.owner_id, " or group ",
-                       message.group_id, " does not exist"));
-    }
-    SMSGW_RETURN_IF_ERROR(run);
-    return conn.LastInsertRowId();
+  SMSGW_ASSIGN_OR_RETURN(
+      Statement stmt,
+      conn.Prepare(absl::StrCat(
+          "INSERT INTO messages(", common::kMessageInsertColumns,
+          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
+  stmt.Bind(1, message.id)
+      .Bind(2, message.owner_id)
+      .Bind(3, message.conversation_id)
+      .Bind(5, message.group_name)
+      .Bind(6, static_cast<int>(message.direction))
+      .Bind(7, message.from)
+      .Bind(8, message.to)
+      .Bind(9, message.peer_number)
+      .Bind(10, message.our_number)
+      .Bind(11, message.messaging_service_sid)
+      .Bind(12, message.body)
+      .Bind(13, absl::StrJoin(message.media_urls, "\n"))
+      .Bind(14, absl::StrJoin(message.media_content_types, "\n"))
+      .Bind(15, static_cast<int>(message.status))
+      .Bind(17, message.error_code)
+      .Bind(18, message.error_message)
+      .Bind(19, message.num_segments)
+      .Bind(20, static_cast<int>(message.encoding))
+      .Bind(21, message.price)
+      .Bind(22, message.price_unit)
+      .Bind(23, idempotency_key)
+      .Bind(24, message.attempts)
+      .Bind(25, message.next_attempt_time)
+      .Bind(26, message.create_time)
+      .Bind(27, message.scheduled_time)
+      .Bind(28, message.send_time)
+      .Bind(29, message.deliver_time)
+      .Bind(30, message.update_time)
+      .Bind(31, message.dispatch_started_time)
+      .Bind(32,
+            static_cast<int>(message.priority == MessagePriority::kUnspecified
+                                 ? MessagePriority::kNormal
+                                 : message.priority))
+      .Bind(33, message.expire_time);
+  if (message.group_id != 0) {
+    stmt.Bind(4, message.group_id);
+  } else {
+    stmt.BindNull(4);
+  }
+  if (!message.provider_sid.empty()) {
+    stmt.Bind(16, message.provider_sid);
+  } else {
+    stmt.BindNull(16);
+  }
+  if (message.owner_id == 0) stmt.BindNull(2);  // unrouted inbound
+  absl::Status run = stmt.Run();
+  if (absl::IsAlreadyExists(run)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "message id ", message.id, " or provider sid is already stored"));
+  }
+  if (!run.ok() &&
+      sqlite3_extended_errcode(conn.raw()) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("owner ", message.owner_id, " or group ", message.group_id,
+                     " does not exist"));
+  }
+  SMSGW_RETURN_IF_ERROR(run);
+  return conn.LastInsertRowId();
 }
 
 absl::Status UpsertConversation(Connection& conn, const Message& message,
                                 int64_t seq) {
   SMSGW_ASSIGN_OR_RETURN(
       Statement stmt,
-      conn.Prepare(
-          "INSERT INTO conversations(owner_id, conversation_id,"
-          " peer_number, our_number, last_message_seq, message_count,"
-          " update_time) VALUES (?, ?, ?, ?, ?, 1, ?)"
-          " ON CONFLICT(owner_id, conversation_id) DO UPDATE SET"
-          " message_count = message_count + 1,"
-          " last_message_seq = excluded.last_message_seq,"
-          " our_number = excluded.our_number,"
-          " update_time = excluded.update_time"));
+      conn.Prepare("INSERT INTO conversations(owner_id, conversation_id,"
+                   " peer_number, our_number, last_message_seq, message_count,"
+                   " update_time) VALUES (?, ?, ?, ?, ?, 1, ?)"
+                   " ON CONFLICT(owner_id, conversation_id) DO UPDATE SET"
+                   " message_count = message_count + 1,"
+                   " last_message_seq = excluded.last_message_seq,"
+                   " our_number = excluded.our_number,"
+                   " update_time = excluded.update_time"));
   return stmt.Bind(1, message.owner_id)
       .Bind(2, message.conversation_id)
       .Bind(3, message.peer_number)
@@ -253,10 +244,9 @@ absl::StatusOr<std::optional<Message>> FindIdempotentOriginal(
   SMSGW_ASSIGN_OR_RETURN(std::optional<Message> original,
                          LoadMessageById(conn, stored->second));
   if (!original.has_value()) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("idempotency key \"", key.key,
-                     "\" was already used for message ", stored->second,
-                     ", which has since been deleted"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "idempotency key \"", key.key, "\" was already used for message ",
+        stored->second, ", which has since been deleted"));
   }
   return original;
 }
@@ -266,10 +256,9 @@ absl::Status StoreIdempotencyKey(Connection& conn, int64_t owner_id,
                                  absl::string_view message_id,
                                  absl::Time create_time) {
   SMSGW_ASSIGN_OR_RETURN(
-      Statement stmt,
-      conn.Prepare("INSERT INTO idempotency_keys(owner_id, key,"
-                   " request_hash, message_id, create_time)"
-                   " VALUES (?, ?, ?, ?, ?)"));
+      Statement stmt, conn.Prepare("INSERT INTO idempotency_keys(owner_id, key,"
+                                   " request_hash, message_id, create_time)"
+                                   " VALUES (?, ?, ?, ?, ?)"));
   return stmt.Bind(1, owner_id)
       .Bind(2, key.key)
       .Bind(3, key.request_hash)

@@ -155,15 +155,7 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
   if (!query.statuses.empty()) {
     // A bit set of the wanted status numbers keeps the SQL text fixed
     // whatever the number of statuses (one cached statement).
-    int64_t mask = 0;
-    for (MessageStatus s : query.statuses) {
-      const int n = static_cast<int>(s);
-      if (n < 0 || n > 62) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown message status ", n));
-      }
-      mask |= int64_t{1} << n;
-    }
+    SMSGW_ASSIGN_OR_RETURN(int64_t mask, common::StatusMask(query.statuses));
     where.push_back("((? >> m.status) & 1) = 1");
     args.push_back(mask);
   }

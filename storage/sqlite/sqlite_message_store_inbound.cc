@@ -41,12 +41,9 @@ absl::StatusOr<CreateResult> SqliteMessageStore::InsertInbound(
     if (message.owner_id != 0 && !message.conversation_id.empty()) {
       SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
     }
-    StatusUpdate received;
-    received.status = message.status;
-    received.provider_status = "received";
-    received.event_time = message.create_time;
     SMSGW_RETURN_IF_ERROR(InsertReport(conn, seq, message.provider_sid,
-                                       message.status, received,
+                                       message.status,
+                                       common::InboundReport(message),
                                        ReportSource::kStatusCallback,
                                        /*applied=*/true));
     SMSGW_RETURN_IF_ERROR(AppendFeed(conn, message.owner_id, message.id,

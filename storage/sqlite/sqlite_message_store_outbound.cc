@@ -189,12 +189,7 @@ absl::StatusOr<QuotaUsage> SqliteMessageStore::GetQuotaUsage(
 
 absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
     int64_t owner_id, absl::string_view peer) {
-  if (owner_id < 1) {
-    return absl::InvalidArgumentError("FindPeerNumbers needs an owner");
-  }
-  if (peer.empty()) {
-    return absl::InvalidArgumentError("FindPeerNumbers needs a peer number");
-  }
+  SMSGW_RETURN_IF_ERROR(common::CheckPeerNumbersQuery(owner_id, peer));
   PeerNumbers found;
   SMSGW_RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     // One statement, hence one snapshot for both facts.
@@ -224,13 +219,7 @@ absl::StatusOr<PeerNumbers> SqliteMessageStore::FindPeerNumbers(
 absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
     const std::vector<Message>& messages,
     const std::optional<QuotaCharge>& charge) {
-  for (const Message& message : messages) {
-    absl::Status valid = ValidateNewOutbound(message);
-    if (!valid.ok()) {
-      return absl::Status(valid.code(), absl::StrCat("message ", message.id,
-                                                     ": ", valid.message()));
-    }
-  }
+  SMSGW_RETURN_IF_ERROR(common::ValidateNewOutboundBatch(messages));
   std::vector<Message> stored;
   SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
     stored.clear();

@@ -77,9 +77,10 @@ absl::StatusOr<Message> ApplyStatusInTx(
         Statement attach,
         conn.Prepare("UPDATE message_events SET message_seq = ?, applied = ?"
                      " WHERE id = ?"));
-    SMSGW_RETURN_IF_ERROR(
-        attach.Bind(1, before.seq).Bind(2, applied).Bind(3, *parked_report_id)
-            .Run());
+    SMSGW_RETURN_IF_ERROR(attach.Bind(1, before.seq)
+                              .Bind(2, applied)
+                              .Bind(3, *parked_report_id)
+                              .Run());
   } else {
     SMSGW_RETURN_IF_ERROR(InsertReport(conn, before.seq, decision.report_sid,
                                        update.status, update, update.source,
@@ -167,11 +168,11 @@ absl::StatusOr<bool> LeaveScheduled(Connection& conn, const Message& message,
                      " update_time = MAX(update_time, ?)"
                      " WHERE seq = ? AND status = ?"));
     stmt.Bind(1, static_cast<int>(exit.to)).Bind(2, exit.next_attempt_time);
-    SMSGW_RETURN_IF_ERROR(stmt.Bind(3, now)
-                              .Bind(4, message.seq)
-                              .Bind(5, static_cast<int>(
-                                           MessageStatus::kScheduled))
-                              .Run());
+    SMSGW_RETURN_IF_ERROR(
+        stmt.Bind(3, now)
+            .Bind(4, message.seq)
+            .Bind(5, static_cast<int>(MessageStatus::kScheduled))
+            .Run());
   }
   if (conn.Changes() == 0) return false;
   SMSGW_RETURN_IF_ERROR(InsertReport(conn, message.seq, "", exit.to,
@@ -195,8 +196,8 @@ absl::StatusOr<Message> SqliteMessageStore::ApplyStatus(
   absl::Status status = Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message before, MustLoadMessage(conn, id));
     bool parked_due = false;
-    SMSGW_ASSIGN_OR_RETURN(
-        after, ApplyStatusInTx(conn, before, update, std::nullopt, &parked_due));
+    SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(conn, before, update,
+                                                  std::nullopt, &parked_due));
     if (parked_due) {
       SMSGW_ASSIGN_OR_RETURN(after, ApplyParkedReports(conn, after));
     }
@@ -250,11 +251,8 @@ absl::StatusOr<std::vector<StatusCheck>>
 SqliteMessageStore::ListDueStatusChecks(absl::Time now,
                                         absl::Duration first_check_after,
                                         int limit) {
-  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
-  if (first_check_after < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "first status check delay must not be negative");
-  }
+  SMSGW_RETURN_IF_ERROR(
+      common::CheckStatusCheckQuery(limit, first_check_after));
   static_assert(static_cast<int>(MessageStatus::kQueued) == 3);
   static_assert(static_cast<int>(MessageStatus::kSending) == 4);
   static_assert(static_cast<int>(MessageStatus::kSent) == 5);

@@ -41,6 +41,14 @@ constexpr char kOurNumber[] = "+15005550006";
 constexpr char kBobPhone[] = "+14155550111";
 constexpr char kCarlPhone[] = "+14155550122";
 
+// One watch-feed row as the factories' Feed() peeks read it.
+struct FeedRow {
+  int64_t owner_id;
+  std::string message_id;
+  FeedEventType type;
+  absl::Time event_time;
+};
+
 class SqliteFileStoreFactory {
  public:
   SqliteFileStoreFactory() {
@@ -68,13 +76,7 @@ class SqliteFileStoreFactory {
     return count;
   }
 
-  // The watch feed in order: (owner_id, message_id, type).
-  struct FeedRow {
-    int64_t owner_id;
-    std::string message_id;
-    FeedEventType type;
-    absl::Time event_time;
-  };
+  // The watch feed in order.
   std::vector<FeedRow> Feed() {
     std::vector<FeedRow> rows;
     EXPECT_THAT(db_->Read([&](sqlite::Connection& conn) -> absl::Status {
@@ -181,12 +183,6 @@ class PostgresStoreFactory {
     return count;
   }
 
-  struct FeedRow {
-    int64_t owner_id;
-    std::string message_id;
-    FeedEventType type;
-    absl::Time event_time;
-  };
   std::vector<FeedRow> Feed() {
     std::vector<FeedRow> rows;
     Run("SELECT owner_id, message_id, type, event_time FROM message_feed"
