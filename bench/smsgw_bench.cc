@@ -8,6 +8,8 @@
 //   send_message_slow       SendMessage, fake Twilio at 200 ms, 2000 in flight
 //   send_message_default    SendMessage on the defaults of run-server.sh: the
 //                           built-in simulator and its status callbacks
+//   send_message_pg         send_message with the server on a throwaway
+//                           PostgreSQL 15 (SMSGW_DB_URL)
 //   http_hello              cpp-httplib hello world (the HTTP ceiling)
 //   get_message_1m, list_messages_1m, list_messages_search_1m,
 //   webhook_status, watch_streams, group_fanout
@@ -48,6 +50,9 @@
 #include "bench/load_generator.h"
 #include "bench/serve_modes.h"
 #include "bench/suite.h"
+#ifdef SMSGW_BENCH_HAS_POSTGRES
+#include "tests/testing/postgres_server.h"
+#endif
 #include "httplib.h"
 #include "noop.grpc.pb.h"
 #include "smsgw/v1/auth.grpc.pb.h"
@@ -92,7 +97,8 @@ const std::vector<std::string>& AllScenarios() {
   static const auto* all = new std::vector<std::string>{
       "noop",           "send_message",     "get_message",
       "rest_send_message",
-      "send_message_slow", "send_message_default", "http_hello",
+      "send_message_slow", "send_message_default", "send_message_pg",
+      "http_hello",
       "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
       "watch_streams",  "group_fanout"};
@@ -597,6 +603,90 @@ bool RunSendDefault(Suite& suite, std::mt19937_64& rng) {
   return true;
 }
 
+#ifdef SMSGW_BENCH_HAS_POSTGRES
+// CPU seconds (user+sys) of `postmaster` and every process it forked (the
+// backends serving smsgw's pool, the WAL writer, ...).
+double PostgresTreeCpuSeconds(pid_t postmaster, int* backends) {
+  double total = ProcessCpuSeconds(postmaster);
+  int children = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(name, &pid)) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> fields =
+        absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
+    pid_t ppid = 0;
+    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) ||
+        ppid != postmaster) {
+      continue;
+    }
+    const double cpu = ProcessCpuSeconds(pid);
+    if (cpu >= 0) total += cpu;
+    ++children;
+  }
+  if (backends != nullptr) *backends = children;
+  return total;
+}
+
+// send_message with the server on PostgreSQL (SMSGW_DB_URL, issue 13): a
+// throwaway PostgreSQL 15 (tests/testing/postgres_server.h: initdb, socket
+// in a temp dir, fsync and synchronous_commit on), the same fast fake
+// Twilio, one server. Reports ratio_to_send_message (SQLite, same run) and
+// the CPU of the PostgreSQL processes beside the server's.
+bool RunSendPostgres(Suite& suite, std::mt19937_64& rng) {
+  absl::StatusOr<std::unique_ptr<::smsgw::testing::PostgresServer>> pg =
+      ::smsgw::testing::PostgresServer::Start();
+  if (!pg.ok()) {
+    std::cerr << "smsgw-bench: send_message_pg: " << pg.status() << std::endl;
+    return false;
+  }
+  pid_t postmaster = 0;
+  {
+    std::ifstream pid_file((*pg)->dir() + "/data/postmaster.pid");
+    std::string line;
+    std::getline(pid_file, line);
+    if (!absl::SimpleAtoi(line, &postmaster)) {
+      std::cerr << "smsgw-bench: no postmaster.pid" << std::endl;
+      return false;
+    }
+  }
+  ServerSet set;
+  SendSetup send;
+  if (!StartServerSet(suite, "pg", suite.dir + "/pg.db", 0,
+                      {{"SMSGW_DB_URL", (*pg)->conninfo("postgres")}}, set) ||
+      !SetUpSend(set, "pg", absl::GetFlag(FLAGS_channels), rng, send)) {
+    return false;
+  }
+  std::atomic<uint64_t> sent_ok{0};
+  const absl::Time start = absl::Now();
+  const double pg_cpu0 = PostgresTreeCpuSeconds(postmaster, nullptr);
+  const LoadResult r = RunSend(send.options, send.stubs, send.nonce, sent_ok,
+                               nullptr, nullptr);
+  int backends = 0;
+  const double pg_cpu = PostgresTreeCpuSeconds(postmaster, &backends) - pg_cpu0;
+  const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const double drain = Drain(set, sent_ok.load());
+  nlohmann::json extra = {
+      {"engine", "PostgreSQL 15 (throwaway, local socket)"},
+      {"accepted_total", sent_ok.load()},
+      {"dispatch_drain_s", drain},
+      {"postgres_cpu_cores", std::round(pg_cpu / run_s * 100) / 100},
+      {"postgres_processes", backends}};
+  if (suite.send_qps > 0) {
+    extra["ratio_to_send_message"] =
+        std::round(r.qps / suite.send_qps * 1000) / 1000;
+  }
+  suite.Add("send_message_pg", r, extra);
+  set.server->Stop();
+  return true;
+}
+#endif
+
 std::string Canonical(const std::string& name) {
   if (name == "send") return "send_message";
   if (name == "get") return "get_message";
@@ -659,6 +749,15 @@ int RunSuite() {
   if (suite.Wants("send_message_slow")) ok = RunSendSlow(suite, rng) && ok;
   if (suite.Wants("send_message_default")) {
     ok = RunSendDefault(suite, rng) && ok;
+  }
+  if (suite.Wants("send_message_pg")) {
+#ifdef SMSGW_BENCH_HAS_POSTGRES
+    ok = RunSendPostgres(suite, rng) && ok;
+#else
+    std::cerr << "smsgw-bench: send_message_pg needs the tests' PostgreSQL "
+                 "harness: configure with SMSGW_BUILD_TESTS=ON" << std::endl;
+    ok = false;
+#endif
   }
   ok = RunLargeDbScenarios(suite) && ok;
 
