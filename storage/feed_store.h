@@ -29,8 +29,10 @@ class FeedStore {
   virtual ~FeedStore() = default;
 
   // Every change above appends feed rows in its own transaction, so the feed
-  // is the commit-ordered history WatchMessages replays. A cursor is the
-  // row's AUTOINCREMENT number: increasing, never reused.
+  // is the commit-ordered history WatchMessages replays. A cursor increases
+  // in commit order and is never reused (SQLite: the row's AUTOINCREMENT
+  // number under its one writer; PostgreSQL: numbered by the feed
+  // sequencer, pg_message_store.h).
 
   // Feed rows of `owner_id` with cursor > `after_cursor`, oldest first, at
   // most `limit`. InvalidArgument when `limit` < 1.

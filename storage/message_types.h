@@ -220,7 +220,7 @@ struct MessageQuery {
   std::vector<MessageStatus> statuses;
   std::optional<absl::Time> start_time;  // create_time >= start
   std::optional<absl::Time> end_time;    // create_time < end
-  std::string fts_query;                 // SQLite FTS5 MATCH syntax
+  std::string fts_query;                 // storage/search_query.h syntax
   std::optional<int64_t> group_id;
   std::optional<int64_t> before_seq;  // paging: only seq < before_seq
   int limit = 50;

@@ -103,7 +103,7 @@ struct ListRequest {
   std::vector<storage::MessageStatus> statuses;
   std::optional<absl::Time> start_time;
   std::optional<absl::Time> end_time;
-  std::string query;     // FTS5 syntax
+  std::string query;     // storage/search_query.h syntax
   std::string username;  // admins only: another user's messages
   bool unrouted = false;  // admins only: inbound messages with no owner
   int page_size = 0;      // 0 = 50; capped at 500
