@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -23,13 +23,11 @@ constexpr absl::string_view kSecretPrefix = "whsec_";
 constexpr size_t kSecretBytes = 24;
 constexpr size_t kMinKeyBytes = 16;
 
+// Standard base64 with padding, as Standard Webhooks writes keys and
+// signatures.
 std::string Base64(const unsigned char* data, size_t size) {
-  std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), data, size,
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 }  // namespace

@@ -130,7 +130,14 @@ absl::Time PgResult::Time(int row, int col) const {
 
 std::string PgTime(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 
+std::optional<std::string> PgOptTime(std::optional<absl::Time> t) {
+  if (!t.has_value()) return std::nullopt;
+  return PgTime(*t);
+}
+
 std::string PgBool(bool b) { return b ? "true" : "false"; }
+
+std::string PgInt(int64_t n) { return absl::StrCat(n); }
 
 // --- PgConnection ---
 

@@ -81,8 +81,14 @@ using PgParams = std::vector<std::optional<std::string>>;
 // engines store, so times round-trip exactly; pg_migrations.cc).
 std::string PgTime(absl::Time t);
 
+// `t` as PgTime(), or NULL when unset.
+std::optional<std::string> PgOptTime(std::optional<absl::Time> t);
+
 // `b` as a BOOLEAN parameter ("true" / "false").
 std::string PgBool(bool b);
+
+// An integer parameter (ids, counts, enum numbers) as decimal text.
+std::string PgInt(int64_t n);
 
 // One query's result rows. Move-only; frees the libpq result.
 class PgResult {

@@ -13,7 +13,6 @@ namespace {
 
 using Params = PgParams;
 
-std::string Id(int64_t id) { return absl::StrCat(id); }
 
 // SQLite's `COLLATE NOCASE`: ASCII-only case folding (pg_migrations.cc).
 constexpr char kNameKey[] = "lower(g.name COLLATE \"C\")";
@@ -61,7 +60,7 @@ absl::StatusOr<std::optional<GroupRecord>> LockGroup(PgConnection& c,
 // turns, on every replica.
 absl::Status LockUser(PgConnection& c, int64_t user_id) {
   return c.Execute("SELECT id FROM users WHERE id = $1 FOR UPDATE",
-                   Params{Id(user_id)})
+                   Params{PgInt(user_id)})
       .status();
 }
 
@@ -75,14 +74,14 @@ absl::StatusOr<std::string> AddMember(PgConnection& c, int64_t group_id,
   SMSGW_ASSIGN_OR_RETURN(
       PgResult taken,
       c.Execute("SELECT proxy_number FROM group_members WHERE user_id = $1",
-                Params{Id(user_id)}));
+                Params{PgInt(user_id)}));
   std::vector<std::string> used;
   for (int i = 0; i < taken.rows(); ++i) used.push_back(taken.Text(i, 0));
   SMSGW_ASSIGN_OR_RETURN(std::string number, FirstFreeProxyNumber(pool, used));
   SMSGW_RETURN_IF_ERROR(
       c.Execute("INSERT INTO group_members(group_id, user_id, proxy_number,"
                 " join_time) VALUES ($1, $2, $3, $4)",
-                Params{Id(group_id), Id(user_id), number, PgTime(now)})
+                Params{PgInt(group_id), PgInt(user_id), number, PgTime(now)})
           .status());
   return number;
 }
@@ -144,7 +143,7 @@ absl::StatusOr<Membership> PgGroupStore::Join(
         PgResult member,
         c.Execute("SELECT 1 FROM group_members WHERE group_id = $1 AND"
                   " user_id = $2",
-                  Params{Id(group->id), Id(user_id)}));
+                  Params{PgInt(group->id), PgInt(user_id)}));
     if (member.rows() > 0) {
       return absl::AlreadyExistsError(
           absl::StrCat("you are already a member of \"", group->name, "\""));
@@ -179,7 +178,7 @@ absl::StatusOr<bool> PgGroupStore::Leave(absl::string_view name,
         PgResult removed,
         c.Execute("DELETE FROM group_members WHERE group_id = $1 AND"
                   " user_id = $2",
-                  Params{Id(group->id), Id(user_id)}));
+                  Params{PgInt(group->id), PgInt(user_id)}));
     if (removed.affected() == 0) {
       return absl::FailedPreconditionError(
           absl::StrCat("you are not a member of \"", group->name, "\""));
@@ -188,10 +187,10 @@ absl::StatusOr<bool> PgGroupStore::Leave(absl::string_view name,
     SMSGW_ASSIGN_OR_RETURN(
         PgResult left,
         c.Execute("SELECT COUNT(*) FROM group_members WHERE group_id = $1",
-                  Params{Id(group->id)}));
+                  Params{PgInt(group->id)}));
     if (left.Int(0, 0) == 0) {
       SMSGW_RETURN_IF_ERROR(c.Execute("DELETE FROM groups WHERE id = $1",
-                                      Params{Id(group->id)})
+                                      Params{PgInt(group->id)})
                                 .status());
       deleted = true;
     }
@@ -221,7 +220,7 @@ absl::StatusOr<std::vector<GroupMemberRecord>> PgGroupStore::ListMembers(
         c.Execute(absl::StrCat(kMemberSelect,
                                "WHERE gm.group_id = $1 ORDER BY gm.join_time,"
                                " gm.seq"),
-                  Params{Id(group_id)}));
+                  Params{PgInt(group_id)}));
     for (int i = 0; i < r.rows(); ++i) members.push_back(ReadMember(r, i));
     return absl::OkStatus();
   }));
@@ -242,7 +241,7 @@ absl::StatusOr<std::vector<Membership>> PgGroupStore::ListForUser(
                       " ($2 = '' OR ", kNameKey,
                       " > lower($2::text COLLATE \"C\")) ORDER BY ", kNameKey,
                       " LIMIT $3"),
-                  Params{Id(user_id), std::string(after_name),
+                  Params{PgInt(user_id), std::string(after_name),
                          absl::StrCat(limit)}));
     for (int i = 0; i < r.rows(); ++i) {
       out.push_back(Membership{ReadGroup(r, i), r.Text(i, 5)});
@@ -282,7 +281,7 @@ absl::Status PgPhoneVerificationStore::SetPhone(int64_t user_id,
                   " IS NOT DISTINCT FROM NULLIF($1, '') THEN phone_verified"
                   " ELSE false END, phone_number = NULLIF($1, ''),"
                   " update_time = $2 WHERE id = $3",
-                  Params{std::string(phone), PgTime(now), Id(user_id)}));
+                  Params{std::string(phone), PgTime(now), PgInt(user_id)}));
     if (r.affected() == 0) {
       return absl::NotFoundError(absl::StrCat("no user with id ", user_id));
     }
@@ -302,7 +301,7 @@ absl::StatusOr<PhoneVerificationRecord> PgPhoneVerificationStore::InsertLimited(
         PgResult count,
         c.Execute("SELECT COUNT(*) FROM phone_verifications WHERE user_id = $1"
                   " AND create_time > $2",
-                  Params{Id(record.user_id), PgTime(now - window)}));
+                  Params{PgInt(record.user_id), PgTime(now - window)}));
     if (count.Int(0, 0) >= max_per_window) {
       // Only the `max_per_window` newest count, so the window frees up when
       // the oldest of them leaves it.
@@ -311,7 +310,7 @@ absl::StatusOr<PhoneVerificationRecord> PgPhoneVerificationStore::InsertLimited(
           c.Execute("SELECT create_time FROM phone_verifications WHERE"
                     " user_id = $1 ORDER BY create_time DESC LIMIT 1"
                     " OFFSET $2",
-                    Params{Id(record.user_id), absl::StrCat(max_per_window - 1)}));
+                    Params{PgInt(record.user_id), absl::StrCat(max_per_window - 1)}));
       return TooManyVerificationCodesError(
           max_per_window,
           (oldest.rows() > 0 ? oldest.Time(0, 0) : now) + window, now);
@@ -319,14 +318,14 @@ absl::StatusOr<PhoneVerificationRecord> PgPhoneVerificationStore::InsertLimited(
     SMSGW_RETURN_IF_ERROR(
         c.Execute("UPDATE phone_verifications SET used = true WHERE"
                   " user_id = $1 AND NOT used",
-                  Params{Id(record.user_id)})
+                  Params{PgInt(record.user_id)})
             .status());
     SMSGW_ASSIGN_OR_RETURN(
         PgResult inserted,
         c.Execute("INSERT INTO phone_verifications(user_id, phone_number,"
                   " code_hash, attempts, used, create_time, expire_time)"
                   " VALUES ($1, $2, $3, 0, false, $4, $5) RETURNING id",
-                  Params{Id(record.user_id), record.phone_number,
+                  Params{PgInt(record.user_id), record.phone_number,
                          record.code_hash, PgTime(record.create_time),
                          PgTime(record.expire_time)}));
     stored.id = inserted.Int(0, 0);
@@ -345,7 +344,7 @@ PgPhoneVerificationStore::FindPending(int64_t user_id) {
         c.Execute("SELECT id, user_id, phone_number, code_hash, attempts,"
                   " used, create_time, expire_time FROM phone_verifications"
                   " WHERE user_id = $1 AND NOT used ORDER BY id DESC LIMIT 1",
-                  Params{Id(user_id)}));
+                  Params{PgInt(user_id)}));
     if (r.rows() > 0) {
       PhoneVerificationRecord v;
       v.id = r.Int(0, 0);
@@ -367,7 +366,7 @@ absl::Status PgPhoneVerificationStore::AddAttempt(int64_t id) {
   return pool_->WithConnection([&](PgConnection& c) -> absl::Status {
     return c.Execute("UPDATE phone_verifications SET attempts = attempts + 1"
                      " WHERE id = $1",
-                     Params{Id(id)})
+                     Params{PgInt(id)})
         .status();
   });
 }
@@ -378,12 +377,12 @@ absl::Status PgPhoneVerificationStore::MarkVerified(int64_t id, int64_t user_id,
   return pool_->Transaction([&](PgConnection& c) -> absl::Status {
     SMSGW_RETURN_IF_ERROR(
         c.Execute("UPDATE phone_verifications SET used = true WHERE id = $1",
-                  Params{Id(id)})
+                  Params{PgInt(id)})
             .status());
     absl::StatusOr<PgResult> r =
         c.Execute("UPDATE users SET phone_verified = true, update_time = $1"
                   " WHERE id = $2 AND phone_number = $3",
-                  Params{PgTime(now), Id(user_id), std::string(phone)});
+                  Params{PgTime(now), PgInt(user_id), std::string(phone)});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat(
           "phone number ", phone, " is already verified by another user"));

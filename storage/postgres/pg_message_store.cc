@@ -24,12 +24,17 @@
 
 namespace smsgw::storage::postgres {
 
-using pg_message_internal::Id;
-using pg_message_internal::Int;
+namespace {
+thread_local bool* t_feed_appended = nullptr;
+}  // namespace
+
+void pg_message_internal::NoteFeedAppended() {
+  if (t_feed_appended != nullptr) *t_feed_appended = true;
+}
+
 using pg_message_internal::LoadMessage;
 using pg_message_internal::MustLoadMessage;
 using pg_message_internal::OptInt;
-using pg_message_internal::OptTime;
 using pg_message_internal::Params;
 using pg_message_internal::SelectMessagesSql;
 
@@ -44,14 +49,15 @@ constexpr int kSequenceBatch = 5000;
 absl::Status AppendFeed(PgConnection& c, int64_t owner_id,
                         absl::string_view message_id, FeedEventType type,
                         absl::Time event_time) {
+  pg_message_internal::NoteFeedAppended();
   return c
       .Execute(
           "INSERT INTO feed_outbox(owner_id, message_id, type, event_time,"
           " conversation_id, status) SELECT $1, $2, $3, $4,"
           " COALESCE(m.conversation_id, ''), COALESCE(m.status, 0)"
           " FROM (SELECT 1) AS one LEFT JOIN messages m ON m.id = $2",
-          Params{Id(owner_id), std::string(message_id),
-                 Int(static_cast<int>(type)), PgTime(event_time)})
+          Params{PgInt(owner_id), std::string(message_id),
+                 PgInt(static_cast<int>(type)), PgTime(event_time)})
       .status();
 }
 
@@ -66,13 +72,13 @@ absl::Status InsertReport(PgConnection& c, int64_t message_seq,
           " provider_status, error_code, error_message,"
           " raw_dlr_done_date, source, applied, http_status, event_time)"
           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-          Params{message_seq > 0 ? std::optional<std::string>(Id(message_seq))
+          Params{message_seq > 0 ? std::optional<std::string>(PgInt(message_seq))
                                  : std::nullopt,
-                 std::string(provider_sid), Int(static_cast<int>(status)),
+                 std::string(provider_sid), PgInt(static_cast<int>(status)),
                  update.provider_status, OptInt(update.error_code),
                  update.error_message, update.raw_dlr_done_date,
-                 Int(static_cast<int>(source)), PgBool(applied),
-                 Int(update.http_status), PgTime(update.event_time)})
+                 PgInt(static_cast<int>(source)), PgBool(applied),
+                 PgInt(update.http_status), PgTime(update.event_time)})
       .status();
 }
 
@@ -89,13 +95,13 @@ absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
                    "$26, $27, $28,"
                    " $29, $30, $31, $32, $33) RETURNING seq"),
       Params{m.id,
-             m.owner_id != 0 ? std::optional<std::string>(Id(m.owner_id))
+             m.owner_id != 0 ? std::optional<std::string>(PgInt(m.owner_id))
                              : std::nullopt,
              m.conversation_id,
-             m.group_id != 0 ? std::optional<std::string>(Id(m.group_id))
+             m.group_id != 0 ? std::optional<std::string>(PgInt(m.group_id))
                              : std::nullopt,
              m.group_name,
-             Int(static_cast<int>(m.direction)),
+             PgInt(static_cast<int>(m.direction)),
              m.from,
              m.to,
              m.peer_number,
@@ -104,29 +110,29 @@ absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
              m.body,
              absl::StrJoin(m.media_urls, "\n"),
              absl::StrJoin(m.media_content_types, "\n"),
-             Int(static_cast<int>(m.status)),
+             PgInt(static_cast<int>(m.status)),
              m.provider_sid.empty()
                  ? std::nullopt
                  : std::optional<std::string>(m.provider_sid),
              OptInt(m.error_code),
              m.error_message,
-             Int(m.num_segments),
-             Int(static_cast<int>(m.encoding)),
+             PgInt(m.num_segments),
+             PgInt(static_cast<int>(m.encoding)),
              m.price,
              m.price_unit,
              std::string(idempotency_key),
-             Int(m.attempts),
-             OptTime(m.next_attempt_time),
+             PgInt(m.attempts),
+             PgOptTime(m.next_attempt_time),
              PgTime(m.create_time),
-             OptTime(m.scheduled_time),
-             OptTime(m.send_time),
-             OptTime(m.deliver_time),
+             PgOptTime(m.scheduled_time),
+             PgOptTime(m.send_time),
+             PgOptTime(m.deliver_time),
              PgTime(m.update_time),
-             OptTime(m.dispatch_started_time),
-             Int(static_cast<int>(m.priority == MessagePriority::kUnspecified
+             PgOptTime(m.dispatch_started_time),
+             PgInt(static_cast<int>(m.priority == MessagePriority::kUnspecified
                                       ? MessagePriority::kNormal
                                       : m.priority)),
-             OptTime(m.expire_time)});
+             PgOptTime(m.expire_time)});
   if (absl::IsAlreadyExists(r.status())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "message id ", m.id, " or provider sid is already stored"));
@@ -161,8 +167,8 @@ absl::Status UpsertConversation(PgConnection& c, const Message& m,
                 " last_message_seq = GREATEST(cv.last_message_seq,"
                 "   excluded.last_message_seq)"
                 " RETURNING peer_number",
-                Params{Id(m.owner_id), m.conversation_id, m.peer_number,
-                       m.our_number, Id(seq), PgTime(m.create_time)}));
+                Params{PgInt(m.owner_id), m.conversation_id, m.peer_number,
+                       m.our_number, PgInt(seq), PgTime(m.create_time)}));
   if (r.rows() > 0 && r.Text(0, 0) != m.peer_number) {
     return absl::InvalidArgumentError(
         absl::StrCat("conversation_id \"", m.conversation_id,
@@ -182,7 +188,7 @@ absl::StatusOr<std::optional<Message>> TakeIdempotencyKey(
   SMSGW_RETURN_IF_ERROR(
       c.Execute("DELETE FROM idempotency_keys WHERE owner_id = $1 AND"
                 " key = $2 AND create_time < $3",
-                Params{Id(owner_id), key.key,
+                Params{PgInt(owner_id), key.key,
                        PgTime(create_time - kIdempotencyKeyTtl)})
           .status());
   SMSGW_ASSIGN_OR_RETURN(
@@ -190,14 +196,14 @@ absl::StatusOr<std::optional<Message>> TakeIdempotencyKey(
       c.Execute("INSERT INTO idempotency_keys(owner_id, key, request_hash,"
                 " message_id, create_time) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (owner_id, key) DO NOTHING RETURNING 1",
-                Params{Id(owner_id), key.key, key.request_hash,
+                Params{PgInt(owner_id), key.key, key.request_hash,
                        std::string(message_id), PgTime(create_time)}));
   if (taken.rows() > 0) return std::optional<Message>();
   SMSGW_ASSIGN_OR_RETURN(
       PgResult stored,
       c.Execute("SELECT request_hash, message_id FROM idempotency_keys"
                 " WHERE owner_id = $1 AND key = $2",
-                Params{Id(owner_id), key.key}));
+                Params{PgInt(owner_id), key.key}));
   if (stored.rows() == 0) {
     // The holder deleted it meanwhile (expired): let the caller retry.
     return absl::AbortedError("idempotency key changed hands; retry");
@@ -228,7 +234,7 @@ absl::StatusOr<QuotaUsage> ReadQuotaUsage(PgConnection& c, int64_t user_id,
                 " COALESCE((SELECT segments FROM segment_usage"
                 " WHERE user_id = u.id AND day_start = $2), 0)"
                 " FROM users u WHERE u.id = $3",
-                Params{Id(default_quota), PgTime(day_start), Id(user_id)}));
+                Params{PgInt(default_quota), PgTime(day_start), PgInt(user_id)}));
   if (r.rows() == 0) {
     return absl::NotFoundError(absl::StrCat("no user with id ", user_id));
   }
@@ -247,7 +253,7 @@ absl::Status ChargeQuota(PgConnection& c, const QuotaCharge& charge) {
       PgResult quota,
       c.Execute("SELECT COALESCE(daily_segment_quota, $1) FROM users"
                 " WHERE id = $2",
-                Params{Id(charge.default_quota), Id(charge.user_id)}));
+                Params{PgInt(charge.default_quota), PgInt(charge.user_id)}));
   if (quota.rows() == 0) {
     return absl::NotFoundError(
         absl::StrCat("no user with id ", charge.user_id));
@@ -258,8 +264,8 @@ absl::Status ChargeQuota(PgConnection& c, const QuotaCharge& charge) {
                 " VALUES ($1, $2, $3) ON CONFLICT (user_id, day_start)"
                 " DO UPDATE SET segments = s.segments + excluded.segments"
                 " RETURNING segments",
-                Params{Id(charge.user_id), PgTime(charge.day_start),
-                       Id(charge.segments)}));
+                Params{PgInt(charge.user_id), PgTime(charge.day_start),
+                       PgInt(charge.segments)}));
   QuotaUsage usage;
   usage.quota = quota.Int(0, 0);
   usage.used = total.Int(0, 0) - charge.segments;
@@ -296,14 +302,14 @@ absl::StatusOr<Message> ApplyStatusInTx(
         " error_message = $4, num_segments = $5, price = $6, price_unit = $7,"
         " send_time = $8, deliver_time = $9, update_time = $10"
         " WHERE seq = $11",
-        Params{Int(static_cast<int>(next.status)),
+        Params{PgInt(static_cast<int>(next.status)),
                next.provider_sid.empty()
                    ? std::nullopt
                    : std::optional<std::string>(next.provider_sid),
                OptInt(next.error_code), next.error_message,
-               Int(next.num_segments), next.price, next.price_unit,
-               OptTime(next.send_time), OptTime(next.deliver_time),
-               PgTime(next.update_time), Id(before.seq)});
+               PgInt(next.num_segments), next.price, next.price_unit,
+               PgOptTime(next.send_time), PgOptTime(next.deliver_time),
+               PgTime(next.update_time), PgInt(before.seq)});
     if (absl::IsAlreadyExists(r.status())) {
       return absl::AlreadyExistsError(absl::StrCat(
           "provider sid ", next.provider_sid, " belongs to another message"));
@@ -314,8 +320,8 @@ absl::StatusOr<Message> ApplyStatusInTx(
     SMSGW_RETURN_IF_ERROR(
         c.Execute("UPDATE message_events SET message_seq = $1, applied = $2"
                   " WHERE id = $3",
-                  Params{Id(before.seq), PgBool(decision.applied),
-                         Id(*parked_report_id)})
+                  Params{PgInt(before.seq), PgBool(decision.applied),
+                         PgInt(*parked_report_id)})
             .status());
   } else {
     SMSGW_RETURN_IF_ERROR(InsertReport(c, before.seq, decision.report_sid,
@@ -370,9 +376,9 @@ absl::StatusOr<bool> LeaveScheduled(PgConnection& c, const Message& message,
           "UPDATE messages SET status = $1, next_attempt_time = $2,"
           " update_time = GREATEST(update_time, $3)"
           " WHERE seq = $4 AND status = $5",
-          Params{Int(static_cast<int>(exit.to)),
-                 OptTime(exit.next_attempt_time), PgTime(now), Id(message.seq),
-                 Int(static_cast<int>(MessageStatus::kScheduled))}));
+          Params{PgInt(static_cast<int>(exit.to)),
+                 PgOptTime(exit.next_attempt_time), PgTime(now), PgInt(message.seq),
+                 PgInt(static_cast<int>(MessageStatus::kScheduled))}));
   if (r.affected() == 0) return false;
   SMSGW_RETURN_IF_ERROR(InsertReport(c, message.seq, "", exit.to, exit.report,
                                      ReportSource::kLocal, /*applied=*/true));
@@ -431,13 +437,17 @@ absl::Status PgMessageStore::PollFeedOnce() {
 }
 
 absl::Status PgMessageStore::Write(
-    const std::function<absl::Status(PgConnection&, WriteEffects&)>& fn) {
-  WriteEffects effects;
+    const std::function<absl::Status(PgConnection&)>& fn) {
+  bool appended = false;
   SMSGW_RETURN_IF_ERROR(pool_->Transaction([&](PgConnection& c) {
-    effects = WriteEffects();
-    return fn(c, effects);
+    appended = false;  // a retried transaction starts over
+    bool* outer = t_feed_appended;
+    t_feed_appended = &appended;
+    absl::Status status = fn(c);
+    t_feed_appended = outer;
+    return status;
   }));
-  if (!effects.feed_appended) return absl::OkStatus();
+  if (!appended) return absl::OkStatus();
   // Committed: the rows are in the outbox for good. A failure from here on
   // only delays them until the next step (this replica's poller or any
   // other's), so it is logged, not returned: the write did happen.
@@ -478,7 +488,7 @@ absl::Status PgMessageStore::SequenceFeed() {
               " UPDATE feed_head SET last_cursor = COALESCE("
               "   (SELECT max(cursor) FROM ins), last_cursor)"
               " RETURNING (SELECT count(*) FROM ins)",
-              Params{Int(kSequenceBatch)}));
+              Params{PgInt(kSequenceBatch)}));
       moved = r.rows() > 0 ? r.Int(0, 0) : 0;
       return absl::OkStatus();
     }));
@@ -501,7 +511,7 @@ absl::Status PgMessageStore::AnnounceFeed() {
         SMSGW_ASSIGN_OR_RETURN(
             PgResult r, c.Execute("SELECT DISTINCT owner_id FROM message_feed"
                                   " WHERE cursor > $1 AND cursor <= $2",
-                                  Params{Id(announced_), Id(head)}));
+                                  Params{PgInt(announced_), PgInt(head)}));
         for (int i = 0; i < r.rows(); ++i) owners.push_back(r.Int(i, 0));
         return absl::OkStatus();
       }));
@@ -526,7 +536,7 @@ void PgMessageStore::RemoveFeedListener(int handle) {
 // --- Creating outbound messages ---
 
 absl::Status PgMessageStore::CreateOutboundIn(
-    PgConnection& c, WriteEffects& effects, const Message& message,
+    PgConnection& c, const Message& message,
     const std::optional<IdempotencyKey>& key,
     const std::optional<QuotaCharge>& charge, CreateResult* result,
     bool require_free_number) {
@@ -553,7 +563,7 @@ absl::Status PgMessageStore::CreateOutboundIn(
         c.Execute("SELECT owner_id FROM conversations WHERE peer_number = $1"
                   " AND our_number = $2 AND owner_id <> $3 LIMIT 1",
                   Params{message.peer_number, message.our_number,
-                         Id(message.owner_id)}));
+                         PgInt(message.owner_id)}));
     if (taken.rows() > 0) {
       return absl::AbortedError(absl::StrCat(
           "another user is now in conversation with this recipient on ",
@@ -565,7 +575,7 @@ absl::Status PgMessageStore::CreateOutboundIn(
         PgResult conv,
         c.Execute("SELECT peer_number FROM conversations WHERE owner_id = $1"
                   " AND conversation_id = $2",
-                  Params{Id(message.owner_id), message.conversation_id}));
+                  Params{PgInt(message.owner_id), message.conversation_id}));
     if (conv.rows() > 0 && conv.Text(0, 0) != message.peer_number) {
       return absl::InvalidArgumentError(
           absl::StrCat("conversation_id \"", message.conversation_id,
@@ -583,7 +593,6 @@ absl::Status PgMessageStore::CreateOutboundIn(
   SMSGW_RETURN_IF_ERROR(AppendFeed(c, message.owner_id, message.id,
                                    FeedEventType::kCreated,
                                    message.create_time));
-  effects.feed_appended = true;
   SMSGW_ASSIGN_OR_RETURN(result->message,
                          MustLoadMessage(c, message.id, /*lock=*/false));
   return absl::OkStatus();
@@ -594,9 +603,9 @@ absl::StatusOr<CreateResult> PgMessageStore::CreateOutbound(
     const std::optional<QuotaCharge>& charge) {
   SMSGW_RETURN_IF_ERROR(common::ValidateNewOutbound(message));
   CreateResult result;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c, WriteEffects& effects) {
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) {
     result = CreateResult();
-    return CreateOutboundIn(c, effects, message, key, charge, &result,
+    return CreateOutboundIn(c, message, key, charge, &result,
                             /*require_free_number=*/false);
   }));
   return result;
@@ -607,9 +616,9 @@ absl::StatusOr<CreateResult> PgMessageStore::CreateOutboundOnFreeNumber(
     const std::optional<QuotaCharge>& charge) {
   SMSGW_RETURN_IF_ERROR(common::ValidateNewOutbound(message));
   CreateResult result;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c, WriteEffects& effects) {
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) {
     result = CreateResult();
-    return CreateOutboundIn(c, effects, message, key, charge, &result,
+    return CreateOutboundIn(c, message, key, charge, &result,
                             /*require_free_number=*/true);
   }));
   return result;
@@ -621,14 +630,14 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::CreateOutboundBatch(
   SMSGW_RETURN_IF_ERROR(common::ValidateNewOutboundBatch(messages));
   std::vector<Message> stored;
   SMSGW_RETURN_IF_ERROR(
-      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+      Write([&](PgConnection& c) -> absl::Status {
         stored.clear();
         stored.reserve(messages.size());
         if (charge.has_value()) SMSGW_RETURN_IF_ERROR(ChargeQuota(c, *charge));
         for (const Message& message : messages) {
           CreateResult result;
           SMSGW_RETURN_IF_ERROR(CreateOutboundIn(
-              c, effects, message, std::nullopt, std::nullopt, &result, false));
+              c, message, std::nullopt, std::nullopt, &result, false));
           stored.push_back(std::move(result.message));
         }
         return absl::OkStatus();
@@ -660,7 +669,7 @@ absl::StatusOr<PeerNumbers> PgMessageStore::FindPeerNumbers(
             c.Execute("SELECT owner_id = $1, our_number, MAX(update_time)"
                       " FROM conversations WHERE peer_number = $2"
                       " GROUP BY owner_id = $1, our_number ORDER BY our_number",
-                      Params{Id(owner_id), std::string(peer)}));
+                      Params{PgInt(owner_id), std::string(peer)}));
         std::optional<absl::Time> owner_latest;
         for (int i = 0; i < r.rows(); ++i) {
           if (!r.Bool(i, 0)) {
@@ -685,18 +694,18 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::ListUndispatched(
       *pool_,
       SelectMessagesSql("WHERE m.direction = 1 AND m.status = 1"
                         " ORDER BY m.seq LIMIT $1"),
-      Params{Int(limit)});
+      Params{PgInt(limit)});
 }
 
 absl::Status PgMessageStore::MarkDispatchStarted(absl::string_view id,
                                                  absl::Time time) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         PgResult r,
         c.Execute("UPDATE messages SET dispatch_started_time = $1"
                   " WHERE id = $2 AND status = $3",
                   Params{PgTime(time), std::string(id),
-                         Int(static_cast<int>(MessageStatus::kPending))}));
+                         PgInt(static_cast<int>(MessageStatus::kPending))}));
     if (r.affected() > 0) return absl::OkStatus();
     SMSGW_ASSIGN_OR_RETURN(PgResult exists,
                            c.Execute("SELECT 1 FROM messages WHERE id = $1",
@@ -710,7 +719,7 @@ absl::Status PgMessageStore::MarkDispatchStarted(absl::string_view id,
 }
 
 absl::Status PgMessageStore::ClearDispatchStarted(absl::string_view id) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         PgResult r, c.Execute("UPDATE messages SET dispatch_started_time = NULL"
                               " WHERE id = $1",
@@ -725,7 +734,7 @@ absl::Status PgMessageStore::ClearDispatchStarted(absl::string_view id) {
 absl::Status PgMessageStore::RecordRetry(absl::string_view id,
                                          const StatusUpdate& attempt,
                                          absl::Time next_attempt_time) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         PgResult row, c.Execute("SELECT seq, status, COALESCE(provider_sid, '')"
                                 " FROM messages WHERE id = $1 FOR UPDATE",
@@ -747,7 +756,7 @@ absl::Status PgMessageStore::RecordRetry(absl::string_view id,
                   " dispatch_started_time = CASE WHEN $3 THEN NULL"
                   " ELSE dispatch_started_time END WHERE seq = $4",
                   Params{PgTime(next_attempt_time), PgTime(attempt.event_time),
-                         PgBool(outcome_known), Id(seq)})
+                         PgBool(outcome_known), PgInt(seq)})
             .status());
     const MessageStatus report_status =
         attempt.status == MessageStatus::kUnspecified ? current
@@ -787,14 +796,14 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::ListDueScheduled(
       SelectMessagesSql("WHERE m.status = 2 AND m.next_attempt_time <= $1"
                         " AND m.direction = 1"
                         " ORDER BY m.next_attempt_time, m.seq LIMIT $2"),
-      Params{PgTime(now), Int(limit)});
+      Params{PgTime(now), PgInt(limit)});
 }
 
 absl::StatusOr<std::optional<Message>> PgMessageStore::ReleaseScheduled(
     absl::string_view id, absl::Time now) {
   std::optional<Message> released;
   SMSGW_RETURN_IF_ERROR(
-      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+      Write([&](PgConnection& c) -> absl::Status {
         released.reset();
         SMSGW_ASSIGN_OR_RETURN(Message message,
                                MustLoadMessage(c, id, /*lock=*/true));
@@ -802,7 +811,6 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ReleaseScheduled(
             bool moved, LeaveScheduled(c, message, MessageStatus::kPending, now,
                                        "scheduled time reached"));
         if (moved) {
-          effects.feed_appended = true;
           SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(c, id, false));
         }
         return absl::OkStatus();
@@ -813,8 +821,7 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ReleaseScheduled(
 absl::StatusOr<Message> PgMessageStore::CancelScheduled(absl::string_view id,
                                                         absl::Time now) {
   Message result;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message message,
                            MustLoadMessage(c, id, /*lock=*/true));
     SMSGW_ASSIGN_OR_RETURN(
@@ -826,7 +833,6 @@ absl::StatusOr<Message> PgMessageStore::CancelScheduled(absl::string_view id,
           ", not SCHEDULED: only a scheduled message that has not been handed "
           "to the provider can be canceled"));
     }
-    effects.feed_appended = true;
     SMSGW_ASSIGN_OR_RETURN(result, MustLoadMessage(c, id, false));
     return absl::OkStatus();
   }));
@@ -841,8 +847,7 @@ absl::StatusOr<Message> PgMessageStore::ApplyStatus(
     return absl::InvalidArgumentError("status update has no status");
   }
   Message after;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(Message before,
                            MustLoadMessage(c, id, /*lock=*/true));
     if (before.provider_sid.empty() && !update.provider_sid.empty()) {
@@ -860,11 +865,10 @@ absl::StatusOr<Message> PgMessageStore::ApplyStatus(
       SMSGW_RETURN_IF_ERROR(
           c.Execute("UPDATE messages SET dispatch_started_time = NULL"
                     " WHERE seq = $1",
-                    Params{Id(after.seq)})
+                    Params{PgInt(after.seq)})
               .status());
       after.dispatch_started_time.reset();
     }
-    effects.feed_appended = true;  // when nothing moved, the step is a no-op
     return absl::OkStatus();
   }));
   return after;
@@ -880,7 +884,7 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ApplyStatusBySid(
   }
   std::optional<Message> after;
   SMSGW_RETURN_IF_ERROR(
-      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+      Write([&](PgConnection& c) -> absl::Status {
         after.reset();
         SMSGW_RETURN_IF_ERROR(LockSid(c, provider_sid));
         SMSGW_ASSIGN_OR_RETURN(PgResult find,
@@ -894,7 +898,6 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ApplyStatusBySid(
         SMSGW_ASSIGN_OR_RETURN(Message before,
                                MustLoadMessage(c, find.Text(0, 0), false));
         SMSGW_ASSIGN_OR_RETURN(after, ApplyStatusInTx(c, before, update));
-        effects.feed_appended = true;
         return absl::OkStatus();
       }));
   return after;
@@ -930,8 +933,8 @@ absl::StatusOr<std::vector<StatusCheck>> PgMessageStore::ListDueStatusChecks(
         SMSGW_ASSIGN_OR_RETURN(
             PgResult r,
             c.Execute(sql,
-                      Params{PgTime(now - first_check_after), Int(limit),
-                             Id(absl::ToInt64Microseconds(first_check_after)),
+                      Params{PgTime(now - first_check_after), PgInt(limit),
+                             PgInt(absl::ToInt64Microseconds(first_check_after)),
                              PgTime(now)}));
         for (int i = 0; i < r.rows(); ++i) {
           StatusCheck check;
@@ -950,12 +953,12 @@ absl::StatusOr<std::vector<StatusCheck>> PgMessageStore::ListDueStatusChecks(
 
 absl::Status PgMessageStore::RecordStatusCheck(
     absl::string_view id, std::optional<absl::Time> next_check_time) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         PgResult r,
         c.Execute("UPDATE messages SET status_checks = status_checks + 1,"
                   " next_status_check_time = $1 WHERE id = $2",
-                  Params{OptTime(next_check_time), std::string(id)}));
+                  Params{PgOptTime(next_check_time), std::string(id)}));
     if (r.affected() == 0) {
       return absl::NotFoundError(absl::StrCat("no message with id ", id));
     }
@@ -970,7 +973,7 @@ absl::StatusOr<CreateResult> PgMessageStore::InsertInbound(
   SMSGW_RETURN_IF_ERROR(common::ValidateNewInbound(message));
   CreateResult result;
   SMSGW_RETURN_IF_ERROR(
-      Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+      Write([&](PgConnection& c) -> absl::Status {
         result = CreateResult();
         // Twilio retries a webhook it did not get a 2xx for, possibly to
         // another replica at the same moment: the SID's lock orders them.
@@ -996,7 +999,6 @@ absl::StatusOr<CreateResult> PgMessageStore::InsertInbound(
         SMSGW_RETURN_IF_ERROR(AppendFeed(c, message.owner_id, message.id,
                                          FeedEventType::kInbound,
                                          message.create_time));
-        effects.feed_appended = true;
         SMSGW_ASSIGN_OR_RETURN(result.message,
                                MustLoadMessage(c, message.id, false));
         return absl::OkStatus();
@@ -1029,7 +1031,7 @@ absl::Status PgMessageStore::SetOptOut(absl::string_view peer,
                                        absl::string_view our_number,
                                        absl::string_view keyword,
                                        absl::Time time) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     return c
         .Execute(
             "INSERT INTO opt_outs(peer_number, our_number, keyword,"
@@ -1045,7 +1047,7 @@ absl::Status PgMessageStore::SetOptOut(absl::string_view peer,
 
 absl::Status PgMessageStore::ClearOptOut(absl::string_view peer,
                                          absl::string_view our_number) {
-  return Write([&](PgConnection& c, WriteEffects&) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     return c
         .Execute(
             "DELETE FROM opt_outs WHERE peer_number = $1 AND"

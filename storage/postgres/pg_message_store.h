@@ -156,23 +156,18 @@ class PgMessageStore final : public MessageStore {
   absl::Status PollFeedOnce();
 
  private:
-  // What a write transaction did that matters after its commit.
-  struct WriteEffects {
-    bool feed_appended = false;
-  };
-  // pool_->Transaction(fn) and, when `fn` appended feed rows, the feed's
-  // sequencer step and announcement after the commit. Every write of this
-  // store goes through it.
-  absl::Status Write(
-      const std::function<absl::Status(PgConnection&, WriteEffects&)>& fn);
+  // pool_->Transaction(fn) and, when `fn` appended feed rows (AppendFeed
+  // or NoteFeedAppended() noted it), the feed's sequencer step and
+  // announcement after the commit. Every write of this store goes through
+  // it, so no write that appends feed rows can forget to wake watchers.
+  absl::Status Write(const std::function<absl::Status(PgConnection&)>& fn);
   // Moves committed feed_outbox rows into message_feed with the next
   // cursors, in batches, one step at a time across replicas.
   absl::Status SequenceFeed();
   // Calls the listeners for feed rows in (announced_, head].
   absl::Status AnnounceFeed();
   // CreateOutbound()'s writes inside the caller's transaction.
-  absl::Status CreateOutboundIn(PgConnection& c, WriteEffects& effects,
-                                const Message& message,
+  absl::Status CreateOutboundIn(PgConnection& c, const Message& message,
                                 const std::optional<IdempotencyKey>& key,
                                 const std::optional<QuotaCharge>& charge,
                                 CreateResult* result, bool require_free_number);

@@ -22,15 +22,9 @@ namespace smsgw::storage::postgres::pg_message_internal {
 
 using Params = PgParams;
 
-inline std::string Id(int64_t n) { return absl::StrCat(n); }
-inline std::string Int(int n) { return absl::StrCat(n); }
 inline std::optional<std::string> OptInt(std::optional<int> n) {
   if (!n.has_value()) return std::nullopt;
   return absl::StrCat(*n);
-}
-inline std::optional<std::string> OptTime(std::optional<absl::Time> t) {
-  if (!t.has_value()) return std::nullopt;
-  return PgTime(*t);
 }
 
 // One row of a PgResult with the accessors common::ReadMessageRow() wants.
@@ -50,6 +44,12 @@ struct PgRow {
   }
   bool IsNull(int c) const { return result.IsNull(row, c); }
 };
+
+// Tells the running PgMessageStore::Write() that its transaction appended
+// feed rows (to feed_outbox), so that the feed is sequenced and the
+// listeners told after the commit. AppendFeed() calls it; a statement that
+// inserts outbox rows itself must too.
+void NoteFeedAppended();
 
 // "SELECT <common::kMessageColumns> FROM messages m LEFT JOIN users u ..."
 // followed by `where_and_order`.

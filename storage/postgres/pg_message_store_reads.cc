@@ -63,8 +63,6 @@ absl::StatusOr<std::vector<Message>> ListMessages(PgPool& pool,
 
 }  // namespace pg_message_internal
 
-using pg_message_internal::Id;
-using pg_message_internal::Int;
 using pg_message_internal::LoadMessage;
 using pg_message_internal::Params;
 using pg_message_internal::PgRow;
@@ -123,13 +121,13 @@ absl::Status RefreshConversation(PgConnection& c, int64_t owner_id,
                 "   WHERE owner_id = $1 AND conversation_id = $2"
                 "   ORDER BY seq DESC LIMIT 1), update_time)"
                 " WHERE owner_id = $1 AND conversation_id = $2",
-                Params{Id(owner_id), std::string(conversation_id)})
+                Params{PgInt(owner_id), std::string(conversation_id)})
           .status());
   return c
       .Execute(
           "DELETE FROM conversations WHERE owner_id = $1 AND"
           " conversation_id = $2 AND message_count = 0",
-          Params{Id(owner_id), std::string(conversation_id)})
+          Params{PgInt(owner_id), std::string(conversation_id)})
       .status();
 }
 
@@ -204,7 +202,7 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::List(
   if (query.unrouted) {
     where.push_back("m.owner_id IS NULL");
   } else if (query.owner_id.has_value()) {
-    where.push_back(absl::StrCat("m.owner_id = ", param(Id(*query.owner_id))));
+    where.push_back(absl::StrCat("m.owner_id = ", param(PgInt(*query.owner_id))));
   } else if (!query.group_id.has_value()) {
     return absl::InvalidArgumentError(
         "a message query needs an owner, unrouted or a group");
@@ -218,12 +216,12 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::List(
   }
   if (query.direction != Direction::kUnspecified) {
     where.push_back(absl::StrCat(
-        "m.direction = ", param(Int(static_cast<int>(query.direction)))));
+        "m.direction = ", param(PgInt(static_cast<int>(query.direction)))));
   }
   if (!query.statuses.empty()) {
     SMSGW_ASSIGN_OR_RETURN(int64_t mask, common::StatusMask(query.statuses));
     where.push_back(
-        absl::StrCat("((", param(Id(mask)), "::bigint >> m.status) & 1) = 1"));
+        absl::StrCat("((", param(PgInt(mask)), "::bigint >> m.status) & 1) = 1"));
   }
   if (query.start_time.has_value()) {
     where.push_back(
@@ -234,10 +232,10 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::List(
         absl::StrCat("m.create_time < ", param(PgTime(*query.end_time))));
   }
   if (query.group_id.has_value()) {
-    where.push_back(absl::StrCat("m.group_id = ", param(Id(*query.group_id))));
+    where.push_back(absl::StrCat("m.group_id = ", param(PgInt(*query.group_id))));
   }
   if (query.before_seq.has_value()) {
-    where.push_back(absl::StrCat("m.seq < ", param(Id(*query.before_seq))));
+    where.push_back(absl::StrCat("m.seq < ", param(PgInt(*query.before_seq))));
   }
   if (!query.fts_query.empty()) {
     SMSGW_ASSIGN_OR_RETURN(std::unique_ptr<SearchNode> tree,
@@ -247,7 +245,7 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::List(
   }
   const std::string sql = SelectMessagesSql(
       absl::StrCat("WHERE ", absl::StrJoin(where, " AND "),
-                   " ORDER BY m.seq DESC LIMIT ", param(Int(query.limit))));
+                   " ORDER BY m.seq DESC LIMIT ", param(PgInt(query.limit))));
   return pg_message_internal::ListMessages(*pool_, sql, params);
 }
 
@@ -268,7 +266,7 @@ absl::StatusOr<std::vector<Conversation>> PgMessageStore::ListConversations(
                            " (c.update_time = $3 AND c.conversation_id < $4))"
                          : "",
       " ORDER BY c.update_time DESC, c.conversation_id DESC LIMIT $2");
-  Params params{Id(owner_id), Int(limit)};
+  Params params{PgInt(owner_id), PgInt(limit)};
   if (before.has_value()) {
     params.push_back(PgTime(before->first));
     params.push_back(before->second);
@@ -296,7 +294,7 @@ absl::StatusOr<std::vector<Conversation>> PgMessageStore::ListConversations(
 
 absl::Status PgMessageStore::Delete(absl::string_view id) {
   const absl::Time now = clock_->Now();
-  return Write([&](PgConnection& c, WriteEffects& effects) -> absl::Status {
+  return Write([&](PgConnection& c) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         PgResult row,
         c.Execute("SELECT seq, owner_id, conversation_id FROM messages"
@@ -316,13 +314,13 @@ absl::Status PgMessageStore::Delete(absl::string_view id) {
              " event_time, conversation_id, status) SELECT"
              " COALESCE(owner_id, 0), id, $2, $3, conversation_id, status"
              " FROM messages WHERE seq = $1",
-             Params{Id(seq), Int(static_cast<int>(FeedEventType::kDeleted)),
+             Params{PgInt(seq), PgInt(static_cast<int>(FeedEventType::kDeleted)),
                     PgTime(now)})
             .status());
-    effects.feed_appended = true;
+    pg_message_internal::NoteFeedAppended();
     // Reports go by ON DELETE CASCADE; body_tsv is the row's own column.
     SMSGW_RETURN_IF_ERROR(
-        c.Execute("DELETE FROM messages WHERE seq = $1", Params{Id(seq)})
+        c.Execute("DELETE FROM messages WHERE seq = $1", Params{PgInt(seq)})
             .status());
     if (owned && !conversation_id.empty()) {
       SMSGW_RETURN_IF_ERROR(RefreshConversation(c, owner_id, conversation_id));
@@ -339,9 +337,8 @@ absl::StatusOr<int64_t> PgMessageStore::DeleteAll(
           ? " WHERE owner_id = $1 AND conversation_id = $4"
           : " WHERE owner_id = $1";
   int64_t deleted = 0;
-  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c,
-                                  WriteEffects& effects) -> absl::Status {
-    Params params{Id(owner_id), Int(static_cast<int>(FeedEventType::kDeleted)),
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) -> absl::Status {
+    Params params{PgInt(owner_id), PgInt(static_cast<int>(FeedEventType::kDeleted)),
                   PgTime(now)};
     if (conversation_id.has_value()) params.push_back(*conversation_id);
     // One statement, one snapshot: the rows deleted are the rows announced,
@@ -358,8 +355,8 @@ absl::StatusOr<int64_t> PgMessageStore::DeleteAll(
                       " SELECT (SELECT COUNT(*) FROM d)"),
                   params));
     deleted = r.rows() > 0 ? r.Int(0, 0) : 0;
-    if (deleted > 0) effects.feed_appended = true;
-    Params conv{Id(owner_id)};
+    if (deleted > 0) pg_message_internal::NoteFeedAppended();
+    Params conv{PgInt(owner_id)};
     if (conversation_id.has_value()) conv.push_back(*conversation_id);
     return c
         .Execute(conversation_id.has_value()
@@ -390,7 +387,7 @@ absl::StatusOr<std::vector<FeedEvent>> PgMessageStore::ListFeed(
                           " ON m.id = f.message_id LEFT JOIN users u"
                           " ON u.id = m.owner_id WHERE f.owner_id = $1"
                           " AND f.cursor > $2 ORDER BY f.cursor LIMIT $3"),
-                      Params{Id(owner_id), Id(after_cursor), Int(limit)}));
+                      Params{PgInt(owner_id), PgInt(after_cursor), PgInt(limit)}));
         for (int i = 0; i < r.rows(); ++i) {
           FeedEvent e;
           e.cursor = r.Int(i, 0);
@@ -432,7 +429,7 @@ absl::StatusOr<MessageStore::FeedCounts> PgMessageStore::CountFeedSince(
         PgResult r,
         c.Execute("SELECT type, status, COUNT(*), MAX(cursor)"
                   " FROM message_feed WHERE cursor > $1 GROUP BY type, status",
-                  Params{Id(after_cursor)}));
+                  Params{PgInt(after_cursor)}));
     for (int i = 0; i < r.rows(); ++i) {
       result.counts[{static_cast<FeedEventType>(r.Int(i, 0)),
                      static_cast<MessageStatus>(r.Int(i, 1))}] = r.Int(i, 2);
@@ -469,7 +466,7 @@ absl::StatusOr<MessageStats> PgMessageStore::Stats(int64_t owner_id,
       pool_->WithConnection([&](PgConnection& c) -> absl::Status {
         SMSGW_ASSIGN_OR_RETURN(
             PgResult r,
-            c.Execute(kSql, Params{Id(owner_id), PgTime(start), PgTime(end)}));
+            c.Execute(kSql, Params{PgInt(owner_id), PgTime(start), PgTime(end)}));
         for (int i = 0; i < r.rows(); ++i) {
           stats.Add(r.Text(i, 0), static_cast<int>(r.Int(i, 1)),
                     static_cast<Direction>(r.Int(i, 2)), r.Text(i, 3),

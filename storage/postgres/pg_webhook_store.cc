@@ -15,11 +15,6 @@ namespace {
 
 using Params = PgParams;
 
-std::string Id(int64_t n) { return absl::StrCat(n); }
-std::optional<std::string> OptTime(std::optional<absl::Time> t) {
-  if (!t.has_value()) return std::nullopt;
-  return PgTime(*t);
-}
 
 constexpr char kColumns[] =
     "id, owner_id, url, event_types, description, secret, previous_secret,"
@@ -59,7 +54,7 @@ absl::StatusOr<WebhookEndpoint> GetOn(PgConnection& c, int64_t owner_id,
       PgResult r, c.Execute(absl::StrCat("SELECT ", kColumns,
                                          " FROM webhook_endpoints WHERE"
                                          " id = $1 AND owner_id = $2"),
-                            Params{Id(id), Id(owner_id)}));
+                            Params{PgInt(id), PgInt(owner_id)}));
   if (r.rows() == 0) return NoSuchWebhook(id);
   return ReadEndpoint(r, 0);
 }
@@ -75,12 +70,12 @@ absl::StatusOr<WebhookEndpoint> PgWebhookStore::Create(
     // so the count cannot be overtaken.
     SMSGW_ASSIGN_OR_RETURN(
         PgResult user, c.Execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
-                                 Params{Id(endpoint.owner_id)}));
+                                 Params{PgInt(endpoint.owner_id)}));
     if (user.rows() == 0) return absl::NotFoundError("no such user");
     SMSGW_ASSIGN_OR_RETURN(
         PgResult count,
         c.Execute("SELECT COUNT(*) FROM webhook_endpoints WHERE owner_id = $1",
-                  Params{Id(endpoint.owner_id)}));
+                  Params{PgInt(endpoint.owner_id)}));
     if (count.Int(0, 0) >= max_per_owner) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "at most ", max_per_owner, " webhook endpoints per user"));
@@ -91,10 +86,10 @@ absl::StatusOr<WebhookEndpoint> PgWebhookStore::Create(
                   " description, secret, enabled, delivered_cursor,"
                   " create_time) VALUES ($1, $2, $3, $4, $5, true, $6, $7)"
                   " RETURNING id",
-                  Params{Id(endpoint.owner_id), endpoint.url,
+                  Params{PgInt(endpoint.owner_id), endpoint.url,
                          absl::StrJoin(endpoint.event_types, ","),
                          endpoint.description, endpoint.secret,
-                         Id(endpoint.delivered_cursor),
+                         PgInt(endpoint.delivered_cursor),
                          PgTime(endpoint.create_time)}));
     SMSGW_ASSIGN_OR_RETURN(out, GetOn(c, endpoint.owner_id, inserted.Int(0, 0)));
     return absl::OkStatus();
@@ -115,7 +110,7 @@ absl::StatusOr<WebhookEndpoint> PgWebhookStore::Get(int64_t owner_id,
 
 absl::StatusOr<std::vector<WebhookEndpoint>> PgWebhookStore::ListByOwner(
     int64_t owner_id) {
-  return ListWhere("owner_id = $1", Id(owner_id));
+  return ListWhere("owner_id = $1", PgInt(owner_id));
 }
 
 absl::StatusOr<std::vector<WebhookEndpoint>> PgWebhookStore::ListEnabled() {
@@ -145,7 +140,7 @@ absl::Status PgWebhookStore::Delete(int64_t owner_id, int64_t id) {
         PgResult r,
         c.Execute("DELETE FROM webhook_endpoints WHERE id = $1 AND"
                   " owner_id = $2",
-                  Params{Id(id), Id(owner_id)}));
+                  Params{PgInt(id), PgInt(owner_id)}));
     return r.affected() == 0 ? NoSuchWebhook(id) : absl::OkStatus();
   });
 }
@@ -162,7 +157,7 @@ absl::StatusOr<WebhookEndpoint> PgWebhookStore::RotateSecret(
                   " previous_secret_expire_time = $1, secret = $2"
                   " WHERE id = $3 AND owner_id = $4",
                   Params{PgTime(previous_expire_time), std::string(secret),
-                         Id(id), Id(owner_id)}));
+                         PgInt(id), PgInt(owner_id)}));
     if (r.affected() == 0) return NoSuchWebhook(id);
     SMSGW_ASSIGN_OR_RETURN(out, GetOn(c, owner_id, id));
     return absl::OkStatus();
@@ -180,7 +175,7 @@ absl::StatusOr<WebhookEndpoint> PgWebhookStore::Enable(int64_t owner_id,
                   " disabled_reason = '', attempts = 0,"
                   " next_attempt_time = NULL, first_failure_time = NULL"
                   " WHERE id = $1 AND owner_id = $2 AND NOT enabled",
-                  Params{Id(id), Id(owner_id)})
+                  Params{PgInt(id), PgInt(owner_id)})
             .status());
     SMSGW_ASSIGN_OR_RETURN(out, GetOn(c, owner_id, id));
     return absl::OkStatus();
@@ -195,14 +190,14 @@ absl::Status PgWebhookStore::RecordAttempt(const WebhookDeliveryRecord& r,
     if (r.success && !outcome.advance) {
       updated = c.Execute("SELECT 1 FROM webhook_endpoints WHERE id = $1"
                           " FOR UPDATE",
-                          Params{Id(r.endpoint_id)});
+                          Params{PgInt(r.endpoint_id)});
     } else if (r.success) {
       updated = c.Execute(
           "UPDATE webhook_endpoints SET delivered_cursor ="
           " GREATEST(delivered_cursor, $1), attempts = 0,"
           " next_attempt_time = NULL, first_failure_time = NULL"
           " WHERE id = $2 RETURNING 1",
-          Params{Id(r.cursor), Id(r.endpoint_id)});
+          Params{PgInt(r.cursor), PgInt(r.endpoint_id)});
     } else {
       const bool disable = outcome.disable_reason.has_value();
       updated = c.Execute(
@@ -212,9 +207,9 @@ absl::Status PgWebhookStore::RecordAttempt(const WebhookDeliveryRecord& r,
           " disabled_reason = CASE WHEN $4 THEN $5 ELSE disabled_reason END"
           " WHERE id = $6 RETURNING 1",
           Params{absl::StrCat(outcome.attempts),
-                 OptTime(outcome.next_attempt_time),
-                 OptTime(outcome.first_failure_time), PgBool(disable),
-                 outcome.disable_reason.value_or(""), Id(r.endpoint_id)});
+                 PgOptTime(outcome.next_attempt_time),
+                 PgOptTime(outcome.first_failure_time), PgBool(disable),
+                 outcome.disable_reason.value_or(""), PgInt(r.endpoint_id)});
     }
     SMSGW_RETURN_IF_ERROR(updated.status());
     if (updated->rows() == 0) return NoSuchWebhook(r.endpoint_id);
@@ -223,17 +218,17 @@ absl::Status PgWebhookStore::RecordAttempt(const WebhookDeliveryRecord& r,
                   " event_type, cursor, attempt, http_status, error, success,"
                   " duration_us, attempt_time)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                  Params{Id(r.endpoint_id), r.webhook_id, r.event_type,
-                         Id(r.cursor), absl::StrCat(r.attempt),
+                  Params{PgInt(r.endpoint_id), r.webhook_id, r.event_type,
+                         PgInt(r.cursor), absl::StrCat(r.attempt),
                          absl::StrCat(r.http_status), r.error,
                          PgBool(r.success),
-                         Id(absl::ToInt64Microseconds(r.duration)),
+                         PgInt(absl::ToInt64Microseconds(r.duration)),
                          PgTime(r.attempt_time)})
             .status());
     return c.Execute("DELETE FROM webhook_deliveries WHERE endpoint_id = $1"
                      " AND id <= (SELECT id FROM webhook_deliveries WHERE"
                      " endpoint_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
-                     Params{Id(r.endpoint_id), absl::StrCat(kDeliveryLogSize)})
+                     Params{PgInt(r.endpoint_id), absl::StrCat(kDeliveryLogSize)})
         .status();
   });
 }
@@ -244,7 +239,7 @@ absl::Status PgWebhookStore::AdvanceCursor(int64_t id, int64_t cursor) {
         PgResult r,
         c.Execute("UPDATE webhook_endpoints SET delivered_cursor ="
                   " GREATEST(delivered_cursor, $1) WHERE id = $2",
-                  Params{Id(cursor), Id(id)}));
+                  Params{PgInt(cursor), PgInt(id)}));
     return r.affected() == 0 ? NoSuchWebhook(id) : absl::OkStatus();
   });
 }
@@ -261,7 +256,7 @@ PgWebhookStore::ListDeliveries(int64_t id, int limit) {
                   " attempt, http_status, error, success, duration_us,"
                   " attempt_time FROM webhook_deliveries WHERE"
                   " endpoint_id = $1 ORDER BY id DESC LIMIT $2",
-                  Params{Id(id), absl::StrCat(limit)}));
+                  Params{PgInt(id), absl::StrCat(limit)}));
     for (int i = 0; i < r.rows(); ++i) {
       WebhookDeliveryRecord d;
       d.endpoint_id = r.Int(i, 0);
