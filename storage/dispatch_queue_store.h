@@ -35,11 +35,37 @@ class DispatchQueueStore {
   // first: the dispatcher's work after a restart.
   virtual absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) = 0;
 
+  // --- Claims (issue 13 §3; docs/design/scale-out.md §4) ---
+  // Several replicas may share one database; exactly one dispatcher calls
+  // the provider for a PENDING message: its claimant (Message::claimed_by).
+
+  // From now on, every PENDING message this store creates or releases from
+  // SCHEDULED is claimed by `replica` (> 0), ClaimUndispatched() claims for
+  // it, and MarkDispatchStarted() refuses messages claimed by anyone else.
+  // 0, the default, stamps no claim and fences nothing: the one-server
+  // set-up. Set it before the dispatcher takes work: a message created
+  // before it is unclaimed, for ClaimUndispatched() to pick up.
+  virtual void SetClaimant(int64_t replica) = 0;
+
+  // In one transaction: claims for the claimant up to `limit` outbound
+  // PENDING messages claimed by no one (created on a replica that does not
+  // dispatch) or by another replica, oldest first, and returns them as
+  // claimed. Another replica's claim is taken over: one replica dispatches
+  // at a time (server/app/dispatch_lease.h), so the other is presumed gone,
+  // and from the commit on its MarkDispatchStarted() is refused. A message
+  // whose row another transaction holds (a marker being set) is skipped,
+  // not waited for: the next claim sees the marker. FailedPrecondition when
+  // no claimant is set; InvalidArgument when `limit` < 1.
+  virtual absl::StatusOr<std::vector<Message>> ClaimUndispatched(
+      int limit) = 0;
+
   // Records, in its own committed transaction, that a provider create call
   // for the PENDING message `id` starts now (`time`): sets
   // dispatch_started_time. Must commit before the call is made, so that a
   // crash during the call leaves the marker for reconciliation. NotFound if
-  // no such message; FailedPrecondition if it is no longer PENDING.
+  // no such message; FailedPrecondition if it is no longer PENDING, or (with
+  // a claimant set) another replica has claimed it meanwhile: that replica
+  // calls the provider, this one must not.
   virtual absl::Status MarkDispatchStarted(absl::string_view id,
                                            absl::Time time) = 0;
 
@@ -75,7 +101,7 @@ class DispatchQueueStore {
                                                                 int limit) = 0;
 
   // In one transaction, only if `id` is still SCHEDULED: moves it to PENDING
-  // (next_attempt_time = now), records a LOCAL report and a STATUS_CHANGED
+  // (next_attempt_time = now; claimed by the claimant, if set), records a LOCAL report and a STATUS_CHANGED
   // feed event, and returns it. nullopt when it is no longer SCHEDULED
   // (canceled meanwhile, or already released). NotFound if no such message.
   virtual absl::StatusOr<std::optional<Message>> ReleaseScheduled(

@@ -36,12 +36,12 @@ inline constexpr char kMessageColumns[] =
     "m.num_segments, m.encoding, m.price, m.price_unit, m.idempotency_key, "
     "m.attempts, m.next_attempt_time, m.create_time, m.scheduled_time, "
     "m.send_time, m.deliver_time, m.update_time, m.dispatch_started_time, "
-    "m.priority, m.expire_time";
+    "m.priority, m.expire_time, COALESCE(m.claimed_by, 0)";
 inline constexpr char kMessageFrom[] =
     " FROM messages m LEFT JOIN users u ON u.id = m.owner_id";
 
 // The columns a new message row is inserted with, in the order both
-// engines bind them (33 values).
+// engines bind them (34 values).
 inline constexpr char kMessageInsertColumns[] =
     "id, owner_id, conversation_id, group_id,"
     " group_name, direction, from_number, to_number, peer_number,"
@@ -50,7 +50,7 @@ inline constexpr char kMessageInsertColumns[] =
     " error_message, num_segments, encoding, price, price_unit,"
     " idempotency_key, attempts, next_attempt_time, create_time,"
     " scheduled_time, send_time, deliver_time, update_time,"
-    " dispatch_started_time, priority, expire_time";
+    " dispatch_started_time, priority, expire_time, claimed_by";
 
 // A newline-joined list column back as its elements ("" is none).
 inline std::vector<std::string> SplitLines(const std::string& joined) {
@@ -101,7 +101,15 @@ Message ReadMessageRow(const Row& row, int base = 0) {
   m.dispatch_started_time = row.OptTime(c++);
   m.priority = static_cast<MessagePriority>(row.Int(c++));
   m.expire_time = row.OptTime(c++);
+  m.claimed_by = row.Int(c++);
   return m;
+}
+
+// The claim a new outbound message is stored with (DispatchQueueStore::
+// SetClaimant()): the claimant when it is PENDING, none (0) when SCHEDULED:
+// the replica that releases it claims it then.
+inline int64_t ClaimOnCreate(const Message& message, int64_t claimant) {
+  return message.status == MessageStatus::kPending ? claimant : 0;
 }
 
 // InvalidArgument naming `what` when an element of `items` is empty or

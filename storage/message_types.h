@@ -120,6 +120,11 @@ struct Message {
   // not handed to the provider by then is never sent and ends EXPIRED.
   // nullopt = no validity period.
   std::optional<absl::Time> expire_time;
+  // Outbound PENDING only: the replica whose dispatcher owns the provider
+  // calls for this message (DispatchQueueStore::SetClaimant(), issue 13 §3);
+  // 0 = unclaimed: a one-server set-up, or created on a replica that is not
+  // dispatching, for the dispatching one to claim.
+  int64_t claimed_by = 0;
 };
 
 // One status event: a provider answer, a status callback or a dispatch

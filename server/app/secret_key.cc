@@ -132,13 +132,7 @@ void SyncDirectory(const std::string& dir) {
 // without ever replacing an existing file. Returns AlreadyExists if another
 // process created `path` first.
 absl::StatusOr<std::string> CreateKeyFile(const std::string& path) {
-  unsigned char raw[kGeneratedKeyBytes];
-  randombytes_buf(raw, sizeof(raw));
-  char hex[2 * kGeneratedKeyBytes + 1];
-  sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
-  sodium_memzero(raw, sizeof(raw));
-  std::string key(hex, 2 * kGeneratedKeyBytes);
-  sodium_memzero(hex, sizeof(hex));
+  std::string key = GenerateSecretKey();
 
   unsigned char nonce[8];
   randombytes_buf(nonce, sizeof(nonce));
@@ -213,6 +207,19 @@ absl::StatusOr<std::string> LoadOrCreateSecretKey(absl::string_view path,
   if (absl::IsAlreadyExists(fresh.status())) return ReadKeyFile(file);
   if (fresh.ok() && created != nullptr) *created = true;
   return fresh;
+}
+
+std::string GenerateSecretKey() {
+  // Idempotent and thread-safe; randombytes_buf() needs it only once.
+  (void)sodium_init();
+  unsigned char raw[kGeneratedKeyBytes];
+  randombytes_buf(raw, sizeof(raw));
+  char hex[2 * kGeneratedKeyBytes + 1];
+  sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+  sodium_memzero(raw, sizeof(raw));
+  std::string key(hex, 2 * kGeneratedKeyBytes);
+  sodium_memzero(hex, sizeof(hex));
+  return key;
 }
 
 }  // namespace smsgw::app

@@ -40,6 +40,10 @@ inline constexpr size_t kMaxSecretKeyFileBytes = 4096;
 absl::StatusOr<std::string> LoadOrCreateSecretKey(absl::string_view path,
                                                   bool* created);
 
+// A new key as LoadOrCreateSecretKey() writes one: 32 bytes from
+// libsodium's CSPRNG, hex-encoded (64 characters).
+std::string GenerateSecretKey();
+
 }  // namespace smsgw::app
 
 #endif  // SMSGW_SERVER_APP_SECRET_KEY_H_

@@ -5,6 +5,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "server/app/dispatch_lease.h"
 #include "server/app/secret_key.h"
 #include "common/clock.h"
 #include "common/executor.h"
@@ -49,6 +51,7 @@
 #include "storage/postgres/pg_group_store.h"
 #include "storage/postgres/pg_message_store.h"
 #include "storage/postgres/pg_migrations.h"
+#include "storage/postgres/pg_secrets.h"
 #include "storage/postgres/pg_rate_limit_store.h"
 #include "storage/postgres/pg_user_store.h"
 #include "storage/postgres/pg_webhook_store.h"
@@ -122,6 +125,10 @@ class ServerAppImpl final : public ServerApp {
   absl::Status StartMessaging();
   absl::Status StartGroups();
   absl::Status StartWebhooks();
+  // The work that calls Twilio or drains queues: the dispatcher, the status
+  // reconciler, the event-webhook worker. At once on SQLite; on PostgreSQL
+  // when this replica takes the dispatch lease.
+  absl::Status StartDispatching();
 
   const ServerConfig config_;
   // Before everything it observes: destroyed last.
@@ -131,8 +138,8 @@ class ServerAppImpl final : public ServerApp {
   // SMSGW_DB_URL. The stores below are the chosen engine's.
   std::unique_ptr<storage::sqlite::Database> db_;
   std::unique_ptr<storage::postgres::PgPool> pg_pool_;
-  // PostgreSQL: the session holding the one-replica lock (OpenPostgres).
-  std::unique_ptr<storage::postgres::PgConnection> pg_replica_lock_;
+  // PostgreSQL: which replica dispatches (OpenPostgres; started by Init).
+  std::unique_ptr<DispatchLease> lease_;
   std::unique_ptr<storage::UserStore> users_;
   std::unique_ptr<domain::PasswordHasher> hasher_;
   std::unique_ptr<domain::TokenService> tokens_;
@@ -227,10 +234,9 @@ absl::Status ServerAppImpl::OpenStorage() {
   return absl::OkStatus();
 }
 
-// PostgreSQL (issue 13). One replica per database for now: the dispatcher,
-// the status reconciler and the webhook worker keep their work in memory
-// and would send twice beside another replica, so a session advisory lock
-// refuses a second server until claims and leases exist.
+// PostgreSQL (issue 13). Several replicas may share the database: each
+// serves the API; the holder of the dispatch lease (dispatch_lease.h)
+// dispatches.
 absl::Status ServerAppImpl::OpenPostgres() {
   SMSGW_ASSIGN_OR_RETURN(const std::string redacted,
                          storage::postgres::RedactConninfo(config_.db_url));
@@ -247,19 +253,6 @@ absl::Status ServerAppImpl::OpenPostgres() {
                                      redacted, ": ", pool.status().message()));
   }
   pg_pool_ = *std::move(pool);
-  SMSGW_ASSIGN_OR_RETURN(pg_replica_lock_,
-                         storage::postgres::PgConnection::Connect(config_.db_url));
-  SMSGW_ASSIGN_OR_RETURN(
-      storage::postgres::PgResult locked,
-      pg_replica_lock_->Execute(
-          "SELECT pg_try_advisory_lock(hashtextextended("
-          "current_database() || ':smsgw-one-replica', 0))"));
-  if (!locked.Bool(0, 0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "another smsgw-server is running on PostgreSQL database ", redacted,
-        "; this version runs one server per database (several replicas need "
-        "the claims and leases of issue 13, not built yet)"));
-  }
   absl::StatusOr<int> version = storage::postgres::ApplyPgMigrations(
       *pg_pool_, storage::postgres::AllPgMigrations());
   if (!version.ok()) {
@@ -267,6 +260,36 @@ absl::Status ServerAppImpl::OpenPostgres() {
                         absl::StrCat("PostgreSQL database ", redacted, ": ",
                                      version.status().message()));
   }
+  DispatchLease::Options lease;
+  lease.conninfo = config_.db_url;
+  lease.redacted = redacted;
+  lease.on_acquired = [this] {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;  // stopping: the next holder dispatches
+    absl::Status started = StartDispatching();
+    if (!started.ok()) {
+      SMSGW_LOG(kError) << "cannot start dispatching: " << started
+                        << "; exiting, so that another replica takes over";
+      std::_Exit(kExitLeaseLost);
+    }
+  };
+  lease.on_lost = [](const absl::Status& why) {
+    // Another replica may be dispatching now: calling Twilio from here as
+    // well could send a message twice. Exit at once; a restart rejoins as a
+    // standby.
+    SMSGW_LOG(kError) << "exiting: this replica can no longer be sure it is "
+                         "the only one dispatching ("
+                      << why.message() << ")";
+    std::_Exit(kExitLeaseLost);
+  };
+  absl::StatusOr<std::unique_ptr<DispatchLease>> taken =
+      DispatchLease::Create(std::move(lease));
+  if (!taken.ok()) {
+    return absl::Status(taken.status().code(),
+                        absl::StrCat("PostgreSQL database ", redacted, ": ",
+                                     taken.status().message()));
+  }
+  lease_ = *std::move(taken);
   storage::postgres::PgPool* p = pg_pool_.get();
   users_ = std::make_unique<storage::postgres::PgUserStore>(p);
   messages_ =
@@ -277,12 +300,23 @@ absl::Status ServerAppImpl::OpenPostgres() {
       std::make_unique<storage::postgres::PgPhoneVerificationStore>(p);
   webhook_store_ = std::make_unique<storage::postgres::PgWebhookStore>(p);
   SMSGW_LOG(kInfo) << "database open postgresql=" << redacted
-                   << " schema_version=" << *version;
+                   << " schema_version=" << *version
+                   << " replica=" << lease_->replica_id();
   return absl::OkStatus();
 }
 
 absl::Status ServerAppImpl::BuildDomain() {
   std::string secret = config_.jwt_secret_key;
+  if (secret.empty() && pg_pool_ != nullptr) {
+    // Every replica must accept every replica's tokens: one key, in the
+    // shared database.
+    SMSGW_ASSIGN_OR_RETURN(
+        secret, storage::postgres::LoadOrStoreSecret(
+                    *pg_pool_, "jwt_signing_key", GenerateSecretKey(),
+                    absl::Now()));
+    SMSGW_LOG(kInfo) << "JWT_SECRET_KEY is not set; using the signing key "
+                        "kept in the PostgreSQL database for every replica";
+  }
   if (secret.empty()) {
     const std::filesystem::path key_path =
         std::filesystem::path(config_.db_path).parent_path() /
@@ -688,6 +722,12 @@ absl::Status ServerAppImpl::StartMessaging() {
     dispatch_options.rate_limiter = rate_limiter_.get();
     dispatch_options.max_backlog = config_.max_backlog;
   }
+  if (lease_ != nullptr) {
+    // Several replicas: this one claims what it dispatches, and picks up
+    // what the others accepted within a quarter second.
+    dispatch_options.replica_id = lease_->replica_id();
+    dispatch_options.claim_sweep = absl::Milliseconds(250);
+  }
   dispatcher_ = std::make_unique<dispatch::Dispatcher>(
       messages_.get(), provider_.get(), Clock::Real(), dispatch_options);
   // Twilio's webhooks: signed with the same account's auth token.
@@ -703,7 +743,6 @@ absl::Status ServerAppImpl::StartMessaging() {
       std::make_unique<webhooks::TwilioWebhookHandler>(delivery_.get(), hooks);
   webhook_handler_->Register(http_->http());
   http_->Serve();
-  SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
   if (config_.status_reconcile_after > absl::ZeroDuration()) {
     dispatch::StatusReconciler::Options reconcile;
     reconcile.first_check_after = config_.status_reconcile_after;
@@ -713,7 +752,6 @@ absl::Status ServerAppImpl::StartMessaging() {
     reconcile.metrics = &metrics_;
     reconciler_ = std::make_unique<dispatch::StatusReconciler>(
         messages_.get(), provider_.get(), Clock::Real(), reconcile);
-    SMSGW_RETURN_IF_ERROR(reconciler_->Start());
   }
 
   domain::MessagingService::Options messaging;
@@ -811,6 +849,12 @@ absl::Status ServerAppImpl::StartWebhooks() {
     SMSGW_LOG(kWarning) << "SMSGW_WEBHOOK_ALLOW_PRIVATE is set: outbound "
                            "webhooks may reach http and private addresses";
   }
+  return absl::OkStatus();
+}
+
+absl::Status ServerAppImpl::StartDispatching() {
+  SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
+  if (reconciler_ != nullptr) SMSGW_RETURN_IF_ERROR(reconciler_->Start());
   return webhook_worker_->Start();
 }
 
@@ -822,7 +866,12 @@ absl::Status ServerAppImpl::Init() {
   SMSGW_RETURN_IF_ERROR(StartMessaging());
   SMSGW_RETURN_IF_ERROR(StartGroups());
   SMSGW_RETURN_IF_ERROR(StartWebhooks());
+  if (lease_ == nullptr) {
+    SMSGW_RETURN_IF_ERROR(StartDispatching());
+  }
   SMSGW_RETURN_IF_ERROR(StartGrpc());
+  // After the API is up: a standby serves while it waits for the lease.
+  if (lease_ != nullptr) lease_->Start();
   SMSGW_LOG(kInfo) << "smsgw-server ready grpc=" << grpc_address_
                    << (config_.tls_cert_path.empty() ? " (plaintext)"
                                                      : " (tls)")
@@ -864,6 +913,8 @@ void ServerAppImpl::Shutdown() {
   // Transfers in progress are aborted; their events are redelivered at the
   // next start (the cursor moves only after a 2xx).
   if (webhook_worker_ != nullptr) webhook_worker_->Shutdown();
+  // Only now, with nothing of ours calling Twilio: a standby may take over.
+  if (lease_ != nullptr) lease_->Shutdown();
   // Before the webhook port closes: the simulator's queued status callbacks
   // would each fail against it (and log a warning) instead of being dropped.
   if (simulator_ != nullptr) simulator_->Stop();

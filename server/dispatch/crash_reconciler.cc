@@ -41,6 +41,13 @@ int64_t CrashReconciler::found() const {
   return found_;
 }
 
+namespace {
+
+// The deepest list one reconciliation reads (Twilio pages of 1000).
+constexpr int kMaxListDepth = 20000;
+
+}  // namespace
+
 CrashReconciler::Outcome CrashReconciler::Reconcile(const std::string& id) {
   Outcome outcome;
   absl::StatusOr<storage::Message> message = messages_->Get(id);
@@ -61,11 +68,30 @@ CrashReconciler::Outcome CrashReconciler::Reconcile(const std::string& id) {
   // takes the message, and Twilio's DateSent filter is day-granular; the
   // date_created check below is the time window.
   filter.page_size = std::clamp(options_.list_limit, 1, 1000);
-  const absl::Time list_start = absl::Now();
-  absl::StatusOr<std::vector<twilio::ProviderMessage>> listed =
-      provider_->List(filter, options_.list_limit);
-  if (record_list_) {
-    record_list_(listed.ok() ? "ok" : "error", absl::Now() - list_start);
+  // The provider lists newest first. A full list whose oldest message is
+  // still inside the window may not reach ours (a busy recipient, or a
+  // takeover's wait): list ten times deeper, and if even the deepest list
+  // does not reach the window's start, the provider has not told us yet.
+  const absl::Time window_start = started - options_.clock_skew;
+  int limit = std::max(options_.list_limit, 1);
+  absl::StatusOr<std::vector<twilio::ProviderMessage>> listed;
+  while (true) {
+    const absl::Time list_start = absl::Now();
+    listed = provider_->List(filter, limit);
+    if (record_list_) {
+      record_list_(listed.ok() ? "ok" : "error", absl::Now() - list_start);
+    }
+    if (!listed.ok() || static_cast<int>(listed->size()) < limit ||
+        listed->back().date_created < window_start) {
+      break;
+    }
+    if (limit >= kMaxListDepth) {
+      listed = absl::UnavailableError(absl::StrCat(
+          "the newest ", limit, " messages to ", message->to,
+          " are all newer than the attempt; cannot tell yet"));
+      break;
+    }
+    limit = std::min(limit * 10, kMaxListDepth);
   }
   const absl::Time now = clock_->Now();
   outcome.now = now;

@@ -48,7 +48,11 @@ class CrashReconciler {
     absl::Duration give_up_after = absl::Minutes(10);
     // How much earlier than our marker the provider's date_created may be.
     absl::Duration clock_skew = absl::Minutes(5);
-    // How many listed messages to search (the page size, 1..1000).
+    // How many listed messages to search first (the page size, 1..1000).
+    // A full list that does not reach back to the attempt (minus
+    // clock_skew) is read ten times deeper, up to 20000 messages; one that
+    // still does not is treated as a failed List (asked again later), never
+    // as "not found".
     int list_limit = 200;
   };
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "server/domain/message_status.h"
 
 namespace smsgw::dispatch {
@@ -51,10 +52,43 @@ Dispatcher::~Dispatcher() { Shutdown(absl::ZeroDuration()); }
 absl::Status Dispatcher::Start() {
   {
     absl::MutexLock lock(&mu_);
+    started_ = true;
+    // In the same critical section as started_: a message stamped with
+    // this claimant reaches Enqueue() after it, so Enqueue() takes it, and
+    // one created unclaimed before is left to ClaimAll().
+    if (claiming()) messages_->SetClaimant(options_.replica_id);
     tick_at_ = clock_->Now();
     tick_ = timer_.RunRepeatedly(tick_at_, [this] { return Tick(); });
   }
   poller_.Start(&timer_);
+  if (claiming()) {
+    SMSGW_RETURN_IF_ERROR(ClaimAll());
+    // The sweep blocks on the store, so the timer only hands it to a
+    // worker, one at a time.
+    timer_.RunRepeatedly(clock_->Now() + options_.claim_sweep, [this] {
+      bool queue = false;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return absl::InfiniteFuture();
+        queue = !sweeping_;
+        sweeping_ = true;
+      }
+      if (queue && !workers_.TrySchedule([this] {
+            absl::Status claimed = ClaimAll();
+            if (!claimed.ok()) {
+              SMSGW_LOG(kWarning) << "claim sweep failed, trying again: "
+                                  << claimed;
+            }
+            absl::MutexLock lock(&mu_);
+            sweeping_ = false;
+          })) {
+        absl::MutexLock lock(&mu_);
+        sweeping_ = false;
+      }
+      return clock_->Now() + options_.claim_sweep;
+    });
+    return absl::OkStatus();
+  }
   // Page through the backlog; Enqueue() never blocks on the provider.
   absl::StatusOr<std::vector<storage::Message>> pending =
       messages_->ListUndispatched(100000);
@@ -65,6 +99,34 @@ absl::Status Dispatcher::Start() {
   }
   for (const storage::Message& message : *pending) Enqueue(message);
   return absl::OkStatus();
+}
+
+absl::Status Dispatcher::ClaimAll() {
+  constexpr int kPage = 1000;
+  while (true) {
+    absl::StatusOr<std::vector<storage::Message>> claimed =
+        messages_->ClaimUndispatched(kPage);
+    if (!claimed.ok()) return claimed.status();
+    if (!claimed->empty()) {
+      SMSGW_LOG(kInfo) << "claimed pending messages count=" << claimed->size()
+                       << " replica=" << options_.replica_id;
+    }
+    for (const storage::Message& message : *claimed) Adopt(message);
+    if (static_cast<int>(claimed->size()) < kPage) return absl::OkStatus();
+  }
+}
+
+void Dispatcher::Adopt(const storage::Message& message) {
+  if (!message.dispatch_started_time.has_value()) {
+    Pace(message);  // nobody waits for its first answer here
+    return;
+  }
+  // Another dispatcher may still have a create call for it under way: only
+  // after that call has ended does the provider's list tell the truth.
+  absl::MutexLock lock(&mu_);
+  if (!stopping_) {
+    RetryAtLocked(clock_->Now() + options_.takeover_wait, message.id);
+  }
 }
 
 void Dispatcher::Shutdown(absl::Duration grace) {
@@ -95,6 +157,8 @@ absl::Duration Dispatcher::Backoff(int attempt) {
 }
 
 void Dispatcher::Enqueue(const storage::Message& message) {
+  // Claimed by another replica, or by none: the claimant dispatches it.
+  if (claiming() && message.claimed_by != options_.replica_id) return;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;  // stays PENDING; dispatched at the next start
@@ -117,8 +181,9 @@ void Dispatcher::EnqueueReserved(const storage::Message& message) {
 bool Dispatcher::ReserveImmediate(const storage::Message& message) {
   {
     absl::MutexLock lock(&mu_);
-    // Only when nothing would be overtaken and the provider is answering.
-    if (stopping_ || !breaker_.Closed() ||
+    // Only when nothing would be overtaken and the provider is answering,
+    // and (with claims) this replica dispatches.
+    if (stopping_ || (claiming() && !started_) || !breaker_.Closed() ||
         queue_.Head(message.our_number) != nullptr) {
       return false;
     }

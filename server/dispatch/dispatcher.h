@@ -113,6 +113,19 @@ class Dispatcher final : public domain::OutboundQueue {
     // How often the timer looks for due SCHEDULED messages in the store;
     // zero = never (scheduled sends off).
     absl::Duration schedule_poll = absl::Seconds(1);
+    // Several replicas on one database (issue 13 §3): this replica's id
+    // (> 0), which Start() makes the store's claimant, and how often the
+    // dispatcher claims PENDING messages that other replicas created or a
+    // dead dispatcher left. Zero (the default) is the one-server set-up:
+    // Start() lists every PENDING message and Enqueue() takes every one.
+    int64_t replica_id = 0;
+    absl::Duration claim_sweep = absl::ZeroDuration();
+    // A claimed message carrying another dispatcher's in-flight marker is
+    // reconciled with the provider only this long after the claim, when no
+    // create call of that dispatcher can still be under way: its calls end
+    // within the Twilio client's total timeout (15 s), and a dispatcher
+    // that lost its lease exits within 10 s (server/app/dispatch_lease.h).
+    absl::Duration takeover_wait = absl::Seconds(30);
   };
 
   Dispatcher(storage::MessageStore* messages, twilio::SmsProvider* provider,
@@ -121,6 +134,10 @@ class Dispatcher final : public domain::OutboundQueue {
 
   // Dispatches every message still PENDING in the store (after a restart)
   // and starts the retry timer. Returns the store's error if it cannot list.
+  // With `claim_sweep` set: makes `replica_id` the store's claimant, claims
+  // every PENDING message, and claims again every `claim_sweep`. Before
+  // Start() (a replica that does not hold the dispatch lease) Enqueue()
+  // leaves messages in the store and ReserveImmediate() answers false.
   absl::Status Start();
 
   // Stops taking work, waits up to `grace` for provider answers in flight
@@ -234,6 +251,18 @@ class Dispatcher final : public domain::OutboundQueue {
   // A scheduled message the poller just released; false when stopping.
   bool ReleaseScheduled(const storage::Message& released);
 
+  // --- claims (dispatcher.cc) ---
+  // Whether this dispatcher claims its work (options_.claim_sweep).
+  bool claiming() const {
+    return options_.claim_sweep > absl::ZeroDuration();
+  }
+  // Claims PENDING messages in pages and takes each up (Adopt); the store's
+  // error if a claim fails.
+  absl::Status ClaimAll();
+  // A message this dispatcher just claimed: paced at once, or, when another
+  // dispatcher's marker is on it, reconciled after options_.takeover_wait.
+  void Adopt(const storage::Message& message);
+
   storage::MessageStore* messages_;
   twilio::SmsProvider* provider_;
   Clock* clock_;
@@ -250,6 +279,8 @@ class Dispatcher final : public domain::OutboundQueue {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;  // Shutdown() completed
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // Start() ran
+  bool sweeping_ ABSL_GUARDED_BY(mu_) = false;  // a claim sweep is queued
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;     // provider calls under way
   // Messages waiting for their retry time.
   std::multimap<absl::Time, std::string> retries_ ABSL_GUARDED_BY(mu_);

@@ -82,10 +82,12 @@ absl::Status InsertReport(PgConnection& c, int64_t message_seq,
       .status();
 }
 
-// Inserts one message row; returns its seq. AlreadyExists for a taken id or
-// SID; FailedPrecondition for a missing owner or group (23503).
+// Inserts one message row, claimed by `claimed_by` (0: unclaimed, NULL);
+// returns its seq. AlreadyExists for a taken id or SID; FailedPrecondition
+// for a missing owner or group (23503).
 absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
-                                         absl::string_view idempotency_key) {
+                                         absl::string_view idempotency_key,
+                                         int64_t claimed_by = 0) {
   absl::StatusOr<PgResult> r = c.Execute(
       absl::StrCat("INSERT INTO messages(", common::kMessageInsertColumns,
                    ")"
@@ -93,7 +95,7 @@ absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
                    "$12, $13, $14,"
                    " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, "
                    "$26, $27, $28,"
-                   " $29, $30, $31, $32, $33) RETURNING seq"),
+                   " $29, $30, $31, $32, $33, $34) RETURNING seq"),
       Params{m.id,
              m.owner_id != 0 ? std::optional<std::string>(PgInt(m.owner_id))
                              : std::nullopt,
@@ -132,7 +134,9 @@ absl::StatusOr<int64_t> InsertMessageRow(PgConnection& c, const Message& m,
              PgInt(static_cast<int>(m.priority == MessagePriority::kUnspecified
                                       ? MessagePriority::kNormal
                                       : m.priority)),
-             PgOptTime(m.expire_time)});
+             PgOptTime(m.expire_time),
+             claimed_by != 0 ? std::optional<std::string>(PgInt(claimed_by))
+                             : std::nullopt});
   if (absl::IsAlreadyExists(r.status())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "message id ", m.id, " or provider sid is already stored"));
@@ -586,7 +590,8 @@ absl::Status PgMessageStore::CreateOutboundIn(
   SMSGW_ASSIGN_OR_RETURN(
       int64_t seq,
       InsertMessageRow(c, message,
-                       key.has_value() ? key->key : message.idempotency_key));
+                       key.has_value() ? key->key : message.idempotency_key,
+                       common::ClaimOnCreate(message, claimant_.load())));
   if (!message.conversation_id.empty()) {
     SMSGW_RETURN_IF_ERROR(UpsertConversation(c, message, seq));
   }
@@ -697,24 +702,81 @@ absl::StatusOr<std::vector<Message>> PgMessageStore::ListUndispatched(
       Params{PgInt(limit)});
 }
 
+void PgMessageStore::SetClaimant(int64_t replica) { claimant_.store(replica); }
+
+absl::StatusOr<std::vector<Message>> PgMessageStore::ClaimUndispatched(
+    int limit) {
+  SMSGW_RETURN_IF_ERROR(common::CheckLimit(limit));
+  const int64_t claimant = claimant_.load();
+  if (claimant == 0) {
+    return absl::FailedPreconditionError(
+        "ClaimUndispatched needs a claimant (SetClaimant)");
+  }
+  std::vector<Message> claimed;
+  SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) -> absl::Status {
+    claimed.clear();
+    // MATERIALIZED: the LIMIT subquery runs once, so the planner cannot
+    // re-run it and claim more (design §4.5). SKIP LOCKED: a row another
+    // claim or a marker UPDATE holds is left to it; EvalPlanQual re-checks
+    // claimed_by for a row claimed meanwhile.
+    SMSGW_ASSIGN_OR_RETURN(
+        PgResult r,
+        c.Execute("WITH c AS MATERIALIZED (SELECT seq FROM messages"
+                  " WHERE status = 1 AND direction = 1"
+                  " AND claimed_by IS DISTINCT FROM $1"
+                  " ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                  " UPDATE messages m SET claimed_by = $1 FROM c"
+                  " WHERE m.seq = c.seq RETURNING m.seq",
+                  Params{PgInt(claimant), PgInt(limit)}));
+    if (r.rows() == 0) return absl::OkStatus();
+    std::vector<std::string> seqs;
+    seqs.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) seqs.push_back(PgInt(r.Int(i, 0)));
+    SMSGW_ASSIGN_OR_RETURN(
+        PgResult rows,
+        c.Execute(SelectMessagesSql("WHERE m.seq = ANY($1::bigint[])"
+                                    " ORDER BY m.seq"),
+                  Params{absl::StrCat("{", absl::StrJoin(seqs, ","), "}")}));
+    for (int i = 0; i < rows.rows(); ++i) {
+      claimed.push_back(
+          common::ReadMessageRow(pg_message_internal::PgRow{rows, i}));
+    }
+    return absl::OkStatus();
+  }));
+  return claimed;
+}
+
 absl::Status PgMessageStore::MarkDispatchStarted(absl::string_view id,
                                                  absl::Time time) {
+  const int64_t claimant = claimant_.load();
   return Write([&](PgConnection& c) -> absl::Status {
+    // The claim check and the marker are one conditional UPDATE: a claim
+    // taken over meanwhile (ClaimUndispatched on another replica) locks the
+    // row, and this UPDATE re-checks claimed_by after it commits.
     SMSGW_ASSIGN_OR_RETURN(
         PgResult r,
         c.Execute("UPDATE messages SET dispatch_started_time = $1"
-                  " WHERE id = $2 AND status = $3",
+                  " WHERE id = $2 AND status = $3"
+                  " AND ($4 = 0 OR claimed_by = $4)",
                   Params{PgTime(time), std::string(id),
-                         PgInt(static_cast<int>(MessageStatus::kPending))}));
+                         PgInt(static_cast<int>(MessageStatus::kPending)),
+                         PgInt(claimant)}));
     if (r.affected() > 0) return absl::OkStatus();
-    SMSGW_ASSIGN_OR_RETURN(PgResult exists,
-                           c.Execute("SELECT 1 FROM messages WHERE id = $1",
-                                     Params{std::string(id)}));
+    SMSGW_ASSIGN_OR_RETURN(
+        PgResult exists,
+        c.Execute("SELECT status, COALESCE(claimed_by, 0) FROM messages"
+                  " WHERE id = $1",
+                  Params{std::string(id)}));
     if (exists.rows() == 0) {
       return absl::NotFoundError(absl::StrCat("no message with id ", id));
     }
+    if (exists.Int(0, 0) != static_cast<int>(MessageStatus::kPending)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("message ", id, " is no longer PENDING"));
+    }
     return absl::FailedPreconditionError(
-        absl::StrCat("message ", id, " is no longer PENDING"));
+        absl::StrCat("message ", id, " is claimed by replica ",
+                     exists.Int(0, 1), ", not by this one (", claimant, ")"));
   });
 }
 
@@ -811,6 +873,12 @@ absl::StatusOr<std::optional<Message>> PgMessageStore::ReleaseScheduled(
             bool moved, LeaveScheduled(c, message, MessageStatus::kPending, now,
                                        "scheduled time reached"));
         if (moved) {
+          if (const int64_t claimant = claimant_.load(); claimant != 0) {
+            SMSGW_RETURN_IF_ERROR(
+                c.Execute("UPDATE messages SET claimed_by = $1 WHERE seq = $2",
+                          Params{PgInt(claimant), PgInt(message.seq)})
+                    .status());
+          }
           SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(c, id, false));
         }
         return absl::OkStatus();

@@ -29,6 +29,7 @@
 #ifndef SMSGW_STORAGE_POSTGRES_PG_MESSAGE_STORE_H_
 #define SMSGW_STORAGE_POSTGRES_PG_MESSAGE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +102,8 @@ class PgMessageStore final : public MessageStore {
       std::optional<absl::Time> next_check_time) override;
 
   absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
+  void SetClaimant(int64_t replica) override;
+  absl::StatusOr<std::vector<Message>> ClaimUndispatched(int limit) override;
   absl::Status MarkDispatchStarted(absl::string_view id,
                                    absl::Time time) override;
   absl::Status ClearDispatchStarted(absl::string_view id) override;
@@ -177,6 +180,7 @@ class PgMessageStore final : public MessageStore {
   Clock* const clock_;
   const Options options_;
   FeedListeners listeners_;
+  std::atomic<int64_t> claimant_{0};  // SetClaimant()
 
   absl::Mutex announce_mu_;
   int64_t announced_ ABSL_GUARDED_BY(announce_mu_) = -1;  // -1: not read yet

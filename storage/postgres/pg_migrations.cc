@@ -280,6 +280,26 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
 )sql";
 
+// Issue 13 §3: several replicas on one database.
+// - messages.claimed_by: the replica whose dispatcher owns a PENDING
+//   message (DispatchQueueStore::SetClaimant); the sweep's partial index
+//   holds only the PENDING outbound rows, so it stays small.
+// - smsgw_replica_ids: each server start takes the next one, so a replica
+//   that restarts is a new claimant and its old claims are taken over.
+// - server_secrets: what every replica must share, such as the JWT key
+//   when JWT_SECRET_KEY is not set.
+constexpr char kDispatchClaims[] = R"sql(
+ALTER TABLE messages ADD COLUMN claimed_by BIGINT;
+CREATE INDEX messages_pending_claims ON messages(seq, claimed_by)
+  WHERE status = 1 AND direction = 1;
+CREATE SEQUENCE smsgw_replica_ids;
+CREATE TABLE server_secrets (
+  name         TEXT PRIMARY KEY,
+  value        TEXT NOT NULL,
+  create_time  BIGINT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllPgMigrations() {
@@ -289,6 +309,7 @@ const std::vector<Migration>& AllPgMigrations() {
       {3, "groups and phone verification", kGroups},
       {4, "messages, reports, the watch feed", kMessages},
       {5, "event webhooks", kEventWebhooks},
+      {6, "dispatch claims and shared secrets", kDispatchClaims},
   };
   return *migrations;
 }

@@ -316,6 +316,14 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
 )sql";
 
+// Issue 13 §3: the replica whose dispatcher owns a PENDING message. One
+// server uses a SQLite file, so it stays NULL unless a claimant is set
+// (DispatchQueueStore::SetClaimant); kept so that both engines share one
+// message column list and one claim contract.
+constexpr char kDispatchClaims[] = R"sql(
+ALTER TABLE messages ADD COLUMN claimed_by INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -330,6 +338,7 @@ const std::vector<Migration>& AllMigrations() {
       {8, "daily segment quotas", kSegmentQuotas},
       {9, "api keys", kApiKeys},
       {10, "event webhooks", kEventWebhooks},
+      {11, "dispatch claims", kDispatchClaims},
   };
   return *migrations;
 }

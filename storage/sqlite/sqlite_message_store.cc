@@ -122,13 +122,14 @@ absl::Status InsertReport(Connection& conn, int64_t message_seq,
 
 absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
                                          const Message& message,
-                                         absl::string_view idempotency_key) {
+                                         absl::string_view idempotency_key,
+                                         int64_t claimed_by) {
   SMSGW_ASSIGN_OR_RETURN(
       Statement stmt,
       conn.Prepare(absl::StrCat(
           "INSERT INTO messages(", common::kMessageInsertColumns,
           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
+          " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")));
   stmt.Bind(1, message.id)
       .Bind(2, message.owner_id)
       .Bind(3, message.conversation_id)
@@ -163,6 +164,11 @@ absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
                                  ? MessagePriority::kNormal
                                  : message.priority))
       .Bind(33, message.expire_time);
+  if (claimed_by != 0) {
+    stmt.Bind(34, claimed_by);
+  } else {
+    stmt.BindNull(34);
+  }
   if (message.group_id != 0) {
     stmt.Bind(4, message.group_id);
   } else {

@@ -111,6 +111,8 @@ class SqliteMessageStore final : public MessageStore {
 
   // --- The dispatch queue (sqlite_message_store_outbound.cc) ---
   absl::StatusOr<std::vector<Message>> ListUndispatched(int limit) override;
+  void SetClaimant(int64_t replica) override;
+  absl::StatusOr<std::vector<Message>> ClaimUndispatched(int limit) override;
   absl::Status MarkDispatchStarted(absl::string_view id,
                                    absl::Time time) override;
   absl::Status ClearDispatchStarted(absl::string_view id) override;
@@ -200,6 +202,7 @@ class SqliteMessageStore final : public MessageStore {
   Database* db_;
   Clock* clock_;
   FeedListeners listeners_;
+  std::atomic<int64_t> claimant_{0};  // SetClaimant()
 };
 
 }  // namespace smsgw::storage::sqlite

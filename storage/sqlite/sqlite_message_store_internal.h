@@ -82,11 +82,13 @@ absl::Status InsertReport(Connection& conn, int64_t message_seq,
                           const StatusUpdate& update, ReportSource source,
                           bool applied);
 
-// Inserts one message row; returns its seq. AlreadyExists for a taken id or
-// provider SID; FailedPrecondition for a missing owner or group.
+// Inserts one message row, claimed by `claimed_by` (0: unclaimed, NULL);
+// returns its seq. AlreadyExists for a taken id or provider SID;
+// FailedPrecondition for a missing owner or group.
 absl::StatusOr<int64_t> InsertMessageRow(Connection& conn,
                                          const Message& message,
-                                         absl::string_view idempotency_key);
+                                         absl::string_view idempotency_key,
+                                         int64_t claimed_by = 0);
 
 // Adds `message` (stored as `seq`) to its owner's conversation.
 absl::Status UpsertConversation(Connection& conn, const Message& message,

@@ -134,7 +134,8 @@ absl::Status SqliteMessageStore::CreateOutboundIn(
   SMSGW_ASSIGN_OR_RETURN(
       int64_t seq,
       InsertMessageRow(conn, message,
-                       key.has_value() ? key->key : message.idempotency_key));
+                       key.has_value() ? key->key : message.idempotency_key,
+                       common::ClaimOnCreate(message, claimant_.load())));
 
   if (!message.conversation_id.empty()) {
     SMSGW_RETURN_IF_ERROR(UpsertConversation(conn, message, seq));
@@ -240,10 +241,12 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::CreateOutboundBatch(
 
 absl::Status SqliteMessageStore::MarkDispatchStarted(absl::string_view id,
                                                      absl::Time time) {
+  const int64_t claimant = claimant_.load();
   return Write([&](Connection& conn) -> absl::Status {
     SMSGW_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT status FROM messages WHERE id = ?"));
+        conn.Prepare("SELECT status, COALESCE(claimed_by, 0) FROM messages"
+                     " WHERE id = ?"));
     stmt.Bind(1, id);
     SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) {
@@ -252,6 +255,11 @@ absl::Status SqliteMessageStore::MarkDispatchStarted(absl::string_view id,
     if (static_cast<MessageStatus>(stmt.Int(0)) != MessageStatus::kPending) {
       return absl::FailedPreconditionError(
           absl::StrCat("message ", id, " is no longer PENDING"));
+    }
+    if (claimant != 0 && stmt.Int(1) != claimant) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "message ", id, " is claimed by replica ", stmt.Int(1),
+          ", not by this one (", claimant, ")"));
     }
     SMSGW_ASSIGN_OR_RETURN(
         Statement update,
@@ -346,6 +354,51 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::ListUndispatched(
   return messages;
 }
 
+void SqliteMessageStore::SetClaimant(int64_t replica) {
+  claimant_.store(replica);
+}
+
+absl::StatusOr<std::vector<Message>> SqliteMessageStore::ClaimUndispatched(
+    int limit) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  const int64_t claimant = claimant_.load();
+  if (claimant == 0) {
+    return absl::FailedPreconditionError(
+        "ClaimUndispatched needs a claimant (SetClaimant)");
+  }
+  std::vector<Message> claimed;
+  // One writer at a time: the select and the updates are one claim.
+  SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {
+    claimed.clear();
+    {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement stmt,
+          conn.Prepare(SelectMessagesSql(
+              "WHERE m.direction = ? AND m.status = ?"
+              " AND (m.claimed_by IS NULL OR m.claimed_by <> ?)"
+              " ORDER BY m.seq LIMIT ?")));
+      stmt.Bind(1, static_cast<int>(Direction::kOutbound))
+          .Bind(2, static_cast<int>(MessageStatus::kPending))
+          .Bind(3, claimant)
+          .Bind(4, limit);
+      while (true) {
+        SMSGW_ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        claimed.push_back(ReadMessage(stmt));
+      }
+    }
+    for (Message& m : claimed) {
+      SMSGW_ASSIGN_OR_RETURN(
+          Statement update,
+          conn.Prepare("UPDATE messages SET claimed_by = ? WHERE seq = ?"));
+      SMSGW_RETURN_IF_ERROR(update.Bind(1, claimant).Bind(2, m.seq).Run());
+      m.claimed_by = claimant;
+    }
+    return absl::OkStatus();
+  }));
+  return claimed;
+}
+
 absl::StatusOr<int64_t> SqliteMessageStore::PendingSegments(
     absl::string_view our_number) {
   int64_t segments = 0;
@@ -403,6 +456,12 @@ absl::StatusOr<std::optional<Message>> SqliteMessageStore::ReleaseScheduled(
         bool moved, LeaveScheduled(conn, message, MessageStatus::kPending, now,
                                    "scheduled time reached"));
     if (moved) {
+      if (const int64_t claimant = claimant_.load(); claimant != 0) {
+        SMSGW_ASSIGN_OR_RETURN(
+            Statement claim,
+            conn.Prepare("UPDATE messages SET claimed_by = ? WHERE seq = ?"));
+        SMSGW_RETURN_IF_ERROR(claim.Bind(1, claimant).Bind(2, message.seq).Run());
+      }
       SMSGW_ASSIGN_OR_RETURN(released, MustLoadMessage(conn, id));
     }
     return absl::OkStatus();

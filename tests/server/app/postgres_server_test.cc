@@ -2,8 +2,8 @@
 // against a fresh database of the throwaway PostgreSQL 15 server, sending
 // through its embedded simulator (status callbacks included), searching,
 // keeping everything across a restart; a second server on the same database
-// refused (one replica per database until claims and leases exist); bad
-// URLs refused at start without their password in the log.
+// serving as a standby whose sends the first one dispatches; bad URLs
+// refused at start without their password in the log.
 #include <map>
 #include <memory>
 #include <string>
@@ -95,16 +95,27 @@ TEST_F(PostgresServerTest, SendsStoresSearchesAndKeepsItAllAcrossARestart) {
   EXPECT_EQ(kept.message().body(), "Dinner at eight, see you there");
 }
 
-TEST_F(PostgresServerTest, ASecondServerOnTheSameDatabaseIsRefused) {
-  ASSERT_NO_FATAL_FAILURE(StartServer(Env()));
-  EXPECT_THAT(testing::StartStatus(Env()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("another smsgw-server is running on "
-                                 "PostgreSQL database")));
-  // The first one serves on.
-  EXPECT_TRUE(server_->running());
-  auto bob = testing::SignedUpClient(*server_, "bob");
-  EXPECT_FALSE(bob->access_token().empty());
+TEST_F(PostgresServerTest, ASecondServerOnTheSameDatabaseServesAsAStandby) {
+  ASSERT_NO_FATAL_FAILURE(StartWithAnn(Env()));
+  testing::ServerProcess::Options options;
+  options.db_path = dir_.File("second/smsgw.db");
+  options.env = Env();
+  testing::ServerProcess second(options);
+  ASSERT_THAT(second.Start(), IsOk());
+  // The first dispatches; the second serves the API on the same data, and
+  // accepts the first one's tokens (one JWT key, kept in the database).
+  EXPECT_THAT(server_->ReadLog(), HasSubstr("dispatch lease taken"));
+  auto on_second = testing::LoggedInClient(second, "ann");
+  ASSERT_NE(on_second, nullptr);
+  v1::SendMessageRequest request;
+  request.set_to(kPeer);
+  request.set_body("sent through the standby");
+  SMSGW_ASSERT_OK_AND_ASSIGN(v1::SendMessageResponse sent,
+                             on_second->SendMessage(request));
+  // The dispatching replica claims it and the simulator delivers it.
+  const v1::Message delivered = AwaitStatus(
+      *ann_, sent.message().id(), v1::MESSAGE_STATUS_DELIVERED);
+  EXPECT_FALSE(delivered.provider_sid().empty());
 }
 
 TEST(PostgresConfigTest, BadUrlsStopTheServerAtStartWithoutThePassword) {

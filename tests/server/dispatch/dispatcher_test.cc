@@ -438,6 +438,64 @@ TEST_F(DispatcherTest, NothingInFlightAtShutdownIsLostOrSentTwiceAfterARestart) 
   EXPECT_EQ(Stored(second.id).provider_sid, "SM1002");
 }
 
+// --- Several replicas (issue 13 §3): claims ---
+
+TEST_F(DispatcherTest, WithClaimsAStandbysMessagesWaitForTheDispatcherToClaimThem) {
+  options_.replica_id = 5;
+  options_.claim_sweep = absl::Milliseconds(50);
+  dispatcher_ = std::make_unique<Dispatcher>(outbound_.store(), &provider_,
+                                             &clock_, options_);
+  // Not started: this replica does not hold the dispatch lease.
+  const Message before = Store("accepted by a standby");
+  EXPECT_EQ(before.claimed_by, 0);
+  EXPECT_FALSE(dispatcher_->ReserveImmediate(before));
+  dispatcher_->Enqueue(before);  // left in the store
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(provider_.creates(), 0);
+  ASSERT_THAT(dispatcher_->Start(), IsOk());  // the lease is taken
+  ASSERT_TRUE(AwaitStatus(before.id, MessageStatus::kQueued));
+  EXPECT_EQ(Stored(before.id).claimed_by, 5);
+  // Accepted on another replica after the start: the sweep claims it.
+  outbound_.store()->SetClaimant(0);
+  const Message elsewhere = Store("accepted on another replica");
+  outbound_.store()->SetClaimant(5);
+  dispatcher_->Enqueue(elsewhere);  // not ours: ignored
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(provider_.creates(), 1);
+  clock_.Advance(absl::Milliseconds(60));  // the next sweep is due
+  ASSERT_TRUE(AwaitStatus(elsewhere.id, MessageStatus::kQueued));
+  // Its own: stamped at creation and taken at once, not claimed again.
+  const Message own = Store("accepted here");
+  EXPECT_EQ(own.claimed_by, 5);
+  dispatcher_->Enqueue(own);
+  ASSERT_TRUE(AwaitStatus(own.id, MessageStatus::kQueued));
+  EXPECT_THAT(provider_.bodies(),
+              UnorderedElementsAre("accepted by a standby",
+                                   "accepted on another replica",
+                                   "accepted here"));
+}
+
+TEST_F(DispatcherTest, ATakenOverMarkerIsReconciledOnlyAfterTheTakeoverWait) {
+  options_.replica_id = 6;
+  options_.claim_sweep = absl::Milliseconds(50);
+  options_.takeover_wait = absl::Seconds(30);
+  // A dead replica (3) had a create call out for it.
+  outbound_.store()->SetClaimant(3);
+  const Message m = StoreInFlight("in flight on a dead replica");
+  provider_.AddListed(Listed("SM88", "in flight on a dead replica",
+                             *m.dispatch_started_time + absl::Seconds(1)));
+  StartDispatcher();
+  EXPECT_EQ(Stored(m.id).claimed_by, 6);
+  // Its call might still be under way: nothing asked, nothing sent.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(provider_.lists(), 0);
+  EXPECT_EQ(provider_.creates(), 0);
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_TRUE(AwaitStatus(m.id, MessageStatus::kSent));
+  EXPECT_EQ(Stored(m.id).provider_sid, "SM88");
+  EXPECT_EQ(provider_.creates(), 0);
+}
+
 TEST_F(DispatcherTest, ShutdownIsIdempotent) {
   StartDispatcher();
   dispatcher_->Shutdown(absl::Seconds(1));

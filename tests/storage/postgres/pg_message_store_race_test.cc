@@ -3,10 +3,12 @@
 // idempotency key sent to both at once, a status callback landing on one
 // while the other stores the SID, and the watch feed read while a commit is
 // delayed, with a negative control showing that a feed numbered at insert
-// time (an identity column) loses that event.
+// time (an identity column) loses that event; and a dispatch marker racing
+// a takeover of its message's claim.
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -266,6 +268,61 @@ TEST_F(PgTwoReplicaTest, AWatcherOnOneReplicaHearsTheOthersWrites) {
   SMSGW_ASSERT_OK_AND_ASSIGN(auto rows, a_->ListFeed(ann_, 0, 10));
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].message_id, "x1");
+}
+
+// The fence (design §4.8): the old claimant marking a message while a new
+// one takes it over. Either the marker lands first and the new claimant
+// sees it (and reconciles before any resend), or the takeover lands first
+// and the old claimant's marker is refused. Never a marker the new
+// claimant did not see.
+TEST_F(PgTwoReplicaTest, AMarkerRacingATakeoverIsRefusedOrSeen) {
+  constexpr int kRounds = 60;
+  a_->SetClaimant(201);
+  b_->SetClaimant(202);
+  int refused = 0;
+  int seen = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string id = absl::StrCat("f", round);
+    ASSERT_THAT(a_->CreateOutbound(Outbound(id), {}), IsOk());
+    absl::Status marked;
+    std::vector<Message> taken;
+    std::thread old_owner(
+        [&] { marked = a_->MarkDispatchStarted(id, clock_.Now()); });
+    std::thread new_owner([&] {
+      // A row the marker holds locked is skipped: sweep again, as the
+      // dispatcher does.
+      while (taken.empty()) {
+        absl::StatusOr<std::vector<Message>> claimed =
+            b_->ClaimUndispatched(10);
+        ASSERT_THAT(claimed, IsOk());
+        taken = *claimed;
+      }
+    });
+    old_owner.join();
+    new_owner.join();
+    ASSERT_EQ(taken.size(), 1u);
+    if (marked.ok()) {
+      EXPECT_TRUE(taken[0].dispatch_started_time.has_value())
+          << "round " << round << ": the takeover missed a committed marker";
+      ++seen;
+    } else {
+      EXPECT_THAT(marked, StatusIs(absl::StatusCode::kFailedPrecondition));
+      EXPECT_FALSE(taken[0].dispatch_started_time.has_value());
+      ++refused;
+    }
+    // Out of the way of the next round's sweep.
+    ASSERT_THAT(b_->ApplyStatus(id, [&] {
+      StatusUpdate u;
+      u.status = MessageStatus::kFailed;
+      u.source = ReportSource::kLocal;
+      u.event_time = clock_.Now();
+      return u;
+    }()),
+                IsOk());
+  }
+  std::cout << "marker vs takeover: " << seen << " seen, " << refused
+            << " refused\n";
+  EXPECT_EQ(seen + refused, kRounds);
 }
 
 }  // namespace

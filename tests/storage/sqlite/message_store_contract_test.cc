@@ -1244,6 +1244,78 @@ TYPED_TEST(MessageStoreContractTest,
   EXPECT_EQ(work[1].owner_username, "bob");
 }
 
+// --- Claims (issue 13 §3): which replica dispatches a PENDING message ---
+
+TYPED_TEST(MessageStoreContractTest,
+           NewPendingMessagesCarryTheClaimantAndTheRestAreClaimedOnce) {
+  // Created before any claimant: unclaimed, for a dispatcher to claim.
+  EXPECT_EQ(this->Create(this->MakeMessage("u1", this->ann_, kBobPhone, "x"))
+                .claimed_by,
+            0);
+  this->store()->SetClaimant(7);
+  EXPECT_EQ(
+      this->Create(this->MakeMessage("m1", this->ann_, kBobPhone, "x", 1))
+          .claimed_by,
+      7);
+  Message scheduled = this->MakeMessage("s1", this->ann_, kBobPhone, "x", 2);
+  scheduled.status = MessageStatus::kScheduled;
+  scheduled.scheduled_time = scheduled.next_attempt_time = kT0;
+  EXPECT_EQ(this->Create(scheduled).claimed_by, 0);  // released later
+  // The claimant's own messages are not claimed again.
+  SMSGW_ASSERT_OK_AND_ASSIGN(auto claimed,
+                             this->store()->ClaimUndispatched(10));
+  ASSERT_THAT(this->Ids(claimed), ElementsAre("u1"));
+  EXPECT_EQ(claimed[0].claimed_by, 7);
+  EXPECT_EQ(claimed[0].owner_username, "ann");
+  EXPECT_EQ(this->store()->Get("u1")->claimed_by, 7);
+  SMSGW_ASSERT_OK_AND_ASSIGN(claimed, this->store()->ClaimUndispatched(10));
+  EXPECT_THAT(claimed, IsEmpty());
+  // Released from SCHEDULED: claimed by the replica that released it.
+  SMSGW_ASSERT_OK_AND_ASSIGN(std::optional<Message> released,
+                             this->store()->ReleaseScheduled("s1", kT0));
+  ASSERT_TRUE(released.has_value());
+  EXPECT_EQ(released->claimed_by, 7);
+  // A restarted replica is a new claimant: it takes over everything, in
+  // store order, a page at a time.
+  this->store()->SetClaimant(8);
+  SMSGW_ASSERT_OK_AND_ASSIGN(claimed, this->store()->ClaimUndispatched(2));
+  EXPECT_THAT(this->Ids(claimed), ElementsAre("u1", "m1"));
+  SMSGW_ASSERT_OK_AND_ASSIGN(claimed, this->store()->ClaimUndispatched(2));
+  EXPECT_THAT(this->Ids(claimed), ElementsAre("s1"));
+}
+
+TYPED_TEST(MessageStoreContractTest,
+           OnlyTheClaimantMayMarkAMessageDispatched) {
+  this->store()->SetClaimant(7);
+  this->Create(this->MakeMessage("m1", this->ann_, kBobPhone, "x"));
+  // Another replica takes it over (a sweep after this one was presumed
+  // dead); this one must not call the provider for it any more.
+  this->store()->SetClaimant(8);
+  SMSGW_ASSERT_OK_AND_ASSIGN(auto claimed,
+                             this->store()->ClaimUndispatched(10));
+  ASSERT_THAT(this->Ids(claimed), ElementsAre("m1"));
+  this->store()->SetClaimant(7);
+  EXPECT_THAT(this->store()->MarkDispatchStarted("m1", kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("claimed by replica 8")));
+  SMSGW_ASSERT_OK_AND_ASSIGN(Message m, this->store()->Get("m1"));
+  EXPECT_FALSE(m.dispatch_started_time.has_value());
+  this->store()->SetClaimant(8);
+  EXPECT_THAT(this->store()->MarkDispatchStarted("m1", kT0), IsOk());
+  // No claimant (one server): no fence.
+  this->store()->SetClaimant(0);
+  EXPECT_THAT(this->store()->MarkDispatchStarted("m1", kT0), IsOk());
+}
+
+TYPED_TEST(MessageStoreContractTest, ClaimUndispatchedRefusesBadCalls) {
+  EXPECT_THAT(this->store()->ClaimUndispatched(10),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("claimant")));
+  this->store()->SetClaimant(7);
+  EXPECT_THAT(this->store()->ClaimUndispatched(0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TYPED_TEST(MessageStoreContractTest, IsOptedOutMatchesPeerAndOurNumber) {
   this->factory_.AddOptOut(kBobPhone, kOurNumber);
   EXPECT_EQ(*this->store()->IsOptedOut(kBobPhone, kOurNumber), true);
