@@ -15,9 +15,8 @@ absl::Status ValidateRateLimits(const std::vector<RateLimit>& limits) {
     return absl::InvalidArgumentError("rate limit: no limits given");
   }
   for (const RateLimit& limit : limits) {
-    if (limit.key.empty() || limit.key.size() > kMaxKeyBytes) {
-      return absl::InvalidArgumentError(
-          "rate limit: key must be 1 to 200 bytes");
+    if (absl::Status key = ValidateRateLimitKey(limit.key); !key.ok()) {
+      return key;
     }
     if (limit.max_events < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -27,6 +26,13 @@ absl::Status ValidateRateLimits(const std::vector<RateLimit>& limits) {
       return absl::InvalidArgumentError(absl::StrCat(
           "rate limit ", limit.key, ": window must be within (0, 31 days]"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRateLimitKey(absl::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError("rate limit: key must be 1 to 200 bytes");
   }
   return absl::OkStatus();
 }

@@ -34,6 +34,9 @@ struct Admission {
   // last, and when it has room again (every full limit has room then).
   size_t limit_index = 0;
   absl::Time retry_time;
+  // The events of each limit's key in its window after the call, in
+  // `limits` order: admitted, the recorded one included.
+  std::vector<int64_t> counts;
 };
 
 // Checks `limits` as every engine's Admit() does first: not empty; each
@@ -65,7 +68,24 @@ class RateLimitStore {
   // Unavailable / Internal from the database.
   virtual absl::StatusOr<Admission> Admit(const std::vector<RateLimit>& limits,
                                           absl::Time now) = 0;
+
+  // Admit() without recording anything: whether it would admit now, and
+  // when a full limit frees up. The same errors.
+  virtual absl::StatusOr<Admission> Check(const std::vector<RateLimit>& limits,
+                                          absl::Time now) = 0;
+
+  // Deletes every event of `key` (a correct password clears the
+  // username's failures). InvalidArgument for a key outside 1-200 bytes.
+  virtual absl::Status Forget(absl::string_view key) = 0;
+
+  // Deletes the newest event of `key` (one, when several share its time),
+  // if any: takes back one counted attempt. InvalidArgument as Forget().
+  virtual absl::Status ForgetNewest(absl::string_view key) = 0;
 };
+
+// Forget()'s and ForgetNewest()'s check of `key`: 1-200 bytes, else
+// InvalidArgument.
+absl::Status ValidateRateLimitKey(absl::string_view key);
 
 }  // namespace smsgw::storage
 

@@ -347,8 +347,11 @@ absl::Status ServerAppImpl::BuildDomain() {
   throttle.peer_free_failures = config_.login_peer_max_failures / 3;
   throttle.base_delay = config_.login_delay;
   throttle.max_delay = std::max(config_.login_delay, absl::Seconds(8));
-  SMSGW_ASSIGN_OR_RETURN(login_throttle_, domain::LoginThrottle::Create(
-                                              throttle, Clock::Real()));
+  // Counted in the database, like the sign-up throttle: every replica
+  // sees the same failures.
+  SMSGW_ASSIGN_OR_RETURN(login_throttle_,
+                         domain::LoginThrottle::Create(
+                             throttle, rate_limits_.get(), Clock::Real()));
   signup_throttle_ = std::make_unique<domain::SignupThrottle>(
       rate_limits_.get(), Clock::Real(), SignupThrottleOptions(config_));
   verification_guard_ = std::make_unique<domain::VerificationGuard>(

@@ -7,14 +7,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/logging.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
 
 namespace smsgw::domain {
 namespace {
 
+// Store keys (RateLimit::key, at most 200 bytes). A username is at most
+// 32 bytes; an address longer than fits (a unix socket path) is hashed.
 std::string UsernameKey(absl::string_view username) {
-  return absl::StrCat("u:", username);
+  return absl::StrCat("login/u/", username);
 }
-std::string PeerKey(absl::string_view peer) { return absl::StrCat("p:", peer); }
+std::string PeerKey(absl::string_view peer) {
+  if (peer.size() <= 150) return absl::StrCat("login/p/", peer);
+  return absl::StrCat("login/p#", Sha256Hex(peer));
+}
 
 }  // namespace
 
@@ -38,8 +46,9 @@ std::string PeerAddress(absl::string_view grpc_peer) {
 }
 
 absl::StatusOr<std::unique_ptr<LoginThrottle>> LoginThrottle::Create(
-    Options options, Clock* clock) {
+    Options options, storage::RateLimitStore* store, Clock* clock) {
   if (clock == nullptr) return absl::InvalidArgumentError("clock is null");
+  if (store == nullptr) return absl::InvalidArgumentError("store is null");
   if (options.username_max_failures < 1 || options.peer_max_failures < 1) {
     return absl::InvalidArgumentError("login failure limits must be >= 1");
   }
@@ -51,140 +60,107 @@ absl::StatusOr<std::unique_ptr<LoginThrottle>> LoginThrottle::Create(
         "free login failures must be between 0 and the limit");
   }
   if (options.window <= absl::ZeroDuration() ||
+      options.window > absl::Hours(24 * 31) ||
       options.base_delay < absl::ZeroDuration() ||
       options.max_delay < options.base_delay) {
     return absl::InvalidArgumentError(
-        "login window must be positive and 0 <= base_delay <= max_delay");
+        "login window must be within (0, 31 days] and 0 <= base_delay <= "
+        "max_delay");
   }
   return std::unique_ptr<LoginThrottle>(
-      new LoginThrottle(std::move(options), clock));
+      new LoginThrottle(std::move(options), store, clock));
 }
 
-LoginThrottle::LoginThrottle(Options options, Clock* clock)
-    : options_(std::move(options)), clock_(clock) {}
+LoginThrottle::LoginThrottle(Options options, storage::RateLimitStore* store,
+                             Clock* clock)
+    : options_(std::move(options)), store_(store), clock_(clock) {}
 
-size_t LoginThrottle::Prune(Failures& failures, absl::Time now) const {
-  while (!failures.empty() && failures.front() + options_.window <= now) {
-    failures.pop_front();
+std::vector<storage::RateLimit> LoginThrottle::Limits(
+    absl::string_view username, absl::string_view peer, int* user_index,
+    int* peer_index) const {
+  std::vector<storage::RateLimit> limits;
+  *user_index = *peer_index = -1;
+  if (!username.empty()) {
+    *user_index = static_cast<int>(limits.size());
+    limits.push_back({UsernameKey(username), options_.username_max_failures,
+                      options_.window});
   }
-  return failures.size();
-}
-
-absl::Time LoginThrottle::LockedUntilLocked(const std::string& key,
-                                            const Key& limits,
-                                            absl::Time now) {
-  auto it = failures_.find(key);
-  if (it == failures_.end()) return absl::InfinitePast();
-  const size_t count = Prune(it->second, now);
-  if (count < static_cast<size_t>(limits.max_failures)) {
-    return absl::InfinitePast();
+  if (!peer.empty()) {
+    *peer_index = static_cast<int>(limits.size());
+    limits.push_back(
+        {PeerKey(peer), options_.peer_max_failures, options_.window});
   }
-  // Locked until enough failures leave the window to go below the limit.
-  return it->second[count - limits.max_failures] + options_.window;
+  return limits;
 }
 
-absl::Duration LoginThrottle::DelayFor(size_t failures,
-                                       const Key& limits) const {
+absl::Duration LoginThrottle::DelayFor(int64_t failures,
+                                       int free_failures) const {
   // `failures` includes the attempt being admitted.
-  if (failures <= static_cast<size_t>(limits.free_failures)) {
-    return absl::ZeroDuration();
-  }
-  const size_t doublings =
-      std::min<size_t>(failures - limits.free_failures - 1, 30);
+  if (failures <= free_failures) return absl::ZeroDuration();
+  const int64_t doublings = std::min<int64_t>(failures - free_failures - 1, 30);
   return std::min(options_.base_delay * static_cast<double>(1u << doublings),
                   options_.max_delay);
 }
 
-LoginThrottle::Failures* LoginThrottle::Track(const std::string& key,
-                                              absl::Time now) {
-  auto it = failures_.find(key);
-  if (it != failures_.end()) return &it->second;
-  if (failures_.size() >= options_.max_keys) {
-    for (auto jt = failures_.begin(); jt != failures_.end();) {
-      if (Prune(jt->second, now) == 0) {
-        failures_.erase(jt++);
-      } else {
-        ++jt;
-      }
-    }
-    if (failures_.size() >= options_.max_keys) return nullptr;
-  }
-  return &failures_[key];
-}
-
 absl::StatusOr<absl::Duration> LoginThrottle::Admit(absl::string_view username,
                                                     absl::string_view peer) {
+  int user = -1;
+  int address = -1;
+  const std::vector<storage::RateLimit> limits =
+      Limits(username, peer, &user, &address);
+  if (limits.empty()) return absl::ZeroDuration();
   const absl::Time now = clock_->Now();
-  const Key user_limits{options_.username_free_failures,
-                        options_.username_max_failures};
-  const Key peer_limits{options_.peer_free_failures,
-                        options_.peer_max_failures};
-  const std::string user_key = UsernameKey(username);
-  const std::string peer_key = PeerKey(peer);
-
-  absl::MutexLock lock(&mu_);
-  absl::Time until = absl::InfinitePast();
-  if (!username.empty()) {
-    until = LockedUntilLocked(user_key, user_limits, now);
-  }
-  if (!peer.empty()) {
-    until = std::max(until, LockedUntilLocked(peer_key, peer_limits, now));
-  }
-  if (until > now) {
-    const int64_t seconds = absl::ToInt64Seconds(absl::Ceil(
-        until - now, absl::Seconds(1)));
+  SMSGW_ASSIGN_OR_RETURN(storage::Admission admission,
+                         store_->Admit(limits, now));
+  if (!admission.admitted) {
+    const int64_t seconds = absl::ToInt64Seconds(
+        absl::Ceil(admission.retry_time - now, absl::Seconds(1)));
     return absl::ResourceExhaustedError(absl::StrCat(
         "too many failed logins for this username or from this address; "
         "retry in ",
-        seconds, " s"));
+        std::max<int64_t>(seconds, 1), " s"));
   }
   absl::Duration delay = absl::ZeroDuration();
-  if (!username.empty()) {
-    if (Failures* failures = Track(user_key, now); failures != nullptr) {
-      failures->push_back(now);
-      delay = std::max(delay, DelayFor(failures->size(), user_limits));
-    }
+  if (user >= 0) {
+    delay = std::max(delay, DelayFor(admission.counts[user],
+                                     options_.username_free_failures));
   }
-  if (!peer.empty()) {
-    if (Failures* failures = Track(peer_key, now); failures != nullptr) {
-      failures->push_back(now);
-      delay = std::max(delay, DelayFor(failures->size(), peer_limits));
-    }
+  if (address >= 0) {
+    delay = std::max(delay, DelayFor(admission.counts[address],
+                                     options_.peer_free_failures));
   }
   return delay;
 }
 
 void LoginThrottle::Succeeded(absl::string_view username,
                               absl::string_view peer) {
-  absl::MutexLock lock(&mu_);
-  if (!username.empty()) failures_.erase(UsernameKey(username));
-  if (peer.empty()) return;
-  auto it = failures_.find(PeerKey(peer));
-  if (it == failures_.end() || it->second.empty()) return;
-  // This attempt was the newest entry counted for the address (or one of
+  int user = -1;
+  int address = -1;
+  const std::vector<storage::RateLimit> limits =
+      Limits(username, peer, &user, &address);
+  absl::Status forgotten = absl::OkStatus();
+  if (user >= 0) forgotten.Update(store_->Forget(limits[user].key));
+  // This attempt was the newest failure counted for the address (or one of
   // the same instant): take one back.
-  it->second.pop_back();
-  if (it->second.empty()) failures_.erase(it);
+  if (address >= 0) forgotten.Update(store_->ForgetNewest(limits[address].key));
+  if (!forgotten.ok()) {
+    SMSGW_LOG(kWarning) << "login throttle: cannot take back a counted "
+                           "attempt: "
+                        << forgotten;
+  }
 }
 
 absl::Time LoginThrottle::LockedUntil(absl::string_view username,
                                       absl::string_view peer) {
-  const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&mu_);
-  absl::Time until = absl::InfinitePast();
-  if (!username.empty()) {
-    until = LockedUntilLocked(UsernameKey(username),
-                              {options_.username_free_failures,
-                               options_.username_max_failures},
-                              now);
-  }
-  if (!peer.empty()) {
-    until = std::max(until, LockedUntilLocked(PeerKey(peer),
-                                              {options_.peer_free_failures,
-                                               options_.peer_max_failures},
-                                              now));
-  }
-  return until > now ? until : absl::InfinitePast();
+  int user = -1;
+  int address = -1;
+  const std::vector<storage::RateLimit> limits =
+      Limits(username, peer, &user, &address);
+  if (limits.empty()) return absl::InfinitePast();
+  absl::StatusOr<storage::Admission> checked =
+      store_->Check(limits, clock_->Now());
+  if (!checked.ok() || checked->admitted) return absl::InfinitePast();
+  return checked->retry_time;
 }
 
 }  // namespace smsgw::domain

@@ -10,19 +10,17 @@
 #ifndef SMSGW_SERVER_DOMAIN_LOGIN_THROTTLE_H_
 #define SMSGW_SERVER_DOMAIN_LOGIN_THROTTLE_H_
 
-#include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "storage/rate_limit_store.h"
 
 namespace smsgw::domain {
 
@@ -31,7 +29,9 @@ namespace smsgw::domain {
 // drop). Anything else is returned unchanged.
 std::string PeerAddress(absl::string_view grpc_peer);
 
-// Counts failed logins. Thread-safe. The clock is not owned.
+// Counts failed logins in the database (storage::RateLimitStore), so that
+// every replica sharing it counts the same failures (issue 13 §3) and a
+// restart forgets none. Thread-safe. The store and the clock are not owned.
 class LoginThrottle {
  public:
   struct Options {
@@ -48,62 +48,50 @@ class LoginThrottle {
     // failure, up to max_delay.
     absl::Duration base_delay = absl::Milliseconds(500);
     absl::Duration max_delay = absl::Seconds(8);
-    // Most usernames and addresses tracked at once; when full, keys whose
-    // failures have all expired are dropped, and new keys are not tracked
-    // until room frees up (the other key of an attempt still counts).
-    size_t max_keys = 100'000;
   };
 
   // InvalidArgument (from Create) when a limit is below 1, a free count is
-  // above its max, the window or a delay is not positive, or the clock is
-  // null.
-  static absl::StatusOr<std::unique_ptr<LoginThrottle>> Create(Options options,
-                                                               Clock* clock);
+  // above its max, the window is not positive or longer than 31 days, a
+  // delay is negative, or the store or the clock is null.
+  static absl::StatusOr<std::unique_ptr<LoginThrottle>> Create(
+      Options options, storage::RateLimitStore* store, Clock* clock);
 
   // Before the password is checked. Counts the attempt as a failure (so
-  // that parallel guesses are counted before any answer) until Succeeded()
-  // takes it back. Returns how long to hold a failure answer for this
-  // attempt (zero while within the free failures), or ResourceExhausted
-  // "too many failed logins ...; retry in N s" when the username or the
-  // address is locked out; then nothing is counted. `username` should be
-  // case-folded; either may be empty (then only the other counts: an
-  // invalid username is counted against the address alone).
+  // that parallel guesses, on any replica, are counted before any answer)
+  // until Succeeded() takes it back. Returns how long to hold a failure
+  // answer for this attempt (zero while within the free failures), or
+  // ResourceExhausted "too many failed logins ...; retry in N s" when the
+  // username or the address is locked out; then nothing is counted.
+  // `username` should be case-folded; either may be empty (then only the
+  // other counts: an invalid username is counted against the address
+  // alone). The store's Unavailable / Internal when it cannot count.
   absl::StatusOr<absl::Duration> Admit(absl::string_view username,
                                        absl::string_view peer);
 
   // After a correct password: forgets the username's failures and takes
   // back the address's count for this attempt (the address's other failures
   // stay, so that logging into one's own account does not reset a spray).
+  // A store error is logged: the failure then stays counted.
   void Succeeded(absl::string_view username, absl::string_view peer);
 
-  // When `username` or `peer` may next try, or InfinitePast() if now.
+  // When `username` or `peer` may next try, or InfinitePast() if now (or
+  // when the store cannot tell).
   absl::Time LockedUntil(absl::string_view username, absl::string_view peer);
 
  private:
-  LoginThrottle(Options options, Clock* clock);
+  LoginThrottle(Options options, storage::RateLimitStore* store, Clock* clock);
 
-  struct Key {
-    int free_failures;
-    int max_failures;
-  };
-  // Failure times of one key, oldest first; at most max_failures entries.
-  using Failures = std::deque<absl::Time>;
-
-  // Drops failures older than the window; the number left.
-  size_t Prune(Failures& failures, absl::Time now) const;
-  absl::Time LockedUntilLocked(const std::string& key, const Key& limits,
-                               absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Duration DelayFor(size_t failures, const Key& limits) const;
-  // The failures of `key`, created if there is room; null when full.
-  Failures* Track(const std::string& key, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The store's limits for the non-empty ones of `username` and `peer`;
+  // `user_index` / `peer_index` are their positions (-1 when absent).
+  std::vector<storage::RateLimit> Limits(absl::string_view username,
+                                         absl::string_view peer,
+                                         int* user_index,
+                                         int* peer_index) const;
+  absl::Duration DelayFor(int64_t failures, int free_failures) const;
 
   const Options options_;
+  storage::RateLimitStore* store_;
   Clock* clock_;
-  absl::Mutex mu_;
-  // "u:<username>" and "p:<address>".
-  absl::flat_hash_map<std::string, Failures> failures_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace smsgw::domain

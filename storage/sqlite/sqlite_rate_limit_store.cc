@@ -11,12 +11,44 @@ namespace smsgw::storage::sqlite {
 
 absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
     const std::vector<RateLimit>& limits, absl::Time now) {
+  return Count(limits, now, /*record=*/true);
+}
+
+absl::StatusOr<Admission> SqliteRateLimitStore::Check(
+    const std::vector<RateLimit>& limits, absl::Time now) {
+  return Count(limits, now, /*record=*/false);
+}
+
+absl::Status SqliteRateLimitStore::Forget(absl::string_view key) {
+  SMSGW_RETURN_IF_ERROR(ValidateRateLimitKey(key));
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt, conn.Prepare("DELETE FROM rate_events WHERE key = ?"));
+    return stmt.Bind(1, key).Run();
+  });
+}
+
+absl::Status SqliteRateLimitStore::ForgetNewest(absl::string_view key) {
+  SMSGW_RETURN_IF_ERROR(ValidateRateLimitKey(key));
+  return db_->Write([&](Connection& conn) -> absl::Status {
+    SMSGW_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("DELETE FROM rate_events WHERE rowid = (SELECT rowid"
+                     " FROM rate_events WHERE key = ?"
+                     " ORDER BY event_time DESC, rowid DESC LIMIT 1)"));
+    return stmt.Bind(1, key).Run();
+  });
+}
+
+absl::StatusOr<Admission> SqliteRateLimitStore::Count(
+    const std::vector<RateLimit>& limits, absl::Time now, bool record) {
   SMSGW_RETURN_IF_ERROR(ValidateRateLimits(limits));
   Admission admission;
   SMSGW_RETURN_IF_ERROR(db_->Write([&](Connection& conn) -> absl::Status {
     admission = Admission();
     admission.admitted = true;
-    {
+    admission.counts.assign(limits.size(), 0);
+    if (record) {
       SMSGW_ASSIGN_OR_RETURN(
           Statement prune,
           conn.Prepare("DELETE FROM rate_events WHERE rowid IN (SELECT rowid"
@@ -32,6 +64,7 @@ absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
       count.Bind(1, limit.key).Bind(2, now - limit.window);
       SMSGW_ASSIGN_OR_RETURN(bool row, count.Step());
       const int64_t events = row ? count.Int(0) : 0;
+      admission.counts[i] = events;
       if (events < limit.max_events) continue;
       // Room comes back when the newest max_events - 1 are all that is
       // left in the window: when the max_events-th newest leaves it.
@@ -47,7 +80,8 @@ absl::StatusOr<Admission> SqliteRateLimitStore::Admit(
       const absl::Time retry = (found ? nth.Time(0) : now) + limit.window;
       NoteFullLimit(i, retry, &admission);
     }
-    if (!admission.admitted) return absl::OkStatus();
+    if (!admission.admitted || !record) return absl::OkStatus();
+    for (int64_t& count : admission.counts) ++count;
     for (const RateLimit& limit : limits) {
       SMSGW_ASSIGN_OR_RETURN(
           Statement insert,

@@ -17,8 +17,16 @@ class SqliteRateLimitStore final : public RateLimitStore {
 
   absl::StatusOr<Admission> Admit(const std::vector<RateLimit>& limits,
                                   absl::Time now) override;
+  absl::StatusOr<Admission> Check(const std::vector<RateLimit>& limits,
+                                  absl::Time now) override;
+  absl::Status Forget(absl::string_view key) override;
+  absl::Status ForgetNewest(absl::string_view key) override;
 
  private:
+  // Admit() (`record`) and Check().
+  absl::StatusOr<Admission> Count(const std::vector<RateLimit>& limits,
+                                  absl::Time now, bool record);
+
   Database* db_;
 };
 

@@ -118,6 +118,31 @@ TEST_F(PostgresServerTest, ASecondServerOnTheSameDatabaseServesAsAStandby) {
   EXPECT_FALSE(delivered.provider_sid().empty());
 }
 
+TEST_F(PostgresServerTest, FailedLoginsCountOnEveryReplica) {
+  std::map<std::string, std::string> env = Env();
+  env["SMSGW_LOGIN_MAX_FAILURES"] = "3";
+  env["SMSGW_LOGIN_DELAY"] = "1ms";
+  ASSERT_NO_FATAL_FAILURE(StartWithAnn(env));
+  testing::ServerProcess::Options options;
+  options.db_path = dir_.File("second/smsgw.db");
+  options.env = env;
+  testing::ServerProcess second(options);
+  ASSERT_THAT(second.Start(), IsOk());
+  auto guess = [](testing::ServerProcess& server) {
+    client::SmsgwClient::Options o;
+    o.target = server.grpc_address();
+    auto client = *client::SmsgwClient::Create(o);
+    return client->Login("ann", "wrong guess").status();
+  };
+  // Guesses spread over both replicas are counted together.
+  EXPECT_THAT(guess(*server_), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(guess(second), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(guess(*server_), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(guess(second),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("too many failed logins")));
+}
+
 TEST(PostgresConfigTest, BadUrlsStopTheServerAtStartWithoutThePassword) {
   const absl::Status unreachable = testing::StartStatus(
       {{"SMSGW_DB_URL",

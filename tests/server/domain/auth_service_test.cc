@@ -10,6 +10,7 @@
 #include "server/domain/login_throttle.h"
 #include "server/domain/password_hasher.h"
 #include "server/domain/token_service.h"
+#include "storage/sqlite/sqlite_rate_limit_store.h"
 #include "tests/testing/domain_fixture.h"
 #include "tests/testing/status_matchers.h"
 
@@ -38,7 +39,9 @@ class AuthServiceTest : public smsgw::testing::DomainTest {
       LoginThrottle::Options limits;
       limits.username_free_failures = 1;
       limits.username_max_failures = 3;
-      throttle_ = *LoginThrottle::Create(limits, &clock_);
+      rate_limits_ =
+          std::make_unique<storage::sqlite::SqliteRateLimitStore>(db_.get());
+      throttle_ = *LoginThrottle::Create(limits, rate_limits_.get(), &clock_);
       options.login_throttle = throttle_.get();
     }
     auth_ = std::make_unique<AuthService>(users_.get(), &hasher_, tokens_.get(),
@@ -48,6 +51,7 @@ class AuthServiceTest : public smsgw::testing::DomainTest {
   // Cheap Argon2id parameters (libsodium's minimum): tests hash often.
   PasswordHasher hasher_{PasswordHasherOptions{8, 1}};
   std::unique_ptr<TokenService> tokens_;
+  std::unique_ptr<storage::sqlite::SqliteRateLimitStore> rate_limits_;
   std::unique_ptr<LoginThrottle> throttle_;
   std::unique_ptr<AuthService> auth_;
 };

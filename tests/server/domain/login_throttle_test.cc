@@ -7,8 +7,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/sqlite/database.h"
+#include "storage/sqlite/sqlite_rate_limit_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sqlite_test_db.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace smsgw::domain {
 namespace {
@@ -26,10 +30,15 @@ LoginThrottle::Options SmallLimits() {
   return options;
 }
 
+// The failures are counted in a real SQLite store (the same contract as
+// PostgreSQL's: rate_limit_store_contract_test.cc).
 class LoginThrottleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto created = LoginThrottle::Create(SmallLimits(), &clock_);
+    db_ = testing::OpenTestDatabase(dir_, /*synchronous_full=*/false);
+    ASSERT_NE(db_, nullptr);
+    store_ = std::make_unique<storage::sqlite::SqliteRateLimitStore>(db_.get());
+    auto created = LoginThrottle::Create(SmallLimits(), store_.get(), &clock_);
     ASSERT_THAT(created, IsOk());
     throttle_ = *std::move(created);
   }
@@ -40,6 +49,9 @@ class LoginThrottleTest : public ::testing::Test {
   }
 
   testing::FakeClock clock_;
+  testing::TempDir dir_;
+  std::unique_ptr<storage::sqlite::Database> db_;
+  std::unique_ptr<storage::sqlite::SqliteRateLimitStore> store_;
   std::unique_ptr<LoginThrottle> throttle_;
 };
 
@@ -131,41 +143,48 @@ TEST_F(LoginThrottleTest, EmptyUsernameCountsAgainstTheAddressOnly) {
   EXPECT_THAT(Fail("", "10.0.0.8"), IsOk());
 }
 
-TEST_F(LoginThrottleTest, FullTableStopsTrackingNewKeysButKeepsOldOnes) {
-  LoginThrottle::Options options = SmallLimits();
-  options.max_keys = 2;
-  auto throttle = *LoginThrottle::Create(options, &clock_);
-  for (int i = 0; i < 5; ++i) ASSERT_THAT(throttle->Admit("ann", ""), IsOk());
-  ASSERT_THAT(throttle->Admit("bob", ""), IsOk());
-  // Full: carol is not tracked, ann stays locked.
-  for (int i = 0; i < 10; ++i) {
-    EXPECT_THAT(throttle->Admit("carol", ""), IsOk());
-  }
-  EXPECT_THAT(throttle->Admit("ann", ""),
-              StatusIs(absl::StatusCode::kResourceExhausted));
-  // Once the old failures expire, their room is reused.
-  clock_.Advance(absl::Minutes(11));
+TEST_F(LoginThrottleTest, ReplicasSharingTheStoreCountTheSameFailures) {
+  // A second replica's throttle over the same database (issue 13 §3):
+  // guesses spread over replicas are counted together.
+  auto other = *LoginThrottle::Create(SmallLimits(), store_.get(), &clock_);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_THAT(throttle->Admit("carol", ""), IsOk());
+    LoginThrottle* replica = i % 2 == 0 ? throttle_.get() : other.get();
+    ASSERT_THAT(replica->Admit("ann", absl::StrCat("10.0.0.", i)), IsOk());
   }
-  EXPECT_THAT(throttle->Admit("carol", ""),
+  EXPECT_THAT(other->Admit("ann", "10.9.9.9"),
               StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(throttle_->Admit("ann", "10.9.9.9"),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  // A success on one replica clears the username on both.
+  clock_.Advance(absl::Minutes(11));
+  ASSERT_THAT(other->Admit("ann", "10.0.0.1"), IsOk());
+  other->Succeeded("ann", "10.0.0.1");
+  EXPECT_EQ(*throttle_->Admit("ann", "10.0.0.2"), absl::ZeroDuration());
+}
+
+TEST_F(LoginThrottleTest, AnOverlongAddressIsCountedUnderItsHash) {
+  const std::string socket = "unix:/" + std::string(300, 'a');
+  for (int i = 0; i < 8; ++i) ASSERT_THAT(Fail("", socket), IsOk());
+  EXPECT_THAT(Fail("", socket), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(Fail("", "unix:/" + std::string(300, 'b')), IsOk());
 }
 
 TEST_F(LoginThrottleTest, CreateRefusesBadOptions) {
   LoginThrottle::Options options = SmallLimits();
   options.username_max_failures = 0;
-  EXPECT_THAT(LoginThrottle::Create(options, &clock_),
+  EXPECT_THAT(LoginThrottle::Create(options, store_.get(), &clock_),
               StatusIs(absl::StatusCode::kInvalidArgument));
   options = SmallLimits();
   options.peer_free_failures = 9;
-  EXPECT_THAT(LoginThrottle::Create(options, &clock_),
+  EXPECT_THAT(LoginThrottle::Create(options, store_.get(), &clock_),
               StatusIs(absl::StatusCode::kInvalidArgument));
   options = SmallLimits();
   options.window = absl::ZeroDuration();
-  EXPECT_THAT(LoginThrottle::Create(options, &clock_),
+  EXPECT_THAT(LoginThrottle::Create(options, store_.get(), &clock_),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(LoginThrottle::Create(SmallLimits(), nullptr),
+  EXPECT_THAT(LoginThrottle::Create(SmallLimits(), store_.get(), nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LoginThrottle::Create(SmallLimits(), nullptr, &clock_),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

@@ -23,6 +23,8 @@
 namespace smsgw::storage {
 namespace {
 
+using ::testing::ElementsAre;
+
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
 class SqliteFactory {
@@ -130,6 +132,52 @@ TYPED_TEST(RateLimitStoreTest, SlidingWindowAdmitsUpToTheLimit) {
       this->Admitted({limit}, kT0 + absl::Minutes(10) - absl::Seconds(1)));
   // At the retry time the window (now - 10 min, now] no longer holds it.
   EXPECT_TRUE(this->Admitted({limit}, kT0 + absl::Minutes(10)));
+}
+
+TYPED_TEST(RateLimitStoreTest, AdmissionsCountTheWindowAndCheckRecordsNothing) {
+  const RateLimit a{"a", 3, absl::Minutes(10)};
+  const RateLimit b{"b", 5, absl::Minutes(10)};
+  SMSGW_ASSERT_OK_AND_ASSIGN(Admission first, this->store()->Admit({a, b}, kT0));
+  EXPECT_THAT(first.counts, ElementsAre(1, 1));
+  ASSERT_TRUE(this->Admitted({b}, kT0 + absl::Minutes(1)));
+  SMSGW_ASSERT_OK_AND_ASSIGN(Admission checked,
+                             this->store()->Check({a, b}, kT0 + absl::Minutes(2)));
+  EXPECT_TRUE(checked.admitted);
+  EXPECT_THAT(checked.counts, ElementsAre(1, 2));  // nothing recorded
+  SMSGW_ASSERT_OK_AND_ASSIGN(checked,
+                             this->store()->Check({a, b}, kT0 + absl::Minutes(2)));
+  EXPECT_THAT(checked.counts, ElementsAre(1, 2));
+  // Full: Check says when it frees up, as Admit does.
+  ASSERT_TRUE(this->Admitted({a}, kT0 + absl::Minutes(3)));
+  ASSERT_TRUE(this->Admitted({a}, kT0 + absl::Minutes(4)));
+  SMSGW_ASSERT_OK_AND_ASSIGN(checked,
+                             this->store()->Check({a}, kT0 + absl::Minutes(5)));
+  EXPECT_FALSE(checked.admitted);
+  EXPECT_EQ(checked.retry_time, kT0 + absl::Minutes(10));
+}
+
+TYPED_TEST(RateLimitStoreTest, ForgetDeletesAKeyAndForgetNewestOneEvent) {
+  const RateLimit a{"a", 3, absl::Minutes(10)};
+  const RateLimit b{"b", 3, absl::Minutes(10)};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(this->Admitted({a, b}, kT0 + absl::Minutes(i)));
+  }
+  ASSERT_THAT(this->store()->Forget("a"), IsOk());
+  ASSERT_THAT(this->store()->ForgetNewest("b"), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(Admission checked,
+                             this->store()->Check({a, b}, kT0 + absl::Minutes(3)));
+  EXPECT_THAT(checked.counts, ElementsAre(0, 2));
+  // The newest went: b is full again 10 min after its second event.
+  ASSERT_TRUE(this->Admitted({b}, kT0 + absl::Minutes(3)));
+  SMSGW_ASSERT_OK_AND_ASSIGN(checked,
+                             this->store()->Check({b}, kT0 + absl::Minutes(4)));
+  EXPECT_EQ(checked.retry_time, kT0 + absl::Minutes(10));
+  // Nothing to forget is fine; a bad key is refused.
+  EXPECT_THAT(this->store()->ForgetNewest("never"), IsOk());
+  EXPECT_THAT(this->store()->Forget(""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(this->store()->ForgetNewest(std::string(201, 'k')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TYPED_TEST(RateLimitStoreTest, AllKeysOrNone) {
