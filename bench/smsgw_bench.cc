@@ -10,6 +10,9 @@
 //                           built-in simulator and its status callbacks
 //   send_message_pg         send_message with the server on a throwaway
 //                           PostgreSQL 15 (SMSGW_DB_URL)
+//   send_message_pg_2replicas, send_message_pg_3replicas
+//                           the same with 2 or 3 servers on that database,
+//                           the load spread over them
 //   http_hello              cpp-httplib hello world (the HTTP ceiling)
 //   get_message_1m, list_messages_1m, list_messages_search_1m,
 //   webhook_status, watch_streams, group_fanout
@@ -98,6 +101,7 @@ const std::vector<std::string>& AllScenarios() {
       "noop",           "send_message",     "get_message",
       "rest_send_message",
       "send_message_slow", "send_message_default", "send_message_pg",
+      "send_message_pg_2replicas", "send_message_pg_3replicas",
       "http_hello",
       "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
@@ -636,13 +640,19 @@ double PostgresTreeCpuSeconds(pid_t postmaster, int* backends) {
 // send_message with the server on PostgreSQL (SMSGW_DB_URL, issue 13): a
 // throwaway PostgreSQL 15 (tests/testing/postgres_server.h: initdb, socket
 // in a temp dir, fsync and synchronous_commit on), the same fast fake
-// Twilio, one server. Reports ratio_to_send_message (SQLite, same run) and
-// the CPU of the PostgreSQL processes beside the server's.
-bool RunSendPostgres(Suite& suite, std::mt19937_64& rng) {
+// Twilio, and `replicas` servers on one database (README "Several
+// replicas"): the load is spread over them, one of them dispatches.
+// Reports ratio_to_send_message (SQLite, same run), ratio_to_one_replica
+// (send_message_pg, same run), and the CPU of each replica and of the
+// PostgreSQL processes.
+bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
+  const std::string name =
+      replicas == 1 ? "send_message_pg"
+                    : absl::StrCat("send_message_pg_", replicas, "replicas");
   absl::StatusOr<std::unique_ptr<::smsgw::testing::PostgresServer>> pg =
       ::smsgw::testing::PostgresServer::Start();
   if (!pg.ok()) {
-    std::cerr << "smsgw-bench: send_message_pg: " << pg.status() << std::endl;
+    std::cerr << "smsgw-bench: " << name << ": " << pg.status() << std::endl;
     return false;
   }
   pid_t postmaster = 0;
@@ -655,13 +665,41 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng) {
       return false;
     }
   }
+  const std::string url = (*pg)->conninfo("postgres");
+  const std::string tag = absl::StrCat("pg", replicas);
   ServerSet set;
   SendSetup send;
-  if (!StartServerSet(suite, "pg", suite.dir + "/pg.db", 0,
-                      {{"SMSGW_DB_URL", (*pg)->conninfo("postgres")}}, set) ||
-      !SetUpSend(set, "pg", absl::GetFlag(FLAGS_channels), rng, send)) {
+  if (!StartServerSet(suite, tag, suite.dir + "/" + tag + ".db", 0,
+                      {{"SMSGW_DB_URL", url}}, set) ||
+      !SetUpSend(set, tag, absl::GetFlag(FLAGS_channels), rng, send)) {
     return false;
   }
+  // The other replicas: the same database and fake Twilio. The token from
+  // the first works on them (one JWT key, kept in the database).
+  std::vector<ServerSet> others(replicas - 1);
+  for (int r = 1; r < replicas; ++r) {
+    const std::map<std::string, std::string> env = {
+        {"SMSGW_DB_URL", url},
+        {"TWILIO_ACCOUNT_SID", suite.account_sid},
+        {"TWILIO_AUTH_TOKEN", kBenchAuthToken},
+        {"TWILIO_API_BASE", absl::StrCat("http://127.0.0.1:", set.twilio_port)},
+        {"TWILIO_PHONE_NUMBERS", kBenchNumber},
+        {"SMSGW_SENDER_RATES", absl::StrCat(kBenchNumber, "=10000")}};
+    if (!StartSmsgwServer(suite, absl::StrCat(tag, "-", r),
+                          suite.dir + "/" + tag + "-" + std::to_string(r) +
+                              ".db",
+                          env, others[r - 1])) {
+      return false;
+    }
+    // Channels are spread over the replicas, as a round_robin client does.
+    auto more = Stubs<MessagingService>(others[r - 1].grpc_target,
+                                        absl::GetFlag(FLAGS_channels));
+    for (auto& stub : more) send.stubs.push_back(std::move(stub));
+  }
+  std::vector<pid_t> pids = {set.server->pid()};
+  for (const ServerSet& o : others) pids.push_back(o.server->pid());
+  std::vector<double> cpu0;
+  for (pid_t pid : pids) cpu0.push_back(ProcessCpuSeconds(pid));
   std::atomic<uint64_t> sent_ok{0};
   const absl::Time start = absl::Now();
   const double pg_cpu0 = PostgresTreeCpuSeconds(postmaster, nullptr);
@@ -670,18 +708,33 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng) {
   int backends = 0;
   const double pg_cpu = PostgresTreeCpuSeconds(postmaster, &backends) - pg_cpu0;
   const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
+  nlohmann::json replica_cpu = nlohmann::json::array();
+  for (size_t i = 0; i < pids.size(); ++i) {
+    replica_cpu.push_back(
+        std::round((ProcessCpuSeconds(pids[i]) - cpu0[i]) / run_s * 100) /
+        100);
+  }
   const double drain = Drain(set, sent_ok.load());
   nlohmann::json extra = {
       {"engine", "PostgreSQL 15 (throwaway, local socket)"},
+      {"replicas", replicas},
       {"accepted_total", sent_ok.load()},
       {"dispatch_drain_s", drain},
+      {"replica_cpu_cores", replica_cpu},
       {"postgres_cpu_cores", std::round(pg_cpu / run_s * 100) / 100},
       {"postgres_processes", backends}};
   if (suite.send_qps > 0) {
     extra["ratio_to_send_message"] =
         std::round(r.qps / suite.send_qps * 1000) / 1000;
   }
-  suite.Add("send_message_pg", r, extra);
+  if (replicas == 1) {
+    suite.pg_send_qps = r.qps;
+  } else if (suite.pg_send_qps > 0) {
+    extra["ratio_to_one_replica"] =
+        std::round(r.qps / suite.pg_send_qps * 1000) / 1000;
+  }
+  suite.Add(name, r, extra);
+  for (ServerSet& o : others) o.server->Stop();
   set.server->Stop();
   return true;
 }
@@ -750,11 +803,15 @@ int RunSuite() {
   if (suite.Wants("send_message_default")) {
     ok = RunSendDefault(suite, rng) && ok;
   }
-  if (suite.Wants("send_message_pg")) {
+  for (int replicas = 1; replicas <= 3; ++replicas) {
+    const std::string name =
+        replicas == 1 ? "send_message_pg"
+                      : absl::StrCat("send_message_pg_", replicas, "replicas");
+    if (!suite.Wants(name)) continue;
 #ifdef SMSGW_BENCH_HAS_POSTGRES
-    ok = RunSendPostgres(suite, rng) && ok;
+    ok = RunSendPostgres(suite, rng, replicas) && ok;
 #else
-    std::cerr << "smsgw-bench: send_message_pg needs the tests' PostgreSQL "
+    std::cerr << "smsgw-bench: " << name << " needs the tests' PostgreSQL "
                  "harness: configure with SMSGW_BUILD_TESTS=ON" << std::endl;
     ok = false;
 #endif

@@ -35,6 +35,7 @@ struct Suite {
   // Same-run rates (OK calls per second), 0 when not measured.
   double noop_qps = 0;
   double send_qps = 0;
+  double pg_send_qps = 0;  // send_message_pg: one replica on PostgreSQL
   double http_hello_qps = 0;
   nlohmann::json results = nlohmann::json::array();
 

@@ -1,6 +1,11 @@
 #include "storage/postgres/pg_database.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <utility>
 
@@ -187,6 +192,35 @@ absl::Status PgConnection::ResultStatus(pg_result* result,
                                        Trimmed(PQresultErrorMessage(result))));
 }
 
+absl::StatusOr<bool> PgConnection::AwaitNotification(absl::Duration timeout) {
+  auto drain = [this]() -> absl::StatusOr<bool> {
+    if (PQconsumeInput(conn_) == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "PostgreSQL connection broke: ", PQerrorMessage(conn_)));
+    }
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  SMSGW_ASSIGN_OR_RETURN(bool already, drain());
+  if (already) return true;
+  const int fd = PQsocket(conn_);
+  if (fd < 0) return absl::UnavailableError("PostgreSQL connection is closed");
+  pollfd p{fd, POLLIN, 0};
+  const int ms = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  const int ready = poll(&p, 1, ms);
+  if (ready < 0) {
+    if (errno == EINTR) return false;
+    return absl::UnavailableError(absl::StrCat("poll: ", strerror(errno)));
+  }
+  if (ready == 0) return false;
+  return drain();
+}
+
 absl::Status PgConnection::Exec(absl::string_view sql) {
   pg_result* raw = PQexec(conn_, std::string(sql).c_str());
   absl::Status status = ResultStatus(raw, "statement failed");
@@ -262,6 +296,10 @@ absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(PgPoolOptions options) {
 int PgPool::open_connections() const {
   absl::MutexLock lock(&mu_);
   return open_;
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgPool::ConnectUnpooled() const {
+  return PgConnection::Connect(options_.conninfo);
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgPool::Lease() {

@@ -151,6 +151,13 @@ class PgConnection {
   // The server's backend process id (pg_backend_pid()), for tests and logs.
   int BackendPid() const;
 
+  // After LISTEN on this connection: waits up to `timeout` for a NOTIFY
+  // and consumes every one that arrived. True when at least one did, false
+  // on timeout. Unavailable when the connection broke (open a new one and
+  // LISTEN again: notifications sent meanwhile are lost, so callers must
+  // not rely on them alone).
+  absl::StatusOr<bool> AwaitNotification(absl::Duration timeout);
+
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   absl::Status ResultStatus(pg_result* result, absl::string_view what) const;
@@ -198,6 +205,10 @@ class PgPool {
 
   // The conninfo with its password redacted.
   const std::string& redacted_conninfo() const { return redacted_; }
+  // A new connection outside the pool, on the same conninfo: for a
+  // session that lives as long as its owner (LISTEN). PgConnection::Connect
+  // errors.
+  absl::StatusOr<std::unique_ptr<PgConnection>> ConnectUnpooled() const;
   // Open connections (leased or idle).
   int open_connections() const;
 

@@ -416,18 +416,63 @@ PgMessageStore::~PgMessageStore() {
 }
 
 void PgMessageStore::PollLoop() {
+  // A session of its own LISTENs for the sequencer steps of every replica,
+  // so watchers here hear another replica's writes at once; the poll every
+  // poll_interval stays, for steps whose notification was lost (the
+  // session broke) and for rows whose writer died before its step.
+  std::unique_ptr<PgConnection> listener;
+  bool warned = false;
+  absl::Time next_poll = absl::Now() + options_.poll_interval;
   while (true) {
     {
+      absl::MutexLock lock(&poll_mu_);
+      if (stopping_) return;
+    }
+    if (listener == nullptr) {
+      absl::StatusOr<std::unique_ptr<PgConnection>> opened =
+          pool_->ConnectUnpooled();
+      absl::Status listening = opened.status();
+      if (opened.ok()) listening = (*opened)->Exec("LISTEN smsgw_feed");
+      if (listening.ok()) {
+        listener = *std::move(opened);
+        warned = false;
+      } else if (!warned) {
+        SMSGW_LOG(kWarning) << "watch feed: cannot LISTEN, polling every "
+                            << absl::FormatDuration(options_.poll_interval)
+                            << ": " << listening;
+        warned = true;
+      }
+    }
+    // Waits in short slices, so that a stopping store is not held up by a
+    // quiet feed; runs a step when woken or when the poll is due.
+    const absl::Duration slice =
+        std::min(options_.poll_interval, absl::Milliseconds(100));
+    bool woken = false;
+    if (listener != nullptr) {
+      absl::StatusOr<bool> notified = listener->AwaitNotification(slice);
+      if (notified.ok()) {
+        woken = *notified;
+      } else {
+        listener.reset();  // reconnect, and poll meanwhile
+      }
+    } else {
       absl::MutexLock lock(&poll_mu_);
       auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(poll_mu_) {
         return stopping_;
       };
-      if (poll_mu_.AwaitWithTimeout(absl::Condition(&stop),
-                                    options_.poll_interval)) {
-        return;
-      }
+      if (poll_mu_.AwaitWithTimeout(absl::Condition(&stop), slice)) return;
     }
-    const absl::Status polled = PollFeedOnce();
+    const absl::Time now = absl::Now();
+    absl::Status polled = absl::OkStatus();
+    if (now >= next_poll) {
+      // The poll: a step and an announcement, cheap when nothing is new,
+      // covering what a lost notification would miss.
+      next_poll = now + options_.poll_interval;
+      polled = PollFeedOnce();
+    } else if (woken) {
+      // A step somewhere moved rows: only the announcement is needed.
+      polled = AnnounceFeed();
+    }
     if (!polled.ok()) {
       SMSGW_LOG(kWarning) << "watch feed: cannot sequence or announce: "
                           << polled;
@@ -494,6 +539,13 @@ absl::Status PgMessageStore::SequenceFeed() {
               " RETURNING (SELECT count(*) FROM ins)",
               Params{PgInt(kSequenceBatch)}));
       moved = r.rows() > 0 ? r.Int(0, 0) : 0;
+      // One wake-up per step for every replica's listener (LISTEN in
+      // PollLoop), sent at COMMIT. Only steps notify, never writers: a
+      // NOTIFY serialises the commits that send one.
+      if (moved > 0) {
+        SMSGW_RETURN_IF_ERROR(
+            c.Execute("SELECT pg_notify('smsgw_feed', '')").status());
+      }
       return absl::OkStatus();
     }));
     if (moved < kSequenceBatch) return absl::OkStatus();

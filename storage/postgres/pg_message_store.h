@@ -22,10 +22,13 @@
 // - the watch feed: writers append to feed_outbox; after each commit the
 //   writer runs a sequencer step (SequenceFeed) that numbers committed
 //   outbox rows gap-free under an advisory lock, and then tells the
-//   listeners. A background thread runs the same step and announcement every
-//   `poll_interval`, which picks up rows other replicas committed (and rows
-//   of a writer that died between its commit and its step): watchers on one
-//   replica see another's changes within that interval.
+//   listeners. Each step that moves rows sends one NOTIFY smsgw_feed; a
+//   background thread LISTENs on a session of its own and announces at once,
+//   so watchers on one replica hear another's changes within milliseconds.
+//   The same thread also runs a step and an announcement every
+//   `poll_interval`: the fallback for a lost notification (its session
+//   broke) and for rows of a writer that died between its commit and its
+//   step. The feed table stays the source of truth.
 #ifndef SMSGW_STORAGE_POSTGRES_PG_MESSAGE_STORE_H_
 #define SMSGW_STORAGE_POSTGRES_PG_MESSAGE_STORE_H_
 
@@ -61,8 +64,8 @@ class PgMessageStore final : public MessageStore {
  public:
   struct Options {
     // How often the background thread sequences the feed and announces new
-    // rows (other replicas' writes). Zero: no thread (tests drive
-    // PollFeedOnce()).
+    // rows even without a notification. Zero: no thread, no LISTEN (tests
+    // drive PollFeedOnce()).
     absl::Duration poll_interval = absl::Milliseconds(200);
   };
 

@@ -256,10 +256,13 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
     return client;
   };
 
+  // Watcher w starts on replica w; watched_on[w] is where it reads now.
   std::vector<std::unique_ptr<Watcher>> watchers(kReplicas);
+  std::vector<int> watched_on(kReplicas);
   for (int r = 0; r < kReplicas; ++r) {
     watchers[r] =
         std::make_unique<Watcher>(replicas[r]->grpc_address(), token, 0);
+    watched_on[r] = r;
   }
 
   absl::Mutex mu;
@@ -329,12 +332,16 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
       const int victim = dispatching();
       ASSERT_GE(victim, 0) << "no replica took the dispatch lease";
       replicas[victim]->Stop(SIGKILL);
-      watchers[victim]->Stop();
-      // Its watcher resumes the cursor on another replica.
+      // Its watchers resume their cursors on another replica.
       const int survivor = (victim + 1) % kReplicas;
-      watchers[victim] = std::make_unique<Watcher>(
-          replicas[survivor]->grpc_address(), token,
-          watchers[victim]->last_cursor(), watchers[victim]->events());
+      for (int w = 0; w < kReplicas; ++w) {
+        if (watched_on[w] != victim) continue;
+        watchers[w]->Stop();
+        watchers[w] = std::make_unique<Watcher>(
+            replicas[survivor]->grpc_address(), token,
+            watchers[w]->last_cursor(), watchers[w]->events());
+        watched_on[w] = survivor;
+      }
       // Keep sending through the takeover, then bring the replica back
       // (it rejoins as a standby).
       absl::SleepFor(absl::Seconds(2));
@@ -350,7 +357,10 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   // Everything accepted is dispatched: a takeover reconciles the dead
   // dispatcher's in-flight messages after its wait (30 s).
   DbView view;
-  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  // The backlog goes out at kRate, plus the takeover waits.
+  const absl::Time deadline =
+      absl::Now() + absl::Seconds(90) +
+      absl::Seconds(2.0 * static_cast<double>(accepted.size()) / kRate);
   do {
     absl::SleepFor(absl::Milliseconds(250));
     view = ReadDb(db.conninfo());
@@ -391,16 +401,27 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   for (const std::string& sid : fake_sids) {
     if (!db_sids.contains(sid)) ++missing_in_db;
   }
-  int busiest_second = 0;
+  // The busiest ten seconds at the fake. Ten, not one: the fake stamps a
+  // create when it gets to it, and while it builds a long List for a
+  // reconciliation the creates queued behind it are stamped together.
+  int busiest_ten_seconds = 0;
   for (const auto& [second, n] : per_second) {
-    busiest_second = std::max(busiest_second, n);
+    int sum = 0;
+    for (auto it = per_second.find(second);
+         it != per_second.end() && it->first < second + 10; ++it) {
+      sum += it->second;
+    }
+    busiest_ten_seconds = std::max(busiest_ten_seconds, sum);
   }
   int takeovers = 0;
   for (const std::string& path : logs) {
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
-      if (line.find("dispatch lease taken") != std::string::npos) ++takeovers;
+      if (line.find("dispatch lease taken") != std::string::npos) {
+        ++takeovers;
+        std::cout << "takeover: " << line << "\n";
+      }
     }
   }
 
@@ -431,7 +452,7 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
                         {"duplicate_rows", duplicate_rows},
                         {"missing_in_db", missing_in_db},
                         {"feed_events", view.feed_head},
-                        {"busiest_second", busiest_second},
+                        {"busiest_ten_seconds", busiest_ten_seconds},
                         {"rate", kRate}};
   std::cout << "cluster: " << figures.dump() << "\n";
   if (const char* out = std::getenv("CLUSTER_JSON")) {
@@ -445,10 +466,12 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   EXPECT_EQ(missing_in_db, 0);
   EXPECT_EQ(idempotent_split, 0);
   EXPECT_EQ(takeovers, kills + 1);
-  // Only the lease holder calls Twilio, at the sender's rate; a takeover
-  // starts with a full bucket (one second's burst), so a wall-clock second
-  // holds at most twice the rate.
-  EXPECT_LE(busiest_second, 2 * kRate);
+  // Only the lease holder calls Twilio, at the sender's rate: ten seconds
+  // hold ten seconds' worth, plus one second's burst per takeover (a new
+  // holder starts with a full bucket; kills 5-7 s apart put up to two in a
+  // window) and one for the window's edges. Unpaced, the senders' ~350/s
+  // would put several thousand there.
+  EXPECT_LE(busiest_ten_seconds, 13 * kRate);
 }
 
 // A replica that can no longer confirm it holds the dispatch lease exits

@@ -270,6 +270,36 @@ TEST_F(PgTwoReplicaTest, AWatcherOnOneReplicaHearsTheOthersWrites) {
   EXPECT_EQ(rows[0].message_id, "x1");
 }
 
+// LISTEN/NOTIFY (design §6): a replica whose poll would come only in an
+// hour still hears another replica's write, from the sequencer step's
+// notification. Without NOTIFY nothing could announce it in the wait.
+TEST_F(PgTwoReplicaTest, ANotificationWakesTheOtherReplicasWatchers) {
+  PgMessageStore::Options hourly;
+  hourly.poll_interval = absl::Hours(1);
+  PgMessageStore listening(db_.pool(), &clock_, hourly);
+  absl::Mutex mu;
+  int64_t heard = 0;
+  listening.SetFeedListener([&](int64_t latest, const std::vector<int64_t>&) {
+    absl::MutexLock lock(&mu);
+    heard = std::max(heard, latest);
+  });
+  // Its session LISTENs shortly after it starts: a write before that is
+  // not notified, so write until one is heard (the poll never comes).
+  bool woken = false;
+  for (int i = 0; i < 20 && !woken; ++i) {
+    ASSERT_THAT(b_->CreateOutbound(Outbound(absl::StrCat("n", i)),
+                                   std::nullopt),
+                IsOk());
+    SMSGW_ASSERT_OK_AND_ASSIGN(int64_t latest, b_->LatestFeedCursor());
+    absl::MutexLock lock(&mu);
+    auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return heard >= latest;
+    };
+    woken = mu.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(1));
+  }
+  EXPECT_TRUE(woken);
+}
+
 // The fence (design §4.8): the old claimant marking a message while a new
 // one takes it over. Either the marker lands first and the new claimant
 // sees it (and reconciles before any resend), or the takeover lands first
