@@ -639,6 +639,15 @@ void ServerAppImpl::InstallMetrics() {
         return samples;
       });
   metrics_.AddCollected(
+      "smsgw_dispatch_lease_held",
+      "1 when this replica holds the dispatch lease and calls Twilio, 0 "
+      "when it is a standby (PostgreSQL with several replicas); always 1 on "
+      "SQLite.",
+      {}, [this] {
+        const bool held = lease_ == nullptr || lease_->held();
+        return std::vector<metrics::Sample>{{{}, held ? 1.0 : 0.0}};
+      });
+  metrics_.AddCollected(
       "smsgw_watch_streams_open", "Open WatchMessages streams.", {}, [this] {
         std::vector<metrics::Sample> samples;
         if (watch_hub_ != nullptr) {

@@ -5,7 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/testing/grpc_helpers.h"
 
 namespace smsgw::testing {
@@ -34,6 +39,23 @@ std::pair<std::string, int> HostPort(const std::string& address) {
     return {"", 0};
   }
   return {address.substr(0, colon), port};
+}
+
+double MetricValue(const std::string& metrics_address,
+                   const std::string& series) {
+  auto [host, port] = HostPort(metrics_address);
+  httplib::Client http(host, port);
+  auto res = http.Get("/metrics");
+  EXPECT_TRUE(res) << "GET /metrics on " << metrics_address;
+  if (!res) return -1;
+  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
+    if (absl::StartsWith(line, absl::StrCat(series, " "))) {
+      double value = 0;
+      EXPECT_TRUE(absl::SimpleAtod(line.substr(series.size() + 1), &value));
+      return value;
+    }
+  }
+  return 0;
 }
 
 namespace {

@@ -31,6 +31,12 @@ int FreePort();
 // "host:port" split at the last colon; {"", 0} when there is no port number.
 std::pair<std::string, int> HostPort(const std::string& address);
 
+// The value of the unlabelled `series` on GET /metrics of the server whose
+// metrics listener is `metrics_address`; 0 when absent, -1 (with a test
+// failure) when the listener does not answer.
+double MetricValue(const std::string& metrics_address,
+                   const std::string& series);
+
 // Starts a server on `db_path` with extra environment `env` and flags `args`.
 // Returns null, with a (non-fatal) test failure naming the cause and the log's
 // tail, when it does not start.

@@ -287,7 +287,10 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
           const std::string body = absl::StrCat("cluster c", cycle, " r", r,
                                                 " n", n);
           v1::SendMessageRequest request;
-          request.set_to(absl::StrCat("+1415555010", r));
+          // A hundred recipients (the fictional 555-01xx range): a
+          // reconciliation lists one recipient's messages, as many as a
+          // busy recipient has.
+          request.set_to(absl::StrCat("+14155550", 100 + n % 100));
           request.set_body(body);
           if (n % 7 == 0) {  // scheduled a moment ahead
             request.mutable_send_at()->set_seconds(
@@ -405,14 +408,21 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   // create when it gets to it, and while it builds a long List for a
   // reconciliation the creates queued behind it are stamped together.
   int busiest_ten_seconds = 0;
+  int64_t busiest_from = 0;
   for (const auto& [second, n] : per_second) {
     int sum = 0;
     for (auto it = per_second.find(second);
          it != per_second.end() && it->first < second + 10; ++it) {
       sum += it->second;
     }
-    busiest_ten_seconds = std::max(busiest_ten_seconds, sum);
+    if (sum > busiest_ten_seconds) {
+      busiest_ten_seconds = sum;
+      busiest_from = second;
+    }
   }
+  std::cout << "busiest ten seconds at the fake from "
+            << absl::FormatTime(absl::FromUnixSeconds(busiest_from)) << ": "
+            << busiest_ten_seconds << " creates\n";
   int takeovers = 0;
   for (const std::string& path : logs) {
     std::ifstream in(path);

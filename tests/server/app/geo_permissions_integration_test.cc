@@ -49,19 +49,7 @@ class GeoPermissionsIntegrationTest : public testing::ServerTest {
 
   // The value of `series` on GET /metrics; 0 when absent.
   double Metric(const std::string& series) {
-    auto [host, port] = testing::HostPort(server_->metrics_address());
-    httplib::Client http(host, port);
-    auto res = http.Get("/metrics");
-    EXPECT_TRUE(res);
-    if (!res) return -1;
-    for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
-      if (absl::StartsWith(line, absl::StrCat(series, " "))) {
-        double value = 0;
-        EXPECT_TRUE(absl::SimpleAtod(line.substr(series.size() + 1), &value));
-        return value;
-      }
-    }
-    return 0;
+    return testing::MetricValue(server_->metrics_address(), series);
   }
 
   void Verify(client::SmsgwClient& client, const std::string& phone) {

@@ -105,6 +105,12 @@ TEST_F(PostgresServerTest, ASecondServerOnTheSameDatabaseServesAsAStandby) {
   // The first dispatches; the second serves the API on the same data, and
   // accepts the first one's tokens (one JWT key, kept in the database).
   EXPECT_THAT(server_->ReadLog(), HasSubstr("dispatch lease taken"));
+  EXPECT_EQ(testing::MetricValue(server_->metrics_address(),
+                                 "smsgw_dispatch_lease_held"),
+            1);
+  EXPECT_EQ(testing::MetricValue(second.metrics_address(),
+                                 "smsgw_dispatch_lease_held"),
+            0);
   auto on_second = testing::LoggedInClient(second, "ann");
   ASSERT_NE(on_second, nullptr);
   v1::SendMessageRequest request;
