@@ -32,6 +32,15 @@ absl::Status CheckLimit(int limit) {
   return absl::OkStatus();
 }
 
+absl::Status CheckClaim(int limit, int64_t claimant) {
+  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
+  if (claimant == 0) {
+    return absl::FailedPreconditionError(
+        "ClaimUndispatched needs a claimant (SetClaimant)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateNewOutbound(const Message& message) {
   if (message.direction != Direction::kOutbound) {
     return absl::InvalidArgumentError(

@@ -120,6 +120,10 @@ absl::Status CheckMediaList(const std::vector<std::string>& items,
 // InvalidArgument when `limit` < 1.
 absl::Status CheckLimit(int limit);
 
+// ClaimUndispatched()'s checks: InvalidArgument when `limit` < 1,
+// FailedPrecondition when no claimant (0) is set.
+absl::Status CheckClaim(int limit, int64_t claimant);
+
 // What every new outbound message must satisfy before it is stored:
 // InvalidArgument when it is not outbound, not PENDING/SCHEDULED, has no
 // owner or id, or a media element is empty or has a newline.

@@ -758,12 +758,8 @@ void PgMessageStore::SetClaimant(int64_t replica) { claimant_.store(replica); }
 
 absl::StatusOr<std::vector<Message>> PgMessageStore::ClaimUndispatched(
     int limit) {
-  SMSGW_RETURN_IF_ERROR(common::CheckLimit(limit));
   const int64_t claimant = claimant_.load();
-  if (claimant == 0) {
-    return absl::FailedPreconditionError(
-        "ClaimUndispatched needs a claimant (SetClaimant)");
-  }
+  SMSGW_RETURN_IF_ERROR(common::CheckClaim(limit, claimant));
   std::vector<Message> claimed;
   SMSGW_RETURN_IF_ERROR(Write([&](PgConnection& c) -> absl::Status {
     claimed.clear();

@@ -360,12 +360,8 @@ void SqliteMessageStore::SetClaimant(int64_t replica) {
 
 absl::StatusOr<std::vector<Message>> SqliteMessageStore::ClaimUndispatched(
     int limit) {
-  SMSGW_RETURN_IF_ERROR(CheckLimit(limit));
   const int64_t claimant = claimant_.load();
-  if (claimant == 0) {
-    return absl::FailedPreconditionError(
-        "ClaimUndispatched needs a claimant (SetClaimant)");
-  }
+  SMSGW_RETURN_IF_ERROR(common::CheckClaim(limit, claimant));
   std::vector<Message> claimed;
   // One writer at a time: the select and the updates are one claim.
   SMSGW_RETURN_IF_ERROR(Write([&](Connection& conn) -> absl::Status {

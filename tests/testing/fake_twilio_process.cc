@@ -70,4 +70,28 @@ int64_t FakeTwilioProcess::Refused() const {
   return body.is_object() ? body.value("refused", int64_t{-1}) : -1;
 }
 
+ExactlyOnceAudit AuditExactlyOnce(
+    const std::set<std::string>& accepted, const nlohmann::json& fake_messages,
+    const std::map<std::string, std::string>& db_sid_by_body) {
+  std::map<std::string, int> creates;  // body -> creates at the fake
+  std::set<std::string> fake_sids;
+  for (const nlohmann::json& m : fake_messages) {
+    ++creates[m.value("body", "")];
+    fake_sids.insert(m.value("sid", ""));
+  }
+  ExactlyOnceAudit audit;
+  for (const std::string& body : accepted) {
+    if (!creates.contains(body)) ++audit.lost;
+  }
+  for (const auto& [body, n] : creates) {
+    if (n > 1) ++audit.duplicated;
+  }
+  std::set<std::string> db_sids;
+  for (const auto& [body, sid] : db_sid_by_body) db_sids.insert(sid);
+  for (const std::string& sid : fake_sids) {
+    if (!db_sids.contains(sid)) ++audit.missing_in_db;
+  }
+  return audit;
+}
+
 }  // namespace smsgw::testing

@@ -8,12 +8,31 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <set>
 #include <string>
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
 namespace smsgw::testing {
+
+// What the crash and cluster harnesses check after their kills: every
+// accepted body created at the fake at least once (else lost), none twice
+// (duplicated), and every SID the fake handed out stored in the database
+// (else missing_in_db).
+struct ExactlyOnceAudit {
+  int lost = 0;
+  int duplicated = 0;
+  int missing_in_db = 0;
+};
+
+// `accepted`: the bodies SendMessage answered OK; `fake_messages`: the
+// fake's Messages(); `db_sid_by_body`: body -> provider SID ("" while none)
+// of every outbound message in the database.
+ExactlyOnceAudit AuditExactlyOnce(
+    const std::set<std::string>& accepted, const nlohmann::json& fake_messages,
+    const std::map<std::string, std::string>& db_sid_by_body);
 
 // Not thread-safe. The destructor stops the process (SIGTERM).
 class FakeTwilioProcess {

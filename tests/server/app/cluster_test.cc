@@ -377,32 +377,19 @@ TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   }
 
   // Exactly once at the fake; nothing there missing from the database.
-  std::map<std::string, int> creates;
-  std::map<int64_t, int> per_second;
-  std::set<std::string> fake_sids;
   const Json messages = twilio.Messages();
-  for (const Json& m : messages) {
-    ++creates[m.value("body", "")];
-    fake_sids.insert(m.value("sid", ""));
-    ++per_second[ParseRfc2822Second(m.value("date_created", ""))];
-  }
-  int lost = 0;
-  int duplicated = 0;
-  int missing_in_db = 0;
+  const testing::ExactlyOnceAudit audit =
+      testing::AuditExactlyOnce(accepted, messages, view.sid_by_body);
+  const int lost = audit.lost;
+  const int duplicated = audit.duplicated;
+  const int missing_in_db = audit.missing_in_db;
   int duplicate_rows = 0;
-  for (const std::string& body : accepted) {
-    if (creates[body] == 0) ++lost;
-  }
-  for (const auto& [body, n] : creates) {
-    if (n > 1) ++duplicated;
-  }
   for (const auto& [body, n] : view.rows_by_body) {
     if (n > 1) ++duplicate_rows;
   }
-  std::set<std::string> db_sids;
-  for (const auto& [body, sid] : view.sid_by_body) db_sids.insert(sid);
-  for (const std::string& sid : fake_sids) {
-    if (!db_sids.contains(sid)) ++missing_in_db;
+  std::map<int64_t, int> per_second;
+  for (const Json& m : messages) {
+    ++per_second[ParseRfc2822Second(m.value("date_created", ""))];
   }
   // The busiest ten seconds at the fake. Ten, not one: the fake stamps a
   // create when it gets to it, and while it builds a long List for a

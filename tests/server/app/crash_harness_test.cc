@@ -182,27 +182,12 @@ TEST(DurableDispatchCrashTest, AcceptedSendsAreCreatedExactlyOnceAcrossKills) {
   EXPECT_EQ(view.pending, 0);
   server->Stop(SIGTERM);
 
-  std::map<std::string, int> creates;  // body -> creates at the fake
-  std::set<std::string> fake_sids;
   const Json messages = twilio.Messages();
-  for (const Json& m : messages) {
-    ++creates[m.value("body", "")];
-    fake_sids.insert(m.value("sid", ""));
-  }
-  int lost = 0;
-  int duplicated = 0;
-  int missing_in_db = 0;
-  for (const std::string& body : accepted) {
-    if (creates[body] == 0) ++lost;
-  }
-  for (const auto& [body, n] : creates) {
-    if (n > 1) ++duplicated;
-  }
-  std::set<std::string> db_sids;
-  for (const auto& [body, sid] : view.sid_by_body) db_sids.insert(sid);
-  for (const std::string& sid : fake_sids) {
-    if (!db_sids.contains(sid)) ++missing_in_db;
-  }
+  const testing::ExactlyOnceAudit audit =
+      testing::AuditExactlyOnce(accepted, messages, view.sid_by_body);
+  const int lost = audit.lost;
+  const int duplicated = audit.duplicated;
+  const int missing_in_db = audit.missing_in_db;
   int possible_duplicates = 0;
   int reconciled_found = 0;
   for (const std::string& path : logs) {
