@@ -9,12 +9,21 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace smsgw::testing {
+
+int IntFromEnv(const char* name, int fallback) {
+  int value = fallback;
+  if (const char* text = std::getenv(name)) {
+    if (!absl::SimpleAtoi(text, &value)) value = fallback;
+  }
+  return value;
+}
 
 std::string BuiltBinary(const std::string& name) {
 #ifdef SMSGW_BINARY_DIR

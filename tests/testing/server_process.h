@@ -16,6 +16,10 @@
 
 namespace smsgw::testing {
 
+// The integer in environment variable `name`, or `fallback` when it is
+// unset or not an integer (the harnesses' CRASH_HARNESS_KILLS, ...).
+int IntFromEnv(const char* name, int fallback);
+
 // Path of a binary built next to the tests (SMSGW_BINARY_DIR/name).
 std::string BuiltBinary(const std::string& name);
 

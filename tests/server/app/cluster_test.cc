@@ -59,13 +59,6 @@ constexpr int kReplicas = 3;
 // The sender's rate (SMSGW_SENDER_RATES), per second.
 constexpr int kRate = 60;
 
-int KillsFromEnv() {
-  int kills = 1;
-  if (const char* value = std::getenv("CLUSTER_KILLS")) {
-    (void)absl::SimpleAtoi(value, &kills);
-  }
-  return kills;
-}
 
 // One event as a watcher saw it.
 struct Seen {
@@ -190,7 +183,7 @@ int64_t ParseRfc2822Second(const std::string& text) {
 TEST(ClusterTest, ThreeReplicasSendEveryAcceptedMessageOnceThroughAKill) {
   testing::PgTestDatabase db;
   SMSGW_REQUIRE_DATABASE(db.status());
-  const int kills = KillsFromEnv();
+  const int kills = testing::IntFromEnv("CLUSTER_KILLS", 1);
   smsgw::testing::TempDir dir;
   std::filesystem::create_directories(dir.File("logs"));
   testing::FakeTwilioProcess twilio(dir.File("logs"), /*create_delay_ms=*/120);

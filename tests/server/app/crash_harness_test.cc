@@ -49,14 +49,6 @@ constexpr const char* kAccountSid = testing::FakeTwilioProcess::kAccountSid;
 constexpr char kPassword[] = "correct horse";
 constexpr char kUser[] = "crash";
 
-// The fake Twilio child process; stopped by PID in the destructor.
-int KillsFromEnv() {
-  int kills = 5;
-  if (const char* value = std::getenv("CRASH_HARNESS_KILLS")) {
-    (void)absl::SimpleAtoi(value, &kills);
-  }
-  return kills;
-}
 
 // body -> provider_sid ('' while none) of every outbound message, and the
 // number still PENDING.
@@ -93,7 +85,7 @@ DbView ReadDb(const std::string& path) {
 }
 
 TEST(DurableDispatchCrashTest, AcceptedSendsAreCreatedExactlyOnceAcrossKills) {
-  const int kills = KillsFromEnv();
+  const int kills = testing::IntFromEnv("CRASH_HARNESS_KILLS", 5);
   constexpr int kSenders = 4;
   smsgw::testing::TempDir dir;
   const std::string db_path = dir.File("data/smsgw.db");
