@@ -75,6 +75,7 @@ void DispatchLease::Shutdown() {
   }
   if (runner_.joinable()) runner_.join();
   if (watchdog_.joinable()) watchdog_.join();
+  if (starter_.joinable()) starter_.join();
   session_.reset();  // the server releases the lock with the session
 }
 
@@ -134,7 +135,9 @@ void DispatchLease::Run() {
       }
       SMSGW_LOG(kInfo) << "dispatch lease taken replica=" << replica_id_
                        << ": this replica dispatches";
-      if (options_.on_acquired) options_.on_acquired();
+      // On a thread of its own: the first claim of a large backlog may take
+      // longer than lost_after, and the session checks must go on meanwhile.
+      if (options_.on_acquired) starter_ = std::thread(options_.on_acquired);
       continue;
     }
     absl::StatusOr<PgResult> alive = session_->Execute("SELECT 1");

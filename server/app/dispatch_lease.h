@@ -54,8 +54,9 @@ class DispatchLease {
     // lost when no check has succeeded for `lost_after`.
     absl::Duration check = absl::Seconds(1);
     absl::Duration lost_after = absl::Seconds(10);
-    // Called once, on the lease's thread, when this replica takes the
-    // lease; it may block (the dispatcher's first claim runs there).
+    // Called once, on a thread of its own, when this replica takes the
+    // lease; it may block (the dispatcher's first claim runs there) while
+    // the session checks go on. Shutdown() waits for it.
     std::function<void()> on_acquired;
     // Called once, on the lease's threads, when the holder can no longer
     // be sure it holds the lease, with the reason. The server exits.
@@ -107,6 +108,7 @@ class DispatchLease {
   absl::Time confirmed_ ABSL_GUARDED_BY(mu_);
   std::thread runner_;
   std::thread watchdog_;
+  std::thread starter_;  // runs on_acquired; set by runner_, joined after it
 };
 
 }  // namespace smsgw::app
