@@ -45,8 +45,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts the server and waits until it reports its addresses (up to
-  // `timeout`). FailedPrecondition with the log's tail when it exits first.
-  absl::Status Start(absl::Duration timeout = absl::Seconds(30));
+  // `timeout`: an ASan server on a loaded 2-core CI machine once took more
+  // than 30 s). FailedPrecondition with the log's tail when it exits first.
+  absl::Status Start(absl::Duration timeout = absl::Seconds(60));
 
   // Sends `signal` and waits for the exit (up to `timeout`); returns the exit
   // status as waitpid() reports it, or -1 on timeout (then SIGKILLs).
