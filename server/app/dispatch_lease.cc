@@ -91,6 +91,7 @@ absl::StatusOr<bool> DispatchLease::TryAcquire() {
 void DispatchLease::Run() {
   bool warned = false;
   bool announced_standby = false;
+  bool first = true;
   while (true) {
     bool held = false;
     {
@@ -98,11 +99,8 @@ void DispatchLease::Run() {
       held = held_;
       const absl::Duration wait = held ? options_.check : options_.poll;
       // The first try goes at once; later ones wait their interval.
-      if (!first_try_done_) {
-        first_try_done_ = true;
-      } else {
-        mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
-      }
+      if (!first) mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+      first = false;
       if (stopping_ || lost_) return;
     }
     if (!held) {

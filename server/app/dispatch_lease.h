@@ -103,7 +103,6 @@ class DispatchLease {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool lost_ ABSL_GUARDED_BY(mu_) = false;
-  bool first_try_done_ ABSL_GUARDED_BY(mu_) = false;
   // When the holder last confirmed its session.
   absl::Time confirmed_ ABSL_GUARDED_BY(mu_);
   std::thread runner_;
