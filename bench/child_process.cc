@@ -12,34 +12,28 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/spawn.h"
 
 namespace smsgw::bench {
 
 Child::Child(std::vector<std::string> args,
              std::map<std::string, std::string> env, const std::string& log) {
-  pid_ = fork();
-  if (pid_ == 0) {
-    for (const char* name :
-         {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBERS",
-          "TWILIO_API_BASE", "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
-          "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
-          "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS", "SMSGW_SENDER_RATES",
-          "SMSGW_GLOBAL_RATE", "SMSGW_MAX_BACKLOG", "SMSGW_WATCH_BUFFER",
-          "SMSGW_WATCH_MAX_STREAMS"}) {
-      unsetenv(name);
-    }
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    FILE* out = std::fopen(log.c_str(), "a");
-    if (out != nullptr) {
-      dup2(fileno(out), STDOUT_FILENO);
-      dup2(fileno(out), STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::_Exit(127);
-  }
+  SpawnOptions spawn;
+  spawn.argv = std::move(args);
+  spawn.unset_env = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                     "TWILIO_PHONE_NUMBERS", "TWILIO_API_BASE",
+                     "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
+                     "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
+                     "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS", "SMSGW_SENDER_RATES",
+                     "SMSGW_GLOBAL_RATE", "SMSGW_MAX_BACKLOG",
+                     "SMSGW_WATCH_BUFFER", "SMSGW_WATCH_MAX_STREAMS"};
+  spawn.env = std::move(env);
+  const int out = OpenOutputFile(log);
+  spawn.stdout_fd = out;
+  spawn.stderr_fd = out;
+  absl::StatusOr<pid_t> pid = Spawn(spawn);
+  if (out >= 0) close(out);
+  pid_ = pid.ok() ? *pid : -1;
 }
 
 bool Child::Alive() {

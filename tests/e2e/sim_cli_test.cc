@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/spawn.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -62,19 +63,21 @@ class SimServeProcess {
     std::vector<std::string> argv = {BuiltBinary("smsgw"), "sim", "serve",
                                      "--port=0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(pipe_fds[1], STDOUT_FILENO);
-      const int err_fd =
-          ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(err_fd, STDERR_FILENO);
+    ::fcntl(pipe_fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(pipe_fds[1], F_SETFD, FD_CLOEXEC);
+    const int err_fd = OpenOutputFile(stderr_path, /*truncate=*/true);
+    SpawnOptions spawn;
+    spawn.argv = argv;
+    spawn.stdout_fd = pipe_fds[1];
+    spawn.stderr_fd = err_fd;
+    absl::StatusOr<pid_t> pid = Spawn(spawn);
+    if (err_fd >= 0) ::close(err_fd);
+    if (!pid.ok()) {
       ::close(pipe_fds[0]);
-      std::vector<char*> raw;
-      for (std::string& a : argv) raw.push_back(a.data());
-      raw.push_back(nullptr);
-      ::execv(raw[0], raw.data());
-      std::_Exit(127);
+      ::close(pipe_fds[1]);
+      return pid.status();
     }
+    pid_ = *pid;
     ::close(pipe_fds[1]);
     out_fd_ = pipe_fds[0];
     const absl::Time deadline = absl::Now() + absl::Seconds(20);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/spawn.h"
 #include "tests/testing/server_process.h"
 
 namespace smsgw::testing {
@@ -24,16 +25,14 @@ FakeTwilioProcess::~FakeTwilioProcess() {
 bool FakeTwilioProcess::Start() {
   const std::string port_file = dir_ + "/twilio.port";
   const std::string binary = BuiltBinary("fake_twilio");
-  const std::string a1 = "--port_file=" + port_file;
-  const std::string a2 = "--store=" + dir_ + "/twilio.jsonl";
-  const std::string a3 = absl::StrCat("--create_delay_ms=", create_delay_ms_);
-  const std::string a4 = absl::StrCat("--account_sid=", kAccountSid);
-  pid_ = fork();
-  if (pid_ == 0) {
-    execl(binary.c_str(), binary.c_str(), a1.c_str(), a2.c_str(), a3.c_str(),
-          a4.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  SpawnOptions spawn;
+  spawn.argv = {binary, "--port_file=" + port_file,
+                "--store=" + dir_ + "/twilio.jsonl",
+                absl::StrCat("--create_delay_ms=", create_delay_ms_),
+                absl::StrCat("--account_sid=", kAccountSid)};
+  absl::StatusOr<pid_t> pid = Spawn(spawn);
+  if (!pid.ok()) return false;
+  pid_ = *pid;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline) {
     std::ifstream in(port_file);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/spawn.h"
 #include "tests/testing/server_process.h"
 
 namespace smsgw::testing {
@@ -26,22 +27,24 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   const int out_fd = ::mkstemp(out_path);
   const int err_fd = ::mkstemp(err_path);
   CommandResult result;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    for (const auto& [name, value] : env) {
-      ::setenv(name.c_str(), value.c_str(), 1);
-    }
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(err_fd, STDERR_FILENO);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    ::dup2(null_fd, STDIN_FILENO);
-    std::vector<std::string> args = argv;
-    std::vector<char*> raw;
-    for (std::string& a : args) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    ::execv(raw[0], raw.data());
-    std::_Exit(127);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = env;
+  spawn.stdin_fd = null_fd;
+  spawn.stdout_fd = out_fd;
+  spawn.stderr_fd = err_fd;
+  absl::StatusOr<pid_t> spawned = Spawn(spawn);
+  if (null_fd >= 0) ::close(null_fd);
+  if (!spawned.ok()) {
+    ::close(out_fd);
+    ::close(err_fd);
+    ::unlink(out_path);
+    ::unlink(err_path);
+    result.err = std::string(spawned.status().message());
+    return result;
   }
+  const pid_t pid = *spawned;
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/spawn.h"
 
 namespace smsgw::testing {
 
@@ -64,41 +65,31 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
   };
   args.insert(args.end(), options_.args.begin(), options_.args.end());
 
-  pid_ = ::fork();
-  if (pid_ < 0) return absl::InternalError("fork failed");
-  if (pid_ == 0) {
-    // Child: a clean environment so the developer's TWILIO_* never leak in.
-    for (const char* name :
-         {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBERS",
-          "TWILIO_API_BASE", "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
-          "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
-          "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS"}) {
-      ::unsetenv(name);
-    }
-    // The abuse limits (issue 18) count every sign-up and code from
-    // 127.0.0.1, where whole suites sign up hundreds of users: off unless a
-    // test sets them in `env` (the sign-up and pumping suites do).
-    for (const char* name :
-         {"SMSGW_SIGNUP_PEER_MAX", "SMSGW_SIGNUP_MAX",
-          "SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR",
-          "SMSGW_VERIFY_MAX_PER_COUNTRY_PER_HOUR",
-          "SMSGW_VERIFY_MAX_PER_HOUR"}) {
-      ::setenv(name, "1000000", 1);
-    }
-    for (const auto& [name, value] : options_.env) {
-      ::setenv(name.c_str(), value.c_str(), 1);
-    }
-    FILE* log = std::fopen(options_.log_path.c_str(), "a");
-    if (log != nullptr) {
-      ::dup2(::fileno(log), STDERR_FILENO);
-      ::dup2(::fileno(log), STDOUT_FILENO);
-    }
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::_Exit(127);
+  SpawnOptions spawn;
+  spawn.argv = std::move(args);
+  // A clean environment, so that the developer's TWILIO_* never leak in.
+  spawn.unset_env = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                     "TWILIO_PHONE_NUMBERS", "TWILIO_API_BASE",
+                     "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
+                     "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
+                     "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS"};
+  // The abuse limits (issue 18) count every sign-up and code from
+  // 127.0.0.1, where whole suites sign up hundreds of users: off unless a
+  // test sets them in `env` (the sign-up and pumping suites do).
+  for (const char* name :
+       {"SMSGW_SIGNUP_PEER_MAX", "SMSGW_SIGNUP_MAX",
+        "SMSGW_VERIFY_MAX_PER_PREFIX_PER_HOUR",
+        "SMSGW_VERIFY_MAX_PER_COUNTRY_PER_HOUR", "SMSGW_VERIFY_MAX_PER_HOUR"}) {
+    spawn.env[name] = "1000000";
   }
+  for (const auto& [name, value] : options_.env) spawn.env[name] = value;
+  const int log = OpenOutputFile(options_.log_path);
+  spawn.stdout_fd = log;
+  spawn.stderr_fd = log;
+  absl::StatusOr<pid_t> pid = Spawn(spawn);
+  if (log >= 0) ::close(log);
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
 
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
