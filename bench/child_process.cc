@@ -20,13 +20,13 @@ Child::Child(std::vector<std::string> args,
              std::map<std::string, std::string> env, const std::string& log) {
   SpawnOptions spawn;
   spawn.argv = std::move(args);
-  spawn.unset_env = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-                     "TWILIO_PHONE_NUMBERS", "TWILIO_API_BASE",
-                     "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
-                     "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
-                     "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS", "SMSGW_SENDER_RATES",
-                     "SMSGW_GLOBAL_RATE", "SMSGW_MAX_BACKLOG",
-                     "SMSGW_WATCH_BUFFER", "SMSGW_WATCH_MAX_STREAMS"};
+  // And the pacing and watch settings, which the scenarios set themselves.
+  spawn.unset_env = DeveloperShellSettings();
+  for (const char* name :
+       {"SMSGW_SENDER_RATES", "SMSGW_GLOBAL_RATE", "SMSGW_MAX_BACKLOG",
+        "SMSGW_WATCH_BUFFER", "SMSGW_WATCH_MAX_STREAMS"}) {
+    spawn.unset_env.push_back(name);
+  }
   spawn.env = std::move(env);
   const int out = OpenOutputFile(log);
   spawn.stdout_fd = out;

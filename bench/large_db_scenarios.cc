@@ -51,8 +51,6 @@ namespace {
 using smsgw::v1::GroupService;
 using smsgw::v1::MessagingService;
 
-constexpr char kStatusPath[] = "/twilio/sms/status";
-
 struct Sample {
   std::vector<std::pair<std::string, int>> ids;  // (message id, user index)
   std::vector<std::pair<std::string, std::string>> sent;  // (sid, peer)
@@ -183,20 +181,6 @@ class WatchStream
   absl::Notification done_;
 };
 
-std::string SignedStatusBody(const std::string& account_sid,
-                             const std::string& url, const std::string& sid,
-                             const std::string& peer, HttpRequest& request) {
-  const twilio::FormParams params = {
-      {"AccountSid", account_sid}, {"ApiVersion", "2010-04-01"},
-      {"From", kBenchNumber},      {"MessageSid", sid},
-      {"MessageStatus", "delivered"}, {"SmsSid", sid},
-      {"SmsStatus", "delivered"},  {"To", peer}};
-  request.body = twilio::EncodeForm(params);
-  request.headers = {
-      {"X-Twilio-Signature",
-       twilio::ComputeTwilioSignature(kBenchAuthToken, url, params)}};
-  return request.body;
-}
 
 void RunHttpHelloScenario(Suite& suite, const Sample* sample) {
   Child hello({suite.self, "--serve=http_hello",
@@ -233,6 +217,21 @@ void RunHttpHelloScenario(Suite& suite, const Sample* sample) {
 }
 
 }  // namespace
+
+std::string SignedStatusBody(const std::string& account_sid,
+                             const std::string& url, const std::string& sid,
+                             const std::string& peer, HttpRequest& request) {
+  const twilio::FormParams params = {
+      {"AccountSid", account_sid}, {"ApiVersion", "2010-04-01"},
+      {"From", kBenchNumber},      {"MessageSid", sid},
+      {"MessageStatus", "delivered"}, {"SmsSid", sid},
+      {"SmsStatus", "delivered"},  {"To", peer}};
+  request.body = twilio::EncodeForm(params);
+  request.headers = {
+      {"X-Twilio-Signature",
+       twilio::ComputeTwilioSignature(kBenchAuthToken, url, params)}};
+  return request.body;
+}
 
 bool RunLargeDbScenarios(Suite& suite) {
   const bool needs_db =

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
@@ -54,6 +55,7 @@
 #include "bench/serve_modes.h"
 #include "bench/suite.h"
 #ifdef SMSGW_BENCH_HAS_POSTGRES
+#include "storage/postgres/pg_database.h"
 #include "tests/testing/postgres_server.h"
 #endif
 #include "httplib.h"
@@ -61,6 +63,7 @@
 #include "smsgw/v1/auth.grpc.pb.h"
 #include "smsgw/v1/messaging.grpc.pb.h"
 
+ABSL_DECLARE_FLAG(int, http_connections);  // large_db_scenarios.cc
 ABSL_FLAG(std::string, serve, "",
           "internal: run as a child server: noop, fake_twilio or http_hello");
 ABSL_FLAG(std::string, port_file, "", "internal: port file of --serve");
@@ -102,6 +105,8 @@ const std::vector<std::string>& AllScenarios() {
       "rest_send_message",
       "send_message_slow", "send_message_default", "send_message_pg",
       "send_message_pg_2replicas", "send_message_pg_3replicas",
+      "webhook_status_pg", "webhook_status_pg_2replicas",
+      "webhook_status_pg_3replicas",
       "http_hello",
       "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
@@ -608,11 +613,30 @@ bool RunSendDefault(Suite& suite, std::mt19937_64& rng) {
 }
 
 #ifdef SMSGW_BENCH_HAS_POSTGRES
-// CPU seconds (user+sys) of `postmaster` and every process it forked (the
-// backends serving smsgw's pool, the WAL writer, ...).
-double PostgresTreeCpuSeconds(pid_t postmaster, int* backends) {
-  double total = ProcessCpuSeconds(postmaster);
-  int children = 0;
+// The postmaster and every process it forked (the backends serving each
+// replica's pool, its LISTEN session, the dispatch lease's session, the WAL
+// writer, ...): pid -> CPU seconds (user+sys) and a label. The label is the
+// backend's application_name when it has one (the bench names each
+// replica's connections smsgw-replica-N; the lease session names itself
+// smsgw-dispatch-lease), else its backend_type from pg_stat_activity.
+struct PgProcess {
+  double cpu_s = 0;
+  std::string label;
+};
+std::map<pid_t, PgProcess> PostgresProcesses(pid_t postmaster,
+                                             ::smsgw::storage::postgres::PgConnection* conn) {
+  std::map<pid_t, std::string> labels;
+  absl::StatusOr<::smsgw::storage::postgres::PgResult> activity = conn->Execute(
+      "SELECT pid, CASE WHEN application_name <> '' THEN application_name "
+      "ELSE backend_type END FROM pg_stat_activity");
+  if (activity.ok()) {
+    for (int row = 0; row < activity->rows(); ++row) {
+      labels[static_cast<pid_t>(activity->Int(row, 0))] =
+          activity->Text(row, 1);
+    }
+  }
+  std::map<pid_t, PgProcess> out;
+  out[postmaster] = {ProcessCpuSeconds(postmaster), "postmaster"};
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     pid_t pid = 0;
@@ -626,20 +650,162 @@ double PostgresTreeCpuSeconds(pid_t postmaster, int* backends) {
         absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
     pid_t ppid = 0;
     if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) ||
-        ppid != postmaster) {
+        ppid != postmaster || pid == conn->BackendPid()) {
       continue;
     }
     const double cpu = ProcessCpuSeconds(pid);
-    if (cpu >= 0) total += cpu;
-    ++children;
+    if (cpu < 0) continue;
+    auto label = labels.find(pid);
+    out[pid] = {cpu, label != labels.end() ? label->second : "other"};
   }
-  if (backends != nullptr) *backends = children;
-  return total;
+  return out;
+}
+
+// The CPU between two snapshots, as cores over `run_s`, per label:
+// {"smsgw-replica-0": {"cores": 0.61, "processes": 12}, "walwriter": ...}.
+// A process that started during the window counts from 0; one that ended
+// during it is missing (the pools keep their connections, so that is rare).
+nlohmann::json PostgresCpuByLabel(const std::map<pid_t, PgProcess>& before,
+                                  const std::map<pid_t, PgProcess>& after,
+                                  double run_s, double* total_cores) {
+  std::map<std::string, std::pair<double, int>> by_label;
+  double total = 0;
+  for (const auto& [pid, process] : after) {
+    auto was = before.find(pid);
+    const double used =
+        process.cpu_s - (was != before.end() ? was->second.cpu_s : 0);
+    by_label[process.label].first += used;
+    by_label[process.label].second += 1;
+    total += used;
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [label, usage] : by_label) {
+    out[label] = {{"cores", std::round(usage.first / run_s * 1000) / 1000},
+                  {"processes", usage.second}};
+  }
+  if (total_cores != nullptr) *total_cores = std::round(total / run_s * 100) / 100;
+  return out;
+}
+
+// webhook_status on PostgreSQL with the replicas of `servers` (issue 13):
+// "delivered" status callbacks, signed as Twilio signs them, for the
+// messages the send run just stored (their SIDs from the database), posted
+// to every replica's webhook port at once (--http_connections spread over
+// them), as Twilio's callbacks land on whichever replica the load balancer
+// picks. QPS and calls are the sum over the replicas; the latency figures
+// are the worst replica's, and `per_replica` has each one's.
+void RunWebhookStatusPostgres(
+    Suite& suite, const std::string& name,
+    const std::vector<const ServerSet*>& servers,
+    const std::vector<pid_t>& pids, pid_t postmaster,
+    ::smsgw::storage::postgres::PgConnection* observer) {
+  absl::StatusOr<::smsgw::storage::postgres::PgResult> rows =
+      observer->Execute(
+          "SELECT provider_sid, peer_number FROM messages "
+          "WHERE direction = 1 AND provider_sid IS NOT NULL");
+  if (!rows.ok() || rows->rows() == 0) {
+    std::cerr << "smsgw-bench: " << name << ": no sent messages ("
+              << (rows.ok() ? absl::OkStatus() : rows.status()) << ")"
+              << std::endl;
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> sent;
+  for (int row = 0; row < rows->rows(); ++row) {
+    sent.emplace_back(rows->Text(row, 0), rows->Text(row, 1));
+  }
+  std::shuffle(sent.begin(), sent.end(), std::mt19937_64{42});
+  const int total_connections = absl::GetFlag(FLAGS_http_connections);
+  const int n = static_cast<int>(servers.size());
+  const LoadOptions base = BaseOptions();
+  std::vector<LoadResult> results(n);
+  const std::map<pid_t, PgProcess> pg0 = PostgresProcesses(postmaster, observer);
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> loops;
+  std::atomic<uint64_t> next{0};
+  for (int i = 0; i < n; ++i) {
+    loops.emplace_back([&, i] {
+      HttpLoadOptions options;
+      options.host = servers[i]->http_host;
+      options.port = servers[i]->http_port;
+      options.path = kStatusPath;
+      options.connections =
+          std::max(1, total_connections / n + (i < total_connections % n));
+      options.warmup_s = base.warmup_s;
+      options.duration_s = base.duration_s;
+      options.server_pid = pids[i];
+      // Each replica's public URL defaults to http://<its bound http addr>.
+      const std::string url = absl::StrCat("http://", options.host, ":",
+                                           options.port, kStatusPath);
+      results[i] = RunHttpClosedLoop(options, [&](uint64_t, HttpRequest& req) {
+        const auto& [sid, peer] = sent[next.fetch_add(1) % sent.size()];
+        SignedStatusBody(suite.account_sid, url, sid, peer, req);
+      });
+    });
+  }
+  for (std::thread& loop : loops) loop.join();
+  const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const std::map<pid_t, PgProcess> pg1 = PostgresProcesses(postmaster, observer);
+  double pg_cores = 0;
+  const nlohmann::json pg_by_label =
+      PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
+  LoadResult sum;
+  nlohmann::json per_replica = nlohmann::json::array();
+  nlohmann::json replica_cpu = nlohmann::json::array();
+  for (int i = 0; i < n; ++i) {
+    const LoadResult& r = results[i];
+    per_replica.push_back({{"qps", std::round(r.qps)},
+                           {"p50_us", r.p50_us},
+                           {"p99_us", r.p99_us},
+                           {"calls", r.calls}});
+    replica_cpu.push_back(
+        r.duration_s > 0 ? std::round(r.server_cpu_s / r.duration_s * 100) / 100
+                         : -1);
+    sum.calls += r.calls;
+    sum.ok += r.ok;
+    sum.qps += r.qps;
+    for (size_t c = 0; c < r.errors_by_code.size(); ++c) {
+      sum.errors_by_code[c] += r.errors_by_code[c];
+    }
+    for (const auto& [error, count] : r.named_errors) {
+      sum.named_errors[error] += count;
+    }
+    if (sum.first_error.empty()) sum.first_error = r.first_error;
+    sum.p50_us = std::max(sum.p50_us, r.p50_us);
+    sum.p90_us = std::max(sum.p90_us, r.p90_us);
+    sum.p99_us = std::max(sum.p99_us, r.p99_us);
+    sum.p999_us = std::max(sum.p999_us, r.p999_us);
+    sum.max_us = std::max(sum.max_us, r.max_us);
+    sum.client_cpu_s = std::max(sum.client_cpu_s, r.client_cpu_s);
+    sum.server_cpu_s = std::max(sum.server_cpu_s, 0.0) +
+                       std::max(r.server_cpu_s, 0.0);
+    sum.server_peak_rss_kb = std::max(sum.server_peak_rss_kb,
+                                      r.server_peak_rss_kb);
+    sum.duration_s = std::max(sum.duration_s, r.duration_s);
+  }
+  nlohmann::json extra = {
+      {"engine",
+       "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit "
+       "and full_page_writes on)"},
+      {"replicas", n},
+      {"connections", total_connections},
+      {"distinct_sids", sent.size()},
+      {"latency", "the worst replica's; per_replica has each"},
+      {"per_replica", per_replica},
+      {"replica_cpu_cores", replica_cpu},
+      {"postgres_cpu_cores_with_warmup", pg_cores},
+      {"postgres_cpu_by_backend_with_warmup", pg_by_label}};
+  if (n == 1) {
+    suite.pg_webhook_qps = sum.qps;
+  } else if (suite.pg_webhook_qps > 0) {
+    extra["ratio_to_one_replica"] = Ratio(sum.qps, suite.pg_webhook_qps);
+  }
+  suite.Add(name, sum, extra, /*grpc=*/false);
 }
 
 // send_message with the server on PostgreSQL (SMSGW_DB_URL, issue 13): a
 // throwaway PostgreSQL 15 (tests/testing/postgres_server.h: initdb, socket
-// in a temp dir, fsync and synchronous_commit on), the same fast fake
+// in a temp dir, fsync, synchronous_commit and full_page_writes on: the
+// durable set-up, as send_message's SQLite is), the same fast fake
 // Twilio, and `replicas` servers on one database (README "Several
 // replicas"): the load is spread over them, one of them dispatches.
 // Reports ratio_to_send_message (SQLite, same run), ratio_to_one_replica
@@ -650,7 +816,7 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
       replicas == 1 ? "send_message_pg"
                     : absl::StrCat("send_message_pg_", replicas, "replicas");
   absl::StatusOr<std::unique_ptr<::smsgw::testing::PostgresServer>> pg =
-      ::smsgw::testing::PostgresServer::Start();
+      ::smsgw::testing::PostgresServer::Start(/*durable=*/true);
   if (!pg.ok()) {
     std::cerr << "smsgw-bench: " << name << ": " << pg.status() << std::endl;
     return false;
@@ -666,11 +832,24 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
     }
   }
   const std::string url = (*pg)->conninfo("postgres");
+  // Each replica's connections carry its name, so that pg_stat_activity
+  // tells whose backend is whose.
+  auto replica_url = [&url](int r) {
+    return absl::StrCat(url, " application_name=smsgw-replica-", r);
+  };
+  absl::StatusOr<std::unique_ptr<::smsgw::storage::postgres::PgConnection>> observer =
+      ::smsgw::storage::postgres::PgConnection::Connect(
+          absl::StrCat(url, " application_name=smsgw-bench"));
+  if (!observer.ok()) {
+    std::cerr << "smsgw-bench: " << name << ": " << observer.status()
+              << std::endl;
+    return false;
+  }
   const std::string tag = absl::StrCat("pg", replicas);
   ServerSet set;
   SendSetup send;
   if (!StartServerSet(suite, tag, suite.dir + "/" + tag + ".db", 0,
-                      {{"SMSGW_DB_URL", url}}, set) ||
+                      {{"SMSGW_DB_URL", replica_url(0)}}, set) ||
       !SetUpSend(set, tag, absl::GetFlag(FLAGS_channels), rng, send)) {
     return false;
   }
@@ -679,7 +858,7 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
   std::vector<ServerSet> others(replicas - 1);
   for (int r = 1; r < replicas; ++r) {
     const std::map<std::string, std::string> env = {
-        {"SMSGW_DB_URL", url},
+        {"SMSGW_DB_URL", replica_url(r)},
         {"TWILIO_ACCOUNT_SID", suite.account_sid},
         {"TWILIO_AUTH_TOKEN", kBenchAuthToken},
         {"TWILIO_API_BASE", absl::StrCat("http://127.0.0.1:", set.twilio_port)},
@@ -702,12 +881,16 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
   for (pid_t pid : pids) cpu0.push_back(ProcessCpuSeconds(pid));
   std::atomic<uint64_t> sent_ok{0};
   const absl::Time start = absl::Now();
-  const double pg_cpu0 = PostgresTreeCpuSeconds(postmaster, nullptr);
+  const std::map<pid_t, PgProcess> pg0 =
+      PostgresProcesses(postmaster, observer->get());
   const LoadResult r = RunSend(send.options, send.stubs, send.nonce, sent_ok,
                                nullptr, nullptr);
-  int backends = 0;
-  const double pg_cpu = PostgresTreeCpuSeconds(postmaster, &backends) - pg_cpu0;
+  const std::map<pid_t, PgProcess> pg1 =
+      PostgresProcesses(postmaster, observer->get());
   const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
+  double pg_cores = 0;
+  const nlohmann::json pg_by_label =
+      PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
   nlohmann::json replica_cpu = nlohmann::json::array();
   for (size_t i = 0; i < pids.size(); ++i) {
     replica_cpu.push_back(
@@ -716,13 +899,16 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
   }
   const double drain = Drain(set, sent_ok.load());
   nlohmann::json extra = {
-      {"engine", "PostgreSQL 15 (throwaway, local socket)"},
+      {"engine",
+       "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit "
+       "and full_page_writes on)"},
       {"replicas", replicas},
       {"accepted_total", sent_ok.load()},
       {"dispatch_drain_s", drain},
       {"replica_cpu_cores", replica_cpu},
-      {"postgres_cpu_cores", std::round(pg_cpu / run_s * 100) / 100},
-      {"postgres_processes", backends}};
+      {"postgres_cpu_cores", pg_cores},
+      {"postgres_processes", pg1.size()},
+      {"postgres_cpu_by_backend", pg_by_label}};
   if (suite.send_qps > 0) {
     extra["ratio_to_send_message"] =
         std::round(r.qps / suite.send_qps * 1000) / 1000;
@@ -733,7 +919,17 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
     extra["ratio_to_one_replica"] =
         std::round(r.qps / suite.pg_send_qps * 1000) / 1000;
   }
-  suite.Add(name, r, extra);
+  if (suite.Wants(name)) suite.Add(name, r, extra);
+
+  const std::string webhook_name = absl::StrCat(
+      "webhook_status_pg",
+      replicas == 1 ? "" : absl::StrCat("_", replicas, "replicas"));
+  if (suite.Wants(webhook_name)) {
+    std::vector<const ServerSet*> all = {&set};
+    for (const ServerSet& o : others) all.push_back(&o);
+    RunWebhookStatusPostgres(suite, webhook_name, all, pids, postmaster,
+                             observer->get());
+  }
   for (ServerSet& o : others) o.server->Stop();
   set.server->Stop();
   return true;
@@ -804,10 +1000,13 @@ int RunSuite() {
     ok = RunSendDefault(suite, rng) && ok;
   }
   for (int replicas = 1; replicas <= 3; ++replicas) {
-    const std::string name =
-        replicas == 1 ? "send_message_pg"
-                      : absl::StrCat("send_message_pg_", replicas, "replicas");
-    if (!suite.Wants(name)) continue;
+    const std::string suffix =
+        replicas == 1 ? "" : absl::StrCat("_", replicas, "replicas");
+    const std::string name = absl::StrCat("send_message_pg", suffix);
+    if (!suite.Wants(name) &&
+        !suite.Wants(absl::StrCat("webhook_status_pg", suffix))) {
+      continue;
+    }
 #ifdef SMSGW_BENCH_HAS_POSTGRES
     ok = RunSendPostgres(suite, rng, replicas) && ok;
 #else

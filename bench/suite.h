@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "bench/child_process.h"
+#include "bench/http_load.h"
 #include "bench/load_generator.h"
 #include "nlohmann/json.hpp"
 #include "smsgw/v1/messaging.grpc.pb.h"
@@ -37,6 +38,7 @@ struct Suite {
   double send_qps = 0;
   double pg_send_qps = 0;  // send_message_pg: one replica on PostgreSQL
   double http_hello_qps = 0;
+  double pg_webhook_qps = 0;  // webhook_status_pg (1 replica)
   nlohmann::json results = nlohmann::json::array();
 
   bool Wants(const std::string& name) const;
@@ -110,6 +112,16 @@ absl::StatusOr<std::string> GetToken(const std::string& target,
 inline constexpr char kBenchAuthToken[] = "bench-auth-token";
 // The server's only sender / pool number.
 inline constexpr char kBenchNumber[] = "+15005550006";
+// Where Twilio posts status callbacks on the server's webhook port.
+inline constexpr char kStatusPath[] = "/twilio/sms/status";
+
+// Fills `request` with a "delivered" status callback for `sid` (sent from
+// kBenchNumber to `peer`, an E.164 string), form-encoded and signed with
+// kBenchAuthToken for `url` (the full callback URL the server sees, which
+// X-Twilio-Signature covers); returns the body.
+std::string SignedStatusBody(const std::string& account_sid,
+                             const std::string& url, const std::string& sid,
+                             const std::string& peer, HttpRequest& request);
 
 // SendMessage closed loop (the token comes from options.decorate), unique
 // bodies "bench <nonce> message <n>", one recipient; OK responses are

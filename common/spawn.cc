@@ -46,6 +46,15 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
+const std::vector<std::string>& DeveloperShellSettings() {
+  static const auto* names = new std::vector<std::string>{
+      "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",   "TWILIO_PHONE_NUMBERS",
+      "TWILIO_API_BASE",    "TWILIO_MESSAGING_SERVICE_SID",
+      "JWT_SECRET_KEY",     "SMSGW_PUBLIC_URL",    "SMSGW_ADMIN_USERS",
+      "SMSGW_TLS_CERT",     "SMSGW_TLS_KEY",       "SMSGW_SENDER_IDS"};
+  return *names;
+}
+
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("empty argv");
   std::vector<std::string> argv = options.argv;

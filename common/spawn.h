@@ -35,6 +35,12 @@ struct SpawnOptions {
   int stderr_fd = -1;
 };
 
+// The settings a developer's shell may hold (Twilio account and numbers, the
+// JWT key, public URL, admins, TLS files, sender IDs) that a server started
+// by a test harness or the benchmark must never inherit: for
+// SpawnOptions::unset_env.
+const std::vector<std::string>& DeveloperShellSettings();
+
 // Starts the process and returns its pid; the caller waits for it.
 // INVALID_ARGUMENT for an empty argv; INTERNAL when posix_spawn fails, a
 // missing or non-executable binary included (glibc reports the exec error).

@@ -93,7 +93,12 @@ absl::Time RateLimiter::Book(absl::Time* tat, double rate, double tokens,
   // The bucket holds burst × rate tokens, and at least one.
   const absl::Duration tolerance =
       std::max(options_.burst, interval);
-  const absl::Time start = std::max(*tat, not_before);
+  // An emptied bucket's arrival time is at least a full bucket ahead of the
+  // instant it was emptied: its tokens come back at `rate` from there.
+  const absl::Time start =
+      std::max({*tat, not_before,
+                emptied_at_ == absl::InfinitePast() ? absl::InfinitePast()
+                                                    : emptied_at_ + tolerance});
   *tat = start + interval * tokens;
   return std::max(not_before, *tat - tolerance);
 }
@@ -153,6 +158,12 @@ absl::Time RateLimiter::EarliestAt(absl::string_view sender, int segments) {
   absl::MutexLock lock(&mu_);
   absl::Time sender_tat, global_tat;
   return BookOnCopiesLocked(sender, segments, now, &sender_tat, &global_tat);
+}
+
+void RateLimiter::EmptyBuckets() {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  emptied_at_ = now;
 }
 
 }  // namespace smsgw::dispatch

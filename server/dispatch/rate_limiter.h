@@ -78,11 +78,21 @@ class RateLimiter {
   // available, without booking them: Now() or a later instant.
   absl::Time EarliestAt(absl::string_view sender, int segments);
 
+  // Empties every bucket, those not seen yet included, as of Now(): they
+  // refill at their rate from here. A replica that takes over the dispatch
+  // lease calls it before its first send: it cannot know what the last
+  // holder sent in its final second, and full buckets would add a burst on
+  // top of that (issue 13: pacing holds across the cluster). The cost is
+  // one interval (1 s at a long code's 1 segment/s) before each sender's
+  // first send after the takeover.
+  void EmptyBuckets();
+
  private:
   // GCRA: books `tokens` on a bucket of `rate` whose theoretical arrival
   // time is `*tat`, no earlier than `not_before`; returns the send instant.
   absl::Time Book(absl::Time* tat, double rate, double tokens,
-                  absl::Time not_before) const;
+                  absl::Time not_before) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reserve()'s booking on copies of the buckets: the send instant and the
   // buckets' new states, for the caller to keep or drop.
   absl::Time BookLocked(absl::string_view sender, double tokens,
@@ -101,6 +111,8 @@ class RateLimiter {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, absl::Time> sender_tat_ ABSL_GUARDED_BY(mu_);
   absl::Time global_tat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Set by EmptyBuckets(): no bucket holds tokens booked before this instant.
+  absl::Time emptied_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace smsgw::dispatch

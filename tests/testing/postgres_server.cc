@@ -32,7 +32,7 @@ bool PostgresRequired() {
   return v != nullptr && std::string(v) == "1";
 }
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool durable) {
   const std::string initdb = absl::StrCat(kPgBin, "/initdb");
   if (::access(initdb.c_str(), X_OK) != 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -65,8 +65,12 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
       {"-w", "-t", "30", "-o",
        absl::StrCat("-c listen_addresses='' -c unix_socket_directories='",
                     server->dir_,
-                    "' -c fsync=off -c synchronous_commit=off"
-                    " -c full_page_writes=off -c max_connections=100"),
+                    "'",
+                    durable ? " -c fsync=on -c synchronous_commit=on"
+                              " -c full_page_writes=on"
+                            : " -c fsync=off -c synchronous_commit=off"
+                              " -c full_page_writes=off",
+                    " -c max_connections=100"),
        "start"});
   if (!started.ok()) return started;
   return server;

@@ -5,8 +5,9 @@
 // no TCP listener (listen_addresses=''), so nothing clashes with another
 // server or test; stopped and removed by the destructor. initdb refuses to
 // run as root, so as root both run as the `postgres` user (runuser) the
-// package created. Durability settings are off: these servers hold test
-// data only.
+// package created. Durability settings are off unless asked for: test
+// servers hold test data only, while the benchmark measures the durable
+// set-up a production server runs.
 #ifndef SMSGW_TESTS_TESTING_POSTGRES_SERVER_H_
 #define SMSGW_TESTS_TESTING_POSTGRES_SERVER_H_
 
@@ -27,8 +28,11 @@ class PostgresServer {
  public:
   // Starts a server (about 1-2 s). Unavailable, naming what is missing,
   // when the binaries are not installed or the server does not start (its
-  // log is in the message).
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start();
+  // log is in the message). `durable`: fsync, synchronous_commit and
+  // full_page_writes on (PostgreSQL's defaults), so that a commit is on disk
+  // before it returns; off (the tests' default) they are all off.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(
+      bool durable = false);
 
   // pg_ctl stop -m immediate, then removes the directory.
   ~PostgresServer();

@@ -68,11 +68,7 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
   SpawnOptions spawn;
   spawn.argv = std::move(args);
   // A clean environment, so that the developer's TWILIO_* never leak in.
-  spawn.unset_env = {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-                     "TWILIO_PHONE_NUMBERS", "TWILIO_API_BASE",
-                     "TWILIO_MESSAGING_SERVICE_SID", "JWT_SECRET_KEY",
-                     "SMSGW_PUBLIC_URL", "SMSGW_ADMIN_USERS", "SMSGW_TLS_CERT",
-                     "SMSGW_TLS_KEY", "SMSGW_SENDER_IDS"};
+  spawn.unset_env = DeveloperShellSettings();
   // The abuse limits (issue 18) count every sign-up and code from
   // 127.0.0.1, where whole suites sign up hundreds of users: off unless a
   // test sets them in `env` (the sign-up and pumping suites do).

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -135,6 +136,44 @@ TEST(RateLimiterTest, GlobalCapDelaysEverySender) {
   EXPECT_EQ(limiter.Reserve("12347", 1), t0 + absl::Seconds(2));
   // The delayed sender's own queue moved with it: order is kept.
   EXPECT_GE(limiter.Reserve("12346", 1), t0 + absl::Seconds(3));
+}
+
+// A takeover's new lease holder empties its buckets: what it sends in any
+// window is then at most rate × window (+1 for the window's edge), with no
+// burst on top of what the old holder sent just before.
+TEST(RateLimiterTest, EmptiedBucketsRefillAtTheRateWithoutABurst) {
+  FakeClock clock;
+  RateLimiter limiter(&clock, {});
+  const absl::Time t0 = clock.Now();
+  // A full short-code bucket would grant 100 segments at t0.
+  limiter.EmptyBuckets();
+  EXPECT_EQ(limiter.Reserve("12345", 1), t0 + absl::Milliseconds(10));
+  EXPECT_EQ(limiter.Reserve("12345", 1), t0 + absl::Milliseconds(20));
+  // A sender first seen after the takeover is empty too.
+  EXPECT_EQ(limiter.Reserve("+15005550006", 1), t0 + absl::Seconds(1));
+  EXPECT_FALSE(limiter.TryReserveNow("+15005550007", 1));
+  EXPECT_EQ(limiter.EarliestAt("+15005550007", 1), t0 + absl::Seconds(1));
+  // A second after it was emptied, an idle bucket is full again.
+  clock.Advance(absl::Seconds(2));
+  EXPECT_TRUE(limiter.TryReserveNow("+15005550007", 1));
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(limiter.Reserve("12346", 1), clock.Now()) << i;
+  }
+}
+
+TEST(RateLimiterTest, EmptiedGlobalBucketHoldsTheAccountCap) {
+  FakeClock clock;
+  RateLimiter limiter(&clock, {.global_rate = 10});
+  const absl::Time t0 = clock.Now();
+  limiter.EmptyBuckets();
+  int granted_in_first_second = 0;
+  for (int i = 0; i < 30; ++i) {
+    if (limiter.Reserve(absl::StrCat("1234", i % 10), 1) <
+        t0 + absl::Seconds(1)) {
+      ++granted_in_first_second;
+    }
+  }
+  EXPECT_EQ(granted_in_first_second, 9);  // 100 ms, 200 ms, ... 900 ms
 }
 
 }  // namespace
