@@ -687,6 +687,49 @@ nlohmann::json PostgresCpuByLabel(const std::map<pid_t, PgProcess>& before,
   return out;
 }
 
+// The statements that took the most PostgreSQL time since the last
+// ResetStatements (pg_stat_statements), most first: calls, total and mean
+// ms, rows, and the first 160 characters of the normalized text. An empty
+// array (and a line on stderr) when the extension is not loaded.
+void ResetStatements(::smsgw::storage::postgres::PgConnection* observer) {
+  absl::Status made =
+      observer->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  if (made.ok()) {
+    made = observer->Exec("SELECT pg_stat_statements_reset()");
+  }
+  if (!made.ok()) {
+    std::cerr << "smsgw-bench: pg_stat_statements: " << made << std::endl;
+  }
+}
+
+nlohmann::json TopStatements(::smsgw::storage::postgres::PgConnection* observer,
+                             int limit) {
+  nlohmann::json out = nlohmann::json::array();
+  absl::StatusOr<::smsgw::storage::postgres::PgResult> rows = observer->Execute(
+      "SELECT calls, round(total_exec_time::numeric, 1)::text, "
+      "round((total_exec_time / greatest(calls, 1))::numeric, 3)::text, "
+      "rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
+      "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' "
+      "ORDER BY total_exec_time DESC LIMIT $1",
+      {std::to_string(limit)});
+  if (!rows.ok()) {
+    std::cerr << "smsgw-bench: pg_stat_statements: " << rows.status()
+              << std::endl;
+    return out;
+  }
+  for (int row = 0; row < rows->rows(); ++row) {
+    double total_ms = 0, mean_ms = 0;
+    (void)absl::SimpleAtod(rows->Text(row, 1), &total_ms);
+    (void)absl::SimpleAtod(rows->Text(row, 2), &mean_ms);
+    out.push_back({{"calls", rows->Int(row, 0)},
+                   {"total_ms", total_ms},
+                   {"mean_ms", mean_ms},
+                   {"rows", rows->Int(row, 3)},
+                   {"query", rows->Text(row, 4)}});
+  }
+  return out;
+}
+
 // webhook_status on PostgreSQL with the replicas of `servers` (issue 13):
 // "delivered" status callbacks, signed as Twilio signs them, for the
 // messages the send run just stored (their SIDs from the database), posted
@@ -718,6 +761,7 @@ void RunWebhookStatusPostgres(
   const int n = static_cast<int>(servers.size());
   const LoadOptions base = BaseOptions();
   std::vector<LoadResult> results(n);
+  ResetStatements(observer);
   const std::map<pid_t, PgProcess> pg0 = PostgresProcesses(postmaster, observer);
   const absl::Time start = absl::Now();
   std::vector<std::thread> loops;
@@ -745,6 +789,7 @@ void RunWebhookStatusPostgres(
   for (std::thread& loop : loops) loop.join();
   const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
   const std::map<pid_t, PgProcess> pg1 = PostgresProcesses(postmaster, observer);
+  const nlohmann::json top = TopStatements(observer, 8);
   double pg_cores = 0;
   const nlohmann::json pg_by_label =
       PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
@@ -793,7 +838,8 @@ void RunWebhookStatusPostgres(
       {"per_replica", per_replica},
       {"replica_cpu_cores", replica_cpu},
       {"postgres_cpu_cores_with_warmup", pg_cores},
-      {"postgres_cpu_by_backend_with_warmup", pg_by_label}};
+      {"postgres_cpu_by_backend_with_warmup", pg_by_label},
+      {"postgres_top_statements_with_warmup", top}};
   if (n == 1) {
     suite.pg_webhook_qps = sum.qps;
   } else if (suite.pg_webhook_qps > 0) {
@@ -816,7 +862,8 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
       replicas == 1 ? "send_message_pg"
                     : absl::StrCat("send_message_pg_", replicas, "replicas");
   absl::StatusOr<std::unique_ptr<::smsgw::testing::PostgresServer>> pg =
-      ::smsgw::testing::PostgresServer::Start(/*durable=*/true);
+      ::smsgw::testing::PostgresServer::Start(/*durable=*/true,
+                                              /*track_statements=*/true);
   if (!pg.ok()) {
     std::cerr << "smsgw-bench: " << name << ": " << pg.status() << std::endl;
     return false;
@@ -881,12 +928,14 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
   for (pid_t pid : pids) cpu0.push_back(ProcessCpuSeconds(pid));
   std::atomic<uint64_t> sent_ok{0};
   const absl::Time start = absl::Now();
+  ResetStatements(observer->get());
   const std::map<pid_t, PgProcess> pg0 =
       PostgresProcesses(postmaster, observer->get());
   const LoadResult r = RunSend(send.options, send.stubs, send.nonce, sent_ok,
                                nullptr, nullptr);
   const std::map<pid_t, PgProcess> pg1 =
       PostgresProcesses(postmaster, observer->get());
+  const nlohmann::json top = TopStatements(observer->get(), 8);
   const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
   double pg_cores = 0;
   const nlohmann::json pg_by_label =
@@ -908,7 +957,8 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
       {"replica_cpu_cores", replica_cpu},
       {"postgres_cpu_cores", pg_cores},
       {"postgres_processes", pg1.size()},
-      {"postgres_cpu_by_backend", pg_by_label}};
+      {"postgres_cpu_by_backend", pg_by_label},
+      {"postgres_top_statements", top}};
   if (suite.send_qps > 0) {
     extra["ratio_to_send_message"] =
         std::round(r.qps / suite.send_qps * 1000) / 1000;

@@ -32,7 +32,8 @@ bool PostgresRequired() {
   return v != nullptr && std::string(v) == "1";
 }
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool durable) {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool durable,
+                                                              bool track_statements) {
   const std::string initdb = absl::StrCat(kPgBin, "/initdb");
   if (::access(initdb.c_str(), X_OK) != 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -70,6 +71,9 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool durab
                               " -c full_page_writes=on"
                             : " -c fsync=off -c synchronous_commit=off"
                               " -c full_page_writes=off",
+                    track_statements
+                        ? " -c shared_preload_libraries=pg_stat_statements"
+                        : "",
                     " -c max_connections=100"),
        "start"});
   if (!started.ok()) return started;

@@ -31,8 +31,10 @@ class PostgresServer {
   // log is in the message). `durable`: fsync, synchronous_commit and
   // full_page_writes on (PostgreSQL's defaults), so that a commit is on disk
   // before it returns; off (the tests' default) they are all off.
+  // `track_statements`: loads pg_stat_statements (the database still needs
+  // CREATE EXTENSION pg_stat_statements), for the benchmark's profile.
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(
-      bool durable = false);
+      bool durable = false, bool track_statements = false);
 
   // pg_ctl stop -m immediate, then removes the directory.
   ~PostgresServer();
