@@ -157,4 +157,33 @@ nlohmann::json ToJson(const LoadResult& r) {
   return out;
 }
 
+LoadResult CombineConcurrentRuns(const std::vector<LoadResult>& runs) {
+  LoadResult sum;
+  for (const LoadResult& r : runs) {
+    sum.calls += r.calls;
+    sum.ok += r.ok;
+    sum.qps += r.qps;
+    for (size_t c = 0; c < r.errors_by_code.size(); ++c) {
+      sum.errors_by_code[c] += r.errors_by_code[c];
+    }
+    for (const auto& [error, count] : r.named_errors) {
+      sum.named_errors[error] += count;
+    }
+    if (sum.first_error.empty()) sum.first_error = r.first_error;
+    sum.p50_us = std::max(sum.p50_us, r.p50_us);
+    sum.p90_us = std::max(sum.p90_us, r.p90_us);
+    sum.p99_us = std::max(sum.p99_us, r.p99_us);
+    sum.p999_us = std::max(sum.p999_us, r.p999_us);
+    sum.max_us = std::max(sum.max_us, r.max_us);
+    sum.client_cpu_s = std::max(sum.client_cpu_s, r.client_cpu_s);
+    if (r.server_cpu_s >= 0) {
+      sum.server_cpu_s = std::max(sum.server_cpu_s, 0.0) + r.server_cpu_s;
+    }
+    sum.server_peak_rss_kb =
+        std::max(sum.server_peak_rss_kb, r.server_peak_rss_kb);
+    sum.duration_s = std::max(sum.duration_s, r.duration_s);
+  }
+  return sum;
+}
+
 }  // namespace smsgw::bench

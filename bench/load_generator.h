@@ -64,6 +64,12 @@ struct LoadResult {
 std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(
     const std::string& target, int count);
 
+// Results of closed loops that ran at the same time against different
+// servers (the replicas of one cluster) as one: calls, OK calls, QPS, errors
+// and server CPU are summed; latency percentiles, client CPU, peak RSS and
+// duration are the largest of the runs (the worst replica's latency).
+LoadResult CombineConcurrentRuns(const std::vector<LoadResult>& runs);
+
 // Process CPU (user+sys) in seconds: getrusage for self, /proc/<pid>/stat
 // for another process (-1 when unreadable).
 double SelfCpuSeconds();

@@ -687,10 +687,13 @@ nlohmann::json PostgresCpuByLabel(const std::map<pid_t, PgProcess>& before,
   return out;
 }
 
-// The statements that took the most PostgreSQL time since the last
-// ResetStatements (pg_stat_statements), most first: calls, total and mean
-// ms, rows, and the first 160 characters of the normalized text. An empty
-// array (and a line on stderr) when the extension is not loaded.
+// What the PostgreSQL scenarios run on (PostgresServer::Start(true, true)).
+constexpr char kDurablePostgres[] =
+    "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit and "
+    "full_page_writes on)";
+
+// Starts pg_stat_statements' counts afresh (creating the extension first);
+// a line on stderr when the extension is not loaded.
 void ResetStatements(::smsgw::storage::postgres::PgConnection* observer) {
   absl::Status made =
       observer->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
@@ -702,6 +705,10 @@ void ResetStatements(::smsgw::storage::postgres::PgConnection* observer) {
   }
 }
 
+// The statements that took the most PostgreSQL time since the last
+// ResetStatements, most first: calls, total and mean ms, rows, and the first
+// 160 characters of the normalized text. An empty array (and a line on
+// stderr) when the extension is not loaded.
 nlohmann::json TopStatements(::smsgw::storage::postgres::PgConnection* observer,
                              int limit) {
   nlohmann::json out = nlohmann::json::array();
@@ -793,11 +800,9 @@ void RunWebhookStatusPostgres(
   double pg_cores = 0;
   const nlohmann::json pg_by_label =
       PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
-  LoadResult sum;
   nlohmann::json per_replica = nlohmann::json::array();
   nlohmann::json replica_cpu = nlohmann::json::array();
-  for (int i = 0; i < n; ++i) {
-    const LoadResult& r = results[i];
+  for (const LoadResult& r : results) {
     per_replica.push_back({{"qps", std::round(r.qps)},
                            {"p50_us", r.p50_us},
                            {"p99_us", r.p99_us},
@@ -805,32 +810,10 @@ void RunWebhookStatusPostgres(
     replica_cpu.push_back(
         r.duration_s > 0 ? std::round(r.server_cpu_s / r.duration_s * 100) / 100
                          : -1);
-    sum.calls += r.calls;
-    sum.ok += r.ok;
-    sum.qps += r.qps;
-    for (size_t c = 0; c < r.errors_by_code.size(); ++c) {
-      sum.errors_by_code[c] += r.errors_by_code[c];
-    }
-    for (const auto& [error, count] : r.named_errors) {
-      sum.named_errors[error] += count;
-    }
-    if (sum.first_error.empty()) sum.first_error = r.first_error;
-    sum.p50_us = std::max(sum.p50_us, r.p50_us);
-    sum.p90_us = std::max(sum.p90_us, r.p90_us);
-    sum.p99_us = std::max(sum.p99_us, r.p99_us);
-    sum.p999_us = std::max(sum.p999_us, r.p999_us);
-    sum.max_us = std::max(sum.max_us, r.max_us);
-    sum.client_cpu_s = std::max(sum.client_cpu_s, r.client_cpu_s);
-    sum.server_cpu_s = std::max(sum.server_cpu_s, 0.0) +
-                       std::max(r.server_cpu_s, 0.0);
-    sum.server_peak_rss_kb = std::max(sum.server_peak_rss_kb,
-                                      r.server_peak_rss_kb);
-    sum.duration_s = std::max(sum.duration_s, r.duration_s);
   }
+  const LoadResult sum = CombineConcurrentRuns(results);
   nlohmann::json extra = {
-      {"engine",
-       "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit "
-       "and full_page_writes on)"},
+      {"engine", kDurablePostgres},
       {"replicas", n},
       {"connections", total_connections},
       {"distinct_sids", sent.size()},
@@ -948,9 +931,7 @@ bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
   }
   const double drain = Drain(set, sent_ok.load());
   nlohmann::json extra = {
-      {"engine",
-       "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit "
-       "and full_page_writes on)"},
+      {"engine", kDurablePostgres},
       {"replicas", replicas},
       {"accepted_total", sent_ok.load()},
       {"dispatch_drain_s", drain},

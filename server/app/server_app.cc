@@ -865,12 +865,6 @@ absl::Status ServerAppImpl::StartWebhooks() {
 }
 
 absl::Status ServerAppImpl::StartDispatching() {
-  // A new lease holder cannot see what the last one sent in its final
-  // second: it starts with empty buckets, so that a takeover adds no burst
-  // to the cluster's per-sender and global rates.
-  if (lease_ != nullptr && rate_limiter_ != nullptr) {
-    rate_limiter_->EmptyBuckets();
-  }
   SMSGW_RETURN_IF_ERROR(dispatcher_->Start());
   if (reconciler_ != nullptr) SMSGW_RETURN_IF_ERROR(reconciler_->Start());
   return webhook_worker_->Start();

@@ -50,6 +50,12 @@ Dispatcher::Dispatcher(storage::MessageStore* messages,
 Dispatcher::~Dispatcher() { Shutdown(absl::ZeroDuration()); }
 
 absl::Status Dispatcher::Start() {
+  // A replica taking over cannot see what the last dispatcher sent in its
+  // final second: it starts with empty buckets, so that a takeover adds no
+  // burst to the cluster's per-sender and global rates.
+  if (claiming() && options_.rate_limiter != nullptr) {
+    options_.rate_limiter->EmptyBuckets();
+  }
   {
     absl::MutexLock lock(&mu_);
     started_ = true;

@@ -134,8 +134,9 @@ class Dispatcher final : public domain::OutboundQueue {
 
   // Dispatches every message still PENDING in the store (after a restart)
   // and starts the retry timer. Returns the store's error if it cannot list.
-  // With `claim_sweep` set: makes `replica_id` the store's claimant, claims
-  // every PENDING message, and claims again every `claim_sweep`. Before
+  // With `claim_sweep` set: empties the rate limiter's buckets
+  // (RateLimiter::EmptyBuckets), makes `replica_id` the store's claimant,
+  // claims every PENDING message, and claims again every `claim_sweep`. Before
   // Start() (a replica that does not hold the dispatch lease) Enqueue()
   // leaves messages in the store and ReserveImmediate() answers false.
   absl::Status Start();

@@ -95,10 +95,9 @@ absl::Time RateLimiter::Book(absl::Time* tat, double rate, double tokens,
       std::max(options_.burst, interval);
   // An emptied bucket's arrival time is at least a full bucket ahead of the
   // instant it was emptied: its tokens come back at `rate` from there.
+  // (Never emptied: InfinitePast() + tolerance stays InfinitePast().)
   const absl::Time start =
-      std::max({*tat, not_before,
-                emptied_at_ == absl::InfinitePast() ? absl::InfinitePast()
-                                                    : emptied_at_ + tolerance});
+      std::max({*tat, not_before, emptied_at_ + tolerance});
   *tat = start + interval * tokens;
   return std::max(not_before, *tat - tolerance);
 }

@@ -80,11 +80,11 @@ class RateLimiter {
 
   // Empties every bucket, those not seen yet included, as of Now(): they
   // refill at their rate from here. A replica that takes over the dispatch
-  // lease calls it before its first send: it cannot know what the last
-  // holder sent in its final second, and full buckets would add a burst on
-  // top of that (issue 13: pacing holds across the cluster). The cost is
-  // one interval (1 s at a long code's 1 segment/s) before each sender's
-  // first send after the takeover.
+  // lease calls it before its first send (Dispatcher::Start with claims): it
+  // cannot know what the last holder sent in its final second, and full
+  // buckets would add a burst on top of that (issue 13: pacing holds across
+  // the cluster). The cost is one interval (1 s at a long code's 1
+  // segment/s) before each sender's first send after the takeover.
   void EmptyBuckets();
 
  private:

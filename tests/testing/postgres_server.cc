@@ -32,8 +32,8 @@ bool PostgresRequired() {
   return v != nullptr && std::string(v) == "1";
 }
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool durable,
-                                                              bool track_statements) {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
+    bool durable, bool track_statements) {
   const std::string initdb = absl::StrCat(kPgBin, "/initdb");
   if (::access(initdb.c_str(), X_OK) != 0) {
     return absl::UnavailableError(absl::StrCat(
