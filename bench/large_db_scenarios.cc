@@ -27,6 +27,7 @@
 #include "bench/db_generator.h"
 #include "bench/http_load.h"
 #include "bench/suite.h"
+#include "bench/watch_stream.h"
 #include "server/twilio/form_encoding.h"
 #include "server/twilio/twilio_signature.h"
 #include "smsgw/v1/groups.grpc.pb.h"
@@ -116,71 +117,6 @@ bool LoginUsers(const std::string& target, int n,
   for (auto& t : threads) t.join();
   return !failed;
 }
-
-nlohmann::json Percentiles(std::vector<double>& us) {
-  LoadResult r;
-  r.duration_s = 1;
-  Summarise(us, r);
-  auto round1 = [](double v) { return std::round(v * 10) / 10; };
-  return {{"count", us.size()},
-          {"p50", round1(r.p50_us)},
-          {"p90", round1(r.p90_us)},
-          {"p99", round1(r.p99_us)},
-          {"p99.9", round1(r.p999_us)},
-          {"max", round1(r.max_us)}};
-}
-
-// One WatchMessages stream; records the delivery latency of each event
-// (receive wall time minus the event's event_time, same machine clock) while
-// `recording` is set. (Not "minus the time SendMessage answered": the answer
-// waits for the provider, so the CREATED event comes before it.)
-class WatchStream
-    : public grpc::ClientReadReactor<smsgw::v1::WatchMessagesResponse> {
- public:
-  WatchStream(MessagingService::Stub* stub, const std::string& token,
-              const std::atomic<bool>* recording)
-      : recording_(recording) {
-    ctx_.AddMetadata("authorization", "Bearer " + token);
-    stub->async()->WatchMessages(&ctx_, &req_, this);
-    StartRead(&resp_);
-    StartCall();
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // OnDone follows
-    if (recording_->load(std::memory_order_relaxed)) {
-      const absl::Time now = absl::Now();
-      const auto& ts = resp_.event().event_time();
-      const absl::Time at =
-          absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-      latencies_us.push_back(absl::ToDoubleMicroseconds(now - at));
-      ++events_by_type[std::min(4, static_cast<int>(resp_.event().type()))];
-    }
-    StartRead(&resp_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    status_ = status;
-    done_.Notify();
-  }
-  void Cancel() { ctx_.TryCancel(); }
-  bool Finished() const { return done_.HasBeenNotified(); }
-  const grpc::Status& Wait() {
-    done_.WaitForNotification();
-    return status_;
-  }
-
-  std::vector<double> latencies_us;
-  std::array<uint64_t, 5> events_by_type{};
-
- private:
-  const std::atomic<bool>* recording_;
-  grpc::ClientContext ctx_;
-  smsgw::v1::WatchMessagesRequest req_;
-  smsgw::v1::WatchMessagesResponse resp_;
-  grpc::Status status_;
-  absl::Notification done_;
-};
-
 
 void RunHttpHelloScenario(Suite& suite, const Sample* sample) {
   Child hello({suite.self, "--serve=http_hello",

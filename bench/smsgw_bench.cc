@@ -13,6 +13,9 @@
 //   send_message_pg_2replicas, send_message_pg_3replicas
 //                           the same with 2 or 3 servers on that database,
 //                           the load spread over them
+//   webhook_status_pg, watch_streams_pg (and _2replicas, _3replicas)
+//                           status callbacks, and watch streams open while
+//                           SendMessage runs, on those servers
 //   http_hello              cpp-httplib hello world (the HTTP ceiling)
 //   get_message_1m, list_messages_1m, list_messages_search_1m,
 //   webhook_status, watch_streams, group_fanout
@@ -54,10 +57,6 @@
 #include "bench/load_generator.h"
 #include "bench/serve_modes.h"
 #include "bench/suite.h"
-#ifdef SMSGW_BENCH_HAS_POSTGRES
-#include "storage/postgres/pg_database.h"
-#include "tests/testing/postgres_server.h"
-#endif
 #include "httplib.h"
 #include "noop.grpc.pb.h"
 #include "smsgw/v1/auth.grpc.pb.h"
@@ -106,7 +105,8 @@ const std::vector<std::string>& AllScenarios() {
       "send_message_slow", "send_message_default", "send_message_pg",
       "send_message_pg_2replicas", "send_message_pg_3replicas",
       "webhook_status_pg", "webhook_status_pg_2replicas",
-      "webhook_status_pg_3replicas",
+      "webhook_status_pg_3replicas", "watch_streams_pg",
+      "watch_streams_pg_2replicas", "watch_streams_pg_3replicas",
       "http_hello",
       "get_message_1m",
       "list_messages_1m", "list_messages_search_1m", "webhook_status",
@@ -122,6 +122,31 @@ bool Suite::Wants(const std::string& name) const {
 nlohmann::json Ratio(double a, double b) {
   if (b <= 0) return nullptr;
   return std::round(a / b * 1000) / 1000;
+}
+
+nlohmann::json Percentiles(std::vector<double>& us) {
+  LoadResult r;
+  r.duration_s = 1;
+  Summarise(us, r);
+  auto round1 = [](double v) { return std::round(v * 10) / 10; };
+  return {{"count", us.size()},
+          {"p50", round1(r.p50_us)},
+          {"p90", round1(r.p90_us)},
+          {"p99", round1(r.p99_us)},
+          {"p99.9", round1(r.p999_us)},
+          {"max", round1(r.max_us)}};
+}
+
+std::string PostgresScenario(const std::string& base, int replicas) {
+  return replicas == 1 ? base : absl::StrCat(base, "_", replicas, "replicas");
+}
+
+bool WantsPostgres(const Suite& suite, int replicas) {
+  for (const char* base :
+       {"send_message_pg", "webhook_status_pg", "watch_streams_pg"}) {
+    if (suite.Wants(PostgresScenario(base, replicas))) return true;
+  }
+  return false;
 }
 
 void Suite::Add(const std::string& name, const LoadResult& r,
@@ -308,6 +333,32 @@ LoadResult RunGet(
       });
 }
 
+double Drain(const ServerSet& set, uint64_t target) {
+  const absl::Time start = absl::Now();
+  while (set.Creates() < target && absl::Now() - start < absl::Seconds(120)) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+bool SetUpSend(const ServerSet& set, const std::string& user_prefix,
+               int channels, std::mt19937_64& rng, SendSetup& out) {
+  out.nonce = absl::StrCat(rng() % 1000000000);
+  absl::StatusOr<std::string> token =
+      GetToken(set.grpc_target, user_prefix + out.nonce,
+               "bench-password-" + out.nonce, /*sign_up=*/true);
+  if (!token.ok()) {
+    std::cerr << "smsgw-bench: " << token.status() << std::endl;
+    return false;
+  }
+  out.stubs = Stubs<smsgw::v1::MessagingService>(set.grpc_target, channels);
+  out.options = BaseOptions();
+  out.options.channels = channels;
+  out.options.server_pid = set.server->pid();
+  out.options.metadata = {{"authorization", "Bearer " + *token}};
+  return true;
+}
+
 namespace {
 
 std::string MachineJsonModel() {
@@ -328,16 +379,6 @@ int Fail(const std::string& message) {
 }
 
 using smsgw::v1::MessagingService;
-
-// Waits (up to 120 s) until the fake has answered `target` creates; returns
-// the seconds waited.
-double Drain(const ServerSet& set, uint64_t target) {
-  const absl::Time start = absl::Now();
-  while (set.Creates() < target && absl::Now() - start < absl::Seconds(120)) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return absl::ToDoubleSeconds(absl::Now() - start);
-}
 
 void RunNoop(Suite& suite) {
   Child noop({suite.self, "--serve=noop", "--port_file=" + suite.dir + "/noop.port"},
@@ -361,35 +402,6 @@ void RunNoop(Suite& suite) {
       [](uint64_t, NoopRequest&) {});
   suite.noop_qps = r.qps;
   suite.Add("noop", r, {{"ratio_to_noop", 1.0}});
-}
-
-// What a SendMessage scenario needs of its server: a new user's token in
-// the options (with the server's pid and --concurrency), stubs on `channels`
-// channels, and the nonce that keeps the run's bodies unique.
-struct SendSetup {
-  std::string nonce;
-  std::vector<std::unique_ptr<MessagingService::Stub>> stubs;
-  LoadOptions options;
-};
-
-// Signs up user <user_prefix><nonce> on `set`. False (after logging) when
-// SignUp failed.
-bool SetUpSend(const ServerSet& set, const std::string& user_prefix,
-               int channels, std::mt19937_64& rng, SendSetup& out) {
-  out.nonce = absl::StrCat(rng() % 1000000000);
-  absl::StatusOr<std::string> token =
-      GetToken(set.grpc_target, user_prefix + out.nonce,
-               "bench-password-" + out.nonce, /*sign_up=*/true);
-  if (!token.ok()) {
-    std::cerr << "smsgw-bench: " << token.status() << std::endl;
-    return false;
-  }
-  out.stubs = Stubs<MessagingService>(set.grpc_target, channels);
-  out.options = BaseOptions();
-  out.options.channels = channels;
-  out.options.server_pid = set.server->pid();
-  out.options.metadata = {{"authorization", "Bearer " + *token}};
-  return true;
 }
 
 bool RunSendAndGet(Suite& suite, std::mt19937_64& rng) {
@@ -612,360 +624,6 @@ bool RunSendDefault(Suite& suite, std::mt19937_64& rng) {
   return true;
 }
 
-#ifdef SMSGW_BENCH_HAS_POSTGRES
-// The postmaster and every process it forked (the backends serving each
-// replica's pool, its LISTEN session, the dispatch lease's session, the WAL
-// writer, ...): pid -> CPU seconds (user+sys) and a label. The label is the
-// backend's application_name when it has one (the bench names each
-// replica's connections smsgw-replica-N; the lease session names itself
-// smsgw-dispatch-lease), else its backend_type from pg_stat_activity.
-struct PgProcess {
-  double cpu_s = 0;
-  std::string label;
-};
-std::map<pid_t, PgProcess> PostgresProcesses(pid_t postmaster,
-                                             ::smsgw::storage::postgres::PgConnection* conn) {
-  std::map<pid_t, std::string> labels;
-  absl::StatusOr<::smsgw::storage::postgres::PgResult> activity = conn->Execute(
-      "SELECT pid, CASE WHEN application_name <> '' THEN application_name "
-      "ELSE backend_type END FROM pg_stat_activity");
-  if (activity.ok()) {
-    for (int row = 0; row < activity->rows(); ++row) {
-      labels[static_cast<pid_t>(activity->Int(row, 0))] =
-          activity->Text(row, 1);
-    }
-  }
-  std::map<pid_t, PgProcess> out;
-  out[postmaster] = {ProcessCpuSeconds(postmaster), "postmaster"};
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    pid_t pid = 0;
-    if (!absl::SimpleAtoi(name, &pid)) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-    const size_t close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::vector<std::string> fields =
-        absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
-    pid_t ppid = 0;
-    if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) ||
-        ppid != postmaster || pid == conn->BackendPid()) {
-      continue;
-    }
-    const double cpu = ProcessCpuSeconds(pid);
-    if (cpu < 0) continue;
-    auto label = labels.find(pid);
-    out[pid] = {cpu, label != labels.end() ? label->second : "other"};
-  }
-  return out;
-}
-
-// The CPU between two snapshots, as cores over `run_s`, per label:
-// {"smsgw-replica-0": {"cores": 0.61, "processes": 12}, "walwriter": ...}.
-// A process that started during the window counts from 0; one that ended
-// during it is missing (the pools keep their connections, so that is rare).
-nlohmann::json PostgresCpuByLabel(const std::map<pid_t, PgProcess>& before,
-                                  const std::map<pid_t, PgProcess>& after,
-                                  double run_s, double* total_cores) {
-  std::map<std::string, std::pair<double, int>> by_label;
-  double total = 0;
-  for (const auto& [pid, process] : after) {
-    auto was = before.find(pid);
-    const double used =
-        process.cpu_s - (was != before.end() ? was->second.cpu_s : 0);
-    by_label[process.label].first += used;
-    by_label[process.label].second += 1;
-    total += used;
-  }
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [label, usage] : by_label) {
-    out[label] = {{"cores", std::round(usage.first / run_s * 1000) / 1000},
-                  {"processes", usage.second}};
-  }
-  if (total_cores != nullptr) *total_cores = std::round(total / run_s * 100) / 100;
-  return out;
-}
-
-// What the PostgreSQL scenarios run on (PostgresServer::Start(true, true)).
-constexpr char kDurablePostgres[] =
-    "PostgreSQL 15 (throwaway, local socket; fsync, synchronous_commit and "
-    "full_page_writes on)";
-
-// Starts pg_stat_statements' counts afresh (creating the extension first);
-// a line on stderr when the extension is not loaded.
-void ResetStatements(::smsgw::storage::postgres::PgConnection* observer) {
-  absl::Status made =
-      observer->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-  if (made.ok()) {
-    made = observer->Exec("SELECT pg_stat_statements_reset()");
-  }
-  if (!made.ok()) {
-    std::cerr << "smsgw-bench: pg_stat_statements: " << made << std::endl;
-  }
-}
-
-// The statements that took the most PostgreSQL time since the last
-// ResetStatements, most first: calls, total and mean ms, rows, and the first
-// 160 characters of the normalized text. An empty array (and a line on
-// stderr) when the extension is not loaded.
-nlohmann::json TopStatements(::smsgw::storage::postgres::PgConnection* observer,
-                             int limit) {
-  nlohmann::json out = nlohmann::json::array();
-  absl::StatusOr<::smsgw::storage::postgres::PgResult> rows = observer->Execute(
-      "SELECT calls, round(total_exec_time::numeric, 1)::text, "
-      "round((total_exec_time / greatest(calls, 1))::numeric, 3)::text, "
-      "rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
-      "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' "
-      "ORDER BY total_exec_time DESC LIMIT $1",
-      {std::to_string(limit)});
-  if (!rows.ok()) {
-    std::cerr << "smsgw-bench: pg_stat_statements: " << rows.status()
-              << std::endl;
-    return out;
-  }
-  for (int row = 0; row < rows->rows(); ++row) {
-    double total_ms = 0, mean_ms = 0;
-    (void)absl::SimpleAtod(rows->Text(row, 1), &total_ms);
-    (void)absl::SimpleAtod(rows->Text(row, 2), &mean_ms);
-    out.push_back({{"calls", rows->Int(row, 0)},
-                   {"total_ms", total_ms},
-                   {"mean_ms", mean_ms},
-                   {"rows", rows->Int(row, 3)},
-                   {"query", rows->Text(row, 4)}});
-  }
-  return out;
-}
-
-// webhook_status on PostgreSQL with the replicas of `servers` (issue 13):
-// "delivered" status callbacks, signed as Twilio signs them, for the
-// messages the send run just stored (their SIDs from the database), posted
-// to every replica's webhook port at once (--http_connections spread over
-// them), as Twilio's callbacks land on whichever replica the load balancer
-// picks. QPS and calls are the sum over the replicas; the latency figures
-// are the worst replica's, and `per_replica` has each one's.
-void RunWebhookStatusPostgres(
-    Suite& suite, const std::string& name,
-    const std::vector<const ServerSet*>& servers,
-    const std::vector<pid_t>& pids, pid_t postmaster,
-    ::smsgw::storage::postgres::PgConnection* observer) {
-  absl::StatusOr<::smsgw::storage::postgres::PgResult> rows =
-      observer->Execute(
-          "SELECT provider_sid, peer_number FROM messages "
-          "WHERE direction = 1 AND provider_sid IS NOT NULL");
-  if (!rows.ok() || rows->rows() == 0) {
-    std::cerr << "smsgw-bench: " << name << ": no sent messages ("
-              << (rows.ok() ? absl::OkStatus() : rows.status()) << ")"
-              << std::endl;
-    return;
-  }
-  std::vector<std::pair<std::string, std::string>> sent;
-  for (int row = 0; row < rows->rows(); ++row) {
-    sent.emplace_back(rows->Text(row, 0), rows->Text(row, 1));
-  }
-  std::shuffle(sent.begin(), sent.end(), std::mt19937_64{42});
-  const int total_connections = absl::GetFlag(FLAGS_http_connections);
-  const int n = static_cast<int>(servers.size());
-  const LoadOptions base = BaseOptions();
-  std::vector<LoadResult> results(n);
-  ResetStatements(observer);
-  const std::map<pid_t, PgProcess> pg0 = PostgresProcesses(postmaster, observer);
-  const absl::Time start = absl::Now();
-  std::vector<std::thread> loops;
-  std::atomic<uint64_t> next{0};
-  for (int i = 0; i < n; ++i) {
-    loops.emplace_back([&, i] {
-      HttpLoadOptions options;
-      options.host = servers[i]->http_host;
-      options.port = servers[i]->http_port;
-      options.path = kStatusPath;
-      options.connections =
-          std::max(1, total_connections / n + (i < total_connections % n));
-      options.warmup_s = base.warmup_s;
-      options.duration_s = base.duration_s;
-      options.server_pid = pids[i];
-      // Each replica's public URL defaults to http://<its bound http addr>.
-      const std::string url = absl::StrCat("http://", options.host, ":",
-                                           options.port, kStatusPath);
-      results[i] = RunHttpClosedLoop(options, [&](uint64_t, HttpRequest& req) {
-        const auto& [sid, peer] = sent[next.fetch_add(1) % sent.size()];
-        SignedStatusBody(suite.account_sid, url, sid, peer, req);
-      });
-    });
-  }
-  for (std::thread& loop : loops) loop.join();
-  const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
-  const std::map<pid_t, PgProcess> pg1 = PostgresProcesses(postmaster, observer);
-  const nlohmann::json top = TopStatements(observer, 8);
-  double pg_cores = 0;
-  const nlohmann::json pg_by_label =
-      PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
-  nlohmann::json per_replica = nlohmann::json::array();
-  nlohmann::json replica_cpu = nlohmann::json::array();
-  for (const LoadResult& r : results) {
-    per_replica.push_back({{"qps", std::round(r.qps)},
-                           {"p50_us", r.p50_us},
-                           {"p99_us", r.p99_us},
-                           {"calls", r.calls}});
-    replica_cpu.push_back(
-        r.duration_s > 0 ? std::round(r.server_cpu_s / r.duration_s * 100) / 100
-                         : -1);
-  }
-  const LoadResult sum = CombineConcurrentRuns(results);
-  nlohmann::json extra = {
-      {"engine", kDurablePostgres},
-      {"replicas", n},
-      {"connections", total_connections},
-      {"distinct_sids", sent.size()},
-      {"latency", "the worst replica's; per_replica has each"},
-      {"per_replica", per_replica},
-      {"replica_cpu_cores", replica_cpu},
-      {"postgres_cpu_cores_with_warmup", pg_cores},
-      {"postgres_cpu_by_backend_with_warmup", pg_by_label},
-      {"postgres_top_statements_with_warmup", top}};
-  if (n == 1) {
-    suite.pg_webhook_qps = sum.qps;
-  } else if (suite.pg_webhook_qps > 0) {
-    extra["ratio_to_one_replica"] = Ratio(sum.qps, suite.pg_webhook_qps);
-  }
-  suite.Add(name, sum, extra, /*grpc=*/false);
-}
-
-// send_message with the server on PostgreSQL (SMSGW_DB_URL, issue 13): a
-// throwaway PostgreSQL 15 (tests/testing/postgres_server.h: initdb, socket
-// in a temp dir, fsync, synchronous_commit and full_page_writes on: the
-// durable set-up, as send_message's SQLite is), the same fast fake
-// Twilio, and `replicas` servers on one database (README "Several
-// replicas"): the load is spread over them, one of them dispatches.
-// Reports ratio_to_send_message (SQLite, same run), ratio_to_one_replica
-// (send_message_pg, same run), and the CPU of each replica and of the
-// PostgreSQL processes.
-bool RunSendPostgres(Suite& suite, std::mt19937_64& rng, int replicas) {
-  const std::string name =
-      replicas == 1 ? "send_message_pg"
-                    : absl::StrCat("send_message_pg_", replicas, "replicas");
-  absl::StatusOr<std::unique_ptr<::smsgw::testing::PostgresServer>> pg =
-      ::smsgw::testing::PostgresServer::Start(/*durable=*/true,
-                                              /*track_statements=*/true);
-  if (!pg.ok()) {
-    std::cerr << "smsgw-bench: " << name << ": " << pg.status() << std::endl;
-    return false;
-  }
-  pid_t postmaster = 0;
-  {
-    std::ifstream pid_file((*pg)->dir() + "/data/postmaster.pid");
-    std::string line;
-    std::getline(pid_file, line);
-    if (!absl::SimpleAtoi(line, &postmaster)) {
-      std::cerr << "smsgw-bench: no postmaster.pid" << std::endl;
-      return false;
-    }
-  }
-  const std::string url = (*pg)->conninfo("postgres");
-  // Each replica's connections carry its name, so that pg_stat_activity
-  // tells whose backend is whose.
-  auto replica_url = [&url](int r) {
-    return absl::StrCat(url, " application_name=smsgw-replica-", r);
-  };
-  absl::StatusOr<std::unique_ptr<::smsgw::storage::postgres::PgConnection>> observer =
-      ::smsgw::storage::postgres::PgConnection::Connect(
-          absl::StrCat(url, " application_name=smsgw-bench"));
-  if (!observer.ok()) {
-    std::cerr << "smsgw-bench: " << name << ": " << observer.status()
-              << std::endl;
-    return false;
-  }
-  const std::string tag = absl::StrCat("pg", replicas);
-  ServerSet set;
-  SendSetup send;
-  if (!StartServerSet(suite, tag, suite.dir + "/" + tag + ".db", 0,
-                      {{"SMSGW_DB_URL", replica_url(0)}}, set) ||
-      !SetUpSend(set, tag, absl::GetFlag(FLAGS_channels), rng, send)) {
-    return false;
-  }
-  // The other replicas: the same database and fake Twilio. The token from
-  // the first works on them (one JWT key, kept in the database).
-  std::vector<ServerSet> others(replicas - 1);
-  for (int r = 1; r < replicas; ++r) {
-    const std::map<std::string, std::string> env = {
-        {"SMSGW_DB_URL", replica_url(r)},
-        {"TWILIO_ACCOUNT_SID", suite.account_sid},
-        {"TWILIO_AUTH_TOKEN", kBenchAuthToken},
-        {"TWILIO_API_BASE", absl::StrCat("http://127.0.0.1:", set.twilio_port)},
-        {"TWILIO_PHONE_NUMBERS", kBenchNumber},
-        {"SMSGW_SENDER_RATES", absl::StrCat(kBenchNumber, "=10000")}};
-    if (!StartSmsgwServer(suite, absl::StrCat(tag, "-", r),
-                          suite.dir + "/" + tag + "-" + std::to_string(r) +
-                              ".db",
-                          env, others[r - 1])) {
-      return false;
-    }
-    // Channels are spread over the replicas, as a round_robin client does.
-    auto more = Stubs<MessagingService>(others[r - 1].grpc_target,
-                                        absl::GetFlag(FLAGS_channels));
-    for (auto& stub : more) send.stubs.push_back(std::move(stub));
-  }
-  std::vector<pid_t> pids = {set.server->pid()};
-  for (const ServerSet& o : others) pids.push_back(o.server->pid());
-  std::vector<double> cpu0;
-  for (pid_t pid : pids) cpu0.push_back(ProcessCpuSeconds(pid));
-  std::atomic<uint64_t> sent_ok{0};
-  const absl::Time start = absl::Now();
-  ResetStatements(observer->get());
-  const std::map<pid_t, PgProcess> pg0 =
-      PostgresProcesses(postmaster, observer->get());
-  const LoadResult r = RunSend(send.options, send.stubs, send.nonce, sent_ok,
-                               nullptr, nullptr);
-  const std::map<pid_t, PgProcess> pg1 =
-      PostgresProcesses(postmaster, observer->get());
-  const nlohmann::json top = TopStatements(observer->get(), 8);
-  const double run_s = absl::ToDoubleSeconds(absl::Now() - start);
-  double pg_cores = 0;
-  const nlohmann::json pg_by_label =
-      PostgresCpuByLabel(pg0, pg1, run_s, &pg_cores);
-  nlohmann::json replica_cpu = nlohmann::json::array();
-  for (size_t i = 0; i < pids.size(); ++i) {
-    replica_cpu.push_back(
-        std::round((ProcessCpuSeconds(pids[i]) - cpu0[i]) / run_s * 100) /
-        100);
-  }
-  const double drain = Drain(set, sent_ok.load());
-  nlohmann::json extra = {
-      {"engine", kDurablePostgres},
-      {"replicas", replicas},
-      {"accepted_total", sent_ok.load()},
-      {"dispatch_drain_s", drain},
-      {"replica_cpu_cores", replica_cpu},
-      {"postgres_cpu_cores", pg_cores},
-      {"postgres_processes", pg1.size()},
-      {"postgres_cpu_by_backend", pg_by_label},
-      {"postgres_top_statements", top}};
-  if (suite.send_qps > 0) {
-    extra["ratio_to_send_message"] =
-        std::round(r.qps / suite.send_qps * 1000) / 1000;
-  }
-  if (replicas == 1) {
-    suite.pg_send_qps = r.qps;
-  } else if (suite.pg_send_qps > 0) {
-    extra["ratio_to_one_replica"] =
-        std::round(r.qps / suite.pg_send_qps * 1000) / 1000;
-  }
-  if (suite.Wants(name)) suite.Add(name, r, extra);
-
-  const std::string webhook_name = absl::StrCat(
-      "webhook_status_pg",
-      replicas == 1 ? "" : absl::StrCat("_", replicas, "replicas"));
-  if (suite.Wants(webhook_name)) {
-    std::vector<const ServerSet*> all = {&set};
-    for (const ServerSet& o : others) all.push_back(&o);
-    RunWebhookStatusPostgres(suite, webhook_name, all, pids, postmaster,
-                             observer->get());
-  }
-  for (ServerSet& o : others) o.server->Stop();
-  set.server->Stop();
-  return true;
-}
-#endif
 
 std::string Canonical(const std::string& name) {
   if (name == "send") return "send_message";
@@ -1031,18 +689,13 @@ int RunSuite() {
     ok = RunSendDefault(suite, rng) && ok;
   }
   for (int replicas = 1; replicas <= 3; ++replicas) {
-    const std::string suffix =
-        replicas == 1 ? "" : absl::StrCat("_", replicas, "replicas");
-    const std::string name = absl::StrCat("send_message_pg", suffix);
-    if (!suite.Wants(name) &&
-        !suite.Wants(absl::StrCat("webhook_status_pg", suffix))) {
-      continue;
-    }
+    if (!WantsPostgres(suite, replicas)) continue;
 #ifdef SMSGW_BENCH_HAS_POSTGRES
-    ok = RunSendPostgres(suite, rng, replicas) && ok;
+    ok = RunPostgresScenarios(suite, rng, replicas) && ok;
 #else
-    std::cerr << "smsgw-bench: " << name << " needs the tests' PostgreSQL "
-                 "harness: configure with SMSGW_BUILD_TESTS=ON" << std::endl;
+    std::cerr << "smsgw-bench: the PostgreSQL scenarios need the tests' "
+                 "PostgreSQL harness: configure with SMSGW_BUILD_TESTS=ON"
+              << std::endl;
     ok = false;
 #endif
   }

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct Suite {
   double pg_send_qps = 0;  // send_message_pg: one replica on PostgreSQL
   double http_hello_qps = 0;
   double pg_webhook_qps = 0;  // webhook_status_pg (1 replica)
+  double pg_watch_events_per_s = 0;  // watch_streams_pg (1 replica)
   nlohmann::json results = nlohmann::json::array();
 
   bool Wants(const std::string& name) const;
@@ -144,6 +146,44 @@ LoadResult RunGet(
 
 // Ratio a/b rounded to 3 decimals; null when b is 0.
 nlohmann::json Ratio(double a, double b);
+
+// {"count", "p50", "p90", "p99", "p99.9", "max"} of `us` (microseconds,
+// rounded to 0.1; sorts `us`).
+nlohmann::json Percentiles(std::vector<double>& us);
+
+// Waits (up to 120 s) until the fake Twilio of `set` has answered `target`
+// creates; returns the seconds waited.
+double Drain(const ServerSet& set, uint64_t target);
+
+// What a SendMessage scenario needs of its server: a new user's token in
+// the options (with the server's pid and --concurrency), stubs on `channels`
+// channels, and the nonce that keeps the run's bodies unique.
+struct SendSetup {
+  std::string nonce;
+  std::vector<std::unique_ptr<smsgw::v1::MessagingService::Stub>> stubs;
+  LoadOptions options;
+};
+
+// Signs up user <user_prefix><nonce> on `set`. False (after logging) when
+// SignUp failed.
+bool SetUpSend(const ServerSet& set, const std::string& user_prefix,
+               int channels, std::mt19937_64& rng, SendSetup& out);
+
+// The name of PostgreSQL scenario `base` ("send_message_pg", ...) with
+// `replicas` servers: `base` for 1, else <base>_<replicas>replicas.
+std::string PostgresScenario(const std::string& base, int replicas);
+
+// Whether suite.scenarios holds a PostgreSQL scenario with `replicas`
+// servers (send_message_pg, webhook_status_pg, watch_streams_pg and their
+// _2replicas / _3replicas forms).
+bool WantsPostgres(const Suite& suite, int replicas);
+
+// The PostgreSQL scenarios with `replicas` smsgw-servers on one throwaway
+// durable PostgreSQL 15 (bench/postgres_scenarios.cc; built with the tests,
+// whose harness starts the server): send_message_pg, then
+// webhook_status_pg and watch_streams_pg on the same servers, those of
+// suite.scenarios. False (after logging) when a server did not start.
+bool RunPostgresScenarios(Suite& suite, std::mt19937_64& rng, int replicas);
 
 // The scenarios run on the generated 1 M-message database: get_message_1m,
 // list_messages_1m, list_messages_search_1m, http_hello, webhook_status,
