@@ -373,10 +373,18 @@ void RunWatchStreamsPostgres(
   if (tokens.empty()) return;
   const int n_users = static_cast<int>(tokens.size());
   std::vector<std::vector<std::unique_ptr<MessagingService::Stub>>> watch_stubs;
+  // --watch_channels spread over the replicas, and never more than 100
+  // streams on one channel: smsgw-server allows 100 concurrent calls per
+  // connection (SMSGW_GRPC_MAX_STREAMS), and a stream beyond that waits at
+  // the client and reads nothing (the cursor check below caught that with 1000 streams on
+  // 3 channels per replica).
+  const int streams_per_replica = (n_streams + n - 1) / n;
+  const int channels_per_replica =
+      std::max((absl::GetFlag(FLAGS_watch_channels) + n - 1) / n,
+               (streams_per_replica + 99) / 100);
   for (const ServerSet* server : servers) {
-    watch_stubs.push_back(Stubs<MessagingService>(
-        server->grpc_target,
-        std::max(1, absl::GetFlag(FLAGS_watch_channels) / n)));
+    watch_stubs.push_back(
+        Stubs<MessagingService>(server->grpc_target, channels_per_replica));
   }
   std::atomic<bool> recording{false};
   std::vector<std::vector<std::string>> cursors(n_streams);
@@ -444,7 +452,14 @@ void RunWatchStreamsPostgres(
   for (int i = 0; i < n_streams; ++i) {
     min_events = std::min(min_events, cursors[i].size());
     max_events = std::max(max_events, cursors[i].size());
-    if (i >= n_users && cursors[i] != cursors[i % n_users]) ++disagreeing;
+    if (i >= n_users && cursors[i] != cursors[i % n_users]) {
+      ++disagreeing;
+      std::cerr << "smsgw-bench: " << name << ": stream " << i
+                << " (replica " << i % n << ", user " << i % n_users
+                << ") read " << cursors[i].size() << " events, stream "
+                << i % n_users << " (replica " << (i % n_users) % n << ") "
+                << cursors[i % n_users].size() << std::endl;
+    }
   }
   const uint64_t events = latencies.size();
   nlohmann::json latency_by_replica = nlohmann::json::array();
@@ -457,6 +472,7 @@ void RunWatchStreamsPostgres(
       {"replicas", n},
       {"streams", n_streams},
       {"stream_users", n_users},
+      {"stream_channels_per_replica", channels_per_replica},
       {"streams_ended_early", ended_early},
       {"streams_ended_before_cancel", ended_before_cancel},
       {"streams_disagreeing", disagreeing},

@@ -270,6 +270,34 @@ TEST_F(PgTwoReplicaTest, AWatcherOnOneReplicaHearsTheOthersWrites) {
   EXPECT_EQ(rows[0].message_id, "x1");
 }
 
+// Many writers of one replica at once: each write returns only after a
+// sequencer step that began after its commit, so its own event is numbered
+// in the feed when it returns, whoever's step moved it. (A shared
+// per-replica step was tried against this test: a writer that returned on
+// a step begun before its commit found its row still in the outbox.)
+TEST_F(PgTwoReplicaTest, ConcurrentWritersEachReturnWithTheirEventInTheFeed) {
+  constexpr int kThreads = 12;
+  constexpr int kWrites = 15;
+  std::atomic<int> missing{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        const std::string id = absl::StrCat("c", t, "-", i);
+        ASSERT_THAT(a_->CreateOutbound(Outbound(id), std::nullopt), IsOk());
+        if (Count("SELECT count(*) FROM message_feed WHERE message_id = '" +
+                  id + "'") != 1) {
+          ++missing;
+        }
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(missing.load(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM message_feed"), kThreads * kWrites);
+  EXPECT_EQ(Count("SELECT count(*) FROM feed_outbox"), 0);
+}
+
 // LISTEN/NOTIFY (design §6): a replica whose poll would come only in an
 // hour still hears another replica's write, from the sequencer step's
 // notification. Without NOTIFY nothing could announce it in the wait.
