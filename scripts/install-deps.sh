@@ -23,6 +23,7 @@ TEST_PKGS=(
   googletest libgtest-dev libgmock-dev openssl
   postgresql-15  # throwaway test servers (tests/testing/postgres_server.h)
   python3 python3-grpcio python3-protobuf python3-requests
+  python3-yaml  # tests/interop/compose_topology_test.sh reads docs/compose.yaml
   # Sanitizer builds and fuzzers (scripts/test.sh, scripts/fuzz.sh): clang,
   # its sanitizer and libFuzzer runtimes, llvm-symbolizer for readable stacks.
   clang libclang-rt-14-dev llvm
