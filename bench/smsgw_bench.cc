@@ -50,6 +50,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/db_generator.h"
@@ -718,6 +719,10 @@ int RunSuite() {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  // As smsgw-server does (server/main.cc): Debian's Abseil runs absl::Mutex's
+  // deadlock detector on every lock, which would slow the baselines (the
+  // no-op server, http_hello) and the load generators themselves.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string serve = absl::GetFlag(FLAGS_serve);
   if (serve == "noop") {
     return smsgw::bench::RunNoopServer(absl::GetFlag(FLAGS_port_file));
