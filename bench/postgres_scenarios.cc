@@ -350,7 +350,7 @@ std::vector<std::string> SignUpUsers(const std::string& target,
 // watch_streams_pg with the replicas of `servers` (issue 13: WatchMessages
 // on any replica sees the changes made on every replica). The shape of
 // watch_streams on SQLite: --watch_streams streams over --login_users new
-// users, stream i on replica i % n as user i % users, opened first; then
+// users, each user's streams spread over the replicas, opened first; then
 // SendMessage as those users, the calls spread over `send_stubs` (channels
 // to every replica). Records each event's latency (its receive time minus
 // its event_time, stamped by whichever replica made the change), overall
@@ -372,16 +372,22 @@ void RunWatchStreamsPostgres(
                   absl::GetFlag(FLAGS_login_users));
   if (tokens.empty()) return;
   const int n_users = static_cast<int>(tokens.size());
-  std::vector<std::vector<std::unique_ptr<MessagingService::Stub>>> watch_stubs;
+  // Stream i is user i % n_users's (i / n_users)-th, on replica
+  // replica_of(i): each user's streams go round the replicas, so the
+  // comparison below is across replicas.
+  auto replica_of = [n, n_users](int i) { return (i / n_users) % n; };
+  std::vector<int> on_replica(n, 0);
+  for (int i = 0; i < n_streams; ++i) ++on_replica[replica_of(i)];
   // --watch_channels spread over the replicas, and never more than 100
   // streams on one channel: smsgw-server allows 100 concurrent calls per
   // connection (SMSGW_GRPC_MAX_STREAMS), and a stream beyond that waits at
-  // the client and reads nothing (the cursor check below caught that with 1000 streams on
-  // 3 channels per replica).
-  const int streams_per_replica = (n_streams + n - 1) / n;
+  // the client and reads nothing (the cursor check below caught that twice:
+  // 1000 streams on 3 channels per replica, then on unevenly filled ones).
+  const int busiest = *std::max_element(on_replica.begin(), on_replica.end());
   const int channels_per_replica =
       std::max((absl::GetFlag(FLAGS_watch_channels) + n - 1) / n,
-               (streams_per_replica + 99) / 100);
+               (busiest + 99) / 100);
+  std::vector<std::vector<std::unique_ptr<MessagingService::Stub>>> watch_stubs;
   for (const ServerSet* server : servers) {
     watch_stubs.push_back(
         Stubs<MessagingService>(server->grpc_target, channels_per_replica));
@@ -389,11 +395,14 @@ void RunWatchStreamsPostgres(
   std::atomic<bool> recording{false};
   std::vector<std::vector<std::string>> cursors(n_streams);
   std::vector<std::unique_ptr<WatchStream>> streams;
+  std::vector<int> placed(n, 0);
   for (int i = 0; i < n_streams; ++i) {
-    const auto& stubs = watch_stubs[i % n];
+    const int r = replica_of(i);
+    const auto& stubs = watch_stubs[r];
+    // Round the replica's channels, so that each holds at most 100.
     streams.push_back(std::make_unique<WatchStream>(
-        stubs[(i / n) % stubs.size()].get(), tokens[i % n_users], &recording,
-        &cursors[i]));
+        stubs[placed[r]++ % stubs.size()].get(), tokens[i % n_users],
+        &recording, &cursors[i]));
   }
   absl::SleepFor(absl::Seconds(2));  // let every stream register
   int ended_early = 0;
@@ -442,7 +451,8 @@ void RunWatchStreamsPostgres(
     streams[i]->Wait();
     const std::vector<double>& mine = streams[i]->latencies_us;
     latencies.insert(latencies.end(), mine.begin(), mine.end());
-    by_replica[i % n].insert(by_replica[i % n].end(), mine.begin(), mine.end());
+    std::vector<double>& theirs = by_replica[replica_of(i)];
+    theirs.insert(theirs.end(), mine.begin(), mine.end());
     for (int t = 0; t < 5; ++t) by_type[t] += streams[i]->events_by_type[t];
   }
   // One user's streams against the user's first: the same cursors in the
@@ -455,9 +465,9 @@ void RunWatchStreamsPostgres(
     if (i >= n_users && cursors[i] != cursors[i % n_users]) {
       ++disagreeing;
       std::cerr << "smsgw-bench: " << name << ": stream " << i
-                << " (replica " << i % n << ", user " << i % n_users
+                << " (replica " << replica_of(i) << ", user " << i % n_users
                 << ") read " << cursors[i].size() << " events, stream "
-                << i % n_users << " (replica " << (i % n_users) % n << ") "
+                << i % n_users << " (replica 0) "
                 << cursors[i % n_users].size() << std::endl;
     }
   }
