@@ -92,32 +92,6 @@ bool SampleDb(const std::string& path, int users, Sample& out) {
   return !out.ids.empty() && !out.sent.empty();
 }
 
-// Tokens of users 0..n-1, logged in from 4 threads.
-bool LoginUsers(const std::string& target, int n,
-                std::vector<std::string>& tokens) {
-  tokens.assign(n, "");
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) {
-        absl::StatusOr<std::string> token =
-            GetToken(target, BenchUsername(i), GeneratorOptions().password,
-                     /*sign_up=*/false);
-        if (!token.ok()) {
-          std::cerr << "smsgw-bench: " << token.status() << std::endl;
-          failed = true;
-          return;
-        }
-        tokens[i] = *token;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return !failed;
-}
-
 void RunHttpHelloScenario(Suite& suite, const Sample* sample) {
   Child hello({suite.self, "--serve=http_hello",
                "--port_file=" + suite.dir + "/hello.port"},
@@ -225,8 +199,10 @@ bool RunLargeDbScenarios(Suite& suite) {
   }
   const pid_t server_pid = set.server->pid();
   const absl::Time login_start = absl::Now();
-  std::vector<std::string> tokens;
-  if (!LoginUsers(set.grpc_target, login_users, tokens)) return false;
+  const std::vector<std::string> tokens =
+      GetTokens(set.grpc_target, login_users, BenchUsername,
+                GeneratorOptions().password, /*sign_up=*/false);
+  if (tokens.empty()) return false;
   std::cerr << "smsgw-bench: logged in " << login_users << " users in "
             << absl::ToDoubleSeconds(absl::Now() - login_start) << " s"
             << std::endl;
@@ -356,13 +332,9 @@ bool RunLargeDbScenarios(Suite& suite) {
     };
     std::atomic<uint64_t> sent{0};
     const std::string nonce = absl::StrCat(rng() % 1000000000);
-    // Record only inside the load's window: a timer flips the flag.
-    std::thread window([&] {
-      absl::SleepFor(absl::Seconds(options.warmup_s));
-      recording = true;
-      absl::SleepFor(absl::Seconds(options.duration_s));
-      recording = false;
-    });
+    // Record only inside the load's window.
+    std::thread window =
+        RecordDuring(recording, options.warmup_s, options.duration_s);
     LoadResult r = RunSend(options, stubs, "watch-" + nonce, sent,
                            nullptr, nullptr);
     window.join();
@@ -394,11 +366,7 @@ bool RunLargeDbScenarios(Suite& suite) {
         {"stream_end_codes", end_codes},
         {"events_received", events},
         {"events_per_s", std::round(events / options.duration_s)},
-        {"events_by_type",
-         {{"created", by_type[1]},
-          {"inbound", by_type[2]},
-          {"status_changed", by_type[3]},
-          {"deleted", by_type[4]}}},
+        {"events_by_type", EventsByType(by_type)},
         {"event_latency_us", event_latency},
         {"server_rss_streams_open_kb", rss_streams_open_kb},
         {"target_event_p99_us", 50000},

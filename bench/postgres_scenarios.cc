@@ -319,34 +319,6 @@ void RunWebhookStatusPostgres(
 }
 
 
-// Signs up `n` users <prefix><i> from 4 threads; their access tokens, or an
-// empty vector (after logging) when a sign-up failed.
-std::vector<std::string> SignUpUsers(const std::string& target,
-                                     const std::string& prefix, int n) {
-  std::vector<std::string> tokens(n);
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = next++; i < n && !failed; i = next++) {
-        absl::StatusOr<std::string> token =
-            GetToken(target, absl::StrCat(prefix, i),
-                     "bench-password-" + prefix, /*sign_up=*/true);
-        if (!token.ok()) {
-          std::cerr << "smsgw-bench: " << token.status() << std::endl;
-          failed = true;
-          return;
-        }
-        tokens[i] = *token;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (failed) tokens.clear();
-  return tokens;
-}
-
 // watch_streams_pg with the replicas of `servers` (issue 13: WatchMessages
 // on any replica sees the changes made on every replica). The shape of
 // watch_streams on SQLite: --watch_streams streams over --login_users new
@@ -367,9 +339,11 @@ void RunWatchStreamsPostgres(
   const int n = static_cast<int>(servers.size());
   const int n_streams = absl::GetFlag(FLAGS_watch_streams);
   const std::string nonce = absl::StrCat(rng() % 1000000000);
-  const std::vector<std::string> tokens =
-      SignUpUsers(servers[0]->grpc_target, "pgwatch" + nonce + "-",
-                  absl::GetFlag(FLAGS_login_users));
+  const std::string prefix = "pgwatch" + nonce + "-";
+  const std::vector<std::string> tokens = GetTokens(
+      servers[0]->grpc_target, absl::GetFlag(FLAGS_login_users),
+      [&prefix](int i) { return absl::StrCat(prefix, i); },
+      "bench-password-" + nonce, /*sign_up=*/true);
   if (tokens.empty()) return;
   const int n_users = static_cast<int>(tokens.size());
   // Stream i is user i % n_users's (i / n_users)-th, on replica
@@ -416,13 +390,9 @@ void RunWatchStreamsPostgres(
   const uint64_t creates_before = servers[0]->Creates();
   std::atomic<uint64_t> sent{0};
   const ClusterWindow window(pids, postmaster, observer);
-  // Record only inside the load's window: a timer flips the flag.
-  std::thread timer([&] {
-    absl::SleepFor(absl::Seconds(options.warmup_s));
-    recording = true;
-    absl::SleepFor(absl::Seconds(options.duration_s));
-    recording = false;
-  });
+  // Record only inside the load's window.
+  std::thread timer =
+      RecordDuring(recording, options.warmup_s, options.duration_s);
   const LoadResult r =
       RunSend(options, send_stubs, "pgwatch-" + nonce, sent, nullptr, nullptr);
   timer.join();
@@ -490,11 +460,7 @@ void RunWatchStreamsPostgres(
       {"events_per_stream_max", max_events},
       {"events_received", events},
       {"events_per_s", events_per_s},
-      {"events_by_type",
-       {{"created", by_type[1]},
-        {"inbound", by_type[2]},
-        {"status_changed", by_type[3]},
-        {"deleted", by_type[4]}}},
+      {"events_by_type", EventsByType(by_type)},
       {"event_latency_us", Percentiles(latencies)},
       {"event_latency_us_by_stream_replica", latency_by_replica},
       {"accepted_total", sent.load()},

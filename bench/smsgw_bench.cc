@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -286,6 +287,33 @@ absl::StatusOr<std::string> GetToken(const std::string& target,
         sign_up ? "SignUp " : "Login ", username, ": ", st.error_message()));
   }
   return token;
+}
+
+std::vector<std::string> GetTokens(
+    const std::string& target, int n,
+    const std::function<std::string(int)>& username_of,
+    const std::string& password, bool sign_up) {
+  std::vector<std::string> tokens(n);
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = next++; i < n && !failed; i = next++) {
+        absl::StatusOr<std::string> token =
+            GetToken(target, username_of(i), password, sign_up);
+        if (!token.ok()) {
+          std::cerr << "smsgw-bench: " << token.status() << std::endl;
+          failed = true;
+          return;
+        }
+        tokens[i] = *token;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (failed) tokens.clear();
+  return tokens;
 }
 
 LoadResult RunSend(const LoadOptions& options,

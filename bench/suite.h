@@ -109,6 +109,14 @@ absl::StatusOr<std::string> GetToken(const std::string& target,
                                      const std::string& password,
                                      bool sign_up);
 
+// The access tokens of users username_of(0..n-1), all with `password`,
+// signed up (`sign_up`) or logged in on `target` from 4 threads; an empty
+// vector (after logging) when one failed.
+std::vector<std::string> GetTokens(
+    const std::string& target, int n,
+    const std::function<std::string(int)>& username_of,
+    const std::string& password, bool sign_up);
+
 // The auth token every bench server is configured with (TWILIO_AUTH_TOKEN),
 // which signs the webhooks.
 inline constexpr char kBenchAuthToken[] = "bench-auth-token";

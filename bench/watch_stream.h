@@ -12,11 +12,13 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "smsgw/v1/messaging.grpc.pb.h"
 
 namespace smsgw::bench {
@@ -82,6 +84,28 @@ class WatchStream
   grpc::Status status_;
   absl::Notification done_;
 };
+
+// Sets `recording` from `warmup_s` after the call for `duration_s` (seconds:
+// the closed loop's measurement window), on a thread of its own, which the
+// caller joins once the loop has returned.
+inline std::thread RecordDuring(std::atomic<bool>& recording, double warmup_s,
+                                double duration_s) {
+  return std::thread([&recording, warmup_s, duration_s] {
+    absl::SleepFor(absl::Seconds(warmup_s));
+    recording = true;
+    absl::SleepFor(absl::Seconds(duration_s));
+    recording = false;
+  });
+}
+
+// {"created", "inbound", "status_changed", "deleted"} from events counted by
+// type as WatchStream::events_by_type counts them.
+inline nlohmann::json EventsByType(const std::array<uint64_t, 5>& by_type) {
+  return {{"created", by_type[1]},
+          {"inbound", by_type[2]},
+          {"status_changed", by_type[3]},
+          {"deleted", by_type[4]}};
+}
 
 }  // namespace smsgw::bench
 
