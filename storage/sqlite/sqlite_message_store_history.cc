@@ -54,6 +54,16 @@ absl::Status RefreshConversation(Connection& conn, int64_t owner_id,
   return stmt.Bind(1, owner_id).Bind(2, conversation_id).Run();
 }
 
+// The FTS5 expression for `query` (already checked by ParseSearchQuery):
+// `owner:"<id>" AND body:(<query>)` for a user's search, `body:(<query>)`
+// otherwise. Unrouted messages have no owner token, so they take the
+// second form with the caller's other filters.
+std::string SearchIndexMatch(std::optional<int64_t> owner_id,
+                             absl::string_view query) {
+  if (!owner_id.has_value()) return absl::StrCat("body:(", query, ")");
+  return absl::StrCat("owner:\"", *owner_id, "\" AND body:(", query, ")");
+}
+
 }  // namespace
 
 absl::StatusOr<Message> SqliteMessageStore::Get(absl::string_view id) {
@@ -182,7 +192,12 @@ absl::StatusOr<std::vector<Message>> SqliteMessageStore::List(
     SMSGW_RETURN_IF_ERROR(ParseSearchQuery(query.fts_query).status());
     where.push_back(
         "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
-    args.push_back(query.fts_query);
+    // The caller's words are confined to the body column (the portable
+    // syntax has no column filters, so they cannot leave the parentheses),
+    // and a user's search names its owner so that FTS5 returns that user's
+    // matches only instead of every user's (migration 12).
+    args.push_back(SearchIndexMatch(
+        query.unrouted ? std::nullopt : query.owner_id, query.fts_query));
   }
   const std::string sql = SelectMessagesSql(absl::StrCat(
       "WHERE ", absl::StrJoin(where, " AND "), " ORDER BY m.seq DESC LIMIT ?"));

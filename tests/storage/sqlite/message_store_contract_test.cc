@@ -1035,6 +1035,33 @@ TYPED_TEST(MessageStoreContractTest,
   EXPECT_THAT(search("привет NOT world"), ElementsAre("m3"));
 }
 
+// A user's search sees that user's messages only, however many of everyone's
+// match, and the words of a query are matched against bodies alone: a body
+// word that reads like an owner id finds that body, not that owner's messages.
+TYPED_TEST(MessageStoreContractTest, FullTextSearchIsConfinedToTheOwnerAndBody) {
+  for (int i = 0; i < 30; ++i) {
+    this->Create(this->MakeMessage(absl::StrCat("bob-", i), this->bob_,
+                                   kAnnPhone, "dinner at eight", i));
+  }
+  this->Create(
+      this->MakeMessage("ann-1", this->ann_, kBobPhone, "dinner for two", 40));
+  this->Create(this->MakeMessage("ann-2", this->ann_, kBobPhone,
+                                 absl::StrCat("room ", this->bob_), 41));
+  auto search = [&](int64_t owner, const std::string& fts) {
+    MessageQuery q = this->OwnerQuery(owner);
+    q.fts_query = fts;
+    return this->ListIds(q);
+  };
+  EXPECT_THAT(search(this->ann_, "dinner"), ElementsAre("ann-1"));
+  EXPECT_THAT(search(this->ann_, "dinner OR eight"), ElementsAre("ann-1"));
+  EXPECT_THAT(search(this->bob_, "dinner NOT two"), SizeIs(30));
+  EXPECT_THAT(search(this->ann_, absl::StrCat(this->bob_)),
+              ElementsAre("ann-2"));
+  EXPECT_THAT(search(this->bob_, absl::StrCat(this->bob_)), IsEmpty());
+  EXPECT_THAT(search(this->ann_, "(dinner OR room) AND two"),
+              ElementsAre("ann-1"));
+}
+
 TYPED_TEST(MessageStoreContractTest, InvalidFullTextSyntaxIsInvalidArgument) {
   this->Create(this->MakeMessage("m1", this->ann_, kBobPhone, "hello"));
   for (const std::string fts :
