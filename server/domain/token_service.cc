@@ -157,6 +157,32 @@ absl::StatusOr<IssuedToken> TokenService::Issue(
 
 absl::StatusOr<TokenClaims> TokenService::Verify(
     absl::string_view token) const {
+  if (token.size() > kMaxTokenBytes) return Invalid("too long");
+  std::optional<TokenClaims> remembered;
+  {
+    absl::ReaderMutexLock lock(&verified_mu_);
+    auto it = verified_.find(token);
+    if (it != verified_.end()) remembered = it->second;
+  }
+  if (remembered.has_value()) {
+    // iat and nbf were in the past or within the skew when it passed, and
+    // stay so; only the expiry moves.
+    if (remembered->expire_time <= clock_->Now()) {
+      return absl::UnauthenticatedError("access token expired");
+    }
+    return *std::move(remembered);
+  }
+  absl::StatusOr<TokenClaims> claims = VerifyUncached(token);
+  if (claims.ok()) {
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_.size() >= kVerifiedCacheEntries) verified_.clear();
+    verified_.emplace(std::string(token), *claims);
+  }
+  return claims;
+}
+
+absl::StatusOr<TokenClaims> TokenService::VerifyUncached(
+    absl::string_view token) const {
   // Structure first, so nothing below ever sees unbounded input.
   if (token.size() > kMaxTokenBytes) return Invalid("too long");
   if (token.find('\0') != absl::string_view::npos) {

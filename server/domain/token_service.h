@@ -29,8 +29,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 
@@ -107,13 +110,27 @@ class TokenService {
   // than "JWT"; signature not the HMAC-SHA256 of this key; missing or
   // non-string "sub"; missing or non-integer "iat"/"exp"; "iss" not the
   // configured issuer; exp <= iat; exp <= now; iat > now + max_clock_skew.
+  //
+  // A token that passed is remembered (kVerifiedCacheEntries at most, the
+  // whole token as the key), so a client that sends the same token on every
+  // call pays for the base64 and JSON parsing once (issue 14: about a third
+  // of GetMessage's server CPU went to verifying the same token again). The
+  // one check a passed token can fail later, its expiry, runs on every call.
   absl::StatusOr<TokenClaims> Verify(absl::string_view token) const;
+
+  // How many passed tokens Verify() remembers; when full it forgets them all.
+  static constexpr size_t kVerifiedCacheEntries = 4096;
 
  private:
   TokenService(Options options, Clock* clock);
+  // Every check of Verify(), without the cache.
+  absl::StatusOr<TokenClaims> VerifyUncached(absl::string_view token) const;
 
   Options options_;  // Not const: the destructor wipes the key.
   Clock* const clock_;
+  mutable absl::Mutex verified_mu_;
+  mutable absl::flat_hash_map<std::string, TokenClaims> verified_
+      ABSL_GUARDED_BY(verified_mu_);
 };
 
 }  // namespace smsgw::domain

@@ -164,6 +164,51 @@ TEST_F(TokenServiceTest, TokenExpiresExactlyAtExp) {
       StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
 }
 
+// Verify() remembers tokens that passed: the same token again still expires
+// on time, a token differing from it in one character is checked in full,
+// and more distinct tokens than the cache holds all keep verifying.
+TEST_F(TokenServiceTest, RememberedTokenKeepsEveryCheck) {
+  SMSGW_ASSERT_OK_AND_ASSIGN(IssuedToken issued, service_->Issue("alice"));
+  ASSERT_THAT(service_->Verify(issued.token), IsOk());
+  SMSGW_ASSERT_OK_AND_ASSIGN(TokenClaims again,
+                             service_->Verify(issued.token));
+  EXPECT_EQ(again.subject, "alice");
+  EXPECT_EQ(again.expire_time, issued.expire_time);
+
+  for (size_t pos : {size_t{5}, issued.token.find('.') + 3,
+                     issued.token.size() - 2}) {
+    SCOPED_TRACE(pos);
+    std::string altered = issued.token;
+    altered[pos] = altered[pos] == 'A' ? 'B' : 'A';
+    EXPECT_THAT(service_->Verify(altered),
+                StatusIs(absl::StatusCode::kUnauthenticated,
+                         HasSubstr("invalid access token")));
+  }
+  EXPECT_THAT(service_->Verify(issued.token + "x"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+
+  std::vector<IssuedToken> many;
+  for (size_t i = 0; i < TokenService::kVerifiedCacheEntries + 10; ++i) {
+    SMSGW_ASSERT_OK_AND_ASSIGN(IssuedToken t,
+                               service_->Issue(absl::StrCat("user", i)));
+    ASSERT_THAT(service_->Verify(t.token), IsOk());
+    many.push_back(std::move(t));
+  }
+  for (size_t i : {size_t{0}, many.size() / 2, many.size() - 1}) {
+    SMSGW_ASSERT_OK_AND_ASSIGN(TokenClaims claims,
+                               service_->Verify(many[i].token));
+    EXPECT_EQ(claims.subject, absl::StrCat("user", i));
+  }
+
+  clock_->Advance(absl::Hours(1));
+  EXPECT_THAT(
+      service_->Verify(issued.token),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
+  EXPECT_THAT(
+      service_->Verify(many.back().token),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
+}
+
 TEST_F(TokenServiceTest, ToleratesSmallClockSkewOnly) {
   FakeClock ahead(kStart + absl::Seconds(60));
   SMSGW_ASSERT_OK_AND_ASSIGN(auto ahead_service, MakeService(kKey, &ahead));
