@@ -110,5 +110,57 @@ for name in names:
         f(m.get("client_cpu_cores"), ".2f"), f(m.get("server_cpu_cores"), ".2f"),
         f(None if rss is None else rss / 1024, ".1f"), f"{m['errors']:.0f}",
         "; ".join(other)]) + " |")
-print(json.dumps({"medians": medians, "runs": runs}, indent=1))
+# Issue 14's targets, each from the medians above (a ratio from the same
+# runs, never a timed test): (target, scenario, figure, wanted, comparison).
+targets = [
+    ("1. default: 0 errors at 64 in flight", "send_message_default",
+     "errors", 0, "=="),
+    ("1. default: >= 0.10 of no-op at 64 in flight", "send_message_default",
+     "ratio_to_noop", 0.10, ">="),
+    ("1. default: p50 < 5 ms at 1 in flight", "send_message_default",
+     "unloaded_p50_us", 5000, "<"),
+    ("2. send_message: >= 0.26 of no-op", "send_message",
+     "ratio_to_noop", 0.26, ">="),
+    ("2. send_message: p99 < 20 ms", "send_message", "p99", 20000, "<"),
+    ("3. send_message_slow: >= 0.8 of send_message", "send_message_slow",
+     "ratio_to_send_message", 0.8, ">="),
+    ("4. get_message: >= 0.5 of no-op", "get_message", "ratio_to_noop", 0.5,
+     ">="),
+    ("4. list_messages_1m: p99 < 5 ms at 1 in flight", "list_messages_1m",
+     "unloaded_p99_us", 5000, "<"),
+    ("4. list_messages_search_1m: p99 < 10 ms at 1 in flight",
+     "list_messages_search_1m", "unloaded_p99_us", 10000, "<"),
+    ("4. list_messages_search_1m: >= 0.03 of no-op at 64",
+     "list_messages_search_1m", "ratio_to_noop", 0.03, ">="),
+    ("5. webhook_status: >= 0.3 of http_hello", "webhook_status",
+     "ratio_to_http_hello", 0.3, ">="),
+    ("6. RSS < 200 MB, 1 M messages, 1000 streams", "watch_streams",
+     "server_peak_rss_kb", 200 * 1024, "<"),
+]
+compare = {"==": lambda a, b: a == b, ">=": lambda a, b: a >= b,
+           "<": lambda a, b: a < b}
+target_rows = []
+print()
+print("| target (issue 14) | measured | met |")
+print("|---|---|---|")
+for label, scenario, key, wanted, op in targets:
+    value = medians.get(scenario, {}).get(key)
+    met = None if value is None else compare[op](value, wanted)
+    target_rows.append({"target": label, "scenario": scenario, "figure": key,
+                        "measured": value, "wanted": f"{op} {wanted}",
+                        "met": met})
+    if value is None:
+        shown = "not run"
+    elif key.endswith("_us") or key == "p99":
+        shown = f"{value / 1000:.2f} ms"
+    elif key.endswith("_kb"):
+        shown = f"{value / 1024:.0f} MB"
+    elif key == "errors":
+        shown = f"{value:.0f}"
+    else:
+        shown = f"{value:.3f}"
+    print(f"| {label} | {shown} | "
+          f"{'-' if met is None else ('yes' if met else 'no')} |")
+print(json.dumps({"medians": medians, "targets": target_rows, "runs": runs},
+                 indent=1))
 PY
