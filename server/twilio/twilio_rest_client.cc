@@ -1,8 +1,14 @@
 #include "server/twilio/twilio_rest_client.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -231,11 +237,15 @@ class TwilioRestClient::Impl {
         absl::MutexLock lock(&mu_);
         stopping_ = true;
       }
-      curl_multi_wakeup(multi_);
+      Wake();
       io_thread_.join();
     }
     for (CURL* easy : idle_easies_) curl_easy_cleanup(easy);
+    // Before the epoll set closes: cleanup tells OnSocket about the sockets
+    // of the connection cache it closes.
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
     if (headers_ != nullptr) curl_slist_free_all(headers_);
   }
 
@@ -251,6 +261,29 @@ class TwilioRestClient::Impl {
     }
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      return absl::InternalError(
+          absl::StrCat("epoll/eventfd: ", std::strerror(errno)));
+    }
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.fd = wake_fd_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
+      return absl::InternalError(
+          absl::StrCat("epoll_ctl: ", std::strerror(errno)));
+    }
+    // libcurl says which sockets to watch and when its next timeout is due;
+    // the I/O thread then tells it about ready sockets one by one
+    // (curl_multi_socket_action), so a wake-up costs the sockets that are
+    // ready, not every transfer on the wire as curl_multi_perform() and
+    // curl_multi_poll() do (issue 14: with 2000 sends at 200 ms that loop
+    // kept one core busy).
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     io_thread_ = std::thread([this] { IoLoop(); });
     return absl::OkStatus();
   }
@@ -290,7 +323,7 @@ class TwilioRestClient::Impl {
       transfer->done(ShutDownResult());
       return;
     }
-    curl_multi_wakeup(multi_);
+    Wake();
   }
 
   absl::StatusOr<ProviderMessage> Fetch(absl::string_view sid) {
@@ -550,19 +583,104 @@ class TwilioRestClient::Impl {
     return any;
   }
 
+  // Wakes the I/O thread (new send, shutdown). Any thread.
+  void Wake() {
+    const uint64_t one = 1;
+    // A full counter (EAGAIN) still wakes it; nothing else can fail here.
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+
+  // CURLMOPT_SOCKETFUNCTION, on the I/O thread (or in curl_multi_cleanup):
+  // keeps the epoll set in step with what libcurl wants to hear about.
+  // `socketp` is non-null once the socket is in the set (curl_multi_assign).
+  static int OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* userp,
+                      void* socketp) {
+    auto* self = static_cast<Impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      // EBADF/ENOENT: libcurl closed it first, which took it out already.
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event event{};
+    event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) |
+                   ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+    event.data.fd = fd;
+    // A descriptor number can come back for a new socket after the old one
+    // closed unseen, so either operation may need the other.
+    const int first = socketp == nullptr ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    const int second = socketp == nullptr ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(self->epoll_fd_, first, fd, &event) != 0 &&
+        epoll_ctl(self->epoll_fd_, second, fd, &event) != 0) {
+      SMSGW_LOG(kError) << "epoll_ctl fd=" << fd << ": "
+                        << std::strerror(errno);
+      return -1;  // libcurl fails the transfers of this socket
+    }
+    if (socketp == nullptr) curl_multi_assign(self->multi_, fd, self);
+    return 0;
+  }
+
+  // CURLMOPT_TIMERFUNCTION: when libcurl next wants
+  // curl_multi_socket_action(CURL_SOCKET_TIMEOUT); -1 cancels.
+  static int OnTimer(CURLM* /*multi*/, long timeout_ms, void* userp) {
+    auto* self = static_cast<Impl*>(userp);
+    self->timer_armed_ = timeout_ms >= 0;
+    if (timeout_ms >= 0) {
+      self->timer_due_ = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(timeout_ms);
+    }
+    return 0;
+  }
+
+  // Milliseconds until libcurl's timer is due: 0 when due, at most 1000
+  // (a safety net; every real event wakes the thread earlier).
+  int TimerWaitMs() const {
+    if (!timer_armed_) return 1000;
+    const auto left = timer_due_ - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+    const int64_t ms =
+        std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    return static_cast<int>(std::min<int64_t>(ms, 1000));
+  }
+
+  void SocketAction(curl_socket_t fd, int flags) {
+    int running = 0;
+    const CURLMcode code = curl_multi_socket_action(multi_, fd, flags, &running);
+    // BAD_SOCKET: an event for a socket libcurl already let go of.
+    if (code != CURLM_OK && code != CURLM_BAD_SOCKET) {
+      SMSGW_LOG(kError) << "curl_multi_socket_action: "
+                        << curl_multi_strerror(code);
+    }
+  }
+
   void IoLoop() {
+    std::array<epoll_event, 256> events;
     while (StartQueued()) {
-      int running = 0;
-      const CURLMcode performed = curl_multi_perform(multi_, &running);
-      if (performed != CURLM_OK) {
-        SMSGW_LOG(kError) << "curl_multi_perform: "
-                          << curl_multi_strerror(performed);
-      }
       // Finished sends free slots: refill before sleeping.
       if (CollectFinished()) continue;
-      // Woken early by curl_multi_wakeup() (new send, shutdown) or by
-      // libcurl's own timers; the 1 s cap is only a safety net.
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      const int ready =
+          epoll_wait(epoll_fd_, events.data(), events.size(), TimerWaitMs());
+      if (ready < 0 && errno != EINTR) {
+        SMSGW_LOG(kError) << "epoll_wait: " << std::strerror(errno);
+      }
+      for (int i = 0; i < ready; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == wake_fd_) {
+          uint64_t count = 0;
+          (void)!read(wake_fd_, &count, sizeof(count));
+          continue;
+        }
+        const uint32_t got = events[i].events;
+        int flags = 0;
+        if ((got & EPOLLIN) != 0) flags |= CURL_CSELECT_IN;
+        if ((got & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
+        if ((got & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
+        SocketAction(fd, flags);
+      }
+      if (timer_armed_ && TimerWaitMs() == 0) {
+        // One-shot: OnTimer re-arms it from inside the call when needed.
+        timer_armed_ = false;
+        SocketAction(CURL_SOCKET_TIMEOUT, 0);
+      }
     }
     for (auto& [easy, transfer] : active_) {
       curl_multi_remove_handle(multi_, easy);
@@ -594,6 +712,8 @@ class TwilioRestClient::Impl {
   std::string password_;
   curl_slist* headers_ = nullptr;
   CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;  // the sockets libcurl watches, and wake_fd_
+  int wake_fd_ = -1;   // eventfd: Wake() -> the I/O thread
   std::thread io_thread_;
 
   absl::Mutex mu_;
@@ -603,6 +723,8 @@ class TwilioRestClient::Impl {
   bool drained_ ABSL_GUARDED_BY(mu_) = false;
 
   // Touched only by the I/O thread.
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point timer_due_;
   absl::flat_hash_map<CURL*, std::unique_ptr<Transfer>> active_;
   std::vector<CURL*> idle_easies_;
 };

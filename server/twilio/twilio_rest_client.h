@@ -10,9 +10,11 @@
 //       TwilioRestClient::Create(options);
 //   (*client)->SendAsync(sms, [](SendResult r) { … });  // on the I/O thread
 //
-// Threads. The client owns ONE I/O thread that drives a curl multi handle:
-// SendAsync() only queues the request and wakes that thread
-// (curl_multi_wakeup), so it never blocks on the network. The multi handle
+// Threads. The client owns ONE I/O thread that drives a curl multi handle
+// through epoll and curl_multi_socket_action(), so a wake-up costs the
+// sockets that are ready, not every transfer on the wire: SendAsync() only
+// queues the request and wakes that thread (an eventfd), so it never blocks
+// on the network. The multi handle
 // keeps its connection cache for the client's lifetime, so sends reuse
 // keep-alive connections (and HTTP/2 when TLS negotiates it). At most
 // `max_in_flight` sends are on the wire; later ones wait in a FIFO queue, and
