@@ -1,5 +1,6 @@
 #include "server/domain/phone_number.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -147,6 +148,16 @@ PhoneNumberParser::PhoneNumberParser(absl::string_view default_region)
     : default_region_(absl::AsciiStrToUpper(default_region)) {}
 
 absl::StatusOr<std::string> PhoneNumberParser::ToE164(
+    absl::string_view input) const {
+  if (input.size() <= kMaxPhoneInputBytes) {
+    if (std::optional<std::string> known = e164_.Find(input)) return *known;
+  }
+  absl::StatusOr<std::string> e164 = ParseToE164(input);
+  if (e164.ok()) e164_.Insert(input, *e164);
+  return e164;
+}
+
+absl::StatusOr<std::string> PhoneNumberParser::ParseToE164(
     absl::string_view input) const {
   if (input.empty()) {
     return absl::InvalidArgumentError("phone number is empty.");

@@ -158,12 +158,7 @@ absl::StatusOr<IssuedToken> TokenService::Issue(
 absl::StatusOr<TokenClaims> TokenService::Verify(
     absl::string_view token) const {
   if (token.size() > kMaxTokenBytes) return Invalid("too long");
-  std::optional<TokenClaims> remembered;
-  {
-    absl::ReaderMutexLock lock(&verified_mu_);
-    auto it = verified_.find(token);
-    if (it != verified_.end()) remembered = it->second;
-  }
+  std::optional<TokenClaims> remembered = verified_.Find(token);
   if (remembered.has_value()) {
     // iat and nbf were in the past or within the skew when it passed, and
     // stay so; only the expiry moves.
@@ -173,11 +168,7 @@ absl::StatusOr<TokenClaims> TokenService::Verify(
     return *std::move(remembered);
   }
   absl::StatusOr<TokenClaims> claims = VerifyUncached(token);
-  if (claims.ok()) {
-    absl::MutexLock lock(&verified_mu_);
-    if (verified_.size() >= kVerifiedCacheEntries) verified_.clear();
-    verified_.emplace(std::string(token), *claims);
-  }
+  if (claims.ok()) verified_.Insert(token, *claims);
   return claims;
 }
 

@@ -29,12 +29,10 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/bounded_cache.h"
 #include "common/clock.h"
 
 namespace smsgw::domain {
@@ -128,9 +126,7 @@ class TokenService {
 
   Options options_;  // Not const: the destructor wipes the key.
   Clock* const clock_;
-  mutable absl::Mutex verified_mu_;
-  mutable absl::flat_hash_map<std::string, TokenClaims> verified_
-      ABSL_GUARDED_BY(verified_mu_);
+  mutable BoundedCache<TokenClaims> verified_{kVerifiedCacheEntries};
 };
 
 }  // namespace smsgw::domain

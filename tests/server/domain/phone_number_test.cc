@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -109,6 +110,33 @@ TEST(PhoneNumberParserTest, RejectsMalformedInputSayingWhy) {
         parser.ToE164(c.input),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message)));
   }
+}
+
+// ToE164() remembers what it accepted: asking again gives the same answer,
+// per parser (its default region decides national numbers), a refusal is
+// refused again, and more distinct numbers than it remembers keep parsing.
+TEST(PhoneNumberParserTest, RememberedNumbersGiveTheSameAnswers) {
+  const PhoneNumberParser us("US");
+  const PhoneNumberParser gb("GB");
+  auto e164 = [](const PhoneNumberParser& parser, const std::string& input) {
+    absl::StatusOr<std::string> got = parser.ToE164(input);
+    return got.ok() ? *got : got.status().ToString();
+  };
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    EXPECT_EQ(e164(us, "(415) 555-0100"), "+14155550100");
+    EXPECT_EQ(e164(gb, "020 7946 0000"), "+442079460000");
+    EXPECT_THAT(us.ToE164("020 7946 0000"),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(us.ToE164("555-0100"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("area code")));
+  }
+  for (size_t i = 0; i < PhoneNumberParser::kE164CacheEntries + 10; ++i) {
+    const std::string national = absl::StrCat("415555", 1000 + i % 9000);
+    ASSERT_EQ(e164(us, national), "+1" + national);
+  }
+  EXPECT_EQ(e164(us, "(415) 555-0100"), "+14155550100");
 }
 
 // Found by tests/fuzz/phone_number_fuzzer.cc: with default region DE,
