@@ -39,18 +39,20 @@ absl::Status UpdateChangedColumns(Connection& conn, const Message& before,
                                   const Message& next) {
   std::vector<absl::string_view> columns;
   std::vector<std::function<void(Statement&, int)>> binds;
-  auto set = [&](absl::string_view column,
-                 std::function<void(Statement&, int)> bind) {
+  // `new_value` is a member of `next`, which outlives the binds.
+  auto set_if_changed = [&](absl::string_view column, const auto& old_value,
+                            const auto& new_value) {
+    if (old_value == new_value) return;
     columns.push_back(column);
-    binds.push_back(std::move(bind));
+    binds.push_back(
+        [&new_value](Statement& s, int i) { s.Bind(i, new_value); });
   };
-  if (next.status != before.status) {
-    set("status", [&](Statement& s, int i) {
-      s.Bind(i, static_cast<int>(next.status));
-    });
-  }
+  const int old_status = static_cast<int>(before.status);
+  const int new_status = static_cast<int>(next.status);
+  set_if_changed("status", old_status, new_status);
   if (next.provider_sid != before.provider_sid) {
-    set("provider_sid", [&](Statement& s, int i) {
+    columns.push_back("provider_sid");
+    binds.push_back([&](Statement& s, int i) {
       if (next.provider_sid.empty()) {
         s.BindNull(i);
       } else {
@@ -58,33 +60,14 @@ absl::Status UpdateChangedColumns(Connection& conn, const Message& before,
       }
     });
   }
-  if (next.error_code != before.error_code) {
-    set("error_code", [&](Statement& s, int i) { s.Bind(i, next.error_code); });
-  }
-  if (next.error_message != before.error_message) {
-    set("error_message",
-        [&](Statement& s, int i) { s.Bind(i, next.error_message); });
-  }
-  if (next.num_segments != before.num_segments) {
-    set("num_segments",
-        [&](Statement& s, int i) { s.Bind(i, next.num_segments); });
-  }
-  if (next.price != before.price) {
-    set("price", [&](Statement& s, int i) { s.Bind(i, next.price); });
-  }
-  if (next.price_unit != before.price_unit) {
-    set("price_unit", [&](Statement& s, int i) { s.Bind(i, next.price_unit); });
-  }
-  if (next.send_time != before.send_time) {
-    set("send_time", [&](Statement& s, int i) { s.Bind(i, next.send_time); });
-  }
-  if (next.deliver_time != before.deliver_time) {
-    set("deliver_time",
-        [&](Statement& s, int i) { s.Bind(i, next.deliver_time); });
-  }
-  if (next.update_time != before.update_time) {
-    set("update_time", [&](Statement& s, int i) { s.Bind(i, next.update_time); });
-  }
+  set_if_changed("error_code", before.error_code, next.error_code);
+  set_if_changed("error_message", before.error_message, next.error_message);
+  set_if_changed("num_segments", before.num_segments, next.num_segments);
+  set_if_changed("price", before.price, next.price);
+  set_if_changed("price_unit", before.price_unit, next.price_unit);
+  set_if_changed("send_time", before.send_time, next.send_time);
+  set_if_changed("deliver_time", before.deliver_time, next.deliver_time);
+  set_if_changed("update_time", before.update_time, next.update_time);
   if (columns.empty()) return absl::OkStatus();
   SMSGW_ASSIGN_OR_RETURN(
       Statement stmt,
