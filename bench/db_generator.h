@@ -19,7 +19,10 @@
 //   fast fake Twilio's are "SM"+zero-padded counter); bodies of
 //   3-30 words drawn from an English word list with a Zipf law (for FTS).
 //   No message is PENDING/SCHEDULED/QUEUED/SENDING, so the dispatcher finds
-//   no work at start-up. No message_events / message_feed history rows.
+//   no work at start-up. SENT messages older than 72 h are past the status
+//   reconciler's horizon (status_checks set, no next check), younger ones
+//   are due for a check, as on a server that ran all year. No
+//   message_events / message_feed history rows.
 // - one group "bench-group" whose members are the first `group_members`
 //   users, all on proxy number `pool_number`.
 #ifndef SMSGW_BENCH_DB_GENERATOR_H_
@@ -34,7 +37,7 @@
 namespace smsgw::bench {
 
 // Bumped whenever what the generator writes changes (part of the cache key).
-inline constexpr int kGeneratorVersion = 2;
+inline constexpr int kGeneratorVersion = 3;
 
 // A word the generated bodies contain in a few percent of messages: the
 // search scenario's query.
